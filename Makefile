@@ -1,0 +1,38 @@
+# Every target runs on the Node this repo brings (scripts/node-env.sh), whatever node the machine has.
+SHELL := /bin/bash
+NODE_BIN := $(shell scripts/node-env.sh)
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: deps typecheck generate check-generated test demo bench e2e-kind clean
+
+node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.stamp
+
+typecheck: deps
+	npx tsc -p tsconfig.json
+
+## Regenerates every generated file (CRD manifests, docs/crd-reference.md).
+generate: deps
+	node crds/scripts/generate.ts
+
+## Fails when a generated file differs from what `make generate` would write.
+check-generated: deps
+	node crds/scripts/generate.ts --check
+
+## The whole test suite: typecheck, generated files, unit and integration tests.
+test: deps typecheck check-generated
+	npx vitest run
+
+## Starts two demo backends and the proxy on examples/quickstart.yaml.
+demo: deps
+	bash scripts/demo.sh
+
+## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
+bench: deps
+	bash bench/run.sh
+
+clean:
+	rm -rf node_modules */node_modules

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+export const GROUP = 'jairouter.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** `250ms`, `30s`, `5m`, `1h`, `1d`; parsed by `parseDuration()`. */
+export const Duration = z
+  .string()
+  .regex(/^[0-9]+(ms|s|m|h|d)$/, 'a duration like 250ms, 30s, 5m, 1h or 1d')
+  .describe('A duration: an integer followed by ms, s, m, h or d (for example 250ms, 30s, 5m, 1h, 1d).');
+export type Duration = z.infer<typeof Duration>;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(d: string): number {
+  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`invalid duration ${JSON.stringify(d)}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+export const SecretKeyRef = z
+  .object({
+    name: z.string().min(1).describe('Name of a Secret in the same namespace as the referring object.'),
+    key: z.string().min(1).describe('Key inside the Secret\'s data.'),
+  })
+  .strict()
+  .describe('A reference to one key of a Secret in the same namespace.');
+export type SecretKeyRef = z.infer<typeof SecretKeyRef>;
+
+export const SecretRef = z
+  .object({
+    name: z.string().min(1).describe('Name of a Secret in the same namespace as the referring object.'),
+  })
+  .strict()
+  .describe('A reference to a Secret in the same namespace.');
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const ObjectMeta = z
+  .object({
+    name: z.string().min(1).max(253),
+    namespace: z.string().min(1).max(63).optional(),
+    uid: z.string().optional(),
+    generation: z.number().int().optional(),
+    resourceVersion: z.string().optional(),
+    creationTimestamp: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
+export type ObjectMeta = z.infer<typeof ObjectMeta>;
+
+export const ConditionType = z.enum(['Accepted', 'ResolvedRefs', 'Programmed']);
+export type ConditionType = z.infer<typeof ConditionType>;
+
+export const Condition = z
+  .object({
+    type: z.string().describe('Condition type: Accepted, ResolvedRefs or Programmed.'),
+    status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+    reason: z.string().describe('A CamelCase reason for the last transition.'),
+    message: z.string().describe('A human-readable explanation.'),
+    observedGeneration: z.number().int().optional().describe('The .metadata.generation this condition was set for.'),
+    lastTransitionTime: z.string().optional().describe('When the status last changed (RFC 3339).'),
+  })
+  .describe('A status condition per Kubernetes API conventions.');
+export type Condition = z.infer<typeof Condition>;
+
+export const BaseStatus = z.object({
+  observedGeneration: z.number().int().optional().describe('The .metadata.generation that the status reflects.'),
+  conditions: z.array(Condition).optional().describe('Accepted, ResolvedRefs and Programmed conditions.'),
+});

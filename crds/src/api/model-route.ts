@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef } from './common.ts';
+
+export const ADAPTERS = [
+  'openai', 'azure-openai', 'anthropic', 'gemini', 'bedrock', 'cohere', 'huggingface',
+  'ollama', 'vllm', 'xinference', 'localai', 'gpustack', 'dashscope', 'hunyuan',
+] as const;
+export const Adapter = z.enum(ADAPTERS).describe('The provider API family this backend speaks.');
+export type Adapter = z.infer<typeof Adapter>;
+
+export const STRATEGIES = [
+  'Random', 'RoundRobin', 'WeightedRoundRobin', 'LeastConnections', 'IPHash',
+  'ConsistentHash', 'Latency', 'Cost', 'Capability',
+] as const;
+export const Strategy = z.enum(STRATEGIES).describe('How a backend endpoint is picked for each request.');
+export type Strategy = z.infer<typeof Strategy>;
+
+export const RETRY_ON = ['connect-failure', 'reset', '5xx', '429'] as const;
+export const RetryOn = z.enum(RETRY_ON);
+export type RetryOn = z.infer<typeof RetryOn>;
+
+export const HASH_KEY_PATTERN = /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|user|tenant|clientIP|promptPrefix)$/;
+
+export const Backend = z
+  .object({
+    name: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label').describe('Backend name, unique within the route; shown in metrics and the x-jairouter-backend header.'),
+    adapter: Adapter,
+    url: z.string().url().optional().describe('Absolute base URL of the provider API, for example https://api.openai.com/v1. Exactly one of url and serviceRef. The only form in standalone mode.'),
+    serviceRef: z
+      .object({
+        name: z.string().min(1).describe('Service name in the route\'s namespace.'),
+        port: z.number().int().min(1).max(65535).describe('Service port.'),
+        scheme: z.enum(['http', 'https']).optional().describe('Scheme used to reach the endpoints (default http).'),
+        path: z.string().optional().describe('Base path prepended to API paths (default /v1).'),
+      })
+      .strict()
+      .optional()
+      .describe('An in-cluster Service; balancing goes per ready endpoint from its EndpointSlices. Exactly one of url and serviceRef.'),
+    model: z.string().min(1).optional().describe('Upstream model id sent to the provider; default: the model name the client requested.'),
+    credentialsRef: SecretKeyRef.optional().describe('Secret key holding the provider credential (API key or token).'),
+    weight: z.number().int().min(0).max(1000).optional().describe('Relative weight for weighted strategies (default 1).'),
+    priority: z.number().int().min(0).max(100).optional().describe('Failover tier: every healthy backend of tier 0 is used before any of tier 1 (default 0).'),
+    maxConcurrency: z.number().int().min(1).optional().describe('Cap on in-flight requests per endpoint; a full endpoint is skipped.'),
+    capabilities: z
+      .object({
+        tools: z.boolean().optional().describe('Supports tool/function calling.'),
+        vision: z.boolean().optional().describe('Accepts image inputs.'),
+        json: z.boolean().optional().describe('Supports JSON mode / structured output.'),
+        contextWindow: z.number().int().min(1).optional().describe('Context window in tokens.'),
+      })
+      .strict()
+      .optional()
+      .describe('What the backend can do; used by the Capability strategy.'),
+    pricing: z
+      .object({
+        inputPerMillion: z.number().min(0).optional().describe('Price per million input tokens.'),
+        outputPerMillion: z.number().min(0).optional().describe('Price per million output tokens.'),
+      })
+      .strict()
+      .optional()
+      .describe('Token prices, used by the Cost strategy and budgets.'),
+    options: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Adapter-specific options (for example authHeader, pathPrefix, Azure deployment and apiVersion, Bedrock region).'),
+  })
+  .strict()
+  .describe('One upstream model server or provider account.');
+export type Backend = z.infer<typeof Backend>;
+
+export const ModelRouteSpec = z
+  .object({
+    models: z.array(z.string().min(1).max(256)).min(1).describe('Model names clients send as "model"; a trailing * matches a prefix.'),
+    backends: z.array(Backend).min(1).max(64).describe('The backends serving these models.'),
+    loadBalancer: z
+      .object({
+        strategy: Strategy.optional().describe('Balancing strategy (default RoundRobin).'),
+        hashKey: z
+          .string()
+          .regex(HASH_KEY_PATTERN, 'header:<name>, user, tenant, clientIP or promptPrefix')
+          .optional()
+          .describe('ConsistentHash key: header:<name>, user, tenant, clientIP or promptPrefix. Only with ConsistentHash.'),
+      })
+      .strict()
+      .optional()
+      .describe('How requests are spread over the backends.'),
+    retry: z
+      .object({
+        attempts: z.number().int().min(0).max(10).optional().describe('Retries after the first attempt (default 2).'),
+        retryOn: z.array(z.enum(RETRY_ON)).optional().describe('Failures that are retried on another endpoint: connect-failure, reset, 5xx, 429 (default all).'),
+        backoff: z
+          .object({
+            base: Duration.optional().describe('First backoff (default 100ms), doubled per retry with jitter.'),
+            max: Duration.optional().describe('Backoff ceiling (default 2s).'),
+          })
+          .strict()
+          .optional()
+          .describe('Backoff between retries.'),
+      })
+      .strict()
+      .optional()
+      .describe('Retry and failover policy.'),
+    timeouts: z
+      .object({
+        connect: Duration.optional().describe('TCP/TLS connect timeout (default 5s).'),
+        firstByte: Duration.optional().describe('Time to the upstream response headers (default 60s).'),
+        request: Duration.optional().describe('Whole request, streaming included (default 300s).'),
+      })
+      .strict()
+      .optional()
+      .describe('Upstream timeouts.'),
+    healthCheck: z
+      .object({
+        active: z
+          .object({
+            path: z.string().optional().describe('Path probed with GET, relative to the backend base URL (default /models).'),
+            interval: Duration.optional().describe('Probe interval (default 10s).'),
+            timeout: Duration.optional().describe('Probe timeout (default 2s).'),
+            unhealthyThreshold: z.number().int().min(1).optional().describe('Failed probes before an endpoint is marked down (default 3).'),
+            healthyThreshold: z.number().int().min(1).optional().describe('Good probes before it is marked up again (default 2).'),
+          })
+          .strict()
+          .optional()
+          .describe('Active probing of each endpoint.'),
+        passive: z
+          .object({
+            consecutiveFailures: z.number().int().min(1).optional().describe('Consecutive failures that eject an endpoint (default 5).'),
+            ejectionTime: Duration.optional().describe('How long an ejected endpoint is skipped (default 30s).'),
+          })
+          .strict()
+          .optional()
+          .describe('Outlier detection on live traffic.'),
+      })
+      .strict()
+      .optional()
+      .describe('Health checking of the backend endpoints.'),
+    fallback: z
+      .object({
+        models: z.array(z.string().min(1)).describe('Model names whose routes are tried, in order, after every backend here failed.'),
+      })
+      .strict()
+      .optional()
+      .describe('Cross-route fallback.'),
+  })
+  .strict()
+  .describe('Which model names this route serves and how requests reach the backends.');
+export type ModelRouteSpec = z.infer<typeof ModelRouteSpec>;
+
+export const ModelRouteStatus = BaseStatus.extend({
+  backends: z
+    .array(z.object({ name: z.string(), endpoints: z.number().int().describe('Ready endpoints.') }))
+    .optional()
+    .describe('Ready endpoints per backend.'),
+}).describe('Observed state of the ModelRoute.');
+
+export const ModelRoute = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('ModelRoute'),
+  metadata: ObjectMeta,
+  spec: ModelRouteSpec,
+  status: ModelRouteStatus.optional(),
+});
+export type ModelRoute = z.infer<typeof ModelRoute>;

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { API_VERSION, BaseStatus, ObjectMeta, SecretKeyRef, SecretRef } from './common.ts';
+
+export const BUILTIN_MASKS = ['email', 'phone', 'cn-id', 'credit-card', 'api-key'] as const;
+
+const MaskRule = z.union([
+  z.enum(BUILTIN_MASKS).describe('A built-in detector.'),
+  z
+    .object({
+      name: z.string().min(1).describe('Rule name, shown in audit logs.'),
+      regex: z.string().min(1).describe('ECMAScript regular expression to mask.'),
+      replacement: z.string().optional().describe('Replacement text (default [MASKED:<name>]).'),
+    })
+    .strict(),
+]);
+
+export const ModelPattern = z.string().min(1).max(256).describe('A model name; a trailing * matches a prefix and "*" alone matches every model.');
+
+export const TenantSpec = z
+  .object({
+    apiKeys: z
+      .object({
+        secretRefs: z.array(SecretRef).describe('Secrets whose every data entry is one API key; the entry name is the key id.'),
+      })
+      .strict()
+      .optional()
+      .describe('API keys accepted as Authorization: Bearer <key> (or x-api-key).'),
+    jwt: z
+      .object({
+        issuers: z
+          .array(
+            z
+              .object({
+                issuer: z.string().min(1).describe('Expected iss claim.'),
+                audiences: z.array(z.string()).optional().describe('Accepted aud values.'),
+                jwksUri: z.string().url().optional().describe('JWKS URL of the issuer. Exactly one of jwksUri and jwksSecretRef.'),
+                jwksSecretRef: SecretKeyRef.optional().describe('Secret key holding a JWKS document. Exactly one of jwksUri and jwksSecretRef.'),
+                claims: z
+                  .object({
+                    user: z.string().optional().describe('Claim that names the user (default sub).'),
+                    roles: z.string().optional().describe('Claim that lists the roles (default none).'),
+                  })
+                  .strict()
+                  .optional()
+                  .describe('Claim mapping.'),
+              })
+              .strict(),
+          )
+          .describe('Trusted token issuers.'),
+      })
+      .strict()
+      .optional()
+      .describe('JWT/OIDC bearer tokens accepted for this tenant.'),
+    access: z
+      .object({
+        models: z.array(ModelPattern).optional().describe('Models every identity of the tenant may call (default: all).'),
+        roles: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).describe('Role name as found in the roles claim.'),
+                models: z.array(ModelPattern).describe('Models this role may call in addition.'),
+              })
+              .strict(),
+          )
+          .optional()
+          .describe('Per-role model grants.'),
+      })
+      .strict()
+      .optional()
+      .describe('Authorisation: which models the tenant may use.'),
+    quotas: z
+      .object({
+        requestsPerMinute: z.number().int().min(0).optional().describe('Requests per minute for the whole tenant.'),
+        tokensPerMinute: z.number().int().min(0).optional().describe('Tokens (input + output) per minute.'),
+        tokensPerDay: z.number().int().min(0).optional().describe('Tokens (input + output) per day.'),
+        budget: z
+          .object({
+            limit: z.number().min(0).describe('Spend limit, in the pricing unit of the backends.'),
+            period: z.enum(['day', 'week', 'month']).describe('Budget period: day, week or month.'),
+          })
+          .strict()
+          .optional()
+          .describe('Spend budget.'),
+      })
+      .strict()
+      .optional()
+      .describe('Tenant-wide quotas.'),
+    masking: z
+      .object({
+        requests: z.array(MaskRule).optional().describe('Masking applied to prompts before they leave the gateway.'),
+        responses: z.array(MaskRule).optional().describe('Masking applied to completions before the client sees them.'),
+      })
+      .strict()
+      .optional()
+      .describe('PII masking.'),
+    suspended: z.boolean().optional().describe('When true every request of the tenant gets 403.'),
+  })
+  .strict()
+  .describe('A group of callers: how they authenticate, what they may use and how much.');
+export type TenantSpec = z.infer<typeof TenantSpec>;
+
+export const TenantStatus = BaseStatus.extend({
+  keys: z.number().int().optional().describe('Number of API keys loaded.'),
+}).describe('Observed state of the Tenant.');
+
+export const Tenant = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Tenant'),
+  metadata: ObjectMeta,
+  spec: TenantSpec,
+  status: TenantStatus.optional(),
+});
+export type Tenant = z.infer<typeof Tenant>;

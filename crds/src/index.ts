@@ -1,0 +1,5 @@
+export * from './api/common.ts';
+export * from './api/model-route.ts';
+export * from './api/tenant.ts';
+export * from './api/rate-limit-policy.ts';
+export * from './proxy-config.ts';

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ADAPTERS, RETRY_ON, STRATEGIES } from './api/model-route.ts';
+
+/**
+ * ProxyConfig: the document the proxy runs. Produced by compile(), identical whether the
+ * resources came from Kubernetes or from files. All durations are milliseconds, all
+ * defaults applied, all references resolved. Holds provider credentials in clear text, so
+ * it only travels over authenticated channels and is stored in Secrets.
+ */
+export const PROXY_CONFIG_SCHEMA_VERSION = 1;
+
+export const EndpointIR = z.object({
+  /** Absolute base URL, e.g. http://10.0.0.7:8000/v1; API paths are appended to it. */
+  url: z.string(),
+});
+export type EndpointIR = z.infer<typeof EndpointIR>;
+
+export const BackendIR = z.object({
+  name: z.string(),
+  adapter: z.enum(ADAPTERS),
+  endpoints: z.array(EndpointIR),
+  /** Upstream model id; absent = send the name the client asked for. */
+  model: z.string().optional(),
+  /** Resolved provider credential (clear text). */
+  credential: z.string().optional(),
+  weight: z.number().int(),
+  priority: z.number().int(),
+  maxConcurrency: z.number().int().optional(),
+  capabilities: z.object({
+    tools: z.boolean().optional(),
+    vision: z.boolean().optional(),
+    json: z.boolean().optional(),
+    contextWindow: z.number().int().optional(),
+  }),
+  pricing: z.object({ inputPerMillion: z.number(), outputPerMillion: z.number() }),
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+export type BackendIR = z.infer<typeof BackendIR>;
+
+export const RouteIR = z.object({
+  /** `namespace/name` of the ModelRoute. */
+  id: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  generation: z.number().int(),
+  /** Exact names, and prefixes written with a trailing `*`. Conflicts already resolved. */
+  models: z.array(z.string()),
+  backends: z.array(BackendIR),
+  loadBalancer: z.object({
+    strategy: z.enum(STRATEGIES),
+    hashKey: z.string().optional(),
+  }),
+  retry: z.object({
+    attempts: z.number().int(),
+    retryOn: z.array(z.enum(RETRY_ON)),
+    backoffBaseMs: z.number().int(),
+    backoffMaxMs: z.number().int(),
+  }),
+  timeouts: z.object({ connectMs: z.number().int(), firstByteMs: z.number().int(), requestMs: z.number().int() }),
+  healthCheck: z.object({
+    active: z
+      .object({
+        path: z.string(),
+        intervalMs: z.number().int(),
+        timeoutMs: z.number().int(),
+        unhealthyThreshold: z.number().int(),
+        healthyThreshold: z.number().int(),
+      })
+      .optional(),
+    passive: z.object({ consecutiveFailures: z.number().int(), ejectionTimeMs: z.number().int() }),
+  }),
+  /** Model names whose routes are tried after every backend of this route failed. */
+  fallbackModels: z.array(z.string()),
+});
+export type RouteIR = z.infer<typeof RouteIR>;
+
+export const TenantIR = z.object({
+  /** `namespace/name` of the Tenant. */
+  id: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  generation: z.number().int(),
+  /** API keys as lowercase hex SHA-256 of the key bytes; `id` is `<secret>/<entry>`. */
+  apiKeys: z.array(z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  access: z.object({
+    /** Allowed model patterns; `["*"]` when the spec left it open. */
+    models: z.array(z.string()),
+    roles: z.array(z.object({ name: z.string(), models: z.array(z.string()) })),
+  }),
+  quotas: z
+    .object({
+      requestsPerMinute: z.number().int().optional(),
+      tokensPerMinute: z.number().int().optional(),
+      tokensPerDay: z.number().int().optional(),
+      budget: z.object({ limit: z.number(), period: z.enum(['day', 'week', 'month']) }).optional(),
+    })
+    .optional(),
+  suspended: z.boolean(),
+});
+export type TenantIR = z.infer<typeof TenantIR>;
+
+export const ProxyConfigBody = z.object({
+  schemaVersion: z.literal(PROXY_CONFIG_SCHEMA_VERSION),
+  /** Sorted by id. */
+  routes: z.array(RouteIR),
+  /** Sorted by id. */
+  tenants: z.array(TenantIR),
+});
+export type ProxyConfigBody = z.infer<typeof ProxyConfigBody>;
+
+export const ProxyConfig = ProxyConfigBody.extend({
+  /** `sha256:<hex>` of the canonical JSON of everything else: equal content, equal version. */
+  version: z.string(),
+});
+export type ProxyConfig = z.infer<typeof ProxyConfig>;
+
+/** JSON with object keys sorted, so that equal content always serialises to equal bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(o).sort()) sorted[k] = o[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+export function withVersion(body: ProxyConfigBody): ProxyConfig {
+  const version = 'sha256:' + createHash('sha256').update(canonicalJson(body)).digest('hex');
+  return { version, ...body };
+}
+
+export function emptyProxyConfig(): ProxyConfig {
+  return withVersion({ schemaVersion: PROXY_CONFIG_SCHEMA_VERSION, routes: [], tenants: [] });
+}
