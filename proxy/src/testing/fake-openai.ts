@@ -1,0 +1,652 @@
+// An OpenAI-compatible fake provider on node:http. The integration tests drive the proxy
+// against it, and `make demo` runs it as the bundled demo backend. Replies are
+// deterministic and name the backend that answered, so a test can tell which backend a
+// request reached; failure modes (errors, resets, hangs, broken or slow streams) are
+// switched at runtime so failover paths can be exercised without a real provider.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export const FAKE_MODES = [
+  'ok',
+  'error500',
+  'error429',
+  'reset',
+  'hang',
+  'hangBeforeFirstByte',
+  'streamBreak',
+  'slowStream',
+] as const;
+export type FakeMode = (typeof FAKE_MODES)[number];
+
+export interface FakeModeOptions {
+  /** slowStream: delay before every chunk, in ms (default 50). */
+  chunkDelayMs?: number;
+  /** streamBreak: content chunks sent (after the role chunk) before the socket is destroyed (default 2). */
+  breakAfterChunks?: number;
+  /** Also apply the mode to GET /health and GET /v1/models (default false: health probes stay green). */
+  affectHealth?: boolean;
+}
+
+export interface FakeOptions {
+  port?: number;
+  host?: string;
+  /** Shown in every reply ("Hello from <name>") and in the x-fake-backend header. */
+  name?: string;
+  /** Model ids listed by GET /v1/models (default ["fake-model"]). */
+  models?: string[];
+  /** Dimensions of embedding vectors when the request gives none (default 8). */
+  embeddingDimensions?: number;
+}
+
+/** What happened to a request: set once the exchange is over. */
+export type RequestOutcome =
+  | 'pending'
+  | 'completed' // the whole response was written
+  | 'aborted' // the peer closed the connection before the response was complete
+  | 'reset' // the fake destroyed the socket on purpose (reset, streamBreak)
+  | 'killed'; // kill()/close() destroyed it while pending
+
+export interface RecordedRequest {
+  seq: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The Authorization header as received (provider credentials), if any. */
+  authorization: string | undefined;
+  /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
+  body: unknown;
+  rawBody: string;
+  /** The mode the request was answered in. */
+  mode: FakeMode;
+  /** Whether the request asked for a stream. */
+  stream: boolean;
+  outcome: RequestOutcome;
+  receivedAt: number;
+}
+
+export interface FakeBackendEvents {
+  request: [RecordedRequest];
+  /** The request's exchange ended (see `outcome`). */
+  done: [RecordedRequest];
+}
+
+export interface FakeBackend {
+  readonly name: string;
+  readonly port: number;
+  readonly host: string;
+  /** Base URL ending in /v1, e.g. http://127.0.0.1:41234/v1 (what a backend `url:` points at). */
+  readonly url: string;
+  /** Every request received, in order (health probes included). */
+  readonly requests: RecordedRequest[];
+  readonly events: EventEmitter<FakeBackendEvents>;
+  readonly mode: FakeMode;
+  setMode(mode: FakeMode, options?: FakeModeOptions): void;
+  /** Requests to the inference endpoints (POST /v1/chat/completions, /v1/completions, /v1/embeddings). */
+  inferenceRequests(): RecordedRequest[];
+  /** Forgets the recorded requests. */
+  clearRequests(): void;
+  /** Resolves with the first recorded request (past or future) matching `pred`. */
+  waitForRequest(pred?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Resolves with the first request (past or future) whose exchange ended matching `pred`. */
+  waitForDone(pred?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
+  /** Stops listening and destroys every open socket; a connection is refused afterwards. */
+  kill(): Promise<void>;
+  /** Listens again on the same port after kill(). */
+  restart(): Promise<void>;
+  /** Like kill(), for good. */
+  close(): Promise<void>;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
+
+/** Deterministic token count: whitespace-separated words. */
+export function countTokens(text: string): number {
+  const t = text.trim();
+  return t === '' ? 0 : t.split(/\s+/).length;
+}
+
+function textOfContent(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p: unknown) => (isObject(p) && typeof p['text'] === 'string' ? p['text'] : ''))
+      .filter((s) => s !== '')
+      .join(' ');
+  }
+  return '';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The reply the fake gives to a chat request: names the backend and echoes the last user message. */
+export function chatReply(name: string, messages: unknown): string {
+  let last = '';
+  if (Array.isArray(messages)) {
+    for (const m of messages) {
+      if (isObject(m) && m['role'] === 'user') last = textOfContent(m['content']);
+    }
+  }
+  return `Hello from ${name}: you said "${last}"`;
+}
+
+/** Prompt tokens of a chat request: words over every message's text content. */
+export function chatPromptTokens(messages: unknown): number {
+  if (!Array.isArray(messages)) return 0;
+  let n = 0;
+  for (const m of messages) if (isObject(m)) n += countTokens(textOfContent(m['content']));
+  return n;
+}
+
+function promptText(prompt: unknown): string {
+  if (typeof prompt === 'string') return prompt;
+  if (Array.isArray(prompt)) return prompt.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+  return '';
+}
+
+/** The reply text of a legacy completion. */
+export function completionReply(name: string, prompt: unknown): string {
+  return `Hello from ${name}: you said "${promptText(prompt)}"`;
+}
+
+/** Splits a reply into stream deltas: one word each, the separating space kept on the word before. */
+export function streamPieces(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [];
+}
+
+function embeddingInputs(input: unknown): string[] {
+  if (typeof input === 'string') return [input];
+  if (Array.isArray(input)) {
+    if (input.every((x) => typeof x === 'number')) return [input.join(',')];
+    return input.map((x) => (typeof x === 'string' ? x : Array.isArray(x) ? x.join(',') : JSON.stringify(x)));
+  }
+  return [];
+}
+
+/** A deterministic unit-range vector derived from the input text. */
+export function embeddingVector(text: string, dimensions: number): number[] {
+  const out: number[] = [];
+  let block = 0;
+  while (out.length < dimensions) {
+    const h = createHash('sha256').update(`${block}:${text}`).digest();
+    for (let i = 0; i + 2 <= h.length && out.length < dimensions; i += 2) {
+      // Round to float32 so the float and base64 forms decode to the very same numbers.
+      out.push(Math.fround((h.readUInt16BE(i) / 65535) * 2 - 1));
+    }
+    block++;
+  }
+  return out;
+}
+
+export function embeddingBase64(vector: number[]): string {
+  const f = new Float32Array(vector);
+  return Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+}
+
+function errorBody(message: string, type: string, param: string | null, code: string | null): string {
+  return JSON.stringify({ error: { message, type, param, code } });
+}
+
+function sse(obj: unknown): string {
+  return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBackend> {
+  const name = opts.name ?? 'fake';
+  const host = opts.host ?? '127.0.0.1';
+  const models = opts.models ?? ['fake-model'];
+  const defaultDims = opts.embeddingDimensions ?? 8;
+  const events = new EventEmitter<FakeBackendEvents>();
+  events.setMaxListeners(0);
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let mode: FakeMode = 'ok';
+  let modeOpts: FakeModeOptions = {};
+  let seq = 0;
+  let closedForGood = false;
+  let created = Math.floor(Date.now() / 1000);
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // A handler bug must show up as a 500 in the test, not as a hang.
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(errorBody(`fake backend failure: ${String(err)}`, 'server_error', null, null));
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  function finish(rec: RecordedRequest, outcome: RequestOutcome): void {
+    if (rec.outcome !== 'pending') return;
+    rec.outcome = outcome;
+    events.emit('done', rec);
+  }
+
+  function sleep(ms: number, res: ServerResponse): Promise<boolean> {
+    // Resolves false when the connection went away meanwhile, so writers stop early.
+    return new Promise((resolve) => {
+      if (res.destroyed) return resolve(false);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        res.off('close', onClose);
+        resolve(!res.destroyed);
+      }, ms);
+      timers.add(t);
+      const onClose = () => {
+        clearTimeout(t);
+        timers.delete(t);
+        resolve(false);
+      };
+      res.once('close', onClose);
+    });
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      'x-fake-backend': name,
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = undefined;
+    if (rawBody !== '') {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        body = rawBody;
+      }
+    }
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '/';
+    const method = req.method ?? 'GET';
+    const stream = isObject(body) && body['stream'] === true;
+    const auth = req.headers['authorization'];
+    const rec: RecordedRequest = {
+      seq: ++seq,
+      method,
+      path,
+      url,
+      headers: { ...req.headers },
+      authorization: typeof auth === 'string' ? auth : undefined,
+      body,
+      rawBody,
+      mode,
+      stream,
+      outcome: 'pending',
+      receivedAt: Date.now(),
+    };
+    requests.push(rec);
+    res.on('close', () => {
+      if (res.writableFinished) finish(rec, 'completed');
+      else finish(rec, closedForGood || !server.listening ? 'killed' : 'aborted');
+    });
+    events.emit('request', rec);
+
+    const isInference =
+      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings');
+    const isHealth = method === 'GET' && (path === '/health' || path === '/v1/models' || path.startsWith('/v1/models/'));
+    const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
+    const m: FakeMode = applyMode ? mode : 'ok';
+    rec.mode = m;
+
+    switch (m) {
+      case 'error500':
+        return sendJson(
+          res,
+          500,
+          errorBody('The server had an error while processing your request. Sorry about that!', 'server_error', null, null),
+        );
+      case 'error429':
+        return sendJson(
+          res,
+          429,
+          errorBody(
+            `Rate limit reached for requests on ${name}. Please try again in 1s.`,
+            'requests',
+            null,
+            'rate_limit_exceeded',
+          ),
+          { 'retry-after': '1' },
+        );
+      case 'reset':
+        finish(rec, 'reset');
+        req.socket.destroy();
+        return;
+      case 'hang':
+      case 'hangBeforeFirstByte':
+        // Never answer; the socket stays open until the peer gives up or kill()/close().
+        return;
+      default:
+        break;
+    }
+
+    if (method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok', backend: name });
+    if (method === 'GET' && path === '/v1/models') {
+      return sendJson(res, 200, {
+        object: 'list',
+        data: models.map((id) => ({ id, object: 'model', created, owned_by: name })),
+      });
+    }
+    if (method === 'GET' && path.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      if (!models.includes(id)) {
+        return sendJson(res, 404, errorBody(`The model '${id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found'));
+      }
+      return sendJson(res, 200, { id, object: 'model', created, owned_by: name });
+    }
+    if (!isInference) {
+      return sendJson(res, 404, errorBody(`Invalid URL (${method} ${path})`, 'invalid_request_error', null, null));
+    }
+    if (!isObject(body)) {
+      return sendJson(
+        res,
+        400,
+        errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null, null),
+      );
+    }
+    if (typeof body['model'] !== 'string' || body['model'] === '') {
+      return sendJson(
+        res,
+        400,
+        errorBody("you must provide a model parameter", 'invalid_request_error', 'model', null),
+      );
+    }
+    if (path === '/v1/chat/completions') return chat(rec, body, res, m);
+    if (path === '/v1/completions') return completions(rec, body, res, m);
+    return embeddings(body, res, m);
+  }
+
+  /** Writes a stream of chunks in the given mode; returns false if it was cut short. */
+  async function writeStream(
+    rec: RecordedRequest,
+    res: ServerResponse,
+    m: FakeMode,
+    chunks: unknown[],
+    usageChunk: unknown | undefined,
+  ): Promise<void> {
+    res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name });
+    res.flushHeaders();
+    const chunkDelay = m === 'slowStream' ? (modeOpts.chunkDelayMs ?? 50) : 0;
+    // The role chunk plus N content chunks go out before a streamBreak.
+    const breakAt = m === 'streamBreak' ? 1 + (modeOpts.breakAfterChunks ?? 2) : Infinity;
+    const all = usageChunk === undefined ? chunks : [...chunks, usageChunk];
+    for (let i = 0; i < all.length; i++) {
+      if (i === breakAt) {
+        // Let the chunks already written reach the peer, so the break is "after bytes were sent".
+        await sleep(20, res);
+        finish(rec, 'reset');
+        res.destroy();
+        return;
+      }
+      if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
+      if (res.destroyed) return;
+      await new Promise<void>((resolve) => res.write(sse(all[i]), () => resolve()));
+    }
+    if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
+    res.end(sse('[DONE]'));
+  }
+
+  async function chat(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const messages = body['messages'];
+    if (!Array.isArray(messages) || messages.length === 0) {
+      return sendJson(
+        res,
+        400,
+        errorBody("Missing required parameter: 'messages'.", 'invalid_request_error', 'messages', 'missing_required_parameter'),
+      );
+    }
+    const model = body['model'] as string;
+    const content = chatReply(name, messages);
+    const promptTokens = chatPromptTokens(messages);
+    const completionTokens = countTokens(content);
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: 0,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+    };
+    const id = `chatcmpl-${name}-${rec.seq}`;
+    if (!rec.stream) {
+      const reply = {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content, refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: 'stop',
+          },
+        ],
+        usage,
+        service_tier: 'default',
+      };
+      if (m === 'slowStream') {
+        if (!(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
+      }
+      if (m === 'streamBreak') {
+        // Headers and half the body, then the connection dies.
+        const text = JSON.stringify(reply);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-fake-backend': name });
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        await sleep(10, res);
+        finish(rec, 'reset');
+        res.destroy();
+        return;
+      }
+      return sendJson(res, 200, reply);
+    }
+    const streamOptions = body['stream_options'];
+    const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
+    // OpenAI's chunk format: every chunk carries "usage": null when include_usage was asked.
+    const base = (choices: unknown[]) => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      system_fingerprint: `fp_${name}`,
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    const chunks: unknown[] = [
+      base([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),
+      ...streamPieces(content).map((piece) =>
+        base([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]),
+      ),
+      base([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]),
+    ];
+    const usageChunk = includeUsage ? { ...base([]), usage } : undefined;
+    return writeStream(rec, res, m, chunks, usageChunk);
+  }
+
+  async function completions(
+    rec: RecordedRequest,
+    body: Record<string, unknown>,
+    res: ServerResponse,
+    m: FakeMode,
+  ): Promise<void> {
+    const model = body['model'] as string;
+    const text = completionReply(name, body['prompt']);
+    const promptTokens = countTokens(promptText(body['prompt']));
+    const completionTokens = countTokens(text);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const id = `cmpl-${name}-${rec.seq}`;
+    if (!rec.stream) {
+      if (m === 'slowStream' && !(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
+      return sendJson(res, 200, {
+        id,
+        object: 'text_completion',
+        created,
+        model,
+        system_fingerprint: `fp_${name}`,
+        choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
+        usage,
+      });
+    }
+    const streamOptions = body['stream_options'];
+    const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
+    const base = (choices: unknown[]) => ({
+      id,
+      object: 'text_completion',
+      created,
+      model,
+      system_fingerprint: `fp_${name}`,
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    const pieces = streamPieces(text);
+    const chunks: unknown[] = [
+      base([{ text: '', index: 0, logprobs: null, finish_reason: null }]),
+      ...pieces.map((p, i) => base([{ text: p, index: 0, logprobs: null, finish_reason: i === pieces.length - 1 ? 'stop' : null }])),
+    ];
+    return writeStream(rec, res, m, chunks, includeUsage ? { ...base([]), usage } : undefined);
+  }
+
+  async function embeddings(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const inputs = embeddingInputs(body['input']);
+    if (inputs.length === 0) {
+      return sendJson(res, 400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+    }
+    const dims = typeof body['dimensions'] === 'number' && body['dimensions'] > 0 ? Math.floor(body['dimensions']) : defaultDims;
+    const base64 = body['encoding_format'] === 'base64';
+    const tokens = inputs.reduce((n, s) => n + countTokens(s), 0);
+    if (m === 'slowStream' && !(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
+    return sendJson(res, 200, {
+      object: 'list',
+      data: inputs.map((s, index) => {
+        const v = embeddingVector(s, dims);
+        return { object: 'embedding', embedding: base64 ? embeddingBase64(v) : v, index };
+      }),
+      model: body['model'],
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+
+  function listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async function stop(): Promise<void> {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    if (!server.listening) {
+      for (const s of sockets) s.destroy();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of sockets) s.destroy();
+    server.closeAllConnections();
+    await closed;
+  }
+
+  const port = await listen(opts.port ?? 0);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  function waitFor(
+    kind: 'request' | 'done',
+    pred: (r: RecordedRequest) => boolean,
+    timeoutMs: number,
+  ): Promise<RecordedRequest> {
+    const matches = (r: RecordedRequest) => (kind === 'request' || r.outcome !== 'pending') && pred(r);
+    const found = requests.find(matches);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const onEvent = (r: RecordedRequest) => {
+        if (!matches(r)) return;
+        clearTimeout(t);
+        events.off(kind, onEvent);
+        resolve(r);
+      };
+      const t = setTimeout(() => {
+        events.off(kind, onEvent);
+        reject(new Error(`fake backend ${name}: no matching '${kind}' event within ${timeoutMs}ms`));
+      }, timeoutMs);
+      events.on(kind, onEvent);
+    });
+  }
+
+  const backend: FakeBackend = {
+    name,
+    port,
+    host,
+    url: `http://${urlHost}:${port}/v1`,
+    requests,
+    events,
+    get mode() {
+      return mode;
+    },
+    setMode(next: FakeMode, options: FakeModeOptions = {}) {
+      mode = next;
+      modeOpts = options;
+    },
+    inferenceRequests() {
+      return requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/'));
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    waitForRequest(pred = () => true, timeoutMs = 5_000) {
+      return waitFor('request', pred, timeoutMs);
+    },
+    waitForDone(pred = () => true, timeoutMs = 5_000) {
+      return waitFor('done', pred, timeoutMs);
+    },
+    async kill() {
+      await stop();
+    },
+    async restart() {
+      if (closedForGood) throw new Error(`fake backend ${name} was closed`);
+      if (server.listening) return;
+      created = Math.floor(Date.now() / 1000);
+      await listen(port);
+    },
+    async close() {
+      closedForGood = true;
+      await stop();
+    },
+  };
+  return backend;
+}
