@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# JAiRouter benchmark: our proxy next to the mock upstream (direct), nginx and the Portkey gateway,
+# in one run, with one load generator (wrk). Adapted from the team's peer harness
+# (../shared/bench/run.sh). See bench/README.md.
+#   bash bench/run.sh                       quick suite (~8-10 min), prints the summary table
+#   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
+#   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
+#   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
+# Targets: direct direct_shared nginx portkey jairouter custom    Modes: json sse    Loads: sat r200 r1000
+set -uo pipefail
+B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
+# the repo's Node (24, type stripping), whatever node the machine has (make sets this already)
+NODE_BIN=$("$ROOT/scripts/node-env.sh") || { echo "cannot get the repo's Node (scripts/node-env.sh)" >&2; exit 1; }
+export PATH="$NODE_BIN:$PATH"
+
+if [[ ${FULL:-0} == 1 ]]; then
+  : "${REPS:=5}" "${DURATION:=15}" "${RATE_DURATION:=10}" "${WARMUP:=8}" "${LOADS:=sat r200 r1000}"
+fi
+DURATION=${DURATION:-10}            # s per saturation run (wrk -t1 -c$CONNS, no pause)
+CONNS=${CONNS:-50}
+RATE_DURATION=${RATE_DURATION:-8}   # s per fixed-rate run
+# fixed-rate loads: each connection pauses after every response (wrk delay()), so
+#   r200  = 20 conns x 100 ms pause  => <=200 req/s offered
+#   r1000 = 50 conns x  50 ms pause  => <=1000 req/s offered
+REPS=${REPS:-3}
+WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target+mode before the reps
+LOADS=${LOADS:-"sat r1000"}
+MODES=${MODES:-"json sse"}
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey jairouter"}
+# load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
+# fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
+# ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
+SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey"}
+LG_CPU=${LG_CPU:-0}    # wrk (and the mock, when something else is under test)
+SUT_CPU=${SUT_CPU:-1}  # system under test
+OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
+BENCH_KEY=sk-bench-000000000000     # the tenant key in jairouter.yaml (post.lua's default)
+JAIROUTER_CONFIG=${JAIROUTER_CONFIG:-$B/jairouter.yaml}
+JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # e.g. "--cpu-prof --cpu-prof-dir=$OUT/prof"
+MOCK_PORT=9001
+declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
+                 [jairouter]=9401 [custom]=${CUSTOM_PORT:-9402})
+ADMIN_PORT=9491
+declare -A SPID=() RSS0=()
+CLK_TCK=$(getconf CLK_TCK)
+LOG=$B/run/logs
+mkdir -p "$OUT" "$LOG" run/nginx-tmp
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (first use only)
+  local missing=() t
+  command -v wrk >/dev/null || missing+=(wrk)
+  [[ " $TARGETS " == *" nginx "* ]] && ! command -v nginx >/dev/null && ! [[ -x /usr/sbin/nginx ]] && missing+=(nginx)
+  if ((${#missing[@]})); then
+    local sudo=; [[ $(id -u) != 0 ]] && sudo=sudo
+    log "installing ${missing[*]} (apt-get)"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || { log "apt-get install ${missing[*]} failed"; exit 1; }
+  fi
+  export PATH="$PATH:/usr/sbin"
+  if [[ " $TARGETS " == *" portkey "* && ! -f portkey/node_modules/@portkey-ai/gateway/build/start-server.js ]]; then
+    log "installing @portkey-ai/gateway into bench/portkey (npm)"
+    # its only install script is `patch-package` with no patches shipped: skipped
+    npm install --prefix portkey --no-audit --no-fund --ignore-scripts >&2 || { log "npm install in bench/portkey failed"; exit 1; }
+  fi
+  if [[ " $TARGETS " == *" jairouter "* && ! -f $ROOT/proxy/src/main.ts ]]; then
+    log "proxy/src/main.ts does not exist yet: skipping target jairouter"
+    TARGETS=$(sed 's/\<jairouter\>//' <<<"$TARGETS")
+  fi
+}
+
+stop_all() {
+  local p
+  for p in $(for q in "${SPID[@]}"; do tree_pids "$q"; done | sort -u); do kill "$p" 2>/dev/null; done
+  for p in "${SPID[@]}"; do wait "$p" 2>/dev/null; done
+  SPID=()
+}
+trap 'stop_all' EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # port [tries of 0.1 s]
+  local i
+  for i in $(seq 1 "${2:-100}"); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done
+  log "port $1 did not open"; return 1
+}
+port_busy() { (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
+
+start_servers() {
+  local t
+  for t in "$@"; do
+    [[ -n ${SPID[$t]:-} ]] && continue
+    local is_mock=0; [[ $t == mock || $t == direct || $t == direct_shared ]] && is_mock=1
+    if [[ $is_mock == 1 && -n ${SPID[mock]:-} ]]; then SPID[$t]=${SPID[mock]}; continue; fi
+    local port=${PORT[$t]:-$MOCK_PORT}
+    if port_busy "$port" || { [[ $t == jairouter ]] && port_busy $ADMIN_PORT; }; then
+      log "port $port (for $t) is already in use by another process; stop it first"; return 1
+    fi
+    case $t in
+      mock|direct|direct_shared)
+        PORT=$MOCK_PORT taskset -c $LG_CPU node mock-upstream.mjs >"$LOG/mock.log" 2>&1 &
+        SPID[mock]=$!; SPID[direct]=$!; SPID[direct_shared]=$!; wait_port $MOCK_PORT || return 1 ;;
+      nginx)
+        taskset -c $SUT_CPU nginx -p "$B/" -c conf/nginx.conf -g 'daemon off;' >"$LOG/nginx.log" 2>&1 &
+        SPID[nginx]=$! ;;
+      portkey) # --headless: no log UI; the production Node build shipped in the npm package
+        (cd portkey && exec taskset -c $SUT_CPU node node_modules/@portkey-ai/gateway/build/start-server.js --port=${PORT[portkey]} --headless) >"$LOG/portkey.log" 2>&1 &
+        SPID[portkey]=$! ;;
+      jairouter) # full path: API-key auth, routing, metrics; its JSON log lines go to a file
+        # shellcheck disable=SC2086
+        (cd "$ROOT" && exec taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
+            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
+        SPID[jairouter]=$! ;;
+      custom) # any other gateway: CUSTOM_CMD serving on $CUSTOM_PORT, run from CUSTOM_DIR
+        (cd "${CUSTOM_DIR:-$B}" && exec taskset -c $SUT_CPU bash -c "exec env $CUSTOM_CMD") >"$LOG/custom.log" 2>&1 &
+        SPID[custom]=$! ;;
+      *) log "unknown target $t"; return 1 ;;
+    esac
+    if [[ $is_mock == 0 ]]; then wait_port "${PORT[$t]}" 300 || { tail -5 "$LOG/$t".* >&2; return 1; }; fi
+  done
+  sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
+  for t in "$@"; do
+    [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}"))
+    [[ $t == mock || $t == direct* ]] || smoke "$t" || return 1
+  done
+}
+
+smoke() { # target: one JSON and one SSE request must come back from the mock through it
+  local t=$1 s r; local -a hargs=(); local h
+  while IFS= read -r h; do hargs+=(-H "$h"); done < <(headers_for "$t")
+  for s in false true; do
+    r=$(curl -s -m 5 -w '\n%{http_code}' "${hargs[@]}" -H 'content-type: application/json' \
+      -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":'$s'}' \
+      "http://127.0.0.1:${PORT[$t]}/v1/chat/completions")
+    if [[ ${r##*$'\n'} != 200 || $r != *chatcmpl-mock* || ( $s == true && $r != *'[DONE]'* ) ]]; then
+      log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -5 "$LOG/$t".* >&2; return 1
+    fi
+  done
+}
+
+tree_pids() { # pid -> pid and all descendants
+  local p=$1 c
+  echo "$p"
+  for c in $(pgrep -P "$p"); do tree_pids "$c"; done
+}
+cpu_ticks() { # utime+stime of the given pids (all threads)
+  local t=0 p s
+  for p in "$@"; do
+    s=$(cat /proc/$p/stat 2>/dev/null) || continue
+    s=${s##*) }; set -- $s
+    t=$((t + ${12} + ${13}))
+  done
+  echo $t
+}
+cpu_busy() { # "cpuN busy total steal" for cpu0 and cpu1 from /proc/stat
+  awk '/^cpu[01] /{idle=$5+$6; tot=0; for(i=2;i<=NF;i++) tot+=$i; printf "%s %d %d %d\n",$1,tot-idle,tot,$9}' /proc/stat
+}
+rss_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k == VmRSS: ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t; }
+
+headers_for() { # target -> wrk -H args (one per line)
+  case $1 in
+    jairouter) echo "Authorization: Bearer $BENCH_KEY" ;;
+    custom) echo "Authorization: Bearer ${CUSTOM_AUTH:-sk-bench-custom}" ;;
+    portkey) echo "Authorization: Bearer sk-bench-portkey"
+      echo "x-portkey-provider: openai"
+      echo "x-portkey-custom-host: http://127.0.0.1:$MOCK_PORT/v1" ;;
+    *) echo "Authorization: Bearer sk-bench-$1" ;;
+  esac
+}
+
+# measure TARGET MODE LOAD REP [record=1]
+measure() {
+  local target=$1 mode=$2 load=$3 rep=$4 record=${5:-1}
+  local url="http://127.0.0.1:${PORT[$target]}/v1/chat/completions"
+  local stream=0; [[ $mode == sse ]] && stream=1
+  local conns=$CONNS dur=$DURATION delay=0
+  case $load in
+    sat) ;;
+    r200) conns=20; delay=100; dur=$RATE_DURATION ;;
+    r1000) conns=50; delay=50; dur=$RATE_DURATION ;;
+    *) log "unknown load $load"; return 1 ;;
+  esac
+  [[ $record == 0 ]] && dur=$WARMUP
+  local mock=${SPID[mock]}
+  # the mock gets its own core only when it is the system under test (direct_shared: it stays
+  # on the load-generator core, exactly where it sits while a proxy is measured)
+  if [[ $target == direct ]]; then taskset -a -p -c $SUT_CPU $mock >/dev/null; else taskset -a -p -c $LG_CPU $mock >/dev/null; fi
+  local -a sut; mapfile -t sut < <(tree_pids ${SPID[$target]})
+  local -a hargs=(); local h; while IFS= read -r h; do hargs+=(-H "$h"); done < <(headers_for $target)
+  curl -s -XPOST 127.0.0.1:$MOCK_PORT/stats/reset >/dev/null
+  local rss_idle; rss_idle=$(rss_kb "${sut[@]}")
+  local flag=$OUT/.sampling; : >"$flag"
+  ( max=0; while [[ -e $flag ]]; do r=$(rss_kb "${sut[@]}"); ((r>max)) && max=$r; echo $max >"$flag.max"; sleep 0.5; done ) &
+  local sampler=$!
+  local logb0; logb0=$(stat -c %s "$LOG/$target.log" 2>/dev/null || echo 0)
+  local c0 m0 b0; c0=$(cpu_ticks "${sut[@]}"); m0=$(cpu_ticks $mock); b0=$(cpu_busy)
+  local wout
+  wout=$(STREAM=$stream WRK_DELAY_MS=$delay taskset -c $LG_CPU wrk -t1 -c$conns -d${dur}s --timeout 10s -s post.lua "${hargs[@]}" "$url" 2>&1)
+  local c1 m1 b1; c1=$(cpu_ticks "${sut[@]}"); m1=$(cpu_ticks $mock); b1=$(cpu_busy)
+  rm -f "$flag"; wait $sampler 2>/dev/null
+  local rss_max; rss_max=$(cat "$flag.max" 2>/dev/null || echo 0); rm -f "$flag.max"
+  local logb1; logb1=$(stat -c %s "$LOG/$target.log" 2>/dev/null || echo 0)
+  [[ $record == 0 ]] && return 0
+  local stats; stats=$(curl -s 127.0.0.1:$MOCK_PORT/stats)
+  local mock_total; mock_total=$(sed -n 's/^ "total": \([0-9]*\),/\1/p' <<<"$stats")
+  local wj; wj=$(grep -o 'WRKJSON .*' <<<"$wout" | cut -d' ' -f2-)
+  if [[ -z $wj ]]; then log "wrk failed for $target $mode $load: $wout"; wj='{}'; fi
+  local busy; busy=$(paste <(echo "$b0") <(echo "$b1") | awk '{t=(($7-$3)>0?($7-$3):1); printf "\"%s_busy_pct\":%.1f,\"%s_steal_pct\":%.1f,", $1, ($6-$2)*100/t, $1, ($8-$4)*100/t}')
+  local line
+  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
+    "$(date -Is)" "$rep" "$load" "$mode" "$target" "$conns" "$dur" "$delay" "${#sut[@]}" \
+    "$(awk -v a=$c0 -v b=$c1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
+    "$(awk -v a=$m0 -v b=$m1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
+    "$busy" "${RSS0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
+  echo "$line" >>"$OUT/results.jsonl"
+  echo "$stats" >"$OUT/mockstats-$target-$mode-$load-$rep.json"
+  echo "$line"
+}
+
+skip() { [[ " $SKIP " == *" $2:$1 "* ]]; } # target load -> 0 if this combination is not run
+
+suite() {
+  start_servers mock $TARGETS || exit 1
+  {
+    echo "date: $(date -Is)"; echo "repo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
+    echo "host: $(nproc) cores, $(uname -r), load avg $(cut -d' ' -f1-3 /proc/loadavg), $(node -v), $(nginx -v 2>&1), $(wrk -v 2>&1 | head -1)"
+    echo "params: DURATION=$DURATION CONNS=$CONNS RATE_DURATION=$RATE_DURATION REPS=$REPS WARMUP=$WARMUP LG_CPU=$LG_CPU SUT_CPU=$SUT_CPU"
+    echo "modes: $MODES; loads: $LOADS; targets: $TARGETS; skip: $SKIP"
+    for t in "${!SPID[@]}"; do echo "pid $t=${SPID[$t]}"; done
+  } | tee "$OUT/meta.txt" >&2
+  local rep l m t
+  log "warm-up ${WARMUP}s per target and mode"
+  for m in $MODES; do for t in $TARGETS; do measure $t $m sat 0 0; done; done
+  for rep in $(seq 1 $REPS); do
+    for l in $LOADS; do for m in $MODES; do for t in $TARGETS; do
+      skip $t $l && continue
+      log "rep $rep $l $m $t"
+      measure $t $m $l $rep >/dev/null
+    done; done; done
+  done
+  [[ -n ${SPID[jairouter]:-} ]] && curl -s 127.0.0.1:$ADMIN_PORT/metrics >"$OUT/jairouter-metrics.txt"
+  node summarize.mjs "$OUT/results.jsonl" | tee "$OUT/summary.md"
+  log "results in $OUT"
+}
+
+ensure_tools
+case ${1:-suite} in
+  suite) suite ;;
+  one)   [[ $# -ge 4 ]] || { echo "usage: $0 one TARGET json|sse sat|r200|r1000" >&2; exit 2; }
+         start_servers mock "$2" || exit 1; measure "$2" "$3" "$4" 0 0; measure "$2" "$3" "$4" 1 ;;
+  serve) start_servers mock $TARGETS || exit 1
+         for t in "${!SPID[@]}"; do echo "$t pid=${SPID[$t]} port=${PORT[$t]:-$MOCK_PORT}"; done
+         echo "Ctrl-C to stop"; wait ;;
+  *) echo "usage: $0 [suite|one TARGET MODE LOAD|serve]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,85 @@
+// Summarise results.jsonl from bench/run.sh: medians over reps per (load, mode, target), each
+// metric also as a ratio to nginx, and JAiRouter vs Portkey. Adapted from ../shared/bench/summarize.mjs.
+// usage: node bench/summarize.mjs bench/results/<stamp>/results.jsonl [more.jsonl ...]
+import fs from 'node:fs';
+
+const rows = process.argv.slice(2).flatMap((f) => fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+const med = (a) => { const s = a.filter(Number.isFinite).sort((x, y) => x - y); const n = s.length; return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : NaN; };
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const ms = (us) => (Number.isFinite(us) ? (us / 1000).toFixed(Math.abs(us) < 10000 ? 2 : 1) : '-');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×` : '-');
+
+const groups = new Map();
+for (const r of rows) {
+  if (!r.wrk || r.wrk.requests == null) continue;
+  const k = `${r.load}|${r.mode}|${r.target}`;
+  if (!groups.has(k)) groups.set(k, []);
+  groups.get(k).push(r);
+}
+const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'custom', 'jairouter'];
+const agg = new Map();
+for (const [k, rs] of groups) {
+  agg.set(k, {
+    n: rs.length,
+    rps: med(rs.map((r) => r.wrk.requests / (r.wrk.duration_us / 1e6))),
+    cpuUs: med(rs.map((r) => (r.sut_cpu_s * 1e6) / r.wrk.requests)),
+    cpuPct: med(rs.map((r) => (r.sut_cpu_s / r.duration_s) * 100)),
+    p50: med(rs.map((r) => r.wrk.lat_p50_us)), p99: med(rs.map((r) => r.wrk.lat_p99_us)),
+    rssStart: med(rs.map((r) => r.rss_start_kb)) / 1024, rssMax: Math.max(...rs.map((r) => r.rss_max_kb)) / 1024,
+    cpu0: med(rs.map((r) => r.cpu0_busy_pct)), steal: med(rs.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct)),
+    logB: med(rs.map((r) => r.log_bytes / r.wrk.requests)),
+    errors: rs.reduce((s, r) => s + r.wrk.err_status + r.wrk.err_connect + r.wrk.err_read + r.wrk.err_write + r.wrk.err_timeout, 0),
+    wrkReq: rs.reduce((s, r) => s + r.wrk.requests, 0), mockReq: rs.reduce((s, r) => s + r.mock_requests, 0),
+  });
+}
+
+const out = [];
+const loadName = { sat: 'Saturation', r200: 'Fixed rate ≤200 req/s', r1000: 'Fixed rate ≤1000 req/s' };
+for (const load of ['sat', 'r200', 'r1000']) {
+  for (const mode of ['json', 'sse']) {
+    const targets = order.filter((t) => agg.has(`${load}|${mode}|${t}`));
+    if (!targets.length) continue;
+    const get = (t) => agg.get(`${load}|${mode}|${t}`);
+    const baseName = get('direct_shared') ? 'direct_shared' : 'direct';
+    const base = get(baseName);
+    const ng = get('nginx');
+    const any = groups.get(`${load}|${mode}|${targets[0]}`)[0];
+    const added = (a, q) => (base && a !== base ? a[q] - base[q] : NaN);
+    const perCore = (a) => 1e6 / a.cpuUs;
+    out.push(`\n### ${loadName[load]}: ${mode === 'json' ? 'non-streaming JSON' : 'SSE streaming (20 chunks)'} ` +
+      `(wrk -t1 -c${any.conns} ${any.duration_s}s${any.delay_ms ? `, ${any.delay_ms} ms pause per conn` : ''}; medians of ${get(targets[0]).n})\n`);
+    out.push(`| target | req/s | req/s per core (×nginx) | CPU µs/req (×nginx) | SUT CPU % | p50 / p99 ms | added p50 ms over ${baseName} (×nginx) | added p99 ms (×nginx) | RSS idle MB (×nginx) | RSS max MB (×nginx) | cpu0 busy % | errors |`);
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    const cells = (a) => [
+      f0(perCore(a)) + (ng ? ` (${ratio(perCore(a), perCore(ng))})` : ''),
+      f1(a.cpuUs) + (ng ? ` (${ratio(a.cpuUs, ng.cpuUs)})` : ''),
+      f0(a.cpuPct),
+      `${ms(a.p50)} / ${ms(a.p99)}`,
+      ms(added(a, 'p50')) + (ng && a !== base ? ` (${ratio(added(a, 'p50'), added(ng, 'p50'))})` : ''),
+      ms(added(a, 'p99')) + (ng && a !== base ? ` (${ratio(added(a, 'p99'), added(ng, 'p99'))})` : ''),
+      f1(a.rssStart) + (ng ? ` (${ratio(a.rssStart, ng.rssStart)})` : ''),
+      f1(a.rssMax) + (ng ? ` (${ratio(a.rssMax, ng.rssMax)})` : ''),
+    ];
+    for (const t of targets) {
+      const a = get(t);
+      out.push(`| ${t} | ${f0(a.rps)} | ${cells(a).join(' | ')} | ${f0(a.cpu0)} | ${a.errors} |`);
+    }
+    const [j, p] = [get('jairouter'), get('portkey')];
+    if (j && p) {
+      out.push(`| **jairouter ÷ portkey** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
+        `${ratio(j.p50, p.p50)} / ${ratio(j.p99, p.p99)} | ${ratio(added(j, 'p50'), added(p, 'p50'))} | ${ratio(added(j, 'p99'), added(p, 'p99'))} | ` +
+        `${ratio(j.rssStart, p.rssStart)} | ${ratio(j.rssMax, p.rssMax)} | | |`);
+    }
+  }
+}
+out.push('\n### Proof of routing: requests completed by wrk vs received by the mock (summed over reps)\n');
+out.push('| load | mode | target | wrk completed | mock received | log bytes/req |');
+out.push('|---|---|---|---|---|---|');
+for (const [k, a] of agg) {
+  const [load, mode, t] = k.split('|');
+  if (!t.startsWith('direct')) out.push(`| ${load} | ${mode} | ${t} | ${a.wrkReq} | ${a.mockReq} | ${f0(a.logB)} |`);
+}
+const steal = med(rows.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct));
+out.push(`\nMedian hypervisor steal (cpu0+cpu1) over all runs: ${f1(steal)} %. cpu0 (wrk + mock) near 100 % busy means the load generator, not the proxy, capped req/s: compare CPU µs/req then.`);
+console.log(out.join('\n'));
