@@ -1,0 +1,17 @@
+import type { Adapter } from './types.ts';
+import { openAICompatible } from './openai-compatible.ts';
+
+const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
+
+const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
+
+/** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */
+export function adapterFor(name: string): Adapter | undefined {
+  return registry.get(name);
+}
+
+export function supportedAdapters(): string[] {
+  return [...registry.keys()];
+}
+
+export type { Adapter, ClientRequest, Operation, UpstreamRequest, Usage } from './types.ts';

@@ -1,0 +1,64 @@
+import { createCapabilityBalancer } from './capability.ts';
+import { ConsistentHashBalancer } from './consistent-hash.ts';
+import { CostBalancer } from './cost.ts';
+import { IPHashBalancer } from './ip-hash.ts';
+import { LatencyBalancer } from './latency.ts';
+import { LeastConnectionsBalancer } from './least-connections.ts';
+import { RandomBalancer } from './random.ts';
+import { RoundRobinBalancer } from './round-robin.ts';
+import type { BalanceEndpoint, Balancer, StrategyName } from './types.ts';
+import { WeightedRoundRobinBalancer } from './weighted-round-robin.ts';
+import { DrainFilter, effectiveWeights } from './weights.ts';
+
+export type { BalanceEndpoint, Balancer, PickInput, StrategyName } from './types.ts';
+
+/**
+ * One balancer per route and config version: everything per-route (weights, hash ring) is
+ * computed here, once, so that pick() does no allocation. The rng is used for Random and
+ * Latency, and to start the rotating strategies at a random endpoint so that replicas and
+ * config reloads do not all begin with endpoint 0.
+ */
+export function createBalancer(
+  strategy: StrategyName,
+  endpoints: readonly BalanceEndpoint[],
+  rng: () => number = Math.random,
+): Balancer {
+  const weights = effectiveWeights(endpoints);
+  const inner = createStrategy(strategy, endpoints, weights, rng);
+  // Only routes mixing drained (weight 0) and weighted endpoints pay for the filter.
+  return weights.includes(0) ? new DrainFilter(inner, weights) : inner;
+}
+
+function createStrategy(
+  strategy: StrategyName,
+  endpoints: readonly BalanceEndpoint[],
+  weights: Float64Array,
+  rng: () => number,
+): Balancer {
+  const start = Math.floor(rng() * endpoints.length);
+  switch (strategy) {
+    case 'Random':
+      return new RandomBalancer(rng);
+    case 'RoundRobin':
+      return new RoundRobinBalancer(start);
+    case 'WeightedRoundRobin':
+      return new WeightedRoundRobinBalancer(weights);
+    case 'LeastConnections':
+      return new LeastConnectionsBalancer(weights);
+    case 'IPHash':
+      return new IPHashBalancer(weights, start);
+    case 'ConsistentHash':
+      return new ConsistentHashBalancer(endpoints, weights, start);
+    case 'Latency':
+      return new LatencyBalancer(endpoints.length, rng);
+    case 'Cost':
+      return new CostBalancer(endpoints, start);
+    case 'Capability':
+      return createCapabilityBalancer(weights);
+    default: {
+      // A config from a newer operator can name a strategy this proxy does not know.
+      const unknown: never = strategy;
+      throw new Error(`unknown load-balancing strategy: ${String(unknown)}`);
+    }
+  }
+}

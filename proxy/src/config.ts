@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+import { parseDuration } from '@jairouter/crds';
+
+/** Everything the proxy reads from its command line and environment, read once here. */
+export interface ProxyOptions {
+  configPaths: string[];
+  listen: { host: string; port: number };
+  adminListen: { host: string; port: number };
+  maxBodyBytes: number;
+  drainTimeoutMs: number;
+  logLevel: string;
+}
+
+export class UsageError extends Error {}
+
+const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [options]
+
+  --config PATH          YAML file or directory of *.yaml/*.yml files holding ModelRoute,
+                         Tenant, RateLimitPolicy and v1 Secret objects (repeatable; watched)
+  --listen HOST:PORT     API listener (default 0.0.0.0:8080)
+  --admin-listen H:P     /healthz, /readyz, /metrics (default 0.0.0.0:9090)
+  --max-body-size N      request body limit in bytes, or with KiB/MiB suffix (default 32MiB)
+  --drain-timeout D      how long SIGTERM waits for in-flight requests (default 30s)
+  --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
+  -h, --help             this text`;
+
+export function parseHostPort(flag: string, v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${flag}: expected HOST:PORT, got ${JSON.stringify(v)}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function parseSize(flag: string, v: string): number {
+  const m = /^(\d+)\s*(|b|kib|k|mib|m|gib|g)$/i.exec(v.trim());
+  if (!m) throw new UsageError(`${flag}: expected a byte count like 1048576 or 32MiB, got ${JSON.stringify(v)}`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('g') ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', multiple: true },
+        listen: { type: 'string' },
+        'admin-listen': { type: 'string' },
+        'max-body-size': { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return 'help';
+  if (!values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
+  let drainTimeoutMs: number;
+  try {
+    drainTimeoutMs = parseDuration(values['drain-timeout'] ?? '30s');
+  } catch {
+    throw new UsageError(`--drain-timeout: expected a duration like 30s, got ${JSON.stringify(values['drain-timeout'])}`);
+  }
+  const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new UsageError(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
+  }
+  return {
+    configPaths: values.config,
+    listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),
+    adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),
+    maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
+    drainTimeoutMs,
+    logLevel,
+  };
+}
+
+export { USAGE };

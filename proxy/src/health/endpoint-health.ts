@@ -1,0 +1,59 @@
+/**
+ * Health of one endpoint, shared by every config version that contains it (keyed by route,
+ * backend and URL), so a config swap neither forgets an ejection nor resets in-flight counts.
+ * All times are milliseconds from the injected clock.
+ */
+export class EndpointHealth {
+  inflight = 0;
+  consecutiveFailures = 0;
+  /** Passive ejection (outlier detection) or 429 cooldown: skipped until this time. */
+  ejectedUntil = 0;
+  /** Active checks: false once unhealthyThreshold probes failed, true again after healthyThreshold good ones. */
+  activeUp = true;
+  activeFails = 0;
+  activeOks = 0;
+  lastSeenVersion = '';
+
+  readonly key: string;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  available(now: number): boolean {
+    return this.activeUp && this.ejectedUntil <= now;
+  }
+
+  /** A failed attempt (not 429). Returns true when this failure ejected the endpoint. */
+  recordFailure(now: number, consecutiveFailures: number, ejectionTimeMs: number): boolean {
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures >= consecutiveFailures && this.ejectedUntil <= now) {
+      this.ejectedUntil = now + ejectionTimeMs;
+      // Half-open after the ejection: one more failure ejects again, one success closes.
+      this.consecutiveFailures = consecutiveFailures - 1;
+      return true;
+    }
+    return false;
+  }
+
+  recordSuccess(): void {
+    this.consecutiveFailures = 0;
+  }
+
+  /** 429 with Retry-After: skip until then; a second cooldown never shortens the first. */
+  coolDown(until: number): void {
+    if (until > this.ejectedUntil) this.ejectedUntil = until;
+  }
+
+  recordProbe(ok: boolean, unhealthyThreshold: number, healthyThreshold: number): boolean {
+    const before = this.activeUp;
+    if (ok) {
+      this.activeFails = 0;
+      if (!this.activeUp && ++this.activeOks >= healthyThreshold) this.activeUp = true;
+    } else {
+      this.activeOks = 0;
+      if (this.activeUp && ++this.activeFails >= unhealthyThreshold) this.activeUp = false;
+    }
+    return before !== this.activeUp;
+  }
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Operation } from '../adapters/types.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import type { ProxyMetrics } from '../telemetry/metrics.ts';
+import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
+import { Exchange } from '../upstream/exchange.ts';
+import { forward, type ForwardHooks } from '../upstream/forward.ts';
+import { Errors, sendError, type ApiError } from './errors.ts';
+import { readBody } from './read-body.ts';
+
+const OPERATIONS: Record<string, Operation> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+};
+
+export interface HandlerDeps {
+  current(): Runtime;
+  draining(): boolean;
+  maxBodyBytes: number;
+  log: Logger;
+  metrics: ProxyMetrics;
+}
+
+/** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
+export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { log, metrics } = deps;
+  const hooks: ForwardHooks = {
+    now: () => performance.now(),
+    onUpstreamError: (route, backend, reason) => metrics.upstreamErrors.labels(route.id, backend, reason).inc(),
+    onEjected: (route, backend, url, until) =>
+      log.warn({ route: route.id, backend, endpoint: url, ejectedForMs: Math.round(until - performance.now()) }, 'endpoint ejected'),
+  };
+
+  function finish(ex: Exchange): void {
+    const route = ex.route?.id ?? '';
+    const seconds = (performance.now() - ex.startedAt) / 1000;
+    metrics.countRequest(route, ex.backend, ex.status, seconds);
+    if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
+    const entry = {
+      requestId: ex.requestId,
+      tenant: ex.identity?.tenant.id ?? '',
+      keyId: ex.identity?.keyId ?? '',
+      model: ex.client?.model ?? '',
+      route,
+      backend: ex.backend,
+      status: ex.status,
+      stream: ex.client?.stream ?? false,
+      latencyMs: Math.round(seconds * 1e4) / 10,
+      tokensIn: ex.tokensIn,
+      tokensOut: ex.tokensOut,
+    };
+    if (ex.clientGone) log.info({ ...entry, clientGone: true }, 'request');
+    else if (ex.streamError) log.info({ ...entry, streamError: ex.streamError }, 'request');
+    else log.info(entry, 'request');
+  }
+
+  function reject(ex: Exchange, e: ApiError): void {
+    ex.status = e.status;
+    sendError(ex.res, e);
+    finish(ex);
+  }
+
+  return function handle(req: IncomingMessage, res: ServerResponse): void {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
+    const ex = new Exchange(req, res, requestId, performance.now(), deps.draining);
+    ex.runtime = deps.current();
+    res.setHeader('x-request-id', requestId);
+    if (deps.draining()) res.setHeader('connection', 'close');
+    metrics.inflight.inc();
+    res.once('close', () => {
+      metrics.inflight.dec();
+      if (!res.writableFinished) {
+        ex.clientGone = true;
+        ex.attempt?.abort(new Error('client disconnected'));
+      }
+    });
+
+    const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
+    const op = OPERATIONS[path];
+    if (op === undefined) {
+      if (path === '/v1/models') return listModels(ex);
+      return reject(ex, Errors.notFound(path));
+    }
+    if (req.method !== 'POST') return reject(ex, Errors.methodNotAllowed(req.method ?? '', path));
+    if (!authenticate(ex)) return;
+    readBody(req, deps.maxBodyBytes, (err, raw) => {
+      if (err) {
+        if (err === 'too-large') {
+          res.setHeader('connection', 'close');
+          return reject(ex, Errors.tooLarge(deps.maxBodyBytes));
+        }
+        ex.clientGone = true;
+        return finish(ex);
+      }
+      void route(ex, op, raw!);
+    });
+  };
+
+  function authenticate(ex: Exchange): boolean {
+    const h = ex.req.headers;
+    let key: string | undefined;
+    const auth = h.authorization;
+    if (auth !== undefined && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') key = auth.slice(7).trim();
+    else if (typeof h['x-api-key'] === 'string') key = h['x-api-key'];
+    if (!key) {
+      reject(ex, Errors.missingKey());
+      return false;
+    }
+    const id = ex.runtime.authenticate(key);
+    if (!id) {
+      reject(ex, Errors.invalidKey());
+      return false;
+    }
+    ex.identity = id;
+    if (id.tenant.ir.suspended) {
+      reject(ex, Errors.suspended(id.tenant.ir.name));
+      return false;
+    }
+    return true;
+  }
+
+  function listModels(ex: Exchange): void {
+    if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', '/v1/models'));
+    if (!authenticate(ex)) return;
+    const body = ex.runtime.modelsFor(ex.identity!.tenant);
+    ex.status = 200;
+    ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    ex.res.end(body);
+    finish(ex);
+  }
+
+  async function route(ex: Exchange, operation: Operation, raw: Buffer): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      return reject(ex, Errors.invalidJson((e as Error).message));
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return reject(ex, Errors.notAnObject());
+    const b = body as Record<string, unknown>;
+    const model = b.model;
+    if (typeof model !== 'string' || model.length === 0) return reject(ex, Errors.missingModel());
+    const stream = b.stream === true;
+    if (b.stream !== undefined && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
+    const so = b.stream_options as { include_usage?: unknown } | undefined;
+    ex.client = {
+      operation,
+      raw,
+      body: b,
+      model,
+      stream: stream && operation !== 'embeddings',
+      clientWantsUsage: !!so && typeof so === 'object' && so.include_usage === true,
+      requestId: ex.requestId,
+    };
+    const rt: RouteRuntime | undefined = ex.runtime.models.get(model);
+    if (!rt) return reject(ex, Errors.modelNotFound(model));
+    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotAllowed(model));
+    ex.route = rt;
+    ex.res.setHeader('x-jairouter-route', rt.id);
+    ex.hashValue = hashValue(ex, rt, b);
+    try {
+      await forward(ex, rt, hooks);
+    } catch (e) {
+      log.error({ requestId: ex.requestId, err: (e as Error).message }, 'forward failed');
+      if (!ex.res.headersSent) {
+        ex.status = 502;
+        sendError(ex.res, Errors.badGateway('internal error'));
+      } else ex.res.destroy();
+    }
+    finish(ex);
+  }
+}
+
+function hashValue(ex: Exchange, rt: RouteRuntime, body: Record<string, unknown>): string {
+  const s = rt.ir.loadBalancer.strategy;
+  if (s === 'IPHash') return ex.req.socket.remoteAddress ?? '';
+  if (s !== 'ConsistentHash') return '';
+  const key = rt.ir.loadBalancer.hashKey ?? 'clientIP';
+  if (key.startsWith('header:')) {
+    const v = ex.req.headers[key.slice(7).toLowerCase()];
+    return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
+  }
+  switch (key) {
+    case 'user':
+      return typeof body.user === 'string' ? body.user : (ex.identity?.keyId ?? '');
+    case 'tenant':
+      return ex.identity?.tenant.id ?? '';
+    case 'promptPrefix': {
+      const m = body.messages ?? body.prompt ?? body.input;
+      return JSON.stringify(Array.isArray(m) ? m[0] : m).slice(0, 512);
+    }
+    default:
+      return ex.req.socket.remoteAddress ?? '';
+  }
+}

@@ -1,0 +1,147 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { BackendIR, ProxyConfig, RouteIR, TenantIR } from '@jairouter/crds';
+import { adapterFor, type Adapter } from '../adapters/index.ts';
+import { createBalancer } from '../balance/index.ts';
+import type { Balancer } from '../balance/types.ts';
+import { EndpointHealth } from '../health/endpoint-health.ts';
+import type { PoolRegistry } from '../upstream/pools.ts';
+import type { Pool } from 'undici';
+import { ModelIndex, ModelMatcher } from './model-matcher.ts';
+
+export interface EndpointRuntime {
+  readonly index: number;
+  readonly backend: BackendRuntime;
+  readonly url: string;
+  readonly basePath: string;
+  readonly pool: Pool;
+  readonly health: EndpointHealth;
+}
+
+export interface BackendRuntime {
+  readonly ir: BackendIR;
+  readonly name: string;
+  readonly adapter: Adapter;
+}
+
+export interface RouteRuntime {
+  readonly ir: RouteIR;
+  readonly id: string;
+  readonly endpoints: readonly EndpointRuntime[];
+  /** Endpoint indices grouped by priority, lowest priority value first. */
+  readonly tiers: readonly (readonly number[])[];
+  readonly balancer: Balancer;
+  /** In-flight requests per endpoint index, for LeastConnections. */
+  readonly inflight: Int32Array;
+}
+
+export interface TenantRuntime {
+  readonly ir: TenantIR;
+  readonly id: string;
+  readonly allow: ModelMatcher;
+  /** `GET /v1/models` body for this tenant, built on first use. */
+  modelsBody: string | null;
+}
+
+export interface Identity {
+  readonly tenant: TenantRuntime;
+  readonly keyId: string;
+}
+
+/**
+ * Everything a request needs, built once per config version and never mutated afterwards
+ * (health and pools are shared across versions by key). Requests hold on to the Runtime they
+ * started with, so a swap never changes a request in flight.
+ */
+export class Runtime {
+  readonly routes: RouteRuntime[] = [];
+  readonly models = new ModelIndex<RouteRuntime>();
+  readonly tenantsByKeyHash = new Map<string, { tenant: TenantRuntime; keyId: string; digest: Buffer }>();
+  readonly tenants: TenantRuntime[] = [];
+  /** Backends left out because this proxy has no adapter for them: `route/backend: adapter`. */
+  readonly skipped: string[] = [];
+
+  readonly config: ProxyConfig;
+
+  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry) {
+    this.config = config;
+    for (const r of config.routes) {
+      const route = this.buildRoute(r, health, pools);
+      if (!route) continue;
+      this.routes.push(route);
+      for (const m of r.models) this.models.add(m, route);
+    }
+    this.models.seal();
+    for (const t of config.tenants) {
+      const tenant: TenantRuntime = {
+        ir: t,
+        id: t.id,
+        allow: new ModelMatcher(t.access.models.concat(...t.access.roles.map((x) => x.models))),
+        modelsBody: null,
+      };
+      this.tenants.push(tenant);
+      for (const k of t.apiKeys) {
+        if (!this.tenantsByKeyHash.has(k.sha256)) {
+          this.tenantsByKeyHash.set(k.sha256, { tenant, keyId: k.id, digest: Buffer.from(k.sha256, 'hex') });
+        }
+      }
+    }
+  }
+
+  private buildRoute(r: RouteIR, health: Map<string, EndpointHealth>, pools: PoolRegistry): RouteRuntime | null {
+    const endpoints: EndpointRuntime[] = [];
+    for (const b of r.backends) {
+      const adapter = adapterFor(b.adapter);
+      if (!adapter) {
+        this.skipped.push(`${r.id}/${b.name}: ${b.adapter}`);
+        continue;
+      }
+      const backend: BackendRuntime = { ir: b, name: b.name, adapter };
+      for (const e of b.endpoints) {
+        const u = new URL(e.url);
+        const key = `${r.id}|${b.name}|${e.url}`;
+        let h = health.get(key);
+        if (!h) health.set(key, (h = new EndpointHealth(key)));
+        h.lastSeenVersion = this.config.version;
+        endpoints.push({
+          index: endpoints.length,
+          backend,
+          url: e.url,
+          basePath: u.pathname.replace(/\/+$/, ''),
+          pool: pools.get(u.origin, r.timeouts.connectMs),
+          health: h,
+        });
+      }
+    }
+    const priorities = [...new Set(endpoints.map((e) => e.backend.ir.priority))].sort((a, b) => a - b);
+    const tiers = priorities.map((p) => endpoints.filter((e) => e.backend.ir.priority === p).map((e) => e.index));
+    const balancer = createBalancer(
+      r.loadBalancer.strategy,
+      endpoints.map((e) => ({
+        key: `${e.backend.name} ${e.url}`,
+        weight: e.backend.ir.weight,
+        cost: e.backend.ir.pricing.inputPerMillion + e.backend.ir.pricing.outputPerMillion,
+      })),
+    );
+    return { ir: r, id: r.id, endpoints, tiers, balancer, inflight: new Int32Array(endpoints.length) };
+  }
+
+  /** The identity for a presented API key, comparing SHA-256 digests in constant time. */
+  authenticate(key: string): Identity | undefined {
+    const digest = createHash('sha256').update(key).digest();
+    const hit = this.tenantsByKeyHash.get(digest.toString('hex'));
+    if (!hit || !timingSafeEqual(hit.digest, digest)) return undefined;
+    return hit;
+  }
+
+  modelsFor(tenant: TenantRuntime): string {
+    if (tenant.modelsBody === null) {
+      const data = this.models
+        .exactNames()
+        .filter((m) => tenant.allow.matches(m))
+        .sort()
+        .map((id) => ({ id, object: 'model', created: 0, owned_by: 'jairouter' }));
+      tenant.modelsBody = JSON.stringify({ object: 'list', data });
+    }
+    return tenant.modelsBody;
+  }
+}

@@ -1,0 +1,77 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The proxy's Prometheus metrics. Label values come from the config (route ids, backend names) and status codes only. */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'jairouter_requests_total',
+    help: 'Requests answered, by route, backend and HTTP status code.',
+    labelNames: ['route', 'backend', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'jairouter_request_duration_seconds',
+    help: 'Time from request received to response finished (streams included), by route.',
+    labelNames: ['route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({
+    name: 'jairouter_upstream_errors_total',
+    help: 'Failed upstream attempts, by route, backend and reason (connect-failure, reset, timeout, 5xx, 429).',
+    labelNames: ['route', 'backend', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({
+    name: 'jairouter_tokens_total',
+    help: 'Tokens reported by upstream usage, by route, backend and direction (in = prompt, out = completion).',
+    labelNames: ['route', 'backend', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: 'jairouter_inflight_requests',
+    help: 'Requests being handled right now.',
+    registers: [this.registry],
+  });
+  readonly configReloads = new Counter({
+    name: 'jairouter_config_reloads_total',
+    help: 'Config loads by result (applied, rejected).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly endpointHealthy = new Gauge({
+    name: 'jairouter_endpoint_healthy',
+    help: '1 when an endpoint is taking traffic, 0 when ejected or failing active checks.',
+    labelNames: ['route', 'backend', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+
+  // Children resolved once per label set: prom-client hashes labels on every call otherwise.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'jairouter_process_' });
+  }
+
+  countRequest(route: string, backend: string, status: number, seconds: number): void {
+    const key = route + '\0' + backend + '\0' + status;
+    let c = this.requestChildren.get(key);
+    if (!c) {
+      c = this.requests.labels(route, backend, String(status));
+      this.requestChildren.set(key, c);
+    }
+    c.inc();
+    let h = this.durationChildren.get(route);
+    if (!h) {
+      h = this.duration.labels(route);
+      this.durationChildren.set(route, h);
+    }
+    h.observe(seconds);
+  }
+
+  countTokens(route: string, backend: string, tokensIn: number, tokensOut: number): void {
+    if (tokensIn > 0) this.tokens.labels(route, backend, 'in').inc(tokensIn);
+    if (tokensOut > 0) this.tokens.labels(route, backend, 'out').inc(tokensOut);
+  }
+}
