@@ -1,0 +1,70 @@
+import { parseDuration } from '../api/common.ts';
+import type { ModelRouteSpec } from '../api/model-route.ts';
+
+/** Longest duration a Node timer can hold (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Semantic checks the schema cannot express; each line is `<field path>: <problem>`. */
+export function checkModelRouteSpec(spec: ModelRouteSpec): string[] {
+  const problems: string[] = [];
+  problems.push(...checkModelPatterns(spec.models, 'spec.models'));
+  const names = new Map<string, number>();
+  spec.backends.forEach((b, i) => {
+    const at = `spec.backends[${i}]`;
+    const first = names.get(b.name);
+    if (first !== undefined) problems.push(`${at}.name: duplicate backend name "${b.name}" (also spec.backends[${first}])`);
+    else names.set(b.name, i);
+    if ((b.url === undefined) === (b.serviceRef === undefined)) {
+      problems.push(`${at}: exactly one of url and serviceRef must be set (${b.url === undefined ? 'neither is' : 'both are'})`);
+    }
+    if (b.url !== undefined && !/^https?:\/\//i.test(b.url)) problems.push(`${at}.url: must be an http or https URL`);
+  });
+  const lb = spec.loadBalancer;
+  if (lb?.hashKey !== undefined && lb.strategy !== 'ConsistentHash') {
+    problems.push(`spec.loadBalancer.hashKey: only valid with strategy ConsistentHash (strategy is ${lb.strategy ?? 'RoundRobin, the default'})`);
+  }
+  const backoff = spec.retry?.backoff;
+  if (backoff?.base !== undefined && backoff.max !== undefined && parseDuration(backoff.base) > parseDuration(backoff.max)) {
+    problems.push(`spec.retry.backoff: base ${backoff.base} is longer than max ${backoff.max}`);
+  }
+  problems.push(
+    ...checkDurations({
+      'spec.retry.backoff.base': backoff?.base,
+      'spec.retry.backoff.max': backoff?.max,
+      'spec.timeouts.connect': spec.timeouts?.connect,
+      'spec.timeouts.firstByte': spec.timeouts?.firstByte,
+      'spec.timeouts.request': spec.timeouts?.request,
+      'spec.healthCheck.active.interval': spec.healthCheck?.active?.interval,
+      'spec.healthCheck.active.timeout': spec.healthCheck?.active?.timeout,
+      'spec.healthCheck.passive.ejectionTime': spec.healthCheck?.passive?.ejectionTime,
+    }),
+  );
+  return problems;
+}
+
+export function checkModelPatterns(patterns: readonly string[], at: string): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  patterns.forEach((m, i) => {
+    const first = seen.get(m);
+    if (first !== undefined) problems.push(`${at}[${i}]: duplicate model "${m}" (also ${at}[${first}])`);
+    else seen.set(m, i);
+  });
+  return [...problems, ...checkWildcards(patterns, at)];
+}
+
+/**
+ * A trailing `*` makes a prefix pattern and `*` alone matches everything; a `*` anywhere else
+ * would silently be a literal character, which is never what was meant.
+ */
+export function checkWildcards(patterns: readonly string[], at: string): string[] {
+  return patterns.flatMap((m, i) => (m.slice(0, -1).includes('*') ? [`${at}[${i}]: "*" is only allowed as the last character ("${m}")`] : []));
+}
+
+export function checkDurations(fields: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  for (const [path, value] of Object.entries(fields)) {
+    if (value !== undefined && parseDuration(value) > MAX_DURATION_MS) problems.push(`${path}: ${value} is longer than the maximum of ${MAX_DURATION_MS}ms (about 24.8d)`);
+  }
+  return problems;
+}

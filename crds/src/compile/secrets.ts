@@ -1,0 +1,91 @@
+import type { KubeObject } from '../resources.ts';
+import { prepare } from './objects.ts';
+import { compareStrings, type Problem } from './status.ts';
+
+/** One data/stringData entry of a Secret, decoded; `invalid` says why it cannot be used. */
+export type SecretEntry = { key: string; value: string } | { key: string; invalid: string };
+
+type IndexedSecret = { conflicting: true } | { conflicting: false; entries: Map<string, SecretEntry> };
+
+/** Secrets by `namespace/name`. */
+export type SecretIndex = ReadonlyMap<string, IndexedSecret>;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function indexSecrets(secrets: readonly KubeObject[]): SecretIndex {
+  const { entries, conflicting } = prepare(secrets);
+  const index = new Map<string, IndexedSecret>();
+  for (const info of conflicting) index.set(info.id, { conflicting: true });
+  for (const { info, object } of entries) index.set(info.id, { conflicting: false, entries: decodeSecret(object) });
+  return index;
+}
+
+/** data is base64 (as the API stores it); stringData is plain text and wins, as on a real apply. */
+function decodeSecret(object: KubeObject): Map<string, SecretEntry> {
+  const out = new Map<string, SecretEntry>();
+  const data = object['data'];
+  if (isRecord(data)) {
+    for (const key of Object.keys(data)) {
+      const raw = data[key];
+      if (typeof raw !== 'string') out.set(key, { key, invalid: 'is not a string' });
+      else if (!BASE64.test(raw)) out.set(key, { key, invalid: 'is not valid base64' });
+      else out.set(key, { key, value: Buffer.from(raw, 'base64').toString('utf8') });
+    }
+  }
+  const stringData = object['stringData'];
+  if (isRecord(stringData)) {
+    for (const key of Object.keys(stringData)) {
+      const raw = stringData[key];
+      out.set(key, typeof raw === 'string' ? { key, value: raw } : { key, invalid: 'is not a string' });
+    }
+  }
+  return out;
+}
+
+function notUsable(index: SecretIndex, namespace: string, name: string): Problem | undefined {
+  const secret = index.get(`${namespace}/${name}`);
+  if (!secret) return { reason: 'SecretNotFound', message: `Secret "${name}" not found in namespace ${namespace}` };
+  if (secret.conflicting) {
+    return { reason: 'SecretConflict', message: `Secret "${name}" is defined more than once with different contents` };
+  }
+  return undefined;
+}
+
+/** The entries of a Secret sorted by key, or why the Secret cannot be used. */
+export function secretEntries(index: SecretIndex, namespace: string, name: string): SecretEntry[] | Problem {
+  const problem = notUsable(index, namespace, name);
+  if (problem) return problem;
+  const secret = index.get(`${namespace}/${name}`);
+  if (!secret || secret.conflicting) return [];
+  return [...secret.entries.values()].sort((a, b) => compareStrings(a.key, b.key));
+}
+
+/** The value of one Secret key, or why it cannot be used. Messages name Secret and key, never the value. */
+export function secretValue(index: SecretIndex, namespace: string, ref: { name: string; key: string }): { value: string } | Problem {
+  const problem = notUsable(index, namespace, ref.name);
+  if (problem) return problem;
+  const secret = index.get(`${namespace}/${ref.name}`);
+  const entry = secret && !secret.conflicting ? secret.entries.get(ref.key) : undefined;
+  if (!entry) return { reason: 'SecretKeyNotFound', message: `key "${ref.key}" not found in Secret "${ref.name}"` };
+  if ('invalid' in entry) {
+    return { reason: 'SecretKeyInvalid', message: `key "${ref.key}" of Secret "${ref.name}" ${entry.invalid}` };
+  }
+  return { value: entry.value };
+}
+
+export function isProblem<T extends object>(v: T | Problem): v is Problem {
+  return 'reason' in v;
+}
+
+/**
+ * Credentials and API keys travel in HTTP headers, whose surrounding whitespace every parser
+ * strips: a key stored with a trailing newline (echo | base64) could never be matched or sent
+ * as written, so it is trimmed.
+ */
+export function trimKey(value: string): string {
+  return value.replace(/^[\s]+|[\s]+$/g, '');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,28 @@
+import type { TenantSpec } from '../api/tenant.ts';
+import { checkWildcards } from './model-route-checks.ts';
+
+/** Semantic checks the schema cannot express; each line is `<field path>: <problem>`. */
+export function checkTenantSpec(spec: TenantSpec): string[] {
+  const problems: string[] = [];
+  spec.jwt?.issuers.forEach((iss, i) => {
+    if ((iss.jwksUri === undefined) === (iss.jwksSecretRef === undefined)) {
+      const which = iss.jwksUri === undefined ? 'neither is' : 'both are';
+      problems.push(`spec.jwt.issuers[${i}]: exactly one of jwksUri and jwksSecretRef must be set (${which})`);
+    }
+  });
+  problems.push(...checkWildcards(spec.access?.models ?? [], 'spec.access.models'));
+  spec.access?.roles?.forEach((r, i) => problems.push(...checkWildcards(r.models, `spec.access.roles[${i}].models`)));
+  for (const side of ['requests', 'responses'] as const) {
+    spec.masking?.[side]?.forEach((rule, i) => {
+      if (typeof rule === 'string') return;
+      try {
+        // Validated as the proxy compiles it; RegExp construction is pure.
+        new RegExp(rule.regex, 'g');
+      } catch (e) {
+        const why = e instanceof Error ? e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(e);
+        problems.push(`spec.masking.${side}[${i}].regex: not a valid regular expression (${why})`);
+      }
+    });
+  }
+  return problems;
+}
