@@ -24,7 +24,7 @@ check-generated: deps
 
 ## The whole test suite: typecheck, generated files, unit and integration tests.
 test: deps typecheck check-generated
-	npx vitest run
+	npx vitest run $(VITEST_ARGS)
 
 ## Starts two demo backends and the proxy on examples/quickstart.yaml.
 demo: deps
