@@ -1,0 +1,263 @@
+// Every error status of the proxy's HTTP surface, with OpenAI's error body shape, no
+// stack traces, and (for the client's own mistakes) no traffic to any backend.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeOpenAI } from '../src/testing/fake-openai.ts';
+import type { FakeBackend } from '../src/testing/fake-openai.ts';
+import { FAST_RETRY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
+import { STACK_TRACE, startProxy } from './harness.ts';
+import type { ProxyHandle } from './harness.ts';
+
+const ACME_KEY = 'sk-acme-err-11223344';
+const MAX_BODY = 65_536;
+
+let proxy: ProxyHandle;
+let ok: FakeBackend;
+let bad1: FakeBackend;
+let bad2: FakeBackend;
+let ejected: FakeBackend;
+let hang: FakeBackend;
+let acme: OpenAI;
+const all = () => [ok, bad1, bad2, ejected, hang];
+
+beforeAll(async () => {
+  [ok, bad1, bad2, ejected, hang] = await Promise.all([
+    startFakeOpenAI({ name: 'ok' }),
+    startFakeOpenAI({ name: 'bad-1' }),
+    startFakeOpenAI({ name: 'bad-2' }),
+    startFakeOpenAI({ name: 'ejected' }),
+    startFakeOpenAI({ name: 'hang' }),
+  ]);
+  bad1.setMode('error500');
+  bad2.setMode('error500');
+  ejected.setMode('error500');
+  hang.setMode('hang');
+  proxy = await startProxy({
+    args: ['--max-body-size', String(MAX_BODY)],
+    configs: toYaml(
+      providerSecret(),
+      modelRoute('chat', { models: ['chat-a'], backends: [{ name: 'ok', url: ok.url, credentialsRef: PROVIDER_REF }] }),
+      modelRoute('secret', { models: ['secret-model'], backends: [{ name: 'ok', url: ok.url }] }),
+      modelRoute('all-bad', {
+        models: ['chat-all-bad'],
+        backends: [
+          { name: 'bad-1', url: bad1.url },
+          { name: 'bad-2', url: bad2.url },
+        ],
+        retry: { attempts: 2, ...FAST_RETRY },
+      }),
+      modelRoute('ejecting', {
+        models: ['chat-ejecting'],
+        backends: [{ name: 'ejected', url: ejected.url }],
+        retry: { attempts: 0 },
+        healthCheck: { passive: { consecutiveFailures: 1, ejectionTime: '5m' } },
+      }),
+      modelRoute('hanging', {
+        models: ['chat-hang'],
+        backends: [{ name: 'hang', url: hang.url }],
+        retry: { attempts: 0 },
+        timeouts: { firstByte: '300ms' },
+      }),
+      tenantWithKeys('acme', { k: ACME_KEY }, { access: { models: ['chat-*'] } }),
+    ),
+  });
+  acme = proxy.client(ACME_KEY);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await Promise.all(all().map((f) => f?.close()));
+});
+
+beforeEach(() => {
+  for (const f of all()) f.clearRequests();
+});
+
+interface RawReply {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: { error?: { message?: unknown; type?: unknown; param?: unknown; code?: unknown } };
+}
+
+async function raw(path: string, init: RequestInit & { key?: string | null } = {}): Promise<RawReply> {
+  const headers = new Headers(init.headers);
+  if (init.key !== null) headers.set('authorization', `Bearer ${init.key ?? ACME_KEY}`);
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+  const res = await fetch(`${proxy.baseUrl}${path}`, { ...init, headers });
+  const text = await res.text();
+  let body: RawReply['body'] = {};
+  try {
+    body = JSON.parse(text) as RawReply['body'];
+  } catch {
+    /* asserted below */
+  }
+  return { status: res.status, headers: res.headers, text, body };
+}
+
+/** OpenAI's error shape: {"error": {"message", "type", "param", "code"}}, and nothing that leaks internals. */
+function expectOpenAIError(r: RawReply, status: number, match: { type?: string; code?: string | null; param?: string | null } = {}) {
+  expect(r.status, r.text).toBe(status);
+  expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(Object.keys(r.body)).toEqual(['error']);
+  const e = r.body.error!;
+  expect(Object.keys(e).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(typeof e.message).toBe('string');
+  expect((e.message as string).length).toBeGreaterThan(0);
+  expect(typeof e.type).toBe('string');
+  expect(e.param === null || typeof e.param === 'string').toBe(true);
+  expect(e.code === null || typeof e.code === 'string').toBe(true);
+  if (match.type !== undefined) expect(e.type).toBe(match.type);
+  if (match.code !== undefined) expect(e.code).toBe(match.code);
+  if (match.param !== undefined) expect(e.param).toBe(match.param);
+  expect(r.text).not.toMatch(STACK_TRACE);
+  expect(r.text).not.toContain(ACME_KEY);
+}
+
+const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] });
+
+describe('client errors (never reach a backend)', () => {
+  it('400 on malformed JSON, code invalid_json', async () => {
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: '{"model": "chat-a", "messages": [' });
+    expectOpenAIError(r, 400, { type: 'invalid_request_error', code: 'invalid_json' });
+  });
+
+  it('400 when the model is missing, param model (SDK)', async () => {
+    const err = await acme.chat.completions
+      .create({ messages: [{ role: 'user', content: 'x' }] } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model');
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ messages: [] }) });
+    expectOpenAIError(r, 400, { type: 'invalid_request_error', param: 'model' });
+  });
+
+  it('401 without a key and with an unknown key, type authentication_error', async () => {
+    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: null }), 401, {
+      type: 'authentication_error',
+    });
+    const bogus = 'sk-unknown-key-do-not-echo-5566';
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: bogus });
+    expectOpenAIError(r, 401, { type: 'authentication_error' });
+    expect(r.text).not.toContain(bogus);
+    const err = await proxy.client(bogus).chat.completions.create({ model: 'chat-a', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    expectOpenAIError(await raw('/v1/models', { key: null }), 401, { type: 'authentication_error' });
+  });
+
+  it('403 for a model outside the tenant access list, type permission_error', async () => {
+    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-model') }), 403, {
+      type: 'permission_error',
+    });
+    const err = await acme.chat.completions.create({ model: 'secret-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+  });
+
+  it('404 for an unknown model, code model_not_found', async () => {
+    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-does-not-exist') }), 404, {
+      code: 'model_not_found',
+    });
+    const err = await acme.embeddings.create({ model: 'chat-nope', input: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
+  });
+
+  it('413 for a body over --max-body-size (with Content-Length), code request_too_large', async () => {
+    const big = JSON.stringify({ model: 'chat-a', messages: [{ role: 'user', content: 'x'.repeat(MAX_BODY * 2) }] });
+    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: big }), 413, { code: 'request_too_large' });
+  });
+
+  it('413 for a large body (8 MiB, Content-Length): the client gets the 413, not a broken pipe', async () => {
+    const big = JSON.stringify({ model: 'chat-a', messages: [{ role: 'user', content: 'x'.repeat(8 * 1024 * 1024) }] });
+    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: big }), 413, { code: 'request_too_large' });
+  });
+
+  it('413 for a chunked body over the limit (no Content-Length)', async () => {
+    const piece = new TextEncoder().encode('x'.repeat(16_384));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"model":"chat-a","messages":[{"role":"user","content":"'));
+      },
+      pull(c) {
+        if (sent >= MAX_BODY * 2) {
+          c.enqueue(new TextEncoder().encode('"}]}'));
+          c.close();
+          return;
+        }
+        sent += piece.length;
+        c.enqueue(piece);
+      },
+    });
+    const r = await raw('/v1/chat/completions', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expectOpenAIError(r, 413, { code: 'request_too_large' });
+  });
+
+  it('a body just under the limit is accepted', async () => {
+    const content = 'y'.repeat(MAX_BODY - 200);
+    const r = await raw('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'chat-a', messages: [{ role: 'user', content }] }),
+    });
+    expect(r.status).toBe(200);
+    ok.clearRequests();
+  });
+
+  it('none of the above reached a backend', async () => {
+    await raw('/v1/chat/completions', { method: 'POST', body: '{oops' });
+    await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: null });
+    await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: 'sk-nope' });
+    await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-model') });
+    await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-unknown') });
+    await raw('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'chat-a', pad: 'z'.repeat(MAX_BODY) }) });
+    for (const f of all()) expect(f.inferenceRequests(), f.name).toHaveLength(0);
+  });
+
+  it('error responses carry x-request-id too', async () => {
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-unknown') });
+    expect(r.headers.get('x-request-id')).toMatch(/\S{6,}/);
+  });
+});
+
+describe('upstream errors', () => {
+  it('502 after every attempt failed', async () => {
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-all-bad') });
+    expectOpenAIError(r, 502);
+    // 1 try + 2 retries, spread over both backends.
+    expect(bad1.inferenceRequests().length + bad2.inferenceRequests().length).toBe(3);
+    expect(bad1.inferenceRequests().length).toBeGreaterThan(0);
+    expect(bad2.inferenceRequests().length).toBeGreaterThan(0);
+    const err = await acme.chat.completions.create({ model: 'chat-all-bad', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+  });
+
+  it('503 when no backend is healthy (the only one was ejected)', async () => {
+    const first = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-ejecting') });
+    expect(first.status).toBe(502);
+    expect(ejected.inferenceRequests()).toHaveLength(1);
+    const second = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-ejecting') });
+    expectOpenAIError(second, 503);
+    expect(ejected.inferenceRequests()).toHaveLength(1);
+  });
+
+  it('504 when the backend sends nothing within timeouts.firstByte', async () => {
+    const t0 = Date.now();
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-hang') });
+    const elapsed = Date.now() - t0;
+    expectOpenAIError(r, 504);
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(5_000);
+    // The proxy gave up on the upstream request: the backend sees its connection closed.
+    const done = await hang.waitForDone(() => true, 5_000);
+    expect(done.outcome).toBe('aborted');
+  });
+
+  it('504 for a stream whose backend sends nothing', async () => {
+    const r = await raw('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'chat-hang', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expectOpenAIError(r, 504);
+  });
+});
