@@ -90,7 +90,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     readBody(req, deps.maxBodyBytes, (err, raw) => {
       if (err) {
         if (err === 'too-large') {
-          res.setHeader('connection', 'close');
+          // A body of declared length is read to its end and discarded, so the client gets to
+          // read the 413 instead of a broken pipe; an open-ended chunked body is cut off.
+          if (req.headers['content-length'] === undefined) res.setHeader('connection', 'close');
           return reject(ex, Errors.tooLarge(deps.maxBodyBytes));
         }
         ex.clientGone = true;
