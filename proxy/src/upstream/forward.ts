@@ -3,6 +3,7 @@ import { Errors, apiError, sendError, type ApiError } from '../http/errors.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
 import type { Exchange } from './exchange.ts';
+import { backoffMs, selectEndpoint } from './select.ts';
 
 export interface ForwardHooks {
   now(): number;
@@ -52,13 +53,12 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
   let last: Failure = { kind: 'unavailable', route };
   for (let n = 0; n <= policy.attempts; n++) {
     const now = hooks.now();
-    let idx = choose(ex, route, tried, now, true);
+    let idx = selectEndpoint(route, tried, now, true, ex.hashValue);
     if (idx < 0 && n > 0) {
       // Every available endpoint was tried: retry one of them after a backoff.
-      idx = choose(ex, route, tried, now, false);
+      idx = selectEndpoint(route, tried, now, false, ex.hashValue);
       if (idx < 0) break;
-      const backoff = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** (n - 1));
-      await delay(backoff / 2 + Math.random() * (backoff / 2));
+      await delay(backoffMs(n, policy.backoffBaseMs, policy.backoffMaxMs, Math.random()));
       if (ex.clientGone || ex.timedOut) break;
     }
     if (idx < 0) break;
@@ -90,23 +90,6 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     if (ex.timedOut || !policy.retryOn.includes(result.reason as never)) break;
   }
   return last;
-}
-
-/** An endpoint index of the first priority tier that has a usable endpoint, or -1. */
-function choose(ex: Exchange, route: RouteRuntime, tried: Uint8Array, now: number, untriedOnly: boolean): number {
-  for (const tier of route.tiers) {
-    let candidates: number[] | null = null;
-    for (const i of tier) {
-      const ep = route.endpoints[i]!;
-      if (untriedOnly && tried[i]) continue;
-      if (!ep.health.available(now)) continue;
-      const max = ep.backend.ir.maxConcurrency;
-      if (max !== undefined && ep.health.inflight >= max) continue;
-      (candidates ??= []).push(i);
-    }
-    if (candidates) return route.balancer.pick({ candidates, hashValue: ex.hashValue, inflight: route.inflight });
-  }
-  return -1;
 }
 
 function fail(ex: Exchange, f: Failure): void {
