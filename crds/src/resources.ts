@@ -82,8 +82,8 @@ export function parseResourcesYaml(text: string, sourceName = '<input>'): ParseR
     const where = `${sourceName}: document ${index} (line ${line})`;
     const yamlError = doc.errors[0];
     if (yamlError) {
-      const pos = yamlError.linePos?.[0];
-      errors.push(`${where}: invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${firstLine(yamlError)}`);
+      const pos = yamlError.linePos?.[0] ?? lineCounter.linePos(yamlError.pos[0]);
+      errors.push(`${where}: invalid YAML at line ${pos.line}, column ${pos.col}: ${firstLine(yamlError)}`);
       continue;
     }
     let value: unknown;

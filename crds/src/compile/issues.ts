@@ -37,8 +37,8 @@ function describeUnion(branches: readonly (readonly z.core.$ZodIssue[])[], path:
     issues.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
   const plausible = branches.filter((b) => !rejectedOutright(b));
   if (plausible.length === 1) return plausible[0]!.flatMap((i) => describe(i, path));
-  const expected = branches.map((b) => b.map((i) => i.message).join(', '));
-  return [`${path}: ${expected.join(' or ')}`];
+  const expected = branches.map((b) => b.map((i) => i.message.replace(/^Invalid (input|option): /, '')).join(', '));
+  return [`${path}: Invalid input: ${expected.join(' or ')}`];
 }
 
 export function summarise(problems: readonly string[]): string {

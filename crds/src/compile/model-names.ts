@@ -64,9 +64,9 @@ export function resolveFallbacks(
   for (const m of requested) {
     if (models.includes(m)) continue;
     const target = servingRoute(m, served);
-    if (!target) problems.push({ reason: 'FallbackNotFound', message: `fallback model "${m}" is served by no ModelRoute; dropped` });
+    if (!target) problems.push({ reason: 'FallbackNotFound', message: `fallback model "${m}" is served by no ModelRoute (dropped)` });
     else if (target.id === route.id) {
-      problems.push({ reason: 'FallbackNotFound', message: `fallback model "${m}" is served by this route itself; dropped` });
+      problems.push({ reason: 'FallbackNotFound', message: `fallback model "${m}" is served by this route itself (dropped)` });
     } else models.push(m);
   }
   return { models, problems };

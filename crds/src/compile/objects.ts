@@ -87,8 +87,10 @@ export function compareAge(a: ObjectInfo, b: ObjectInfo): number {
 
 /** Why `winner` takes precedence over `loser`, for status messages. */
 export function precedence(winner: ObjectInfo, loser: ObjectInfo): string {
-  if (winner.created !== undefined && winner.created !== loser.created) return 'created earlier';
-  return 'equally old or without creationTimestamp, and first by namespace/name';
+  if (winner.created === undefined) return 'neither has a creationTimestamp; first by namespace/name';
+  if (loser.created === undefined) return 'older; this one has no creationTimestamp';
+  if (winner.created === loser.created) return 'equally old; first by namespace/name';
+  return 'created earlier';
 }
 
 export function specOf(object: KubeObject): unknown {

@@ -85,7 +85,7 @@ export function duplicateConditions(meta: ObjectInfo): CompiledCondition[] {
 export function refsCondition(meta: ObjectInfo, problems: readonly Problem[], okMessage: string, suffix = ''): CompiledCondition {
   const first = problems[0];
   if (!first) return condition(meta, 'ResolvedRefs', 'True', 'ResolvedRefs', okMessage);
-  const message = problems.map((p) => p.message).join('; ') + (suffix ? `. ${suffix}` : '.');
+  const message = problems.map((p) => p.message).join('; ') + (suffix ? `. ${suffix}.` : '.');
   return condition(meta, 'ResolvedRefs', 'False', first.reason, message);
 }
 

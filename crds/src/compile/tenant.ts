@@ -63,10 +63,10 @@ export function compileTenants(objects: readonly KubeObject[], secrets: SecretIn
         owners.set(item.key.sha256, { tenant: c.info, keyId: item.key.id });
         keys.push(item.key);
       } else if (owner.tenant.id === c.info.id) {
-        problems.push({ reason: 'DuplicateAPIKey', message: `API key "${item.key.id}" has the same value as "${owner.keyId}"; skipped` });
+        problems.push({ reason: 'DuplicateAPIKey', message: `API key "${item.key.id}" has the same value as "${owner.keyId}" (skipped)` });
       } else {
         const why = precedence(owner.tenant, c.info);
-        problems.push({ reason: 'DuplicateAPIKey', message: `API key "${item.key.id}" is already used by Tenant ${owner.tenant.id} (${why}); skipped` });
+        problems.push({ reason: 'DuplicateAPIKey', message: `API key "${item.key.id}" is already used by Tenant ${owner.tenant.id} (skipped; ${why})` });
       }
     }
     problems.push(...c.jwksProblems);
@@ -90,12 +90,12 @@ function loadKeys(info: ObjectInfo, spec: TenantSpec, secrets: SecretIndex): Key
     for (const entry of entries) {
       const id = `${name}/${entry.key}`;
       if ('invalid' in entry) {
-        items.push({ problem: { reason: 'SecretKeyInvalid', message: `API key "${id}" ${entry.invalid}; skipped` } });
+        items.push({ problem: { reason: 'SecretKeyInvalid', message: `API key "${id}" ${entry.invalid} (skipped)` } });
         continue;
       }
       const value = trimKey(entry.value);
       if (value === '') {
-        items.push({ problem: { reason: 'EmptyAPIKey', message: `API key "${id}" is empty; skipped` } });
+        items.push({ problem: { reason: 'EmptyAPIKey', message: `API key "${id}" is empty (skipped)` } });
         continue;
       }
       items.push({ key: { id, sha256: createHash('sha256').update(value, 'utf8').digest('hex') } });
