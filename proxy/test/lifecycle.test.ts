@@ -1,0 +1,233 @@
+// Process lifecycle: config hot reload (valid edits served within 2 s, invalid ones keep
+// the last good config) and SIGTERM draining (in-flight streams finish, exit code 0).
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chatReply, startFakeOpenAI } from '../src/testing/fake-openai.ts';
+import type { FakeBackend } from '../src/testing/fake-openai.ts';
+import { NS, modelRoute, tenantWithKeys, toYaml } from './config.ts';
+import type { Doc } from './config.ts';
+import { startProxy, waitFor } from './harness.ts';
+import type { LogLine, ProxyHandle } from './harness.ts';
+
+const KEY = 'sk-lifecycle-tenant-8899';
+/** The contract: a valid edit is served within 2 s. */
+const RELOAD_DEADLINE_MS = 2_000;
+const user = (content: string) => [{ role: 'user' as const, content }];
+
+let backend: FakeBackend;
+const proxies: ProxyHandle[] = [];
+
+beforeAll(async () => {
+  backend = await startFakeOpenAI({ name: 'life' });
+});
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.stop('SIGKILL').catch(() => undefined)));
+});
+afterAll(async () => {
+  await backend?.close();
+});
+
+async function start(opts: Parameters<typeof startProxy>[0]): Promise<ProxyHandle> {
+  const p = await startProxy(opts);
+  proxies.push(p);
+  return p;
+}
+
+const tenantDocs = () => tenantWithKeys('t', { k: KEY });
+const route = (models: string[], extra: Partial<Parameters<typeof modelRoute>[1]> = {}): Doc =>
+  modelRoute('reload', { models, backends: [{ name: 'life', url: backend.url }], ...extra });
+
+async function version(p: ProxyHandle): Promise<string> {
+  const r = await p.readyz();
+  expect(r.status).toBe(200);
+  return String(r.body.configVersion);
+}
+
+/** Polls /readyz until the config version differs from `from`; fails after the 2 s contract. */
+async function waitForNewVersion(p: ProxyHandle, from: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const v = (await p.readyz()).body.configVersion;
+      return typeof v === 'string' && v !== from ? v : undefined;
+    },
+    { timeoutMs: RELOAD_DEADLINE_MS, intervalMs: 25, what: 'a new configVersion on /readyz' },
+  );
+}
+
+async function status(p: ProxyHandle, model: string): Promise<number> {
+  const res = await fetch(`${p.baseUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: user('hi') }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** pino writes the level as a number (40 = warn) or, with a formatter, as its label. */
+const isWarnOrWorse = (l: LogLine) =>
+  typeof l.level === 'number' ? l.level >= 40 : ['warn', 'error', 'fatal'].includes(String(l.level));
+
+const after = (p: ProxyHandle, pred: (l: LogLine) => boolean) => {
+  const mark = p.logs.length;
+  return (timeoutMs: number) => p.waitForLog((l) => p.logs.indexOf(l) >= mark && pred(l), timeoutMs);
+};
+
+describe('config hot reload', () => {
+  it('valid edits are served within 2 s; invalid ones keep the last good config and are logged', async () => {
+    const p = await start({ configs: toYaml(tenantDocs(), route(['reload-a'])) });
+    const file = p.configFile();
+    const v0 = await version(p);
+    expect(await status(p, 'reload-a')).toBe(200);
+    expect(await status(p, 'reload-b')).toBe(404);
+
+    // 1. A valid in-place edit adds a model.
+    let applied = after(p, (l) => l.msg === 'config applied');
+    writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b'])));
+    const v1 = await waitForNewVersion(p, v0);
+    expect(v1).toMatch(/^sha256:/);
+    expect((await applied(1_000))['version']).toBe(v1);
+    expect(await status(p, 'reload-b')).toBe(200);
+
+    // 2. A schema-invalid object is rejected and logged; the last good config stays.
+    const rejected = after(p, (l) => l.msg === 'object rejected');
+    writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b', 'reload-c'], { backends: [{ name: 'life', url: backend.url, adapter: 'bogus-adapter' }] })));
+    const line = await rejected(RELOAD_DEADLINE_MS);
+    expect(line).toMatchObject({ kind: 'ModelRoute', namespace: NS, name: 'reload' });
+    expect(typeof line['reason']).toBe('string');
+    expect(typeof line['message']).toBe('string');
+    expect(await version(p)).toBe(v1);
+    expect(await status(p, 'reload-a')).toBe(200);
+    expect(await status(p, 'reload-b')).toBe(200);
+    expect(await status(p, 'reload-c')).toBe(404);
+
+    // 3. A file that is not even YAML: logged at warn or above, last good config stays.
+    const complaint = after(p, isWarnOrWorse);
+    writeFileSync(file, 'apiVersion: jairouter.io/v1alpha1\nkind: ModelRoute\nmetadata: {name: [unclosed\n');
+    await complaint(RELOAD_DEADLINE_MS);
+    expect(await version(p)).toBe(v1);
+    expect(await status(p, 'reload-b')).toBe(200);
+
+    // 4. Recovery by an atomic replace (write a temp file, rename it over: editors and ConfigMaps do this).
+    const tmp = join(p.configDir!, '.config.yaml.tmp');
+    writeFileSync(tmp, toYaml(tenantDocs(), route(['reload-a', 'reload-d'])));
+    renameSync(tmp, file);
+    const v2 = await waitForNewVersion(p, v1);
+    expect(v2).not.toBe(v0);
+    expect(await status(p, 'reload-d')).toBe(200);
+    expect(await status(p, 'reload-b')).toBe(404);
+
+    // 5. And the watch still works after the rename.
+    writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-e'])));
+    await waitForNewVersion(p, v2);
+    expect(await status(p, 'reload-e')).toBe(200);
+  });
+
+  it('a watched directory picks up added and removed files', async () => {
+    const p = await start({ yamlFiles: { 'base.yaml': toYaml(tenantDocs(), route(['dir-a'])) } });
+    const v0 = await version(p);
+    const extra = join(p.configDir!, 'extra.yaml');
+    writeFileSync(extra, toYaml(modelRoute('extra', { models: ['dir-b'], backends: [{ name: 'life', url: backend.url }] })));
+    const v1 = await waitForNewVersion(p, v0);
+    expect(await status(p, 'dir-b')).toBe(200);
+    unlinkSync(extra);
+    await waitForNewVersion(p, v1);
+    expect(await status(p, 'dir-b')).toBe(404);
+    expect(await status(p, 'dir-a')).toBe(200);
+  });
+
+  it('a tenant key added to the Secret is accepted after the reload', async () => {
+    const p = await start({ configs: toYaml(tenantDocs(), route(['key-a'])) });
+    const v0 = await version(p);
+    const NEW_KEY = 'sk-rotated-in-3344';
+    const err = await p.client(NEW_KEY).chat.completions.create({ model: 'key-a', messages: user('x') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    writeFileSync(p.configFile(), toYaml(tenantWithKeys('t', { k: KEY, k2: NEW_KEY }), route(['key-a'])));
+    await waitForNewVersion(p, v0);
+    const r = await p.client(NEW_KEY).chat.completions.create({ model: 'key-a', messages: user('x') });
+    expect(r.choices[0]?.message.content).toBe(chatReply('life', user('x')));
+  });
+});
+
+describe('SIGTERM', () => {
+  it('drains: /readyz goes 503, the in-flight stream completes, exit code 0', async () => {
+    const slow = await startFakeOpenAI({ name: 'drain-slow' });
+    try {
+      slow.setMode('slowStream', { chunkDelayMs: 100 });
+      const p = await start({
+        args: ['--drain-timeout', '10s'],
+        configs: toYaml(tenantDocs(), modelRoute('drain', { models: ['drain'], backends: [{ name: 'drain-slow', url: slow.url }] })),
+      });
+      const messages = user('please give me a long and slow answer with quite a lot of words in it so it takes a while');
+      const stream = await p.client(KEY).chat.completions.create({ model: 'drain', messages, stream: true });
+      const it = stream[Symbol.asyncIterator]();
+      let text = '';
+      // Wait for the first content so the stream is really in flight.
+      for (;;) {
+        const { value, done } = await it.next();
+        if (done) throw new Error('stream ended before any content');
+        text += value.choices[0]?.delta.content ?? '';
+        if (text !== '') break;
+      }
+      let finishReason: string | null | undefined;
+      let streamEndedAt = 0;
+      const rest = (async () => {
+        for (;;) {
+          const { value, done } = await it.next();
+          if (done) break;
+          text += value.choices[0]?.delta.content ?? '';
+          finishReason = value.choices[0]?.finish_reason ?? finishReason;
+        }
+        streamEndedAt = Date.now();
+      })();
+
+      p.proc.kill('SIGTERM');
+      await waitFor(async () => (await p.readyz()).status === 503, { timeoutMs: 2_000, intervalMs: 25, what: '/readyz 503 while draining' });
+      const notReadyAt = Date.now();
+
+      await rest;
+      expect(text).toBe(chatReply('drain-slow', messages));
+      expect(finishReason).toBe('stop');
+      expect(notReadyAt).toBeLessThan(streamEndedAt);
+
+      const exit = await Promise.race([
+        p.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('proxy did not exit after draining')), 10_000)),
+      ]);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect((await slow.waitForDone()).outcome).toBe('completed');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('gives up on requests still running at --drain-timeout and exits', async () => {
+    const hang = await startFakeOpenAI({ name: 'drain-hang' });
+    try {
+      hang.setMode('hang');
+      const p = await start({
+        args: ['--drain-timeout', '1s'],
+        configs: toYaml(tenantDocs(), modelRoute('hang', { models: ['hang'], backends: [{ name: 'drain-hang', url: hang.url }] })),
+      });
+      const pending = p
+        .client(KEY)
+        .chat.completions.create({ model: 'hang', messages: user('x') })
+        .catch((e: unknown) => e);
+      await hang.waitForRequest();
+      const t0 = Date.now();
+      p.proc.kill('SIGTERM');
+      const exit = await Promise.race([
+        p.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('proxy did not exit within drain timeout + 4 s')), 5_000)),
+      ]);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+      expect(exit.signal).toBeNull();
+      expect(exit.code).toBe(0);
+      await pending;
+    } finally {
+      await hang.close();
+    }
+  });
+});
