@@ -35,6 +35,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   };
 
   function finish(ex: Exchange): void {
+    // nginx's 499: the client closed the connection before it got a response.
+    if (ex.clientGone && ex.status === 0) ex.status = 499;
     const route = ex.route?.id ?? '';
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, ex.status, seconds);
