@@ -67,5 +67,56 @@ export type Condition = z.infer<typeof Condition>;
 
 export const BaseStatus = z.object({
   observedGeneration: z.number().int().optional().describe('The .metadata.generation that the status reflects.'),
-  conditions: z.array(Condition).optional().describe('Accepted, ResolvedRefs and Programmed conditions.'),
+  conditions: z
+    .array(Condition)
+    .optional()
+    .describe('Accepted, ResolvedRefs and Programmed conditions.')
+    .meta(listMapKeyedBy('type')),
 });
+
+/**
+ * A rule over several fields of one object. The API server evaluates `rule` (CEL, with
+ * `self` bound to the object) from the CRD's `x-kubernetes-validations`; standalone mode
+ * has no API server and evaluates `holds` through zod instead. Both report `message`,
+ * so a user sees the same words from kubectl and from the proxy's log.
+ */
+export interface CrossFieldRule<T> {
+  rule: string;
+  message: string;
+  holds: (value: T) => boolean;
+}
+
+/**
+ * Attaches cross-field rules to a schema: as CEL metadata for the CRD generator and as
+ * zod refinements. A refined object schema can no longer be `.pick()`ed, `.omit()`ed or
+ * `.partial()`ed (zod throws); `.safeExtend()` still works.
+ */
+export function withRules<S extends z.ZodType>(schema: S, rules: ReadonlyArray<CrossFieldRule<z.output<S>>>): S {
+  let out = schema.meta({ 'x-kubernetes-validations': rules.map(({ rule, message }) => ({ rule, message })) });
+  for (const r of rules) out = out.refine((v) => r.holds(v), { message: r.message });
+  return out;
+}
+
+/**
+ * Marks a list as a map keyed by `key` (`x-kubernetes-list-type: map`): the API server
+ * rejects two items with the same key at no CEL cost, and server-side apply merges
+ * items by key instead of replacing the whole list. Pair it with `uniqueKey()` so that
+ * standalone mode rejects duplicates too.
+ */
+export function listMapKeyedBy(key: string): Record<string, unknown> {
+  return { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [key] };
+}
+
+/** A zod check that `key` is unique among the items of a list; reports each repeat. */
+export function uniqueKey<K extends string>(key: K, noun: string) {
+  return (items: ReadonlyArray<Record<K, string>>, ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const value = item[key];
+      if (seen.has(value)) {
+        ctx.addIssue({ code: 'custom', path: [i, key], message: `${noun} ${JSON.stringify(value)} appears more than once; ${key}s must be unique`, input: value });
+      }
+      seen.add(value);
+    });
+  };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef } from './common.ts';
+import { API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef, listMapKeyedBy, uniqueKey, withRules } from './common.ts';
 
 export const ADAPTERS = [
   'openai', 'azure-openai', 'anthropic', 'gemini', 'bedrock', 'cohere', 'huggingface',
@@ -21,7 +21,19 @@ export type RetryOn = z.infer<typeof RetryOn>;
 
 export const HASH_KEY_PATTERN = /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|user|tenant|clientIP|promptPrefix)$/;
 
-export const Backend = z
+export const BACKEND_URL_XOR_SERVICE_REF = {
+  rule: 'has(self.url) != has(self.serviceRef)',
+  message: 'exactly one of url and serviceRef must be set',
+  holds: (b: { url?: unknown; serviceRef?: unknown }) => (b.url === undefined) !== (b.serviceRef === undefined),
+};
+
+export const HASH_KEY_ONLY_WITH_CONSISTENT_HASH = {
+  rule: "!has(self.hashKey) || (has(self.strategy) && self.strategy == 'ConsistentHash')",
+  message: 'hashKey is only allowed with strategy ConsistentHash',
+  holds: (lb: { hashKey?: unknown; strategy?: unknown }) => lb.hashKey === undefined || lb.strategy === 'ConsistentHash',
+};
+
+export const Backend = withRules(z
   .object({
     name: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label').describe('Backend name, unique within the route; shown in metrics and the x-jairouter-backend header.'),
     adapter: Adapter,
@@ -65,14 +77,20 @@ export const Backend = z
       .describe('Adapter-specific options (for example authHeader, pathPrefix, Azure deployment and apiVersion, Bedrock region).'),
   })
   .strict()
-  .describe('One upstream model server or provider account.');
+  .describe('One upstream model server or provider account.'), [BACKEND_URL_XOR_SERVICE_REF]);
 export type Backend = z.infer<typeof Backend>;
 
 export const ModelRouteSpec = z
   .object({
     models: z.array(z.string().min(1).max(256)).min(1).describe('Model names clients send as "model"; a trailing * matches a prefix.'),
-    backends: z.array(Backend).min(1).max(64).describe('The backends serving these models.'),
-    loadBalancer: z
+    backends: z
+      .array(Backend)
+      .min(1)
+      .max(64)
+      .describe('The backends serving these models.')
+      .meta(listMapKeyedBy('name'))
+      .superRefine(uniqueKey('name', 'backend')),
+    loadBalancer: withRules(z
       .object({
         strategy: Strategy.optional().describe('Balancing strategy (default RoundRobin).'),
         hashKey: z
@@ -81,7 +99,7 @@ export const ModelRouteSpec = z
           .optional()
           .describe('ConsistentHash key: header:<name>, user, tenant, clientIP or promptPrefix. Only with ConsistentHash.'),
       })
-      .strict()
+      .strict(), [HASH_KEY_ONLY_WITH_CONSISTENT_HASH])
       .optional()
       .describe('How requests are spread over the backends.'),
     retry: z
@@ -148,7 +166,7 @@ export type ModelRouteSpec = z.infer<typeof ModelRouteSpec>;
 
 export const ModelRouteStatus = BaseStatus.extend({
   backends: z
-    .array(z.object({ name: z.string(), endpoints: z.number().int().describe('Ready endpoints.') }))
+    .array(z.object({ name: z.string().describe('Backend name.'), endpoints: z.number().int().describe('Ready endpoints.') }))
     .optional()
     .describe('Ready endpoints per backend.'),
 }).describe('Observed state of the ModelRoute.');

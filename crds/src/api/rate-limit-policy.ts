@@ -1,10 +1,34 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, Duration, ObjectMeta } from './common.ts';
+import { API_VERSION, BaseStatus, Duration, ObjectMeta, listMapKeyedBy, uniqueKey, withRules } from './common.ts';
 
 export const ALGORITHMS = ['TokenBucket', 'LeakyBucket', 'SlidingWindow', 'FixedWindow', 'WarmUp', 'Adaptive'] as const;
 export const LIMIT_KEY_PATTERN = /^(tenant|user|apiKey|clientIP|model|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
 
-export const RateLimitRule = z
+export const LIMIT_REQUESTS_XOR_TOKENS = {
+  rule: 'has(self.requests) != has(self.tokens)',
+  message: 'exactly one of requests and tokens must be set',
+  holds: (l: { requests?: unknown; tokens?: unknown }) => (l.requests === undefined) !== (l.tokens === undefined),
+};
+
+export const WARM_UP_ONLY_WITH_WARM_UP = {
+  rule: "!has(self.warmUp) || (has(self.algorithm) && self.algorithm == 'WarmUp')",
+  message: 'warmUp is only allowed with algorithm WarmUp',
+  holds: (r: { warmUp?: unknown; algorithm?: unknown }) => r.warmUp === undefined || r.algorithm === 'WarmUp',
+};
+
+export const ADAPTIVE_ONLY_WITH_ADAPTIVE = {
+  rule: "!has(self.adaptive) || (has(self.algorithm) && self.algorithm == 'Adaptive')",
+  message: 'adaptive is only allowed with algorithm Adaptive',
+  holds: (r: { adaptive?: unknown; algorithm?: unknown }) => r.adaptive === undefined || r.algorithm === 'Adaptive',
+};
+
+export const ADAPTIVE_MIN_LE_MAX = {
+  rule: 'self.min <= self.max',
+  message: 'min must not be greater than max',
+  holds: (a: { min: number; max: number }) => a.min <= a.max,
+};
+
+export const RateLimitRule = withRules(z
   .object({
     name: z.string().min(1).max(63).describe('Rule name, unique within the policy; shown in metrics.'),
     algorithm: z.enum(ALGORITHMS).optional().describe('TokenBucket, LeakyBucket, SlidingWindow, FixedWindow, WarmUp or Adaptive (default TokenBucket).'),
@@ -12,13 +36,13 @@ export const RateLimitRule = z
       .array(z.string().regex(LIMIT_KEY_PATTERN, 'tenant, user, apiKey, clientIP, model or header:<name>'))
       .optional()
       .describe('What a counter is kept per: any of tenant, user, apiKey, clientIP, model, header:<name> (default tenant).'),
-    limit: z
+    limit: withRules(z
       .object({
         requests: z.number().int().min(1).optional().describe('Requests allowed per period. Exactly one of requests and tokens.'),
         tokens: z.number().int().min(1).optional().describe('Tokens allowed per period. Exactly one of requests and tokens.'),
         per: Duration.describe('The period.'),
       })
-      .strict()
+      .strict(), [LIMIT_REQUESTS_XOR_TOKENS])
       .describe('The limit.'),
     burst: z.number().int().min(0).optional().describe('Extra capacity above the steady rate (TokenBucket, LeakyBucket).'),
     warmUp: z
@@ -29,19 +53,19 @@ export const RateLimitRule = z
       .strict()
       .optional()
       .describe('WarmUp parameters. Only with algorithm WarmUp.'),
-    adaptive: z
+    adaptive: withRules(z
       .object({
         latencyTarget: Duration.describe('Upstream latency the limit steers to.'),
         min: z.number().int().min(1).describe('Lowest limit.'),
         max: z.number().int().min(1).describe('Highest limit.'),
       })
-      .strict()
+      .strict(), [ADAPTIVE_MIN_LE_MAX])
       .optional()
       .describe('Adaptive parameters. Only with algorithm Adaptive.'),
     scope: z.enum(['Local', 'Cluster']).optional().describe('Local (per proxy replica) or Cluster (shared through Redis) (default Local).'),
   })
   .strict()
-  .describe('One limit.');
+  .describe('One limit.'), [WARM_UP_ONLY_WITH_WARM_UP, ADAPTIVE_ONLY_WITH_ADAPTIVE]);
 export type RateLimitRule = z.infer<typeof RateLimitRule>;
 
 export const RateLimitPolicySpec = z
@@ -53,11 +77,18 @@ export const RateLimitPolicySpec = z
             kind: z.enum(['ModelRoute', 'Tenant']).describe('ModelRoute or Tenant.'),
             name: z.string().min(1).describe('Name of the target in the policy\'s namespace.'),
           })
-          .strict(),
+          .strict()
+          .describe('A ModelRoute or Tenant in the policy\'s namespace.'),
       )
       .min(1)
       .describe('The routes and tenants this policy applies to.'),
-    rules: z.array(RateLimitRule).min(1).describe('The limits; a request must pass every rule.'),
+    rules: z
+      .array(RateLimitRule)
+      .min(1)
+      .max(64)
+      .describe('The limits; a request must pass every rule.')
+      .meta(listMapKeyedBy('name'))
+      .superRefine(uniqueKey('name', 'rule')),
   })
   .strict()
   .describe('Rate limits and token limits for routes and tenants.');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, ObjectMeta, SecretKeyRef, SecretRef } from './common.ts';
+import { API_VERSION, BaseStatus, ObjectMeta, SecretKeyRef, SecretRef, withRules } from './common.ts';
 
 export const BUILTIN_MASKS = ['email', 'phone', 'cn-id', 'credit-card', 'api-key'] as const;
 
@@ -12,7 +12,13 @@ const MaskRule = z.union([
       replacement: z.string().optional().describe('Replacement text (default [MASKED:<name>]).'),
     })
     .strict(),
-]);
+]).describe('A built-in detector (email, phone, cn-id, credit-card, api-key) or a custom rule {name, regex, replacement}.');
+
+export const JWKS_URI_XOR_SECRET_REF = {
+  rule: 'has(self.jwksUri) != has(self.jwksSecretRef)',
+  message: 'exactly one of jwksUri and jwksSecretRef must be set',
+  holds: (i: { jwksUri?: unknown; jwksSecretRef?: unknown }) => (i.jwksUri === undefined) !== (i.jwksSecretRef === undefined),
+};
 
 export const ModelPattern = z.string().min(1).max(256).describe('A model name; a trailing * matches a prefix and "*" alone matches every model.');
 
@@ -29,7 +35,7 @@ export const TenantSpec = z
       .object({
         issuers: z
           .array(
-            z
+            withRules(z
               .object({
                 issuer: z.string().min(1).describe('Expected iss claim.'),
                 audiences: z.array(z.string()).optional().describe('Accepted aud values.'),
@@ -44,8 +50,10 @@ export const TenantSpec = z
                   .optional()
                   .describe('Claim mapping.'),
               })
-              .strict(),
+              .strict()
+              .describe('A trusted token issuer.'), [JWKS_URI_XOR_SECRET_REF]),
           )
+          .max(16)
           .describe('Trusted token issuers.'),
       })
       .strict()
