@@ -1,0 +1,82 @@
+import type { z } from 'zod';
+import { ModelRoute } from '../api/model-route.ts';
+import { RateLimitPolicy } from '../api/rate-limit-policy.ts';
+import { Tenant } from '../api/tenant.ts';
+
+/** One `additionalPrinterColumns` entry: what `kubectl get` shows. */
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  jsonPath: string;
+  description: string;
+}
+
+/** Everything about a kind that the zod schema does not say. */
+export interface KindDefinition {
+  kind: 'ModelRoute' | 'Tenant' | 'RateLimitPolicy';
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  description: string;
+  schema: z.ZodType;
+  printerColumns: PrinterColumn[];
+}
+
+const condition = (type: string): PrinterColumn => ({
+  name: type.toUpperCase(),
+  type: 'string',
+  jsonPath: `.status.conditions[?(@.type=="${type}")].status`,
+  description: `Status of the ${type} condition.`,
+});
+
+const AGE: PrinterColumn = {
+  name: 'AGE',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'Time since the object was created.',
+};
+
+export const KINDS: readonly KindDefinition[] = [
+  {
+    kind: 'ModelRoute',
+    plural: 'modelroutes',
+    singular: 'modelroute',
+    shortNames: ['mr'],
+    description: 'ModelRoute maps the model names clients ask for to backends, and says how requests are balanced over them, retried, timed out and health-checked.',
+    schema: ModelRoute,
+    printerColumns: [
+      { name: 'MODELS', type: 'string', jsonPath: '.spec.models', description: 'Model names this route serves.' },
+      { name: 'STRATEGY', type: 'string', jsonPath: '.spec.loadBalancer.strategy', description: 'Load-balancing strategy (empty: RoundRobin).' },
+      // Not `.spec.backends[*].name`: a printer column shows only the first match of a
+      // JSONPath (apiextensions-apiserver tableconvertor takes results[0][0]), which would
+      // show one backend of three. The status list is one value: every backend with its
+      // ready endpoint count.
+      { name: 'BACKENDS', type: 'string', jsonPath: '.status.backends', description: 'Ready endpoints per backend, as reported by the operator.' },
+      condition('Programmed'),
+      AGE,
+    ],
+  },
+  {
+    kind: 'Tenant',
+    plural: 'tenants',
+    singular: 'tenant',
+    shortNames: ['tn'],
+    description: 'Tenant is a group of callers: how they authenticate (API keys, JWT), which models they may use, their quotas and budget, and what is masked in their traffic.',
+    schema: Tenant,
+    printerColumns: [
+      condition('Accepted'),
+      condition('Programmed'),
+      { name: 'KEYS', type: 'integer', jsonPath: '.status.keys', description: 'Number of API keys loaded.' },
+      AGE,
+    ],
+  },
+  {
+    kind: 'RateLimitPolicy',
+    plural: 'ratelimitpolicies',
+    singular: 'ratelimitpolicy',
+    shortNames: ['rlp'],
+    description: 'RateLimitPolicy limits the requests and tokens of the ModelRoutes and Tenants it targets.',
+    schema: RateLimitPolicy,
+    printerColumns: [condition('Accepted'), condition('Programmed'), AGE],
+  },
+];
