@@ -1,0 +1,49 @@
+// Writes the CRD manifests (crds/manifests/, charts/jairouter/crds/) and
+// docs/reference/crds.md from the zod schemas. `--check` writes nothing and exits 1
+// listing every file that differs from what it would write (make check-generated).
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { MANIFEST_DIRS, generatedFiles } from '../src/crd/generated-files.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const check = process.argv.includes('--check');
+const unknown = process.argv.slice(2).filter((a) => a !== '--check');
+if (unknown.length > 0) {
+  console.error(`usage: node crds/scripts/generate.ts [--check]  (unknown: ${unknown.join(' ')})`);
+  process.exit(2);
+}
+
+const files = generatedFiles();
+const wanted = new Set(files.map((f) => f.path));
+const stale: string[] = [];
+for (const f of files) {
+  const abs = join(root, f.path);
+  const current = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+  if (current === f.content) continue;
+  stale.push(`${f.path}${current === undefined ? ' (missing)' : ''}`);
+  if (!check) {
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, f.content);
+  }
+}
+// a manifest of a kind that no longer exists would still be installed
+for (const dir of MANIFEST_DIRS) {
+  const abs = join(root, dir);
+  if (!existsSync(abs)) continue;
+  for (const name of readdirSync(abs)) {
+    const path = `${dir}/${name}`;
+    if (!/\.ya?ml$/.test(name) || wanted.has(path)) continue;
+    stale.push(`${path} (not generated any more)`);
+    if (!check) rmSync(join(root, path));
+  }
+}
+
+if (check) {
+  if (stale.length > 0) {
+    console.error(`Generated files are stale; run \`make generate\` and commit the result:\n  ${stale.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`${files.length} generated files are up to date.`);
+} else {
+  console.log(stale.length > 0 ? `updated:\n  ${stale.join('\n  ')}` : `${files.length} generated files were already up to date.`);
+}
