@@ -1,4 +1,4 @@
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type ErrorCode } from 'yaml';
 import { API_VERSION } from './api/common.ts';
 
 /**
@@ -72,8 +72,8 @@ export function parseResourcesYaml(text: string, sourceName = '<input>'): ParseR
   let docs;
   try {
     docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  } catch (e) {
-    return { resources: out, errors: [`${sourceName}: cannot parse YAML: ${firstLine(e)}`] };
+  } catch {
+    return { resources: out, errors: [`${sourceName}: cannot parse YAML`] };
   }
   let index = 0;
   for (const doc of docs) {
@@ -83,14 +83,18 @@ export function parseResourcesYaml(text: string, sourceName = '<input>'): ParseR
     const yamlError = doc.errors[0];
     if (yamlError) {
       const pos = yamlError.linePos?.[0] ?? lineCounter.linePos(yamlError.pos[0]);
-      errors.push(`${where}: invalid YAML at line ${pos.line}, column ${pos.col}: ${firstLine(yamlError)}`);
+      errors.push(`${where}: invalid YAML at line ${pos.line}, column ${pos.col}: ${YAML_ERRORS[yamlError.code] ?? yamlError.code}`);
       continue;
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      errors.push(`${where}: invalid YAML: ${firstLine(e)}`);
+      // These messages can name an alias, i.e. document text: say what happened, not where.
+      const msg = e instanceof Error ? e.message : '';
+      const why = msg.startsWith('Unresolved alias') ? 'an alias (*name) without its anchor (&name); a value starting with * must be quoted'
+        : /alias/i.test(msg) ? 'too many aliases' : 'the document cannot be read';
+      errors.push(`${where}: invalid YAML: ${why}`);
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document, e.g. a trailing ---
@@ -140,7 +144,31 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0] ?? msg;
-}
+/**
+ * yaml's own messages quote document text (tags, escapes, scalars), which for a Secret is the
+ * secret itself; errors are described by their code instead, with the position to look at.
+ */
+const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
+  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
+  BAD_ALIAS: 'a malformed alias',
+  BAD_DIRECTIVE: 'a malformed directive',
+  BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted string',
+  BAD_INDENT: 'bad indentation, or a [ or { that is not closed',
+  BAD_PROP_ORDER: 'anchors and tags must come after the indicator',
+  BAD_SCALAR_START: 'a plain value cannot start with this character; quote it',
+  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings (a value containing ": " must be quoted)',
+  BLOCK_IN_FLOW: 'block collections are not allowed inside flow collections',
+  DUPLICATE_KEY: 'a mapping has the same key twice',
+  KEY_OVER_1024_CHARS: 'an implicit key longer than 1024 characters',
+  MISSING_CHAR: 'a closing quote or bracket, or a separator, is missing',
+  MULTILINE_IMPLICIT_KEY: 'an implicit key spans several lines',
+  MULTIPLE_ANCHORS: 'a node has more than one anchor',
+  MULTIPLE_DOCS: 'several documents where one was expected',
+  MULTIPLE_TAGS: 'a node has more than one tag',
+  NON_STRING_KEY: 'a mapping key is not a string',
+  RESOURCE_EXHAUSTION: 'the document is too large or nests too deeply',
+  TAB_AS_INDENT: 'a tab used for indentation',
+  TAG_RESOLVE_FAILED: 'an unknown tag (a value starting with ! must be quoted)',
+  UNEXPECTED_TOKEN: 'unexpected content',
+  BAD_COLLECTION_TYPE: 'a tag that does not fit the collection',
+};
