@@ -69,7 +69,7 @@ export function routeIR(info: ObjectInfo, spec: ModelRouteSpec, backends: Backen
     retry: {
       attempts: retry?.attempts ?? d.retryAttempts,
       // Canonical order and no duplicates, so that equal sets compile to equal bytes.
-      retryOn: retry?.retryOn ? RETRY_ON.filter((r) => retry.retryOn!.includes(r)) : [...RETRY_ON],
+      retryOn: retry?.retryOn ? RETRY_ON.filter((r) => retry.retryOn!.some((x) => String(x) === r)) : [...RETRY_ON],
       backoffBaseMs: parseDuration(retry?.backoff?.base ?? d.backoffBase),
       backoffMaxMs: parseDuration(retry?.backoff?.max ?? d.backoffMax),
     },
