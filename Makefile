@@ -14,7 +14,7 @@ deps: node_modules/.stamp
 typecheck: deps
 	npx tsc -p tsconfig.json
 
-## Regenerates every generated file (CRD manifests, docs/crd-reference.md).
+## Regenerates every generated file (CRD manifests, docs/reference/crds.md).
 generate: deps
 	node crds/scripts/generate.ts
 

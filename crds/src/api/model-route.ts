@@ -18,6 +18,8 @@ export type Strategy = z.infer<typeof Strategy>;
 export const RETRY_ON = ['connect-failure', 'reset', '5xx', '429'] as const;
 export const RetryOn = z.enum(RETRY_ON);
 export type RetryOn = z.infer<typeof RetryOn>;
+/** YAML turns an unquoted 429 into a number: accept both spellings, as API.md writes it unquoted. */
+export const RetryOnItem = z.union([RetryOn, z.literal(429)]);
 
 export const HASH_KEY_PATTERN = /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|user|tenant|clientIP|promptPrefix)$/;
 
@@ -105,7 +107,7 @@ export const ModelRouteSpec = z
     retry: z
       .object({
         attempts: z.number().int().min(0).max(10).optional().describe('Retries after the first attempt (default 2).'),
-        retryOn: z.array(z.enum(RETRY_ON)).optional().describe('Failures that are retried on another endpoint: connect-failure, reset, 5xx, 429 (default all).'),
+        retryOn: z.array(RetryOnItem).max(8).optional().describe('Failures that are retried on another endpoint: connect-failure, reset, 5xx, 429 (default all). 429 may be written as a number.'),
         backoff: z
           .object({
             base: Duration.optional().describe('First backoff (default 100ms), doubled per retry with jitter.'),

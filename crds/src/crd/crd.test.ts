@@ -155,6 +155,7 @@ describe('CEL rules and list keys', () => {
     expect(withRules.sort()).toEqual([
       'ModelRoute spec.backends[]',
       'ModelRoute spec.loadBalancer',
+      'ModelRoute spec.retry.retryOn[]',
       'RateLimitPolicy spec.rules[]',
       'RateLimitPolicy spec.rules[].adaptive',
       'RateLimitPolicy spec.rules[].limit',

@@ -122,8 +122,9 @@ function checkValidations(node: JsonObject, say: (msg: string) => void): void {
     say('x-kubernetes-validations must be a non-empty array');
     return;
   }
-  // CEL cannot see untyped preserve-unknown-fields nodes, so a rule there could never compile.
-  if (node['type'] === undefined) say('x-kubernetes-validations on an untyped node');
+  // CEL cannot see untyped preserve-unknown-fields nodes, so a rule there could never compile;
+  // an int-or-string node is `dyn` in CEL and takes rules.
+  if (node['type'] === undefined && node['x-kubernetes-int-or-string'] !== true) say('x-kubernetes-validations on an untyped node');
   for (const r of rules) {
     if (!isJsonObject(r) || typeof r['rule'] !== 'string' || r['rule'] === '') say('a validation rule without rule');
     else if (typeof r['message'] !== 'string' || r['message'] === '') say(`rule ${r['rule']} has no message`);

@@ -82,10 +82,29 @@ function unionToStructural(node: JsonObject, alternatives: unknown, at: string):
   const types = alternatives.map((a) => (isJsonObject(a) ? a['type'] : undefined));
   const distinct = [...new Set(types.map(String))].sort();
   const description = typeof node['description'] === 'string' ? node['description'] : `A ${joinOr(distinct)}.`;
-  if (distinct.join() === 'integer,string') {
-    return { description, 'x-kubernetes-int-or-string': true };
+  if (distinct.join() === 'integer,string' || distinct.join() === 'number,string') {
+    // A closed set of values spelled either way (retryOn's 429): int-or-string plus a CEL
+    // rule holding the allowed values, since enum cannot mix types structurally.
+    const allowed = alternatives.flatMap((a) => (isJsonObject(a) ? enumValues(a) : [undefined]));
+    if (allowed.every((v) => v !== undefined)) {
+      const list = [...new Set(allowed.map(String))];
+      return {
+        description,
+        'x-kubernetes-int-or-string': true,
+        'x-kubernetes-validations': [
+          { rule: `string(self) in [${list.map((v) => `'${v}'`).join(', ')}]`, message: `must be one of ${list.join(', ')}` },
+        ],
+      } as JSONSchemaProps;
+    }
+    if (distinct.join() === 'integer,string') return { description, 'x-kubernetes-int-or-string': true };
   }
   return { description, 'x-kubernetes-preserve-unknown-fields': true };
+}
+
+function enumValues(a: JsonObject): unknown[] {
+  if (Array.isArray(a['enum'])) return a['enum'];
+  if (a['const'] !== undefined) return [a['const']];
+  return [undefined];
 }
 
 function joinOr(words: string[]): string {
