@@ -25,17 +25,21 @@ let a: FakeBackend;
 let rw: FakeBackend;
 let emb: FakeBackend;
 let slow: FakeBackend;
+let frag: FakeBackend;
 let acme: OpenAI;
 let root: OpenAI;
 
 beforeAll(async () => {
-  [a, rw, emb, slow] = await Promise.all([
+  [a, rw, emb, slow, frag] = await Promise.all([
     startFakeOpenAI({ name: 'backend-a' }),
     startFakeOpenAI({ name: 'backend-rw' }),
     startFakeOpenAI({ name: 'backend-emb' }),
     startFakeOpenAI({ name: 'backend-slow' }),
+    startFakeOpenAI({ name: 'backend-frag' }),
   ]);
   slow.setMode('slowStream', { chunkDelayMs: 150 });
+  // Every SSE event leaves in 3-byte pieces: events and UTF-8 characters straddle reads.
+  frag.setMode('ok', { fragmentBytes: 3 });
   proxy = await startProxy({
     configs: toYaml(
       providerSecret(),
@@ -55,6 +59,10 @@ beforeAll(async () => {
         models: ['chat-slow'],
         backends: [{ name: 'backend-slow', url: slow.url, credentialsRef: PROVIDER_REF }],
       }),
+      modelRoute('frag', {
+        models: ['chat-frag'],
+        backends: [{ name: 'backend-frag', url: frag.url, credentialsRef: PROVIDER_REF }],
+      }),
       modelRoute('secret', { models: ['secret-model'], backends: [{ name: 'backend-a', url: a.url }] }),
       modelRoute('prefix', { models: ['pfx-*'], backends: [{ name: 'backend-a', url: a.url }] }),
       // Keys from both data (base64) and stringData: every entry is one key.
@@ -72,11 +80,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await Promise.all([a, rw, emb, slow].map((f) => f?.close()));
+  await Promise.all([a, rw, emb, slow, frag].map((f) => f?.close()));
 });
 
 beforeEach(() => {
-  for (const f of [a, rw, emb, slow]) f.clearRequests();
+  for (const f of [a, rw, emb, slow, frag]) f.clearRequests();
 });
 
 const user = (content: string) => [{ role: 'user' as const, content }];
@@ -218,6 +226,68 @@ describe('streaming chat completions', () => {
     }
   });
 
+  it('merges the client stream_options with include_usage instead of replacing them', async () => {
+    const body = {
+      model: 'chat-rewrite',
+      messages: user('merge options'),
+      stream: true as const,
+      temperature: 0,
+      stream_options: { include_obfuscation: false },
+    };
+    const stream = await acme.chat.completions.create(body as OpenAI.ChatCompletionCreateParamsStreaming);
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const c of stream) chunks.push(c);
+    expect(chunks.some((c) => c.choices.length === 0 || c.usage != null)).toBe(false);
+    expect(rw.inferenceRequests()[0]?.body).toEqual({
+      ...body,
+      model: 'upstream-model-x',
+      stream_options: { include_obfuscation: false, include_usage: true },
+    });
+  });
+
+  it('an explicit include_usage: false is honoured for the client while usage is still metered', async () => {
+    const messages = user('explicitly no usage');
+    const { data: stream, response } = await acme.chat.completions
+      .create({ model: 'chat-a', messages, stream: true, stream_options: { include_usage: false } })
+      .withResponse();
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const c of stream) chunks.push(c);
+    expect(chunks.some((c) => c.choices.length === 0 || c.usage != null)).toBe(false);
+    expect(a.inferenceRequests()[0]?.body).toMatchObject({ stream_options: { include_usage: true } });
+    const log = await proxy.waitForLog((l) => l.msg === 'request' && l['requestId'] === response.headers.get('x-request-id'));
+    expect(log['tokensOut']).toBe(countTokens(chatReply('backend-a', messages)));
+  });
+
+  for (const includeUsage of [false, true]) {
+    it(`relays a stream whose events and UTF-8 characters straddle network reads (include_usage ${includeUsage})`, async () => {
+      const messages = user('héllo wörld 世界 🚀 naïve café');
+      const { data: stream, response } = await acme.chat.completions
+        .create({ model: 'chat-frag', messages, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) })
+        .withResponse();
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      for await (const c of stream) chunks.push(c);
+      expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(chatReply('backend-frag', messages));
+      const usageChunks = chunks.filter((c) => c.choices.length === 0);
+      expect(usageChunks).toHaveLength(includeUsage ? 1 : 0);
+      const log = await proxy.waitForLog((l) => l.msg === 'request' && l['requestId'] === response.headers.get('x-request-id'));
+      expect(log['tokensIn']).toBe(chatPromptTokens(messages));
+      expect(log['tokensOut']).toBe(countTokens(chatReply('backend-frag', messages)));
+    });
+  }
+
+  it('30 concurrent streams each get their own, complete answer', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const messages = user(`concurrent stream number ${i}`);
+        const stream = await acme.chat.completions.create({ model: i % 2 ? 'chat-a' : 'chat-frag', messages, stream: true });
+        let text = '';
+        for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+        return { text, expected: chatReply(i % 2 ? 'backend-a' : 'backend-frag', messages) };
+      }),
+    );
+    for (const r of results) expect(r.text).toBe(r.expected);
+  });
+
   it('relays chunks as they come (no buffering of the stream)', async () => {
     // backend-slow waits 150 ms before every chunk; a buffering proxy delivers all at the end.
     const t0 = Date.now();
@@ -285,15 +355,15 @@ describe('model list', () => {
   };
 
   it('lists only the models the tenant may use', async () => {
-    expect(await ids(acme)).toEqual(['chat-a', 'chat-rewrite', 'chat-slow', 'embed-small', 'gpt-4o-mini']);
+    expect(await ids(acme)).toEqual(['chat-a', 'chat-frag', 'chat-rewrite', 'chat-slow', 'embed-small', 'gpt-4o-mini']);
   });
 
   it('lists every exact model name for a tenant without access limits, and no prefix patterns', async () => {
-    expect(await ids(root)).toEqual(['chat-a', 'chat-rewrite', 'chat-slow', 'embed-small', 'gpt-4o-mini', 'secret-model']);
+    expect(await ids(root)).toEqual(['chat-a', 'chat-frag', 'chat-rewrite', 'chat-slow', 'embed-small', 'gpt-4o-mini', 'secret-model']);
   });
 
   it('does not reach any backend', async () => {
     await ids(acme);
-    for (const f of [a, rw, emb, slow]) expect(f.inferenceRequests()).toHaveLength(0);
+    for (const f of [a, rw, emb, slow, frag]) expect(f.inferenceRequests()).toHaveLength(0);
   });
 });

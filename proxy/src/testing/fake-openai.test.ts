@@ -224,6 +224,38 @@ describe('fake OpenAI backend: failure modes', () => {
     expect(fake.inferenceRequests()[0]?.outcome).toBe('reset');
   });
 
+  it('streamTruncate ends the response cleanly after N chunks, without finish_reason or [DONE]', async () => {
+    fake.setMode('streamTruncate', { breakAfterChunks: 3 });
+    const res = await post('/v1/chat/completions', { ...chatBody, stream: true });
+    const text = await res.text();
+    expect(parseSse(text).map(chunkKind)).toEqual(['role', 'content', 'content', 'content']);
+    expect(fake.inferenceRequests()[0]?.outcome).toBe('completed');
+  });
+
+  it('fragmentBytes splits events (and UTF-8 characters) across network reads', async () => {
+    fake.setMode('ok', { fragmentBytes: 3 });
+    const body = { model: 'm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'héllo 世界 🚀' }] };
+    const res = await post('/v1/chat/completions', body);
+    const reader = res.body!.getReader();
+    let reads = 0;
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      reads++;
+      parts.push(value);
+    }
+    const text = Buffer.concat(parts).toString('utf8');
+    const events = parseSse(text);
+    expect(reads).toBeGreaterThan(events.length * 2);
+    const content = events
+      .filter((e) => chunkKind(e) === 'content')
+      .map((e) => (e as { choices: { delta: { content: string } }[] }).choices[0]?.delta.content)
+      .join('');
+    expect(content).toBe('Hello from alpha: you said "héllo 世界 🚀"');
+    expect(events.map(chunkKind).slice(-2)).toEqual(['usage', 'done']);
+  });
+
   it('slowStream delays every chunk', async () => {
     fake.setMode('slowStream', { chunkDelayMs: 40 });
     const t0 = Date.now();

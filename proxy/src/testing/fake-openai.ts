@@ -17,6 +17,7 @@ export const FAKE_MODES = [
   'hang',
   'hangBeforeFirstByte',
   'streamBreak',
+  'streamTruncate',
   'slowStream',
 ] as const;
 export type FakeMode = (typeof FAKE_MODES)[number];
@@ -24,8 +25,17 @@ export type FakeMode = (typeof FAKE_MODES)[number];
 export interface FakeModeOptions {
   /** slowStream: delay before every chunk, in ms (default 50). */
   chunkDelayMs?: number;
-  /** streamBreak: content chunks sent (after the role chunk) before the socket is destroyed (default 2). */
+  /**
+   * streamBreak / streamTruncate: content chunks sent (after the role chunk) before the socket
+   * is destroyed (streamBreak) or the response is ended cleanly without finish_reason or
+   * [DONE] (streamTruncate). Default 2.
+   */
   breakAfterChunks?: number;
+  /**
+   * Streams (any mode): write every SSE event in pieces of this many bytes, each flushed
+   * separately, so events (and multi-byte UTF-8 characters) straddle network reads.
+   */
+  fragmentBytes?: number;
   /** Also apply the mode to GET /health and GET /v1/models (default false: health probes stay green). */
   affectHealth?: boolean;
 }
@@ -396,22 +406,41 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     res.flushHeaders();
     const chunkDelay = m === 'slowStream' ? (modeOpts.chunkDelayMs ?? 50) : 0;
     // The role chunk plus N content chunks go out before a streamBreak.
-    const breakAt = m === 'streamBreak' ? 1 + (modeOpts.breakAfterChunks ?? 2) : Infinity;
+    const breakAt = m === 'streamBreak' || m === 'streamTruncate' ? 1 + (modeOpts.breakAfterChunks ?? 2) : Infinity;
     const all = usageChunk === undefined ? chunks : [...chunks, usageChunk];
     for (let i = 0; i < all.length; i++) {
       if (i === breakAt) {
         // Let the chunks already written reach the peer, so the break is "after bytes were sent".
         await sleep(20, res);
+        if (m === 'streamTruncate') {
+          // A clean end of the HTTP response, but the stream is incomplete.
+          res.end();
+          return;
+        }
         finish(rec, 'reset');
         res.destroy();
         return;
       }
       if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
       if (res.destroyed) return;
-      await new Promise<void>((resolve) => res.write(sse(all[i]), () => resolve()));
+      if (!(await writeEvent(res, sse(all[i])))) return;
     }
     if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
-    res.end(sse('[DONE]'));
+    if (!(await writeEvent(res, sse('[DONE]')))) return;
+    res.end();
+  }
+
+  /** Writes one SSE event, in fragments when fragmentBytes is set; false if the peer went away. */
+  async function writeEvent(res: ServerResponse, text: string): Promise<boolean> {
+    const bytes = Buffer.from(text, 'utf8');
+    const size = modeOpts.fragmentBytes && modeOpts.fragmentBytes > 0 ? modeOpts.fragmentBytes : bytes.length;
+    for (let off = 0; off < bytes.length; off += size) {
+      if (res.destroyed) return false;
+      await new Promise<void>((resolve) => res.write(bytes.subarray(off, off + size), () => resolve()));
+      // A pause between fragments so they leave as separate TCP segments.
+      if (size < bytes.length && !(await sleep(1, res))) return false;
+    }
+    return true;
   }
 
   async function chat(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
