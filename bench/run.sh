@@ -167,9 +167,23 @@ headers_for() { # target -> wrk -H args (one per line)
   esac
 }
 
+ensure_alive() { # target...: restart what died (something else on the box may kill it), say how it ended
+  local t p rc
+  for t in "$@"; do
+    [[ $t == direct* ]] && t=mock
+    p=${SPID[$t]:-}; [[ -n $p ]] && kill -0 "$p" 2>/dev/null && continue
+    wait "$p" 2>/dev/null; rc=$?
+    log "$t (pid $p) died (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))")); restarting it"
+    echo "$(date -Is) $t pid $p died, exit status $rc, restarted" >>"$OUT/restarts.txt"
+    unset "SPID[$t]"; [[ $t == mock ]] && unset 'SPID[direct]' 'SPID[direct_shared]'
+    start_servers "$t" || exit 1
+  done
+}
+
 # measure TARGET MODE LOAD REP [record=1]
 measure() {
   local target=$1 mode=$2 load=$3 rep=$4 record=${5:-1}
+  ensure_alive mock "$target"
   local url="http://127.0.0.1:${PORT[$target]}/v1/chat/completions"
   local stream=0; [[ $mode == sse ]] && stream=1
   local conns=$CONNS dur=$DURATION delay=0

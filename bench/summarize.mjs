@@ -8,7 +8,9 @@ const med = (a) => { const s = a.filter(Number.isFinite).sort((x, y) => x - y); 
 const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 const ms = (us) => (Number.isFinite(us) ? (us / 1000).toFixed(Math.abs(us) < 10000 ? 2 : 1) : '-');
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×` : '-');
+// '-' unless both are positive: a ratio of added latencies where the reference added nothing (or
+// came out below its baseline, which happens for SSE at fixed rate) means nothing.
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 && b > 0 ? `${(a / b).toFixed(a / b < 10 ? 2 : 1)}×` : '-');
 
 const groups = new Map();
 for (const r of rows) {
