@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '@jairouter/crds';
+import { parseDuration } from '@jairouter/crds/duration';
 
 /** Everything the proxy reads from its command line and environment, read once here. */
 export interface ProxyOptions {

@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CompileResult, ProxyConfig } from '@jairouter/crds';
+import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
 import { ActiveChecker } from './health/active-checker.ts';
 import type { EndpointHealth } from './health/endpoint-health.ts';
 import { createAdminServer } from './http/admin.ts';
 import { createHandler } from './http/server.ts';
 import { Runtime } from './runtime/runtime.ts';
-import { compile, judgeReload, loadFiles, servedIds, watchPaths } from './source/file-source.ts';
+import { compileInWorker, type CompileOutcome } from './source/compile-client.ts';
+import { watchPaths } from './source/watch.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
 import { PoolRegistry } from './upstream/pools.ts';
@@ -42,7 +43,7 @@ function build(config: ProxyConfig): Runtime {
   return rt;
 }
 
-function logRejected(result: CompileResult, level: 'warn' | 'error'): void {
+function logRejected(result: CompileOutcome, level: 'warn' | 'error'): void {
   for (const s of result.statuses) {
     for (const c of s.conditions) {
       if (c.status === 'False') log[level]({ kind: s.kind, namespace: s.namespace, name: s.name, reason: c.reason, message: c.message }, 'object rejected');
@@ -56,44 +57,58 @@ function summary(rt: Runtime): Record<string, unknown> {
 
 // Initial load: unreadable or unparsable files stop the start; objects that do not compile
 // are logged and left out while the rest is served.
-const first = loadFiles(opts.configPaths);
+const first = await compileInWorker({ paths: opts.configPaths, served: [] }).catch((e: Error) => {
+  console.error(`jairouter-proxy: cannot compile the config: ${e.message}`);
+  process.exit(1);
+});
 if (first.errors.length > 0) {
   for (const e of first.errors) console.error(`jairouter-proxy: ${e}`);
   process.exit(1);
 }
-const firstResult = compile(first.resources);
-logRejected(firstResult, 'warn');
-let runtime = build(firstResult.config);
-let served = servedIds(firstResult);
+logRejected(first, 'warn');
+let runtime = build(first.config);
+let served = first.served;
 metrics.configReloads.labels('applied').inc();
 log.info({ ...summary(runtime), files: first.files }, 'config applied');
 if (runtime.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
 
-function reload(): void {
-  const loaded = loadFiles(opts.configPaths);
-  const result = compile(loaded.resources);
-  if (loaded.errors.length === 0 && result.config.version === runtime.config.version) return;
-  const verdict = judgeReload(loaded, result, served);
-  if (!verdict.apply) {
-    for (const p of loaded.errors) log.error({ reason: 'ParseError', message: p }, 'object rejected');
-    logRejected(result, 'error');
+async function reload(): Promise<void> {
+  const next = await compileInWorker({ paths: opts.configPaths, served });
+  if (draining) return;
+  if (next.errors.length === 0 && next.config.version === runtime.config.version) return;
+  if (!next.verdict.apply) {
+    for (const p of next.errors) log.error({ reason: 'ParseError', message: p }, 'object rejected');
+    logRejected(next, 'error');
     metrics.configReloads.labels('rejected').inc();
-    log.error({ problems: verdict.problems.length, serving: runtime.config.version }, 'config change rejected: keeping the last good config');
+    log.error({ problems: next.verdict.problems.length, serving: runtime.config.version }, 'config change rejected: keeping the last good config');
     return;
   }
-  logRejected(result, 'warn');
-  runtime = build(result.config);
-  served = servedIds(result);
+  logRejected(next, 'warn');
+  runtime = build(next.config);
+  served = next.served;
   metrics.configReloads.labels('applied').inc();
   log.info(summary(runtime), 'config applied');
 }
-const stopWatching = watchPaths(opts.configPaths, 150, () => {
-  try {
-    reload();
-  } catch (e) {
-    log.error({ err: (e as Error).message }, 'config reload failed: keeping the last good config');
+
+// One reload at a time; a change during a reload triggers one more afterwards.
+let reloading: Promise<void> | null = null;
+let again = false;
+function scheduleReload(): void {
+  if (reloading) {
+    again = true;
+    return;
   }
-});
+  reloading = reload()
+    .catch((e: Error) => log.error({ err: e.message }, 'config reload failed: keeping the last good config'))
+    .finally(() => {
+      reloading = null;
+      if (again) {
+        again = false;
+        scheduleReload();
+      }
+    });
+}
+const stopWatching = watchPaths(opts.configPaths, 150, scheduleReload);
 
 const handler = createHandler({
   current: () => runtime,

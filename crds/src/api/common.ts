@@ -11,13 +11,7 @@ export const Duration = z
   .describe('A duration: an integer followed by ms, s, m, h or d (for example 250ms, 30s, 5m, 1h, 1d).');
 export type Duration = z.infer<typeof Duration>;
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-export function parseDuration(d: string): number {
-  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`invalid duration ${JSON.stringify(d)}`);
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
+export { parseDuration } from '../duration.ts';
 
 export const SecretKeyRef = z
   .object({
