@@ -1,4 +1,5 @@
 import { ModelRouteSpec, type Backend } from '../api/model-route.ts';
+import { IMPLEMENTED_ADAPTERS } from '../implemented-adapters.ts';
 import type { BackendIR, RouteIR } from '../proxy-config.ts';
 import type { KubeObject } from '../resources.ts';
 import type { ServiceIndex } from './endpoints.ts';
@@ -87,6 +88,12 @@ export function compileModelRoutes(objects: readonly KubeObject[], secrets: Secr
 }
 
 function resolveBackend(b: Backend, namespace: string, secrets: SecretIndex, services: ServiceIndex): BackendOutcome {
+  if (!IMPLEMENTED_ADAPTERS.includes(b.adapter)) {
+    return {
+      name: b.name,
+      problem: { reason: 'UnsupportedAdapter', message: `adapter "${b.adapter}" is not available in this version (available: ${IMPLEMENTED_ADAPTERS.join(', ')})` },
+    };
+  }
   let endpoints: string[];
   if (b.serviceRef) {
     const resolved = serviceEndpoints(services, namespace, b.serviceRef);
