@@ -36,7 +36,8 @@ SUT_CPU=${SUT_CPU:-1}  # system under test
 OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
 BENCH_KEY=sk-bench-000000000000     # the tenant key in jairouter.yaml (post.lua's default)
 JAIROUTER_CONFIG=${JAIROUTER_CONFIG:-$B/jairouter.yaml}
-JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # e.g. "--cpu-prof --cpu-prof-dir=$OUT/prof"
+JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
 declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
                  [jairouter]=9401 [custom]=${CUSTOM_PORT:-9402})
@@ -108,7 +109,7 @@ start_servers() {
       jairouter) # full path: API-key auth, routing, metrics; its JSON log lines go to a file
         # shellcheck disable=SC2086
         (cd "$ROOT" && exec taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
-            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
+            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT $JAIROUTER_ARGS) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
         SPID[jairouter]=$! ;;
       custom) # any other gateway: CUSTOM_CMD serving on $CUSTOM_PORT, run from CUSTOM_DIR
         (cd "${CUSTOM_DIR:-$B}" && exec taskset -c $SUT_CPU bash -c "exec env $CUSTOM_CMD") >"$LOG/custom.log" 2>&1 &
