@@ -2,7 +2,7 @@
 // stack traces, and (for the client's own mistakes) no traffic to any backend.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI } from '../src/testing/fake-openai.ts';
+import { embeddingVector, startFakeOpenAI } from '../src/testing/fake-openai.ts';
 import type { FakeBackend } from '../src/testing/fake-openai.ts';
 import { FAST_RETRY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
 import { STACK_TRACE, startProxy } from './harness.ts';
@@ -200,6 +200,15 @@ describe('client errors (never reach a backend)', () => {
       body: JSON.stringify({ model: 'chat-a', messages: [{ role: 'user', content }] }),
     });
     expect(r.status).toBe(200);
+    ok.clearRequests();
+  });
+
+  it('the body limit applies to requests only: a large response (embeddings) passes intact', async () => {
+    const input = Array.from({ length: 64 }, (_, i) => `text number ${i}`);
+    const r = await acme.embeddings.create({ model: 'chat-a', input, dimensions: 1536, encoding_format: 'float' });
+    expect(JSON.stringify(r).length).toBeGreaterThan(MAX_BODY * 4);
+    expect(r.data).toHaveLength(64);
+    expect(r.data[63]?.embedding).toEqual(embeddingVector('text number 63', 1536));
     ok.clearRequests();
   });
 

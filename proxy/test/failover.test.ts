@@ -52,6 +52,8 @@ async function pair(route: string, mode: FakeMode, extra: Partial<Parameters<typ
 
 let killed: FakeBackend;
 let broken: FakeBackend;
+let truncating: FakeBackend;
+let hanging: FakeBackend;
 let abortable: FakeBackend;
 let tier0: FakeBackend;
 let tier1: FakeBackend;
@@ -72,6 +74,12 @@ beforeAll(async () => {
 
   broken = await fake('broken', 'streamBreak', { breakAfterChunks: 2 });
   routes.push(modelRoute('fo-break', { models: ['fo-break'], backends: [{ name: broken.name, url: broken.url }] }));
+
+  truncating = await fake('truncating', 'streamTruncate', { breakAfterChunks: 2 });
+  routes.push(modelRoute('fo-truncate', { models: ['fo-truncate'], backends: [{ name: truncating.name, url: truncating.url }] }));
+
+  hanging = await fake('hanging', 'hang');
+  routes.push(modelRoute('fo-hang', { models: ['fo-hang'], backends: [{ name: hanging.name, url: hanging.url }] }));
 
   abortable = await fake('abortable', 'slowStream', { chunkDelayMs: 200 });
   routes.push(modelRoute('fo-abort', { models: ['fo-abort'], backends: [{ name: abortable.name, url: abortable.url }] }));
@@ -187,6 +195,15 @@ describe('streams', () => {
     expect(r.text).not.toMatch(/\n\s+at |node:internal/);
   });
 
+  it('a stream whose upstream ends cleanly but early (no finish_reason, no [DONE]) ends with an SSE error event', async () => {
+    const r = await rawStream('fo-truncate', 'one two three four five six seven');
+    expect(r.status).toBe(200);
+    const kinds = r.events.map(chunkKind);
+    expect(kinds.slice(0, 3)).toEqual(['role', 'content', 'content']);
+    expect(kinds).not.toContain('done');
+    expect(kinds.at(-1)).toBe('error');
+  });
+
   it('the SDK surfaces the mid-stream failure as an APIError', async () => {
     const stream = await client.chat.completions.create({ model: 'fo-break', messages: user('a b c d e f'), stream: true });
     let text = '';
@@ -215,6 +232,18 @@ describe('streams', () => {
     })().catch((e: unknown) => (e instanceof OpenAI.APIUserAbortError ? true : Promise.reject(e)));
     expect(got).toBe(true);
     const done = await abortable.waitForDone(() => true, 5_000);
+    expect(done.outcome).toBe('aborted');
+  });
+});
+
+describe('client aborts', () => {
+  it('a client that gives up on a non-streaming request aborts the upstream request', async () => {
+    const err = await proxy
+      .client(KEY, { timeout: 500 })
+      .chat.completions.create({ model: 'fo-hang', messages: user('are you there') })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    const done = await hanging.waitForDone(() => true, 5_000);
     expect(done.outcome).toBe('aborted');
   });
 });
