@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { UpstreamRequest, Usage } from '../adapters/types.ts';
 import type { EndpointRuntime, RouteRuntime } from '../runtime/runtime.ts';
@@ -42,6 +43,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private committed = false;
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
+  /** performance.now() when the response headers arrived (0 until then): the Latency strategy's signal. */
+  headersAt = 0;
   private resolve!: (r: AttemptResult) => void;
   readonly result: Promise<AttemptResult>;
 
@@ -79,6 +82,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.headersAt = performance.now();
     this.status = status;
     this.headers = headers;
     if (status >= 500 || status === 429) {

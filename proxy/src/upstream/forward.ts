@@ -68,13 +68,14 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     ep.health.inflight++;
     route.inflight[idx]!++;
     const started = hooks.now();
-    const result = await new Attempt(ex, route, ep, upstream).result;
+    const attempt = new Attempt(ex, route, ep, upstream);
+    const result = await attempt.result;
     ep.health.inflight--;
     route.inflight[idx]!--;
     ex.attempt = null;
     if (result.kind === 'done') {
       ep.health.recordSuccess();
-      route.balancer.observe?.(idx, hooks.now() - started, true);
+      route.balancer.observe?.(idx, (attempt.headersAt || hooks.now()) - started, true);
       return null;
     }
     if (ex.clientGone) return null;
