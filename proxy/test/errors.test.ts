@@ -255,18 +255,21 @@ describe('upstream errors', () => {
     const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-hang') });
     const elapsed = Date.now() - t0;
     expectOpenAIError(r, 504);
+    // firstByte is 300ms: the 504 must come close to it (generous margin for a loaded CI box).
     expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(5_000);
+    expect(elapsed).toBeLessThan(800);
     // The proxy gave up on the upstream request: the backend sees its connection closed.
     const done = await hang.waitForDone(() => true, 5_000);
     expect(done.outcome).toBe('aborted');
   });
 
   it('504 for a stream whose backend sends nothing', async () => {
+    const t0 = Date.now();
     const r = await raw('/v1/chat/completions', {
       method: 'POST',
       body: JSON.stringify({ model: 'chat-hang', stream: true, messages: [{ role: 'user', content: 'x' }] }),
     });
     expectOpenAIError(r, 504);
+    expect(Date.now() - t0).toBeLessThan(800);
   });
 });
