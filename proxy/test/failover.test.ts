@@ -72,6 +72,15 @@ beforeAll(async () => {
     healthCheck: { passive: { consecutiveFailures: 2, ejectionTime: '5m' } },
   });
 
+  const allBad = [await fake('all-bad-1', 'reset'), await fake('all-bad-2', 'error500')];
+  routes.push(
+    modelRoute('fo-stream-all-bad', {
+      models: ['fo-stream-all-bad'],
+      backends: allBad.map((f) => ({ name: f.name, url: f.url })),
+      retry: { attempts: 2, ...FAST_RETRY },
+    }),
+  );
+
   broken = await fake('broken', 'streamBreak', { breakAfterChunks: 2 });
   routes.push(modelRoute('fo-break', { models: ['fo-break'], backends: [{ name: broken.name, url: broken.url }] }));
 
@@ -180,6 +189,14 @@ describe('streams', () => {
       expect(bad.inferenceRequests().filter((q) => q.stream).length).toBeGreaterThan(0);
     });
   }
+
+  it('a stream for which every backend fails before the first byte gets a JSON error, not an SSE 200', async () => {
+    const r = await rawStream('fo-stream-all-bad', 'nobody home');
+    expect(r.status).toBe(502);
+    expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = JSON.parse(r.text) as { error: Record<string, unknown> };
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  });
 
   it('a stream that breaks after bytes were sent ends with an SSE error event, not a silent truncation', async () => {
     const r = await rawStream('fo-break', 'one two three four five six seven');

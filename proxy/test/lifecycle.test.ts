@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chatReply, startFakeOpenAI } from '../src/testing/fake-openai.ts';
 import type { FakeBackend } from '../src/testing/fake-openai.ts';
-import { NS, modelRoute, tenantWithKeys, toYaml } from './config.ts';
+import { NS, modelRoute, secret, tenantWithKeys, toYaml } from './config.ts';
 import type { Doc } from './config.ts';
 import { startProxy, waitFor } from './harness.ts';
 import type { LogLine, ProxyHandle } from './harness.ts';
@@ -148,6 +148,54 @@ describe('config hot reload', () => {
     await waitForNewVersion(p, v0);
     const r = await p.client(NEW_KEY).chat.completions.create({ model: 'key-a', messages: user('x') });
     expect(r.choices[0]?.message.content).toBe(chatReply('life', user('x')));
+  });
+});
+
+describe('config changes and traffic', () => {
+  it('a rotated provider credential is sent upstream after the reload', async () => {
+    const creds = (apiKey: string) => secret('provider', { stringData: { apiKey } });
+    const r = (): Doc =>
+      modelRoute('creds', { models: ['creds'], backends: [{ name: 'life', url: backend.url, credentialsRef: { name: 'provider', key: 'apiKey' } }] });
+    const p = await start({ configs: toYaml(tenantDocs(), creds('sk-old-provider-1'), r()) });
+    const c = p.client(KEY);
+    backend.clearRequests();
+    await c.chat.completions.create({ model: 'creds', messages: user('a') });
+    expect(backend.inferenceRequests().at(-1)?.authorization).toBe('Bearer sk-old-provider-1');
+    const v0 = await version(p);
+    writeFileSync(p.configFile(), toYaml(tenantDocs(), creds('sk-new-provider-2'), r()));
+    await waitForNewVersion(p, v0);
+    await c.chat.completions.create({ model: 'creds', messages: user('b') });
+    expect(backend.inferenceRequests().at(-1)?.authorization).toBe('Bearer sk-new-provider-2');
+  });
+
+  it('a stream in flight when its route is removed completes; new requests get 404', async () => {
+    const slow = await startFakeOpenAI({ name: 'reload-slow' });
+    try {
+      slow.setMode('slowStream', { chunkDelayMs: 150 });
+      const slowRoute = modelRoute('going', { models: ['going'], backends: [{ name: 'reload-slow', url: slow.url }] });
+      const p = await start({ configs: toYaml(tenantDocs(), route(['stays']), slowRoute) });
+      const v0 = await version(p);
+      const messages = user('this answer keeps streaming while the config changes under it');
+      const stream = await p.client(KEY).chat.completions.create({ model: 'going', messages, stream: true });
+      const iter = stream[Symbol.asyncIterator]();
+      let text = '';
+      const first = await iter.next();
+      text += first.done ? '' : (first.value.choices[0]?.delta.content ?? '');
+      writeFileSync(p.configFile(), toYaml(tenantDocs(), route(['stays'])));
+      await waitForNewVersion(p, v0);
+      expect(await status(p, 'going')).toBe(404);
+      // The reload really happened mid-stream.
+      expect(slow.inferenceRequests()[0]?.outcome).toBe('pending');
+      for (;;) {
+        const { value, done } = await iter.next();
+        if (done) break;
+        text += value.choices[0]?.delta.content ?? '';
+      }
+      expect(text).toBe(chatReply('reload-slow', messages));
+      expect(await status(p, 'stays')).toBe(200);
+    } finally {
+      await slow.close();
+    }
   });
 });
 
