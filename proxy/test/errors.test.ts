@@ -17,8 +17,10 @@ let bad1: FakeBackend;
 let bad2: FakeBackend;
 let ejected: FakeBackend;
 let hang: FakeBackend;
+let okA: FakeBackend;
+let okB: FakeBackend;
 let acme: OpenAI;
-const all = () => [ok, bad1, bad2, ejected, hang];
+const all = () => [ok, bad1, bad2, ejected, hang, okA, okB];
 
 beforeAll(async () => {
   [ok, bad1, bad2, ejected, hang] = await Promise.all([
@@ -28,6 +30,7 @@ beforeAll(async () => {
     startFakeOpenAI({ name: 'ejected' }),
     startFakeOpenAI({ name: 'hang' }),
   ]);
+  [okA, okB] = await Promise.all([startFakeOpenAI({ name: 'ok-a' }), startFakeOpenAI({ name: 'ok-b' })]);
   bad1.setMode('error500');
   bad2.setMode('error500');
   ejected.setMode('error500');
@@ -45,6 +48,16 @@ beforeAll(async () => {
           { name: 'bad-2', url: bad2.url },
         ],
         retry: { attempts: 2, ...FAST_RETRY },
+      }),
+      modelRoute('two-ok', {
+        models: ['chat-two-ok'],
+        backends: [
+          { name: 'ok-a', url: okA.url },
+          { name: 'ok-b', url: okB.url },
+        ],
+        loadBalancer: { strategy: 'RoundRobin' },
+        retry: { attempts: 2, ...FAST_RETRY },
+        healthCheck: { passive: { consecutiveFailures: 2, ejectionTime: '5m' } },
       }),
       modelRoute('ejecting', {
         models: ['chat-ejecting'],
@@ -222,6 +235,17 @@ describe('client errors (never reach a backend)', () => {
     for (const f of all()) expect(f.inferenceRequests(), f.name).toHaveLength(0);
   });
 
+  it('a tenant key sent as x-api-key is not forwarded upstream', async () => {
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: null, headers: { 'x-api-key': ACME_KEY } });
+    if (r.status === 200) {
+      const rec = ok.inferenceRequests().at(-1)!;
+      expect(JSON.stringify(rec.headers)).not.toContain(ACME_KEY);
+    } else {
+      expectOpenAIError(r, 401);
+    }
+    ok.clearRequests();
+  });
+
   it('error responses carry x-request-id too', async () => {
     const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-unknown') });
     expect(r.headers.get('x-request-id')).toMatch(/\S{6,}/);
@@ -229,6 +253,18 @@ describe('client errors (never reach a backend)', () => {
 });
 
 describe('upstream errors', () => {
+  it("an upstream 400 (the client's mistake) is passed through, not retried and not turned into a 502", async () => {
+    const r = await raw('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'chat-two-ok', messages: [] }) });
+    expectOpenAIError(r, 400, { param: 'messages' });
+    expect(okA.inferenceRequests().length + okB.inferenceRequests().length).toBe(1);
+    // ...and it does not count against the backend's health.
+    for (let i = 0; i < 6; i++) {
+      await raw('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'chat-two-ok', messages: [] }) });
+    }
+    expect(okA.inferenceRequests().length).toBeGreaterThan(0);
+    expect(okB.inferenceRequests().length).toBeGreaterThan(0);
+  });
+
   it('502 after every attempt failed', async () => {
     const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-all-bad') });
     expectOpenAIError(r, 502);

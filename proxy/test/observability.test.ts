@@ -151,6 +151,8 @@ describe('metrics', () => {
     const requests = series('jairouter_requests_total');
     const chatLine = requests.find((l) => /route="[^"]*chat"/.test(l) && l.includes('backend="obs-good"'));
     expect(chatLine, requests.join('\n')).toBeDefined();
+    // Routes are labelled namespace/name, as in the x-jairouter-route header.
+    expect(chatLine).toContain(`route="${NS}/chat"`);
     expect(value(chatLine!)).toBeGreaterThan(0);
 
     expect(series('jairouter_request_duration_seconds_bucket').length).toBeGreaterThan(0);
@@ -165,7 +167,19 @@ describe('metrics', () => {
 
     expect(text).not.toContain(ACME_KEY);
     expect(text).not.toContain(PROVIDER_KEY);
-    // Routes are labelled namespace/name, as in the x-jairouter-route header.
-    expect(chatLine).toContain(`route="${NS}/chat"`);
+  });
+
+  it('client-chosen model names do not become metric labels (no unbounded cardinality)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${proxy.baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ACME_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `no-such-model-${i}-x7`, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(res.status).toBe(404);
+      await res.arrayBuffer();
+    }
+    const text = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(text).not.toMatch(/no-such-model-\d+-x7/);
   });
 });
