@@ -59,7 +59,6 @@ const opts = { port, host: args.host, name: args.name };
 if (args.models) opts.models = args.models.split(',').map((m) => m.trim()).filter(Boolean);
 const backend = await startFakeOpenAI(opts);
 backend.setMode(args.mode);
-console.log(JSON.stringify({ msg: 'demo backend listening', name: backend.name, url: backend.url }));
 
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -69,3 +68,5 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     backend.close().then(() => process.exit(0), () => process.exit(1));
   });
 }
+// Announced last, so whoever waits for this line can already stop us with a signal.
+console.log(JSON.stringify({ msg: 'demo backend listening', name: backend.name, url: backend.url }));
