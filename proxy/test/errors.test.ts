@@ -145,6 +145,13 @@ describe('client errors (never reach a backend)', () => {
     expectOpenAIError(r, 400, { type: 'invalid_request_error', param: 'model' });
   });
 
+  it('400 for bodies that are JSON but not a request object, or a non-string model', async () => {
+    for (const body of ['[]', 'null', '"text"', '{"model": 42, "messages": []}']) {
+      const r = await raw('/v1/chat/completions', { method: 'POST', body });
+      expectOpenAIError(r, 400, { type: 'invalid_request_error' });
+    }
+  });
+
   it('401 without a key and with an unknown key, type authentication_error', async () => {
     expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-a'), key: null }), 401, {
       type: 'authentication_error',
