@@ -22,6 +22,7 @@ export type AttemptResult =
     };
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+const FIRST_BYTE_TIMEOUT = 'JAIROUTER_FIRST_BYTE_TIMEOUT';
 const ERROR_BODY_CAP = 64 * 1024;
 const USAGE_BODY_CAP = 8 * 1024 * 1024;
 
@@ -45,6 +46,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   /** performance.now() when the response headers arrived (0 until then): the Latency strategy's signal. */
   headersAt = 0;
+  private firstByteTimer: NodeJS.Timeout | undefined;
+  private pendingAbort: Error | null = null;
   private resolve!: (r: AttemptResult) => void;
   readonly result: Promise<AttemptResult>;
 
@@ -64,25 +67,39 @@ export class Attempt implements Dispatcher.DispatchHandler {
         method: 'POST',
         headers: upstream.headers,
         body: upstream.body,
-        headersTimeout: route.ir.timeouts.firstByteMs,
+        // undici's own timeouts tick at about 1 s; the first-byte timeout is ours, exact.
+        headersTimeout: 0,
         bodyTimeout: 0,
       },
       this,
     );
+    this.firstByteTimer = setTimeout(() => {
+      if (this.headersAt === 0) this.abort(Object.assign(new Error('no response headers within the first-byte timeout'), { code: FIRST_BYTE_TIMEOUT }));
+    }, route.ir.timeouts.firstByteMs);
   }
 
   /** Stops the upstream request (client gone, request deadline). */
   abort(err: Error): void {
-    if (this.controller && !this.settled) this.controller.abort(err);
+    if (this.settled) return;
+    if (this.controller) {
+      this.controller.abort(err);
+    } else {
+      // Still waiting for a connection: settle now, cancel as soon as undici hands us control.
+      this.pendingAbort = err;
+      this.onResponseError(null, err);
+    }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.ex.clientGone) controller.abort(new Error('client disconnected'));
+    if (this.pendingAbort) controller.abort(this.pendingAbort);
+    else if (this.ex.clientGone) controller.abort(new Error('client disconnected'));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (this.settled) return;
     this.headersAt = performance.now();
+    clearTimeout(this.firstByteTimer);
     this.status = status;
     this.headers = headers;
     if (status >= 500 || status === 429) {
@@ -98,6 +115,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
     switch (this.mode) {
       case 'pass':
         if (this.status < 300 && this.size < USAGE_BODY_CAP) {
@@ -126,6 +144,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.settled) return;
     const ex = this.ex;
     switch (this.mode) {
       case 'pass': {
@@ -169,7 +188,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.settled) return;
     const ex = this.ex;
     if (ex.clientGone) {
       this.settle({ kind: 'done' });
@@ -229,6 +249,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settle(r: AttemptResult): void {
     if (this.settled) return;
     this.settled = true;
+    clearTimeout(this.firstByteTimer);
     this.chunks = [];
     this.resolve(r);
   }
@@ -244,7 +265,7 @@ export function classify(err: Error, timedOut: boolean): FailureReason {
   if (timedOut) return 'timeout';
   const code = (err as { code?: string }).code ?? '';
   if (CONNECT_CODES.has(code)) return 'connect-failure';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (code === FIRST_BYTE_TIMEOUT || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
   return 'reset';
 }
 
