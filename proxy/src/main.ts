@@ -153,7 +153,7 @@ async function shutdown(signal: string, logger: Logger): Promise<void> {
   // Connections finishing their last response become idle: close them as they do.
   while (Date.now() < deadline) {
     api.closeIdleConnections();
-    if ((await metrics.inflight.get()).values[0]?.value === 0) break;
+    if (metrics.inflightCount === 0) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   api.closeAllConnections();

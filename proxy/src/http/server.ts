@@ -72,9 +72,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     ex.runtime = deps.current();
     res.setHeader('x-request-id', requestId);
     if (deps.draining()) res.setHeader('connection', 'close');
-    metrics.inflight.inc();
+    metrics.inflightCount++;
     res.once('close', () => {
-      metrics.inflight.dec();
+      metrics.inflightCount--;
       if (!res.writableFinished) {
         ex.clientGone = true;
         ex.attempt?.abort(new Error('client disconnected'));

@@ -48,6 +48,13 @@ export class SseRelay {
     // Only events that carry a usage object are parsed; `"usage":null` on ordinary chunks is skipped cheaply.
     let at = events.indexOf(USAGE_KEY);
     while (at >= 0) {
+      // Every chunk says `"usage":null` once usage is requested: skip those without parsing.
+      let i = at + USAGE_KEY.length;
+      while (i < events.length && (events[i] === 0x20 || events[i] === 0x3a)) i++;
+      if (events[i] !== 0x7b /* { */) {
+        at = events.indexOf(USAGE_KEY, i);
+        continue;
+      }
       const start = eventStart(events, at);
       const stop = eventEnd(events, at);
       const obj = lastObjectValue(events.subarray(start, stop), 'usage');

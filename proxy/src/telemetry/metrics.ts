@@ -28,10 +28,13 @@ export class ProxyMetrics {
     labelNames: ['route', 'backend', 'direction'] as const,
     registers: [this.registry],
   });
-  readonly inflight = new Gauge({
+  /** Requests being handled now; a plain number on the hot path, read by the gauge at scrape time. */
+  inflightCount = 0;
+  readonly inflight: Gauge = new Gauge({
     name: 'jairouter_inflight_requests',
     help: 'Requests being handled right now.',
     registers: [this.registry],
+    collect: (): void => this.inflight.set(this.inflightCount),
   });
   readonly configReloads = new Counter({
     name: 'jairouter_config_reloads_total',
@@ -48,6 +51,7 @@ export class ProxyMetrics {
 
   // Children resolved once per label set: prom-client hashes labels on every call otherwise.
   private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly tokenChildren = new Map<string, [{ inc(v: number): void }, { inc(v: number): void }]>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
 
   constructor() {
@@ -71,7 +75,13 @@ export class ProxyMetrics {
   }
 
   countTokens(route: string, backend: string, tokensIn: number, tokensOut: number): void {
-    if (tokensIn > 0) this.tokens.labels(route, backend, 'in').inc(tokensIn);
-    if (tokensOut > 0) this.tokens.labels(route, backend, 'out').inc(tokensOut);
+    const key = route + '\0' + backend;
+    let c = this.tokenChildren.get(key);
+    if (!c) {
+      c = [this.tokens.labels(route, backend, 'in'), this.tokens.labels(route, backend, 'out')];
+      this.tokenChildren.set(key, c);
+    }
+    if (tokensIn > 0) c[0].inc(tokensIn);
+    if (tokensOut > 0) c[1].inc(tokensOut);
   }
 }
