@@ -2,24 +2,9 @@
 // Runs one fake OpenAI-compatible backend (proxy/src/testing/fake-openai.ts), the model
 // server `make demo` puts behind the proxy. Usage:
 //   jairouter-demo-backend --port 8001 --name backend-a [--host 127.0.0.1] [--models m1,m2] [--mode ok]
-// The sources are TypeScript run by Node's built-in type stripping (Node >= 22.18), so
-// there is no build step. On an older Node, re-run under the Node this repo brings.
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { requireNode } from './require-node.js';
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const env = spawnSync(join(root, 'scripts', 'node-env.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (env.status !== 0) {
-    console.error(`jairouter-demo-backend needs Node >= 22.18 (this is ${process.version}) and could not fetch one`);
-    process.exit(1);
-  }
-  const node = join(env.stdout.trim(), 'node');
-  const r = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
+requireNode(import.meta.url);
 
 const { parseArgs } = await import('node:util');
 const { startFakeOpenAI, FAKE_MODES } = await import('../src/testing/fake-openai.ts');
