@@ -7,8 +7,8 @@ import type { EndpointHealth } from './health/endpoint-health.ts';
 import { createAdminServer } from './http/admin.ts';
 import { createHandler } from './http/server.ts';
 import { Runtime } from './runtime/runtime.ts';
-import { compileInWorker, type CompileOutcome } from './source/compile-client.ts';
-import { watchPaths } from './source/watch.ts';
+import { FileSource } from './source/file-source.ts';
+import type { ConfigSource } from './source/types.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
 import { PoolRegistry } from './upstream/pools.ts';
@@ -43,72 +43,27 @@ function build(config: ProxyConfig): Runtime {
   return rt;
 }
 
-function logRejected(result: CompileOutcome, level: 'warn' | 'error'): void {
-  for (const s of result.statuses) {
-    for (const c of s.conditions) {
-      if (c.status === 'False') log[level]({ kind: s.kind, namespace: s.namespace, name: s.name, reason: c.reason, message: c.message }, 'object rejected');
-    }
-  }
-}
-
 function summary(rt: Runtime): Record<string, unknown> {
   return { version: rt.config.version, routes: rt.routes.length, tenants: rt.tenants.length };
 }
 
-// Initial load: unreadable or unparsable files stop the start; objects that do not compile
-// are logged and left out while the rest is served.
-const first = await compileInWorker({ paths: opts.configPaths, served: [] }).catch((e: Error) => {
-  console.error(`jairouter-proxy: cannot compile the config: ${e.message}`);
-  process.exit(1);
-});
-if (first.errors.length > 0) {
-  for (const e of first.errors) console.error(`jairouter-proxy: ${e}`);
-  process.exit(1);
-}
-logRejected(first, 'warn');
-let runtime = build(first.config);
-let served = first.served;
-metrics.configReloads.labels('applied').inc();
-log.info({ ...summary(runtime), files: first.files }, 'config applied');
-if (runtime.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
+const source: ConfigSource = new FileSource(opts.configPaths, log, metrics);
 
-async function reload(): Promise<void> {
-  const next = await compileInWorker({ paths: opts.configPaths, served });
+function apply(config: ProxyConfig): void {
   if (draining) return;
-  if (next.errors.length === 0 && next.config.version === runtime.config.version) return;
-  if (!next.verdict.apply) {
-    for (const p of next.errors) log.error({ reason: 'ParseError', message: p }, 'object rejected');
-    logRejected(next, 'error');
-    metrics.configReloads.labels('rejected').inc();
-    log.error({ problems: next.verdict.problems.length, serving: runtime.config.version }, 'config change rejected: keeping the last good config');
-    return;
-  }
-  logRejected(next, 'warn');
-  runtime = build(next.config);
-  served = next.served;
+  runtime = build(config);
   metrics.configReloads.labels('applied').inc();
   log.info(summary(runtime), 'config applied');
 }
 
-// One reload at a time; a change during a reload triggers one more afterwards.
-let reloading: Promise<void> | null = null;
-let again = false;
-function scheduleReload(): void {
-  if (reloading) {
-    again = true;
-    return;
-  }
-  reloading = reload()
-    .catch((e: Error) => log.error({ err: e.message }, 'config reload failed: keeping the last good config'))
-    .finally(() => {
-      reloading = null;
-      if (again) {
-        again = false;
-        scheduleReload();
-      }
-    });
-}
-const stopWatching = watchPaths(opts.configPaths, 150, scheduleReload);
+const firstConfig = await source.start(apply).catch((e: Error) => {
+  for (const line of e.message.split('\n')) console.error(`jairouter-proxy: ${line}`);
+  process.exit(1);
+});
+let runtime = build(firstConfig);
+metrics.configReloads.labels('applied').inc();
+log.info(summary(runtime), 'config applied');
+if (runtime.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
 
 const handler = createHandler({
   current: () => runtime,
@@ -146,7 +101,7 @@ async function shutdown(signal: string, logger: Logger): Promise<void> {
   if (draining) return;
   draining = true;
   logger.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'draining');
-  stopWatching();
+  source.stop();
   checker.stop();
   api.close();
   const deadline = Date.now() + opts.drainTimeoutMs;

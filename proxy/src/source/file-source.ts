@@ -1,0 +1,92 @@
+import type { ProxyConfig } from '@jairouter/crds';
+import type { Logger } from '../telemetry/logger.ts';
+import type { ProxyMetrics } from '../telemetry/metrics.ts';
+import { compileInWorker, type CompileOutcome } from './compile-client.ts';
+import type { ConfigSource } from './types.ts';
+import { watchPaths } from './watch.ts';
+
+/**
+ * Standalone mode: YAML files compiled with the operator's own compile(), watched for changes.
+ * At start, an unreadable or unparsable file is an error; objects that do not compile are
+ * logged and left out. On a change, an edit that would drop or degrade something served now
+ * is not applied (ADR 2).
+ */
+export class FileSource implements ConfigSource {
+  private readonly paths: string[];
+  private readonly log: Logger;
+  private readonly metrics: ProxyMetrics;
+  private served: string[] = [];
+  private version = '';
+  private stopWatching: (() => void) | null = null;
+  private reloading: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(paths: string[], log: Logger, metrics: ProxyMetrics) {
+    this.paths = paths;
+    this.log = log;
+    this.metrics = metrics;
+  }
+
+  async start(apply: (config: ProxyConfig) => void): Promise<ProxyConfig> {
+    const first = await compileInWorker({ paths: this.paths, served: [] }).catch((e: Error) => {
+      throw new Error(`cannot compile the config: ${e.message}`);
+    });
+    if (first.errors.length > 0) throw new Error(first.errors.join('\n'));
+    this.logRejected(first, 'warn');
+    this.served = first.served;
+    this.version = first.config.version;
+    this.log.info({ files: first.files }, 'config files loaded');
+    this.stopWatching = watchPaths(this.paths, 150, () => this.schedule(apply));
+    return first.config;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopWatching?.();
+  }
+
+  /** One reload at a time; a change during a reload triggers one more afterwards. */
+  private schedule(apply: (config: ProxyConfig) => void): void {
+    if (this.reloading) {
+      this.again = true;
+      return;
+    }
+    this.reloading = this.reload(apply)
+      .catch((e: Error) => this.log.error({ err: e.message }, 'config reload failed: keeping the last good config'))
+      .finally(() => {
+        this.reloading = null;
+        if (this.again) {
+          this.again = false;
+          this.schedule(apply);
+        }
+      });
+  }
+
+  private async reload(apply: (config: ProxyConfig) => void): Promise<void> {
+    const next = await compileInWorker({ paths: this.paths, served: this.served });
+    if (this.stopped) return;
+    if (next.errors.length === 0 && next.config.version === this.version) return;
+    if (!next.verdict.apply) {
+      for (const p of next.errors) this.log.error({ reason: 'ParseError', message: p }, 'object rejected');
+      this.logRejected(next, 'error');
+      this.metrics.configReloads.labels('rejected').inc();
+      this.log.error({ problems: next.verdict.problems.length, serving: this.version }, 'config change rejected: keeping the last good config');
+      return;
+    }
+    this.logRejected(next, 'warn');
+    this.served = next.served;
+    this.version = next.config.version;
+    apply(next.config);
+  }
+
+  private logRejected(result: CompileOutcome, level: 'warn' | 'error'): void {
+    for (const s of result.statuses) {
+      for (const c of s.conditions) {
+        if (c.status === 'False') {
+          this.log[level]({ kind: s.kind, namespace: s.namespace, name: s.name, reason: c.reason, message: c.message }, 'object rejected');
+        }
+      }
+    }
+  }
+}

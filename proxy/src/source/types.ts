@@ -1,0 +1,15 @@
+import type { ProxyConfig } from '@jairouter/crds';
+
+/**
+ * Where the proxy's config comes from: YAML files compiled in-process (standalone mode) or,
+ * in a cluster, snapshots pushed by the operator. Nothing downstream knows which.
+ */
+export interface ConfigSource {
+  /**
+   * Loads the first config and starts watching for changes; `apply` is called with every later
+   * config that should replace the one being served. Rejects with a message for the user when
+   * there is nothing to serve.
+   */
+  start(apply: (config: ProxyConfig) => void): Promise<ProxyConfig>;
+  stop(): void;
+}
