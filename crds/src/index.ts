@@ -6,3 +6,4 @@ export * from './proxy-config.ts';
 export * from './implemented-adapters.ts';
 export * from './resources.ts';
 export * from './compile/index.ts';
+export * from './snapshot-protocol.ts';

@@ -1,0 +1,60 @@
+// The parts of the snapshot protocol a proxy needs at run time, without zod: the proxy keeps
+// zod out of its long-lived process for memory (see proxy/src/source/compile-worker.ts), and a
+// snapshot arrives rarely, so it is checked by hand here and by its content hash. The zod
+// schemas that define the protocol are in snapshot-protocol.ts, which re-exports this.
+import { createHash } from 'node:crypto';
+import type { ProxyConfig } from './proxy-config.ts';
+
+/** The stream of snapshots: `GET ${SNAPSHOTS_PATH}?have=<version>`. */
+export const SNAPSHOTS_PATH = '/v1/snapshots';
+/** Where a proxy reports the version it serves: `POST ${SERVED_PATH}`. */
+export const SERVED_PATH = '/v1/served';
+/** Request header naming the proxy (its pod name). */
+export const PROXY_HEADER = 'x-jairouter-proxy';
+export const NDJSON = 'application/x-ndjson';
+/** The operator writes a heartbeat line this often; a proxy that hears nothing for 3x as long reconnects. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/** The key of the snapshot Secret that holds the ProxyConfig JSON (mounted by proxies as --snapshot-file). */
+export const SNAPSHOT_SECRET_KEY = 'snapshot.json';
+/** The ProxyConfig schemaVersion this build reads; a newer one is refused, the last good config stays. */
+const SCHEMA_VERSION = 1;
+
+/** Same bytes as canonicalJson() in proxy-config.ts (a test keeps the two equal). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(o).sort()) sorted[k] = o[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+/** The version a config must carry: `sha256:` of the canonical JSON of everything but `version`. */
+export function configVersion(config: Record<string, unknown>): string {
+  const { version: _ignored, ...body } = config;
+  return 'sha256:' + createHash('sha256').update(canonical(body)).digest('hex');
+}
+
+export type SnapshotCheck = { ok: true; config: ProxyConfig } | { ok: false; reason: string };
+
+/**
+ * A cheap check of a snapshot received or read from disk: the top-level shape, a schemaVersion
+ * this build understands, and a version equal to the hash of the content. The operator built
+ * the document with the zod-validated compile(), so a matching hash means it arrived intact;
+ * the hand check stops a config from a newer operator or a truncated file.
+ */
+export function checkSnapshotConfig(value: unknown): SnapshotCheck {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
+  const c = value as Record<string, unknown>;
+  if (c.schemaVersion !== SCHEMA_VERSION) {
+    return { ok: false, reason: `schemaVersion ${JSON.stringify(c.schemaVersion)} is not ${SCHEMA_VERSION}, the one this proxy reads` };
+  }
+  if (!Array.isArray(c.routes) || !Array.isArray(c.tenants)) return { ok: false, reason: 'routes and tenants must be arrays' };
+  if (typeof c.version !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(c.version)) return { ok: false, reason: 'version must be sha256:<hex>' };
+  const want = configVersion(c);
+  if (want !== c.version) return { ok: false, reason: `version does not match the content (content hashes to ${want})` };
+  return { ok: true, config: value as ProxyConfig };
+}
