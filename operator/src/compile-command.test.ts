@@ -1,0 +1,81 @@
+// `jairouter-operator compile` as a user meets it: the bin spawned on fixture files.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const BIN = join(HERE, '..', 'bin', 'jairouter-operator.js');
+const fixture = (name: string) => join(HERE, 'testdata', name);
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('jairouter-operator compile', () => {
+  it('prints the config and every status as YAML, with credentials and key hashes redacted', () => {
+    const r = run('compile', '-f', fixture('good.yaml'));
+    expect(r.code).toBe(0);
+    const doc = parse(r.out) as { config: { version: string; routes: any[]; tenants: any[] }; status: any[] };
+    expect(doc.config.version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(doc.config.routes[0].backends[0].credential).toBe('<redacted>');
+    expect(doc.config.tenants[0].apiKeys[0]).toEqual({ id: 'acme-keys/alice', sha256: '<redacted>' });
+    expect(doc.status.map((s) => `${s.kind} ${s.namespace}/${s.name}`)).toEqual(['ModelRoute ai/chat', 'Tenant ai/acme']);
+    expect(doc.status[0].conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(['Accepted=True', 'ResolvedRefs=True']);
+    expect(doc.status[0].conditions[0].observedGeneration).toBe(3);
+    expect(doc.status[1].keys).toBe(1);
+    expect(r.err).toContain('all accepted');
+    for (const secret of ['VERYSECRET', 'key-alice-SECRET']) {
+      expect(r.out + r.err).not.toContain(secret);
+    }
+    // Not even the hash of the key leaves: it would let anyone check a guessed key offline.
+    expect(r.out).not.toContain(createHash('sha256').update('key-alice-SECRET-0002').digest('hex'));
+  });
+
+  it('merges several files; rejected objects exit 0 with their reasons on stderr', () => {
+    const r = run('compile', '-f', fixture('good.yaml'), '--filename', fixture('problems.yaml'));
+    expect(r.code).toBe(0);
+    const doc = parse(r.out) as { config: { routes: { id: string }[] }; status: any[] };
+    expect(doc.config.routes.map((x) => x.id)).toEqual(['ai/chat']);
+    const invalid = doc.status.find((s) => s.name === 'invalid');
+    expect(invalid.conditions[0]).toMatchObject({ type: 'Accepted', status: 'False', reason: 'Invalid' });
+    expect(r.err).toContain('2 with problems');
+    expect(r.err).toMatch(/ModelRoute ai\/invalid REJECTED: Accepted=False Invalid: spec\.models/);
+    expect(r.err).toMatch(/ModelRoute ai\/no-secret: ResolvedRefs=False SecretNotFound: .*Secret "missing" not found/);
+  });
+
+  it('a missing file exits 1 naming it', () => {
+    const missing = fixture('does-not-exist.yaml');
+    const r = run('compile', '-f', missing);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${missing}: cannot read file (ENOENT)`);
+    expect(r.out).toBe('');
+  });
+
+  it('an unparsable file exits 1 with file and position, and quotes no secret', () => {
+    const r = run('compile', '-f', fixture('good.yaml'), '-f', fixture('unparsable.yaml'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/unparsable\.yaml: document 1 \(line 1\): invalid YAML at line \d+/);
+    expect(r.err).not.toContain('sk-unterminated-SECRET');
+    expect(r.out).toBe('');
+  });
+
+  it.each([
+    [['compile'], 'at least one -f FILE is required'],
+    [['compile', '-f', 'x.yaml', '--bogus'], "Unknown option '--bogus'"],
+    [['compile', 'x.yaml'], 'files go after -f'],
+  ])('%j exits 2 with "%s"', (args, message) => {
+    const r = run(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+  });
+
+  it('--help prints the usage', () => {
+    const r = run('compile', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('-f, --filename FILE');
+  });
+});
