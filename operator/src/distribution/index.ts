@@ -1,0 +1,104 @@
+// Entry of snapshot distribution for the operator's main.ts (docs/distribution.md).
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { ProxyAuthenticator, type TokenReviewer } from './auth.ts';
+import { servingNames } from './certs.ts';
+import { KubeCertStore, KubeSnapshotStore, KubeTokenReviewer } from './kube.ts';
+import { DistributionPublisher } from './publisher.ts';
+import { SnapshotServer } from './server.ts';
+import type { CertStore, SnapshotStore } from './stores.ts';
+import { TlsManager } from './tls-manager.ts';
+
+export type { SnapshotPublisher } from './types.ts';
+export type { DistributionPublisher } from './publisher.ts';
+export type { CertStore, SnapshotStore } from './stores.ts';
+export type { TokenReviewer, TokenReviewResult } from './auth.ts';
+export { MemoryCertStore, MemorySnapshotStore } from './stores.ts';
+export { CA_CONFIGMAP, TLS_SECRET } from './kube.ts';
+
+export interface PublisherOptions {
+  /** Needed unless tokenReviewer, certStore and snapshotStore are all given. */
+  kubeConfig?: KubeConfig;
+  /** `--listen`, HOST:PORT or :PORT (default `:8443`, all interfaces). */
+  listen?: string;
+  /** `--pod-namespace`: where the TLS Secret, the CA ConfigMap and the snapshot Secret live (default jairouter-system). */
+  podNamespace?: string;
+  /** `--service-name`: the operator's Service, for the certificate's DNS names (default jairouter-operator). */
+  serviceName?: string;
+  /** `--proxy-service-account`: NAMESPACE/NAME whose tokens may subscribe (default jairouter-system/jairouter-proxy). */
+  proxyServiceAccount?: string;
+  /** `--snapshot-secret` (default jairouter-snapshot). */
+  snapshotSecret?: string;
+  log?: Logger;
+  heartbeatMs?: number;
+  /** Test seams: replace the Kubernetes-backed parts. */
+  tokenReviewer?: TokenReviewer;
+  certStore?: CertStore;
+  snapshotStore?: SnapshotStore;
+}
+
+export const DEFAULTS = {
+  listen: ':8443',
+  podNamespace: 'jairouter-system',
+  serviceName: 'jairouter-operator',
+  proxyServiceAccount: 'jairouter-system/jairouter-proxy',
+  snapshotSecret: 'jairouter-snapshot',
+} as const;
+
+function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[3]) > 65535) throw new Error(`--listen: expected HOST:PORT, got ${JSON.stringify(v)}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}
+
+/**
+ * Gets the TLS certificate (creating or renewing it in the Secret), starts the HTTPS snapshot
+ * stream and returns the publisher. Every replica calls this; only the leader's publish()
+ * calls write the snapshot Secret. Rejects when the listener or the certificate cannot be had
+ * (e.g. no `openssl` to issue the first certificate).
+ */
+export async function createPublisher(opts: PublisherOptions = {}): Promise<DistributionPublisher> {
+  const log = opts.log ?? pino({ level: 'silent' });
+  const namespace = opts.podNamespace ?? DEFAULTS.podNamespace;
+  const needKube = !opts.tokenReviewer || !opts.certStore || !opts.snapshotStore;
+  const kc = opts.kubeConfig ?? (needKube ? inCluster() : undefined);
+  const kube = <T>(given: T | undefined, make: (k: KubeConfig) => T): T => given ?? make(kc!);
+
+  const listen = parseListen(opts.listen ?? DEFAULTS.listen);
+  const authenticator = new ProxyAuthenticator(
+    kube(opts.tokenReviewer, (k) => new KubeTokenReviewer(k)),
+    { account: opts.proxyServiceAccount ?? DEFAULTS.proxyServiceAccount },
+  );
+  const tls = new TlsManager({
+    store: kube(opts.certStore, (k) => new KubeCertStore(k, namespace)),
+    names: servingNames(opts.serviceName ?? DEFAULTS.serviceName, namespace),
+    log,
+  });
+  const bundle = await tls.ensure();
+  const server = new SnapshotServer({
+    authenticator,
+    tls: bundle,
+    log,
+    ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
+  });
+  tls.start((b) => {
+    server.setTls(b);
+    log.info('serving with the renewed certificate');
+  });
+  try {
+    await server.listen(listen.host, listen.port);
+  } catch (e) {
+    tls.stop();
+    await server.close();
+    throw new Error(`snapshot stream: cannot listen on ${opts.listen ?? DEFAULTS.listen}: ${(e as Error).message}`);
+  }
+  log.info({ listen: server.address() }, 'snapshot stream listening');
+  const store = kube(opts.snapshotStore, (k) => new KubeSnapshotStore(k, namespace, opts.snapshotSecret ?? DEFAULTS.snapshotSecret));
+  return new DistributionPublisher({ server, store, tls, log });
+}
+
+function inCluster(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

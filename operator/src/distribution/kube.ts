@@ -1,0 +1,168 @@
+// The Kubernetes side of distribution: TokenReview, the TLS Secret and CA ConfigMap, the
+// snapshot Secret. Everything here is a thin adapter behind the interfaces in auth.ts and
+// stores.ts, so the server and the publisher are tested without an API server.
+import { AuthenticationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { ProxyConfig } from '@jairouter/crds';
+import { SNAPSHOT_SECRET_KEY } from '@jairouter/crds/snapshot-wire';
+import type { TokenReviewer, TokenReviewResult } from './auth.ts';
+import type { TlsBundle } from './certs.ts';
+import type { CertStore, SnapshotStore } from './stores.ts';
+
+export const TLS_SECRET = 'jairouter-operator-tls';
+export const CA_CONFIGMAP = 'jairouter-ca';
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'jairouter-operator' };
+
+function code(e: unknown): number | undefined {
+  const c = (e as { code?: unknown }).code;
+  return typeof c === 'number' ? c : undefined;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+
+export class KubeTokenReviewer implements TokenReviewer {
+  private readonly api: AuthenticationV1Api;
+  constructor(kc: KubeConfig) {
+    this.api = kc.makeApiClient(AuthenticationV1Api);
+  }
+  async review(token: string): Promise<TokenReviewResult> {
+    const r = await this.api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+    const s = r.status ?? {};
+    const pod = s.user?.extra?.['authentication.kubernetes.io/pod-name']?.[0];
+    return {
+      authenticated: s.authenticated === true,
+      ...(s.user?.username !== undefined && { username: s.user.username }),
+      ...(pod !== undefined && { podName: pod }),
+      ...(s.error !== undefined && { error: s.error }),
+    };
+  }
+}
+
+export class KubeCertStore implements CertStore {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  constructor(kc: KubeConfig, namespace: string) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.namespace = namespace;
+  }
+
+  private secret(bundle: TlsBundle, revision?: string): V1Secret {
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: TLS_SECRET, namespace: this.namespace, labels: MANAGED_BY, ...(revision !== undefined && { resourceVersion: revision }) },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': b64(bundle.cert), 'tls.key': b64(bundle.key), 'ca.crt': b64(bundle.caCert), 'ca.key': b64(bundle.caKey) },
+    };
+  }
+
+  async read(): Promise<{ bundle: TlsBundle; revision: string } | null> {
+    let s: V1Secret;
+    try {
+      s = await this.core.readNamespacedSecret({ name: TLS_SECRET, namespace: this.namespace });
+    } catch (e) {
+      if (code(e) === 404) return null;
+      throw e;
+    }
+    const d = s.data ?? {};
+    const bundle = { cert: unb64(d['tls.crt']) ?? '', key: unb64(d['tls.key']) ?? '', caCert: unb64(d['ca.crt']) ?? '', caKey: unb64(d['ca.key']) ?? '' };
+    return { bundle, revision: s.metadata?.resourceVersion ?? '' };
+  }
+
+  async create(bundle: TlsBundle): Promise<boolean> {
+    try {
+      await this.core.createNamespacedSecret({ namespace: this.namespace, body: this.secret(bundle) });
+      return true;
+    } catch (e) {
+      if (code(e) === 409) return false;
+      throw e;
+    }
+  }
+
+  async replace(bundle: TlsBundle, revision: string): Promise<boolean> {
+    try {
+      await this.core.replaceNamespacedSecret({ name: TLS_SECRET, namespace: this.namespace, body: this.secret(bundle, revision) });
+      return true;
+    } catch (e) {
+      if (code(e) === 409) return false;
+      throw e;
+    }
+  }
+
+  async publishCa(caCert: string): Promise<void> {
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CA_CONFIGMAP, namespace: this.namespace, labels: MANAGED_BY }, data: { 'ca.crt': caCert } };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let current;
+      try {
+        current = await this.core.readNamespacedConfigMap({ name: CA_CONFIGMAP, namespace: this.namespace });
+      } catch (e) {
+        if (code(e) !== 404) throw e;
+        try {
+          await this.core.createNamespacedConfigMap({ namespace: this.namespace, body });
+          return;
+        } catch (e2) {
+          if (code(e2) === 409) continue;
+          throw e2;
+        }
+      }
+      if (current.data?.['ca.crt'] === caCert) return;
+      try {
+        await this.core.replaceNamespacedConfigMap({
+          name: CA_CONFIGMAP,
+          namespace: this.namespace,
+          body: { ...current, data: { ...current.data, 'ca.crt': caCert } },
+        });
+        return;
+      } catch (e) {
+        if (code(e) !== 409) throw e;
+      }
+    }
+    throw new Error(`ConfigMap ${this.namespace}/${CA_CONFIGMAP}: conflicting updates, giving up for now`);
+  }
+}
+
+export class KubeSnapshotStore implements SnapshotStore {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly name: string;
+  constructor(kc: KubeConfig, namespace: string, name: string) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.namespace = namespace;
+    this.name = name;
+  }
+
+  async write(config: ProxyConfig): Promise<void> {
+    const data = { [SNAPSHOT_SECRET_KEY]: b64(JSON.stringify(config)) };
+    const annotations = { 'jairouter.io/snapshot-version': config.version };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let current: V1Secret;
+      try {
+        current = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
+      } catch (e) {
+        if (code(e) !== 404) throw e;
+        try {
+          await this.core.createNamespacedSecret({
+            namespace: this.namespace,
+            body: { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: this.name, namespace: this.namespace, labels: MANAGED_BY, annotations }, data },
+          });
+          return;
+        } catch (e2) {
+          if (code(e2) === 409) continue;
+          throw e2;
+        }
+      }
+      if (current.metadata?.annotations?.['jairouter.io/snapshot-version'] === config.version && current.data?.[SNAPSHOT_SECRET_KEY] !== undefined) return;
+      try {
+        await this.core.replaceNamespacedSecret({
+          name: this.name,
+          namespace: this.namespace,
+          body: { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...annotations } }, data },
+        });
+        return;
+      } catch (e) {
+        if (code(e) !== 409) throw e;
+      }
+    }
+    throw new Error(`Secret ${this.namespace}/${this.name}: conflicting updates, giving up for now`);
+  }
+}

@@ -1,0 +1,193 @@
+import { X509Certificate } from 'node:crypto';
+import { withVersion, type ProxyConfig } from '@jairouter/crds';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPublisher, MemoryCertStore, MemorySnapshotStore, type DistributionPublisher } from './index.ts';
+import { call, client, FakeReviewer, subscribe, until } from './testing.ts';
+
+function config(n: number): ProxyConfig {
+  return withVersion({
+    schemaVersion: 1,
+    routes: [],
+    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], access: { models: ['*'], roles: [] }, suspended: false }],
+  });
+}
+
+let pub: DistributionPublisher;
+let reviewer: FakeReviewer;
+let certs: MemoryCertStore;
+let snapshots: MemorySnapshotStore;
+let base: string;
+let agent: ReturnType<typeof client>;
+
+beforeEach(async () => {
+  reviewer = new FakeReviewer();
+  certs = new MemoryCertStore();
+  snapshots = new MemorySnapshotStore();
+  pub = await createPublisher({
+    listen: '127.0.0.1:0',
+    log: pino({ level: 'silent' }),
+    heartbeatMs: 100,
+    tokenReviewer: reviewer,
+    certStore: certs,
+    snapshotStore: snapshots,
+  });
+  base = `https://localhost:${pub.address().port}`;
+  agent = client(pub.caCert());
+});
+
+afterEach(async () => {
+  await agent.close();
+  await pub.close();
+});
+
+describe('snapshot server: auth and errors', () => {
+  it.each([
+    [{ proxy: 'p1' }, 401, 'unauthenticated'],
+    [{ proxy: 'p1', token: 'nope' }, 401, 'unauthenticated'],
+    [{ proxy: 'p1', token: 'other' }, 403, 'forbidden'],
+    [{ proxy: 'p1', token: 'pod-p2' }, 403, 'forbidden'],
+    [{ token: 'good' }, 400, 'bad_request'],
+    [{ proxy: 'Not A Pod', token: 'good' }, 400, 'bad_request'],
+  ])('%j -> %i %s', async (opts, status, error) => {
+    const r = await call(agent, base, '/v1/snapshots', opts);
+    expect(r.status).toBe(status);
+    expect(r.json).toMatchObject({ error });
+    expect((r.json as { message: string }).message).not.toContain('nope');
+  });
+
+  it('404 and 405 with JSON bodies', async () => {
+    expect(await call(agent, base, '/v2/x', { token: 'good', proxy: 'p' })).toMatchObject({ status: 404, json: { error: 'not_found' } });
+    expect(await call(agent, base, '/v1/served', { token: 'good', proxy: 'p' })).toMatchObject({ status: 405, json: { error: 'method_not_allowed' } });
+  });
+
+  it('caches a positive TokenReview, not a negative one', async () => {
+    for (let i = 0; i < 3; i++) await call(agent, base, '/v1/served', { method: 'POST', token: 'good-1', proxy: 'p', body: { proxy: 'p', version: 'v' } });
+    expect(reviewer.calls).toBe(1);
+    for (let i = 0; i < 2; i++) await call(agent, base, '/v1/served', { method: 'POST', token: 'bad', proxy: 'p', body: { proxy: 'p', version: 'v' } });
+    expect(reviewer.calls).toBe(3);
+  });
+
+  it('a bound token is accepted for its own pod', async () => {
+    const s = await subscribe(agent, base, 'p2', 'pod-p2');
+    expect(s.status).toBe(200);
+    s.close();
+  });
+});
+
+describe('snapshot server: the stream', () => {
+  it('sends the current snapshot at once when the proxy has another version, then every new one', async () => {
+    await pub.publish(config(1), { leader: false });
+    const s = await subscribe(agent, base, 'p1', 'good', 'sha256:old');
+    expect(s.status).toBe(200);
+    expect(s.headers['content-type']).toBe('application/x-ndjson');
+    const first = await s.next((l) => l.type === 'snapshot');
+    expect(first.config).toEqual(config(1));
+    await pub.publish(config(2), { leader: false });
+    const second = await s.next((l) => l.type === 'snapshot' && (l.config as ProxyConfig).version === config(2).version);
+    expect(second.config).toEqual(config(2));
+    s.close();
+  });
+
+  it('sends nothing but heartbeats when the proxy has the current version', async () => {
+    await pub.publish(config(1), { leader: false });
+    const s = await subscribe(agent, base, 'p1', 'good', config(1).version);
+    await s.next((l) => l.type === 'heartbeat');
+    await s.next((l) => l.type === 'heartbeat' && s.lines.filter((x) => x.type === 'heartbeat').length >= 2);
+    expect(s.lines.some((l) => l.type === 'snapshot')).toBe(false);
+    s.close();
+  });
+
+  it('a stream opened before the first compile gets the first snapshot when it is published', async () => {
+    const s = await subscribe(agent, base, 'p1', 'good');
+    await s.next((l) => l.type === 'heartbeat');
+    await pub.publish(config(3), { leader: false });
+    expect((await s.next((l) => l.type === 'snapshot')).config).toEqual(config(3));
+    s.close();
+  });
+
+  it('records served versions while the stream is open and drops the proxy when it closes', async () => {
+    let changes = 0;
+    pub.onServedChange(() => changes++);
+    await pub.publish(config(1), { leader: false });
+    const a = await subscribe(agent, base, 'proxy-a', 'good');
+    // A report from a proxy without a stream is accepted but not counted.
+    expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'proxy-b', body: { proxy: 'proxy-b', version: 'x' } })).status).toBe(204);
+    expect(pub.servedVersions().has('proxy-b')).toBe(false);
+    const r = await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'proxy-a', body: { proxy: 'proxy-a', version: config(1).version } });
+    expect(r.status).toBe(204);
+    expect(pub.servedVersions().get('proxy-a')).toBe(config(1).version);
+    expect(changes).toBe(1);
+    // Resuming with `have` counts as a report.
+    const b = await subscribe(agent, base, 'proxy-b', 'good', config(1).version);
+    await until(() => pub.servedVersions().get('proxy-b') === config(1).version);
+    a.close();
+    await until(() => !pub.servedVersions().has('proxy-a'));
+    expect(changes).toBe(3);
+    b.close();
+    await until(() => pub.servedVersions().size === 0);
+  });
+
+  it('rejects reports that do not parse or name another proxy', async () => {
+    const s = await subscribe(agent, base, 'p1', 'good');
+    expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'p1', body: { proxy: 'p2', version: 'v' } })).status).toBe(400);
+    expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'p1', body: { version: 'v' } })).status).toBe(400);
+    expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'p1', body: 'x' })).status).toBe(400);
+    expect(pub.servedVersions().size).toBe(0);
+    s.close();
+  });
+});
+
+describe('publisher: snapshot Secret and TLS', () => {
+  it('only the leader writes the snapshot, once per version', async () => {
+    await pub.publish(config(1), { leader: false });
+    expect(snapshots.writes).toBe(0);
+    await pub.publish(config(1), { leader: true });
+    await pub.publish(config(1), { leader: true });
+    expect(snapshots.writes).toBe(1);
+    expect(JSON.parse(snapshots.json!)).toEqual(config(1));
+    await pub.publish(config(2), { leader: true });
+    expect(snapshots.writes).toBe(2);
+  });
+
+  it('a failed write rejects, and the next publish of that version retries it', async () => {
+    const orig = snapshots.write.bind(snapshots);
+    snapshots.write = async () => {
+      throw new Error('apiserver down');
+    };
+    await expect(pub.publish(config(1), { leader: true })).rejects.toThrow('apiserver down');
+    snapshots.write = orig;
+    await pub.publish(config(1), { leader: true });
+    expect(snapshots.writes).toBe(1);
+  });
+
+  it('creates a CA and a serving cert for the service names, and publishes the CA', async () => {
+    expect(certs.ca).toBe(pub.caCert());
+    const cert = new X509Certificate(certs.bundle!.cert);
+    expect(cert.subjectAltName).toContain('DNS:jairouter-operator.jairouter-system.svc');
+    expect(cert.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(cert.verify(new X509Certificate(certs.ca!).publicKey)).toBe(true);
+    // 127.0.0.1 verifies as well as localhost.
+    const r = await call(agent, `https://127.0.0.1:${pub.address().port}`, '/v1/snapshots', { proxy: 'p' });
+    expect(r.status).toBe(401);
+  });
+
+  it('a second replica on the same store reuses the certificate', async () => {
+    const other = await createPublisher({
+      listen: '127.0.0.1:0',
+      log: pino({ level: 'silent' }),
+      tokenReviewer: reviewer,
+      certStore: certs,
+      snapshotStore: snapshots,
+    });
+    expect(other.caCert()).toBe(pub.caCert());
+    expect(certs.revision).toBe(1);
+    await other.close();
+  });
+
+  it('refuses clients that do not trust the CA', async () => {
+    const stranger = client('');
+    await expect(call(stranger, base, '/v1/snapshots', {})).rejects.toThrow();
+    await stranger.close();
+  });
+});

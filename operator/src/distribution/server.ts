@@ -1,0 +1,191 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  NDJSON,
+  PROXY_HEADER,
+  ProxyName,
+  SERVED_PATH,
+  ServedReport,
+  SNAPSHOTS_PATH,
+  type ErrorBody,
+  type ProxyConfig,
+} from '@jairouter/crds';
+import type { ProxyAuthenticator } from './auth.ts';
+
+export interface SnapshotServerOptions {
+  authenticator: ProxyAuthenticator;
+  tls: { key: string; cert: string };
+  log: Logger;
+  heartbeatMs?: number;
+}
+
+const MAX_REPORT_BYTES = 16 * 1024;
+const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
+
+/**
+ * The HTTPS side of distribution (protocol in crds/src/snapshot-protocol.ts): streams the
+ * current snapshot to every subscribed proxy and records the version each proxy reports.
+ * The snapshot line is serialised once per version, not once per proxy.
+ */
+export class SnapshotServer {
+  private readonly server: Server;
+  private readonly opts: SnapshotServerOptions;
+  private readonly log: Logger;
+  private current: { version: string; line: string } | null = null;
+  private readonly streams = new Map<string, Set<ServerResponse>>();
+  private readonly served = new Map<string, string>();
+  private readonly servedListeners: (() => void)[] = [];
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(opts: SnapshotServerOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.server = createServer({ key: opts.tls.key, cert: opts.tls.cert, requestTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
+      this.handle(req, res).catch((e: Error) => {
+        this.log.error({ err: e.message }, 'snapshot request failed');
+        if (!res.headersSent) this.error(res, 500, 'internal', 'internal error');
+        else res.destroy();
+      });
+    });
+    this.heartbeat = setInterval(() => {
+      for (const set of this.streams.values()) for (const res of set) res.write(HEARTBEAT_LINE);
+    }, opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** New connections use this certificate from now on; open streams keep theirs. */
+  setTls(tls: { key: string; cert: string }): void {
+    this.server.setSecureContext({ key: tls.key, cert: tls.cert });
+  }
+
+  /** Makes `config` current and pushes it to every stream (nothing happens for the same version). */
+  setCurrent(config: ProxyConfig): void {
+    if (this.current?.version === config.version) return;
+    this.current = { version: config.version, line: JSON.stringify({ type: 'snapshot', config }) + '\n' };
+    let n = 0;
+    for (const set of this.streams.values()) {
+      for (const res of set) {
+        res.write(this.current.line);
+        n++;
+      }
+    }
+    this.log.info({ version: config.version, streams: n }, 'snapshot published');
+  }
+
+  servedVersions(): ReadonlyMap<string, string> {
+    return this.served;
+  }
+
+  onServedChange(cb: () => void): void {
+    this.servedListeners.push(cb);
+  }
+
+  /** Number of open streams (for tests and metrics). */
+  get streamCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const set of this.streams.values()) for (const res of set) res.end();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private setServed(proxy: string, version: string | undefined): void {
+    const before = this.served.get(proxy);
+    if (version === undefined) this.served.delete(proxy);
+    else this.served.set(proxy, version);
+    if (before !== version) for (const cb of this.servedListeners) cb();
+  }
+
+  private error(res: ServerResponse, status: number, error: string, message: string): void {
+    const body: ErrorBody = { error, message };
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://operator');
+    const route = url.pathname === SNAPSHOTS_PATH ? 'GET' : url.pathname === SERVED_PATH ? 'POST' : null;
+    if (!route) return this.error(res, 404, 'not_found', `no such path: use GET ${SNAPSHOTS_PATH} or POST ${SERVED_PATH}`);
+    if (req.method !== route) {
+      res.setHeader('allow', route);
+      return this.error(res, 405, 'method_not_allowed', `${url.pathname} takes ${route}`);
+    }
+    const name = ProxyName.safeParse(req.headers[PROXY_HEADER]);
+    if (!name.success) return this.error(res, 400, 'bad_request', `header ${PROXY_HEADER} must name the proxy's pod`);
+    const proxy = name.data;
+    const auth = await this.opts.authenticator.check(req.headers.authorization, proxy);
+    if (!auth.ok) {
+      this.log.warn({ proxy, status: auth.status, reason: auth.message, remote: req.socket.remoteAddress }, 'proxy refused');
+      if (auth.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      return this.error(res, auth.status, auth.error, auth.message);
+    }
+    if (route === 'GET') return this.subscribe(proxy, url.searchParams.get('have') ?? '', res);
+    return this.report(proxy, req, res);
+  }
+
+  private subscribe(proxy: string, have: string, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+    let set = this.streams.get(proxy);
+    if (!set) this.streams.set(proxy, (set = new Set()));
+    set.add(res);
+    this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
+    if (have) this.setServed(proxy, have);
+    if (this.current && this.current.version !== have) res.write(this.current.line);
+    res.once('close', () => {
+      set.delete(res);
+      if (set.size === 0 && this.streams.get(proxy) === set) {
+        this.streams.delete(proxy);
+        this.setServed(proxy, undefined);
+      }
+      this.log.info({ proxy }, 'proxy unsubscribed');
+    });
+  }
+
+  private async report(proxy: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > MAX_REPORT_BYTES) return this.error(res, 400, 'bad_request', 'report too large');
+      chunks.push(c);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return this.error(res, 400, 'bad_request', 'body must be JSON {"proxy": ..., "version": ...}');
+    }
+    const r = ServedReport.safeParse(body);
+    if (!r.success) return this.error(res, 400, 'bad_request', `bad report: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (r.data.proxy !== proxy) return this.error(res, 400, 'bad_request', `report is for ${r.data.proxy} but ${PROXY_HEADER} says ${proxy}`);
+    // A proxy without an open stream is not counted as serving: it would never be dropped.
+    if (this.streams.has(proxy)) this.setServed(proxy, r.data.version);
+    res.writeHead(204).end();
+  }
+}
