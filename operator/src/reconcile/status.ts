@@ -1,0 +1,107 @@
+import { canonicalJson, type BackendStatus } from '@jairouter/crds';
+import { record } from './references.ts';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A condition as written to the API (Kubernetes API conventions). */
+export interface StatusCondition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+/** A condition before it is placed in time. */
+export type UntimedCondition = Omit<StatusCondition, 'lastTransitionTime'>;
+
+/** The `.status` the operator owns on a ModelRoute, Tenant or RateLimitPolicy. */
+export interface ObjectStatusBody {
+  observedGeneration: number;
+  conditions: StatusCondition[];
+  backends?: BackendStatus[];
+  keys?: number;
+}
+
+/** One condition whose status changed (or appeared): worth an Event. */
+export interface ConditionTransition {
+  type: string;
+  from: ConditionStatus | undefined;
+  to: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/** metav1.Time is RFC 3339 with second precision. */
+export function kubeTime(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Places the conditions in time: a condition keeps the lastTransitionTime it has in `current`
+ * as long as its status stays the same (a new reason or message is not a transition), and
+ * gets `now` otherwise.
+ */
+export function desiredStatus(
+  current: unknown,
+  conditions: readonly UntimedCondition[],
+  extra: { generation: number; backends?: BackendStatus[]; keys?: number },
+  now: Date,
+): { status: ObjectStatusBody; transitions: ConditionTransition[] } {
+  const previous = new Map(readConditions(current).map((c) => [c.type, c]));
+  const transitions: ConditionTransition[] = [];
+  const timed = conditions.map((c): StatusCondition => {
+    const before = previous.get(c.type);
+    if (before && before.status === c.status && before.lastTransitionTime) return { ...c, lastTransitionTime: before.lastTransitionTime };
+    if (before?.status !== c.status) transitions.push({ type: c.type, from: before?.status, to: c.status, reason: c.reason, message: c.message });
+    return { ...c, lastTransitionTime: kubeTime(now) };
+  });
+  const status: ObjectStatusBody = { observedGeneration: extra.generation, conditions: timed };
+  if (extra.backends) status.backends = extra.backends.map((b) => ({ name: b.name, endpoints: b.endpoints }));
+  if (extra.keys !== undefined) status.keys = extra.keys;
+  return { status, transitions };
+}
+
+/**
+ * Whether writing `desired` would change what the object holds. Compares only the fields the
+ * operator owns, conditions by type, so that a relist, a reconnect or an unrelated change
+ * never turns into a status write.
+ */
+export function statusPatchNeeded(current: unknown, desired: ObjectStatusBody): boolean {
+  return canonicalJson(normalise(current, desired)) !== canonicalJson(normalise(desired, desired));
+}
+
+function normalise(status: unknown, shape: ObjectStatusBody): unknown {
+  const s = record(status);
+  const out: Record<string, unknown> = {
+    observedGeneration: s?.['observedGeneration'],
+    conditions: readConditions(status).sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0)),
+  };
+  if ('backends' in shape) {
+    const backends = Array.isArray(s?.['backends']) ? (s['backends'] as unknown[]) : undefined;
+    out['backends'] = backends?.map((b) => ({ name: record(b)?.['name'], endpoints: record(b)?.['endpoints'] }));
+  }
+  if ('keys' in shape) out['keys'] = s?.['keys'];
+  return out;
+}
+
+/** The conditions of a status read from the API, reduced to the fields the operator sets. */
+export function readConditions(status: unknown): (Partial<StatusCondition> & { type: string })[] {
+  const list = record(status)?.['conditions'];
+  if (!Array.isArray(list)) return [];
+  const out: (Partial<StatusCondition> & { type: string })[] = [];
+  for (const item of list) {
+    const c = record(item);
+    if (!c || typeof c['type'] !== 'string') continue;
+    out.push({
+      type: c['type'],
+      status: c['status'] as ConditionStatus,
+      reason: c['reason'] as string,
+      message: c['message'] as string,
+      observedGeneration: c['observedGeneration'] as number,
+      lastTransitionTime: c['lastTransitionTime'] as string,
+    });
+  }
+  return out;
+}
