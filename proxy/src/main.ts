@@ -9,7 +9,7 @@ import { createHandler } from './http/server.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { FileSource } from './source/file-source.ts';
 import type { ConfigSource } from './source/types.ts';
-import { createLogger, type Logger } from './telemetry/logger.ts';
+import { createLogging, type Logger } from './telemetry/logger.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
 import { PoolRegistry } from './upstream/pools.ts';
 
@@ -26,7 +26,8 @@ try {
   process.exit(e instanceof UsageError ? 2 : 1);
 }
 
-const log = createLogger(opts.logLevel);
+const logging = createLogging(opts.logLevel);
+const log = logging.log;
 const metrics = new ProxyMetrics();
 const health = new Map<string, EndpointHealth>();
 const pools = new PoolRegistry();
@@ -69,7 +70,7 @@ const handler = createHandler({
   current: () => runtime,
   draining: () => draining,
   maxBodyBytes: opts.maxBodyBytes,
-  log,
+  logging,
   metrics,
 });
 const api = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);

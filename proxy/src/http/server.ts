@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Operation } from '../adapters/types.ts';
-import type { Logger } from '../telemetry/logger.ts';
+import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import { Exchange } from '../upstream/exchange.ts';
@@ -20,13 +20,14 @@ export interface HandlerDeps {
   current(): Runtime;
   draining(): boolean;
   maxBodyBytes: number;
-  log: Logger;
+  logging: Logging;
   metrics: ProxyMetrics;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { log, metrics } = deps;
+  const { logging, metrics } = deps;
+  const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
     onUpstreamError: (route, backend, reason) => metrics.upstreamErrors.labels(route.id, backend, reason).inc(),
@@ -41,7 +42,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, ex.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
-    const entry = {
+    logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
       keyId: ex.identity?.keyId ?? '',
@@ -53,10 +54,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       latencyMs: Math.round(seconds * 1e4) / 10,
       tokensIn: ex.tokensIn,
       tokensOut: ex.tokensOut,
-    };
-    if (ex.clientGone) log.info({ ...entry, clientGone: true }, 'request');
-    else if (ex.streamError) log.info({ ...entry, streamError: ex.streamError }, 'request');
-    else log.info(entry, 'request');
+      streamError: ex.streamError,
+      clientGone: ex.clientGone,
+    });
   }
 
   function reject(ex: Exchange, e: ApiError): void {

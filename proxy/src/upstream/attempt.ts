@@ -61,6 +61,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.endpoint = endpoint;
     this.result = new Promise((r) => (this.resolve = r));
     ex.attempt = this;
+    this.firstByteTimer = setTimeout(() => {
+      if (this.headersAt === 0) this.abort(Object.assign(new Error('no response headers within the first-byte timeout'), { code: FIRST_BYTE_TIMEOUT }));
+    }, route.ir.timeouts.firstByteMs);
     endpoint.pool.dispatch(
       {
         path: upstream.path,
@@ -73,9 +76,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
       },
       this,
     );
-    this.firstByteTimer = setTimeout(() => {
-      if (this.headersAt === 0) this.abort(Object.assign(new Error('no response headers within the first-byte timeout'), { code: FIRST_BYTE_TIMEOUT }));
-    }, route.ir.timeouts.firstByteMs);
   }
 
   /** Stops the upstream request (client gone, request deadline). */
@@ -96,7 +96,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     else if (this.ex.clientGone) controller.abort(new Error('client disconnected'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (this.settled) return;
     this.headersAt = performance.now();
     clearTimeout(this.firstByteTimer);
@@ -111,7 +111,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.mode = 'pass';
       this.commit(false);
     }
-    void controller;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
