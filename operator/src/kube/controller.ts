@@ -1,0 +1,238 @@
+import { emptyResources, type KubeObject, type ProxyConfig, type Resources } from '@jairouter/crds';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { SnapshotPublisher } from '../distribution/types.ts';
+import type { OperatorMetrics } from '../metrics.ts';
+import { ConfigLedger, objectKey } from '../reconcile/programmed.ts';
+import { reconcile } from '../reconcile/reconcile.ts';
+import { isReferenced, record, type References } from '../reconcile/references.ts';
+import type { ObjectStatusBody } from '../reconcile/status.ts';
+import type { EventRecorder } from './events.ts';
+import { ResilientInformer, type InformerFactory } from './informer.ts';
+import { CUSTOM_KIND, WATCHED, type Watched } from './sources.ts';
+import type { StatusWriter } from './status-writer.ts';
+import { CoalescingQueue } from './work-queue.ts';
+
+export interface ControllerOptions {
+  /** One set of informer factories per namespace scope (one set for the whole cluster when no --namespace is given). */
+  scopes: readonly Record<Watched, InformerFactory<KubernetesObject>>[];
+  publisher: SnapshotPublisher;
+  /** Whether this replica leads right now (only the leader writes status). */
+  isLeader: () => boolean;
+  statusWriter: StatusWriter;
+  events: EventRecorder;
+  log: Logger;
+  metrics?: OperatorMetrics;
+  now?: () => Date;
+  relistMs?: number;
+  informerRestartBaseMs?: number;
+  queueBaseDelayMs?: number;
+  queueMaxDelayMs?: number;
+  ledgerSize?: number;
+}
+
+const REFERENCED_KIND = { secrets: 'Secret', services: 'Service', endpointSlices: 'EndpointSlice' } as const;
+
+/**
+ * Informers -> one coalescing queue -> reconcile (compile everything) -> publish to the
+ * proxies (every replica) -> status writes and Events (leader only, and only what changed).
+ */
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #informers: { kind: Watched; informer: ResilientInformer<KubernetesObject> }[] = [];
+  readonly #queue: CoalescingQueue;
+  readonly #ledger: ConfigLedger;
+  #references: References = { secrets: new Set(), services: new Set() };
+  /** Statuses written whose watch event has not arrived yet: key -> the resourceVersion the write was based on. */
+  readonly #written = new Map<string, { fromVersion: string | undefined; status: ObjectStatusBody }>();
+  #lastConfig: ProxyConfig | undefined;
+  #started = false;
+
+  constructor(opts: ControllerOptions) {
+    this.#o = opts;
+    this.#ledger = new ConfigLedger(opts.ledgerSize);
+    const m = opts.metrics;
+    this.#queue = new CoalescingQueue(() => this.#reconcile(), {
+      ...(opts.queueBaseDelayMs !== undefined && { baseDelayMs: opts.queueBaseDelayMs }),
+      ...(opts.queueMaxDelayMs !== undefined && { maxDelayMs: opts.queueMaxDelayMs }),
+      onRunStart: () => m?.queueDepth.set(0),
+      onRunEnd: (ok, ms, err) => {
+        m?.reconciles.inc({ result: ok ? 'success' : 'error' });
+        m?.reconcileDuration.observe(ms / 1000);
+        if (!ok) {
+          m?.errors.inc({ stage: 'reconcile' });
+          opts.log.warn({ err: errorText(err) }, 'reconcile failed; retrying with backoff');
+        }
+      },
+      onRetryScheduled: (delayMs, attempt) => {
+        m?.retries.inc();
+        opts.log.debug({ delayMs, attempt }, 'reconcile retry scheduled');
+      },
+    });
+    for (const scope of opts.scopes) {
+      for (const kind of WATCHED) {
+        const informer = new ResilientInformer<KubernetesObject>({
+          name: kind,
+          factory: scope[kind],
+          onChange: (o) => this.#changed(kind, o),
+          ...(opts.relistMs !== undefined && { relistMs: opts.relistMs }),
+          ...(opts.informerRestartBaseMs !== undefined && { restartBaseMs: opts.informerRestartBaseMs }),
+          onError: (name, err, retryInMs) => {
+            m?.errors.inc({ stage: 'informer' });
+            m?.informerRestarts.inc({ resource: name });
+            opts.log.warn({ resource: name, err: errorText(err), retryInMs }, 'watch failed; restarting with backoff');
+          },
+        });
+        this.#informers.push({ kind, informer });
+      }
+    }
+    opts.publisher.onServedChange(() => this.enqueue());
+  }
+
+  /** Starts every informer; resolves once all of them have listed and the first reconcile ran. */
+  async start(): Promise<void> {
+    await Promise.all(this.#informers.map(({ informer }) => informer.start()));
+    this.#started = true;
+    this.enqueue();
+    await this.#queue.idle();
+  }
+
+  /** True once every informer has synced and a config was compiled and handed to the publisher. */
+  get ready(): boolean {
+    return this.#started && this.#lastConfig !== undefined;
+  }
+
+  get lastConfig(): ProxyConfig | undefined {
+    return this.#lastConfig;
+  }
+
+  enqueue(): void {
+    this.#queue.enqueue();
+    this.#o.metrics?.queueDepth.set(this.#queue.depth);
+  }
+
+  /** Resolves when no reconcile is pending or running (tests). */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Forces a full relist of every informer (the periodic relist, on demand). */
+  async relist(): Promise<void> {
+    await Promise.all(this.#informers.map(({ informer }) => informer.relist()));
+  }
+
+  async stop(): Promise<void> {
+    await this.#queue.stop();
+    await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
+  }
+
+  #changed(kind: Watched, object: KubernetesObject | undefined): void {
+    if (object && kind in REFERENCED_KIND) {
+      const k = REFERENCED_KIND[kind as keyof typeof REFERENCED_KIND];
+      if (!isReferenced(k, object as KubeObject, this.#references)) return;
+    }
+    this.enqueue();
+  }
+
+  #snapshot(): Resources {
+    const out: Record<Watched, KubeObject[]> = { ...emptyResources(), modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] };
+    for (const { kind, informer } of this.#informers) {
+      for (const o of informer.list()) out[kind].push(this.#withWrittenStatus(kind, o as KubeObject));
+    }
+    return out;
+  }
+
+  /** The cache may not have seen our last status write yet; reconciling against the old status would write again. */
+  #withWrittenStatus(kind: Watched, o: KubeObject): KubeObject {
+    if (!(kind in CUSTOM_KIND)) return o;
+    const meta = record(o['metadata']);
+    const key = objectKey(CUSTOM_KIND[kind as keyof typeof CUSTOM_KIND], String(meta?.['namespace']), String(meta?.['name']));
+    const written = this.#written.get(key);
+    if (!written) return o;
+    if (meta?.['resourceVersion'] === written.fromVersion) return { ...o, status: written.status };
+    this.#written.delete(key);
+    return o;
+  }
+
+  async #reconcile(): Promise<void> {
+    if (!this.#started) return;
+    const { log, metrics: m } = this.#o;
+    const cluster = this.#snapshot();
+    const served = this.#o.publisher.servedVersions();
+    m?.connectedProxies.set(served.size);
+    const result = reconcile({ cluster, served, ledger: this.#ledger, now: this.#o.now?.() ?? new Date() });
+    this.#references = result.references;
+    const changed = this.#lastConfig?.version !== result.config.version;
+    this.#lastConfig = result.config;
+    if (changed) log.info({ version: result.config.version, routes: result.config.routes.length, tenants: result.config.tenants.length }, 'config compiled');
+    if (m) {
+      m.objects.reset();
+      for (const u of result.updates) {
+        const accepted = u.status.conditions.find((c) => c.type === 'Accepted')?.status === 'True';
+        m.objects.inc({ kind: u.kind, accepted: String(accepted) });
+      }
+    }
+
+    let failure: unknown;
+    const leader = this.#o.isLeader();
+    try {
+      await this.#o.publisher.publish(result.config, { leader });
+    } catch (e) {
+      m?.errors.inc({ stage: 'publish' });
+      log.warn({ err: errorText(e) }, 'publishing the config failed');
+      failure = e;
+    }
+    if (!leader) {
+      this.#written.clear();
+      if (failure) throw failure;
+      return;
+    }
+
+    const byKey = new Map<string, KubeObject>();
+    for (const [kind, list] of [['ModelRoute', cluster.modelRoutes], ['Tenant', cluster.tenants], ['RateLimitPolicy', cluster.rateLimitPolicies]] as const) {
+      for (const o of list) {
+        const meta = record(o['metadata']);
+        byKey.set(objectKey(kind, String(meta?.['namespace']), String(meta?.['name'])), o);
+      }
+    }
+    for (const u of result.updates) {
+      if (!u.patchNeeded) continue;
+      if (!this.#o.isLeader()) break; // lost the lease mid-way: the new leader takes over
+      const meta = record(byKey.get(u.key)?.['metadata']);
+      try {
+        const newVersion = await this.#o.statusWriter.write(u, u.status);
+        m?.statusWrites.inc({ kind: u.kind, result: 'ok' });
+        if (newVersion === undefined) continue; // object deleted meanwhile
+        const fromVersion = typeof meta?.['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
+        this.#written.set(u.key, { fromVersion, status: u.status });
+        log.debug({ object: u.key, generation: u.status.observedGeneration }, 'status written');
+      } catch (e) {
+        m?.statusWrites.inc({ kind: u.kind, result: 'error' });
+        m?.errors.inc({ stage: 'status' });
+        log.warn({ object: u.key, err: errorText(e) }, 'status write failed');
+        failure ??= e;
+        continue;
+      }
+      const uid = typeof meta?.['uid'] === 'string' ? meta['uid'] : undefined;
+      for (const t of u.transitions) {
+        try {
+          await this.#o.events.transition({ kind: u.kind, namespace: u.namespace, name: u.name, ...(uid !== undefined && { uid }) }, t);
+          m?.events.inc({ result: 'ok' });
+        } catch (e) {
+          // Events are best effort: retrying would record the transition twice.
+          m?.events.inc({ result: 'error' });
+          m?.errors.inc({ stage: 'event' });
+          log.warn({ object: u.key, err: errorText(e) }, 'recording an Event failed');
+        }
+      }
+    }
+    if (failure) throw failure;
+  }
+}
+
+/** A log-safe description of an error: message and HTTP status, never a response body (it may echo a Secret). */
+export function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const status = (e as { code?: unknown }).code;
+  return typeof status === 'number' ? `HTTP ${status}: ${e.message.split('\n')[0]?.slice(0, 200)}` : e.message.slice(0, 300);
+}

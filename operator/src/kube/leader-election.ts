@@ -1,0 +1,203 @@
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { httpStatus } from './status-writer.ts';
+
+export interface LeaseClient {
+  get(): Promise<V1Lease | undefined>;
+  create(lease: V1Lease): Promise<V1Lease>;
+  /** Replaces with the resourceVersion in `lease.metadata`; a 409 means someone else wrote first. */
+  replace(lease: V1Lease): Promise<V1Lease>;
+}
+
+export class KubeLeaseClient implements LeaseClient {
+  readonly #api: CoordinationV1Api;
+  readonly #namespace: string;
+  readonly #name: string;
+
+  constructor(kc: KubeConfig, namespace: string, name: string) {
+    this.#api = kc.makeApiClient(CoordinationV1Api);
+    this.#namespace = namespace;
+    this.#name = name;
+  }
+
+  async get(): Promise<V1Lease | undefined> {
+    try {
+      return await this.#api.readNamespacedLease({ namespace: this.#namespace, name: this.#name });
+    } catch (e) {
+      if (httpStatus(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  create(lease: V1Lease): Promise<V1Lease> {
+    return this.#api.createNamespacedLease({ namespace: this.#namespace, body: lease });
+  }
+
+  replace(lease: V1Lease): Promise<V1Lease> {
+    return this.#api.replaceNamespacedLease({ namespace: this.#namespace, name: this.#name, body: lease });
+  }
+}
+
+export interface LeaderElectionOptions {
+  client: LeaseClient;
+  name: string;
+  namespace: string;
+  identity: string;
+  /** How long a lease holds without renewal (default 15 s). */
+  leaseDurationMs?: number;
+  /** The leader renews this often (default 5 s). */
+  renewPeriodMs?: number;
+  /** The leader steps down when it could not renew for this long (default 10 s, below the lease duration). */
+  renewDeadlineMs?: number;
+  /** Followers look at the lease this often (default 1 s), so a free lease is taken soon after it expires. */
+  retryPeriodMs?: number;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: every write is a
+ * resourceVersion-checked replace (409 = someone else won), and expiry is judged on this
+ * process's own clock from when the lease was last seen to change, so clock skew between
+ * replicas cannot make a follower take a live leader's lease. The follower also waits for the
+ * lease's own renewTime + duration, which keeps the nominal 15 s when clocks agree. The leader
+ * gives up once it could not renew for renewDeadline (< lease duration), so two leaders never
+ * overlap. On stop() a leader releases the lease so that another replica takes over at once.
+ */
+export class LeaderElector {
+  readonly #o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onError'>> & LeaderElectionOptions;
+  #leader = false;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+  #lastRenew = 0;
+  /** resourceVersion of the lease as last seen, and when (our clock). */
+  #observedVersion: string | undefined;
+  #observedAt = 0;
+
+  constructor(opts: LeaderElectionOptions) {
+    this.#o = {
+      leaseDurationMs: 15_000, renewPeriodMs: 5_000, renewDeadlineMs: 10_000, retryPeriodMs: 1_000,
+      now: () => Date.now(), ...opts,
+    };
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Stops campaigning; a leader releases the lease (best effort) and stops leading. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#loop;
+    if (this.#leader) {
+      try {
+        const lease = await this.#o.client.get();
+        if (lease?.spec?.holderIdentity === this.#o.identity) {
+          await this.#o.client.replace({
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', renewTime: new V1MicroTime(this.#o.now()), leaseDurationSeconds: 1 },
+          });
+        }
+      } catch (e) {
+        this.#o.onError?.(e);
+      }
+      this.#setLeader(false);
+    }
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#loop = this.#tick().finally(() => {
+        this.#loop = undefined;
+        this.#schedule(this.#leader ? this.#o.renewPeriodMs : this.#o.retryPeriodMs);
+      });
+    }, ms);
+  }
+
+  /** One attempt to acquire or renew. */
+  async #tick(): Promise<void> {
+    const now = this.#o.now();
+    try {
+      const lease = await this.#o.client.get();
+      if (this.#stopped) return;
+      if (!lease) {
+        await this.#o.client.create(this.#leaseBody(undefined, now, 0));
+        this.#acquired(now);
+        return;
+      }
+      const spec = lease.spec ?? {};
+      const rv = lease.metadata?.resourceVersion;
+      if (rv !== this.#observedVersion) {
+        this.#observedVersion = rv;
+        this.#observedAt = now;
+      }
+      if (spec.holderIdentity === this.#o.identity) {
+        await this.#o.client.replace(this.#leaseBody(lease, now, spec.leaseTransitions ?? 0));
+        this.#acquired(now);
+        return;
+      }
+      if (this.#leader) this.#setLeader(false); // someone else holds it now
+      if (spec.holderIdentity && !this.#expired(lease, now)) return;
+      await this.#o.client.replace(this.#leaseBody(lease, now, (spec.leaseTransitions ?? 0) + 1, true));
+      this.#acquired(now);
+    } catch (e) {
+      if (httpStatus(e) === 409) {
+        // Lost the race or our view was stale: not leader (anymore).
+        if (this.#leader) this.#setLeader(false);
+        return;
+      }
+      this.#o.onError?.(e);
+      if (this.#leader && this.#o.now() - this.#lastRenew >= this.#o.renewDeadlineMs) this.#setLeader(false);
+    }
+  }
+
+  #expired(lease: V1Lease, now: number): boolean {
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? this.#o.leaseDurationMs / 1000) * 1000;
+    const renew = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
+    const byLease = !Number.isFinite(renew) || now >= renew + durationMs;
+    const byObservation = now >= this.#observedAt + Math.min(durationMs, this.#o.renewDeadlineMs);
+    return byLease && byObservation;
+  }
+
+  #leaseBody(current: V1Lease | undefined, now: number, transitions: number, takeOver = false): V1Lease {
+    const t = new V1MicroTime(now); // six fractional digits, as the API server wants (KUBERNETES-NOTES)
+    const spec = current?.spec ?? {};
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: this.#o.name,
+        namespace: this.#o.namespace,
+        ...(current?.metadata?.resourceVersion !== undefined && { resourceVersion: current.metadata.resourceVersion }),
+      },
+      spec: {
+        holderIdentity: this.#o.identity,
+        leaseDurationSeconds: Math.max(1, Math.round(this.#o.leaseDurationMs / 1000)),
+        acquireTime: !current || takeOver ? t : (spec.acquireTime ? new V1MicroTime(spec.acquireTime as unknown as string) : t),
+        renewTime: t,
+        leaseTransitions: transitions,
+      },
+    };
+  }
+
+  #acquired(now: number): void {
+    this.#lastRenew = now;
+    if (!this.#leader) this.#setLeader(true);
+  }
+
+  #setLeader(v: boolean): void {
+    if (this.#leader === v) return;
+    this.#leader = v;
+    if (v) this.#o.onStartedLeading?.();
+    else this.#o.onStoppedLeading?.();
+  }
+}
