@@ -1,0 +1,110 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { startAdminServer } from './admin-server.ts';
+import { parseOptions, UsageError, USAGE, type OperatorOptions } from './config.ts';
+import { createPublisher } from './distribution/index.ts';
+import { Controller, errorText } from './kube/controller.ts';
+import { KubeEventRecorder } from './kube/events.ts';
+import { KubeLeaseClient, LeaderElector } from './kube/leader-election.ts';
+import { sourceFactories } from './kube/sources.ts';
+import { KubeStatusWriter } from './kube/status-writer.ts';
+import { OperatorMetrics } from './metrics.ts';
+
+export const LEASE_NAME = 'jairouter-operator';
+
+export function loadKubeConfig(opts: Pick<OperatorOptions, 'kubeconfig'>): KubeConfig {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault(); // in a Pod: the ServiceAccount; elsewhere: $KUBECONFIG, ~/.kube/config
+  return kc;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let opts: OperatorOptions;
+  try {
+    const parsed = parseOptions(argv, process.env);
+    if (parsed === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return;
+    }
+    opts = parsed;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`jairouter-operator: ${e.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = pino({ level: opts.logLevel, base: { pod: opts.podName } });
+  let kc: KubeConfig;
+  try {
+    kc = loadKubeConfig(opts);
+    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
+  } catch (e) {
+    process.stderr.write(`jairouter-operator: cannot load the kubeconfig: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+
+  const metrics = new OperatorMetrics({ defaultMetrics: true });
+  let controller: Controller | undefined;
+  const admin = await startAdminServer({ ...opts.adminListen, ready: () => controller?.ready ?? false, registry: metrics.registry });
+
+  const publisher = await createPublisher({
+    kubeConfig: kc, listen: opts.listen, podNamespace: opts.podNamespace, serviceName: opts.serviceName,
+    proxyServiceAccount: opts.proxyServiceAccount, snapshotSecret: opts.snapshotSecret, log: log.child({ component: 'distribution' }),
+  });
+
+  const elector = opts.leaderElect
+    ? new LeaderElector({
+      client: new KubeLeaseClient(kc, opts.podNamespace, LEASE_NAME), name: LEASE_NAME, namespace: opts.podNamespace, identity: opts.podName,
+      onStartedLeading: () => {
+        metrics.leader.set(1);
+        log.info({ lease: `${opts.podNamespace}/${LEASE_NAME}` }, 'became leader');
+        controller?.enqueue(); // the new leader writes status and the snapshot Secret
+      },
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        log.warn('stopped leading');
+        controller?.enqueue();
+      },
+      onError: (e) => {
+        metrics.errors.inc({ stage: 'lease' });
+        log.warn({ err: errorText(e) }, 'lease request failed');
+      },
+    })
+    : undefined;
+  if (!elector) metrics.leader.set(1);
+
+  controller = new Controller({
+    scopes: opts.namespaces.length > 0 ? opts.namespaces.map((ns) => sourceFactories(kc, ns)) : [sourceFactories(kc, undefined)],
+    publisher,
+    isLeader: () => elector?.isLeader ?? true,
+    statusWriter: new KubeStatusWriter(kc),
+    events: new KubeEventRecorder(kc, opts.podName),
+    log,
+    metrics,
+    relistMs: opts.relistMs,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    // Controller first (no write after this), then release the Lease so that another replica takes over at once.
+    await controller?.stop();
+    await elector?.stop();
+    await publisher.close();
+    await admin.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  elector?.start();
+  await controller.start();
+  log.info({
+    admin: admin.address(), stream: publisher.address(), namespaces: opts.namespaces.length ? opts.namespaces : 'all',
+    leaderElect: opts.leaderElect, version: controller.lastConfig?.version,
+  }, 'operator ready');
+}
