@@ -1,0 +1,399 @@
+// The Helm chart (charts/jairouter): lint, rendering for several value combinations, the exact
+// least-privilege RBAC, the proxy's credentials, and acceptance of every rendered object by a
+// real kube-apiserver (server-side dry run against the local control plane).
+import { describe, expect, it } from 'vitest';
+import { CHART, findTool, helmWithValues, render, run, type K8sObject } from './helm.ts';
+
+const NS = 'jairouter-system';
+const helm = findTool('helm');
+const skipK8s = process.env.JAIROUTER_SKIP_K8S === '1';
+// Skip only when helm is missing AND the caller asked to skip Kubernetes tooling.
+const skip = helm === undefined && skipK8s;
+
+function needHelm(): string {
+  if (helm === undefined) {
+    throw new Error(
+      'helm not found: build it with `bash e2e/scripts/build-k8s-binaries.sh` (it lands in ' +
+        '$JAIROUTER_CACHE/k8s/bin), put helm on PATH or set JAIROUTER_HELM; ' +
+        'set JAIROUTER_SKIP_K8S=1 to skip these tests instead',
+    );
+  }
+  return helm;
+}
+
+/** Value combinations rendered, linted and dry-run applied. */
+const COMBINATIONS: Record<string, object> = {
+  default: {},
+  autoscaling: {
+    proxy: {
+      autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 12, targetMemoryUtilizationPercentage: 80 },
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    },
+  },
+  serviceMonitor: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
+  singleNamespace: { operator: { watchNamespaces: ['ai'] } },
+  everything: {
+    image: { repository: 'registry.example.com/jairouter', tag: '0.1.0-rc.1', pullPolicy: 'Always' },
+    imagePullSecrets: [{ name: 'regcred' }],
+    commonLabels: { team: 'platform' },
+    operator: {
+      replicas: 3,
+      watchNamespaces: ['ai', 'ml'],
+      extraArgs: ['--log-level=debug'],
+      env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }],
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/component': 'operator' } } },
+      ],
+      priorityClassName: 'system-cluster-critical',
+    },
+    proxy: {
+      preStopSleepSeconds: 0,
+      drainTimeout: '10s',
+      extraArgs: ['--max-body-size=64MiB'],
+      service: { type: 'LoadBalancer', port: 8080, annotations: { 'example.com/lb': 'internal' } },
+      autoscaling: { enabled: true },
+      podDisruptionBudget: { enabled: true, maxUnavailable: '25%' },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      tolerations: [{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      podAnnotations: { 'example.com/scrape': 'true' },
+    },
+    serviceMonitor: { enabled: true, interval: '15s', scrapeTimeout: '10s' },
+  },
+};
+
+// ---- expected RBAC (the operator's contract; see docs/helm.md "Permissions") ----------------
+
+const TOKEN_REVIEW = { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] };
+const WATCH_RULES = [
+  { apiGroups: ['jairouter.io'], resources: ['modelroutes', 'tenants', 'ratelimitpolicies'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['jairouter.io'], resources: ['modelroutes/status', 'tenants/status', 'ratelimitpolicies/status'], verbs: ['update', 'patch'] },
+  { apiGroups: [''], resources: ['secrets', 'services'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+];
+const OWN_NAMESPACE_RULES = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['jairouter-operator'], verbs: ['get', 'update'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: ['jairouter-operator-tls', 'jairouter-snapshot'], verbs: ['get', 'update'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['configmaps'], resourceNames: ['jairouter-ca'], verbs: ['get', 'update'] },
+];
+
+// ---- small accessors over rendered objects ---------------------------------------------------
+
+type Json = Record<string, any>; // rendered manifests are free-form
+
+function ids(objs: K8sObject[]): string[] {
+  return objs.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).sort();
+}
+
+function one(objs: K8sObject[], kind: string, name: string, namespace?: string): Json {
+  const found = objs.filter((o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+  expect(found, `${kind} ${namespace ?? ''}/${name}`).toHaveLength(1);
+  return found[0] as Json;
+}
+
+function container(deploy: Json): Json {
+  const cs = deploy.spec.template.spec.containers as Json[];
+  expect(cs).toHaveLength(1);
+  return cs[0]!;
+}
+
+const RBAC_KINDS = ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+
+function defaultIds(ns: string): string[] {
+  return [
+    'ClusterRole/jairouter-operator-' + ns,
+    'ClusterRoleBinding/jairouter-operator-' + ns,
+    `Deployment/${ns}/jairouter-operator`,
+    `Deployment/${ns}/jairouter-proxy`,
+    `PodDisruptionBudget/${ns}/jairouter-operator`,
+    `Role/${ns}/jairouter-operator`,
+    `RoleBinding/${ns}/jairouter-operator`,
+    `Service/${ns}/jairouter-operator`,
+    `Service/${ns}/jairouter-proxy`,
+    `ServiceAccount/${ns}/jairouter-operator`,
+    `ServiceAccount/${ns}/jairouter-proxy`,
+  ].sort();
+}
+
+describe.skipIf(skip)('helm chart charts/jairouter', () => {
+  it('passes helm lint, also --strict, for every value combination', async () => {
+    const h = needHelm();
+    for (const [name, values] of Object.entries(COMBINATIONS)) {
+      for (const strict of [false, true]) {
+        const r = await helmWithValues(h, ['lint', CHART, ...(strict ? ['--strict'] : [])], values, true);
+        expect(r.code, `helm lint ${strict ? '--strict ' : ''}(${name}):\n${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+        expect(r.stdout, `lint warnings (${name})`).not.toMatch(/\[(WARNING|ERROR)\]/);
+      }
+    }
+  });
+
+  it('renders the default objects, with the CRDs only under --include-crds', async () => {
+    const objs = await render(needHelm());
+    expect(ids(objs)).toEqual(defaultIds(NS));
+    const withCrds = (await helmWithValues(needHelm(), ['template', 'jairouter', CHART, '-n', NS, '--include-crds'], {})).stdout;
+    for (const crd of ['modelroutes.jairouter.io', 'tenants.jairouter.io', 'ratelimitpolicies.jairouter.io']) {
+      expect(withCrds).toContain(`name: ${crd}`);
+    }
+    for (const o of objs) {
+      expect(o.metadata.labels?.['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('jairouter');
+      expect(o.metadata.labels?.['app.kubernetes.io/instance']).toBe('jairouter');
+      expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+      if (!o.kind.startsWith('Cluster')) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(NS);
+    }
+  });
+
+  it('gives the operator exactly the least-privilege RBAC (watching every namespace)', async () => {
+    const objs = await render(needHelm());
+    const rbac = objs.filter((o) => RBAC_KINDS.includes(o.kind));
+    expect(ids(rbac)).toEqual([
+      `ClusterRole/jairouter-operator-${NS}`,
+      `ClusterRoleBinding/jairouter-operator-${NS}`,
+      `Role/${NS}/jairouter-operator`,
+      `RoleBinding/${NS}/jairouter-operator`,
+    ].sort());
+    expect(one(objs, 'ClusterRole', `jairouter-operator-${NS}`).rules).toEqual([TOKEN_REVIEW, ...WATCH_RULES]);
+    expect(one(objs, 'Role', 'jairouter-operator', NS).rules).toEqual(OWN_NAMESPACE_RULES);
+    for (const b of rbac.filter((o) => o.kind.endsWith('Binding')) as Json[]) {
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'jairouter-operator', namespace: NS }]);
+      expect(b.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: b.kind === 'RoleBinding' ? 'Role' : 'ClusterRole', name: b.metadata.name });
+    }
+  });
+
+  it('gives the operator namespaced read RBAC when it watches listed namespaces', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.singleNamespace!);
+    const rbac = objs.filter((o) => RBAC_KINDS.includes(o.kind));
+    expect(ids(rbac)).toEqual([
+      `ClusterRole/jairouter-operator-${NS}`,
+      `ClusterRoleBinding/jairouter-operator-${NS}`,
+      `Role/${NS}/jairouter-operator`,
+      `Role/ai/jairouter-operator-${NS}`,
+      `RoleBinding/${NS}/jairouter-operator`,
+      `RoleBinding/ai/jairouter-operator-${NS}`,
+    ].sort());
+    expect(one(objs, 'ClusterRole', `jairouter-operator-${NS}`).rules).toEqual([TOKEN_REVIEW]);
+    expect(one(objs, 'Role', `jairouter-operator-${NS}`, 'ai').rules).toEqual(WATCH_RULES);
+    expect(one(objs, 'Role', 'jairouter-operator', NS).rules).toEqual(OWN_NAMESPACE_RULES);
+    expect(one(objs, 'RoleBinding', `jairouter-operator-${NS}`, 'ai').subjects).toEqual([{ kind: 'ServiceAccount', name: 'jairouter-operator', namespace: NS }]);
+    const args = container(one(objs, 'Deployment', 'jairouter-operator')).args as string[];
+    expect(args.filter((a) => a.startsWith('--namespace'))).toEqual(['--namespace=ai']);
+
+    const two = await render(needHelm(), COMBINATIONS.everything!);
+    expect(ids(two.filter((o) => o.kind === 'Role'))).toEqual([`Role/${NS}/jairouter-operator`, `Role/ai/jairouter-operator-${NS}`, `Role/ml/jairouter-operator-${NS}`].sort());
+    expect((container(one(two, 'Deployment', 'jairouter-operator')).args as string[]).filter((a) => a.startsWith('--namespace'))).toEqual(['--namespace=ai', '--namespace=ml']);
+  });
+
+  it('runs the operator with its flags, two replicas, leader election and probes on the admin port', async () => {
+    const objs = await render(needHelm());
+    const d = one(objs, 'Deployment', 'jairouter-operator', NS);
+    expect(d.spec.replicas).toBe(2);
+    expect(d.spec.template.spec.serviceAccountName).toBe('jairouter-operator');
+    const c = container(d);
+    expect(c.image).toBe('ghcr.io/jairouter/jairouter:0.1.0');
+    expect(c.command).toEqual(['jairouter-operator']);
+    expect(c.args).toEqual([
+      '--listen=:8443',
+      '--admin-listen=:9090',
+      '--leader-elect=true',
+      '--pod-namespace=$(POD_NAMESPACE)',
+      '--pod-name=$(POD_NAME)',
+      '--snapshot-secret=jairouter-snapshot',
+      `--proxy-service-account=${NS}/jairouter-proxy`,
+      '--service-name=jairouter-operator',
+    ]);
+    expect(c.env).toEqual([
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ]);
+    expect(c.ports).toEqual([
+      { name: 'snapshots', containerPort: 8443, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    const svc = one(objs, 'Service', 'jairouter-operator', NS);
+    expect(svc.spec.ports).toEqual([
+      { name: 'https', port: 8443, targetPort: 'snapshots', protocol: 'TCP' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+    expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels);
+    expect(one(objs, 'PodDisruptionBudget', 'jairouter-operator', NS).spec.maxUnavailable).toBe(1);
+  });
+
+  it('gives the proxy no RBAC and no automounted token, only a projected token for the operator', async () => {
+    for (const values of Object.values(COMBINATIONS)) {
+      const objs = await render(needHelm(), values);
+      const rbac = objs.filter((o) => RBAC_KINDS.includes(o.kind)) as Json[];
+      for (const o of rbac) {
+        expect(JSON.stringify(o.subjects ?? []), `${o.kind}/${o.metadata.name}`).not.toContain('jairouter-proxy');
+      }
+      expect(one(objs, 'ServiceAccount', 'jairouter-proxy', NS).automountServiceAccountToken).toBe(false);
+      const d = one(objs, 'Deployment', 'jairouter-proxy', NS);
+      const pod = d.spec.template.spec;
+      expect(pod.serviceAccountName).toBe('jairouter-proxy');
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.volumes).toEqual(
+        expect.arrayContaining([
+          { name: 'operator-ca', configMap: { name: 'jairouter-ca' } },
+          { name: 'snapshot', secret: { secretName: 'jairouter-snapshot', optional: true } },
+          { name: 'operator-token', projected: { sources: [{ serviceAccountToken: { audience: 'jairouter-operator', expirationSeconds: 3600, path: 'token' } }] } },
+        ]),
+      );
+      expect(container(d).volumeMounts).toEqual(
+        expect.arrayContaining([
+          { name: 'operator-ca', mountPath: '/etc/jairouter/ca', readOnly: true },
+          { name: 'snapshot', mountPath: '/etc/jairouter/snapshot', readOnly: true },
+          { name: 'operator-token', mountPath: '/var/run/secrets/jairouter', readOnly: true },
+        ]),
+      );
+    }
+  });
+
+  it('runs the proxy against the operator Service, with probes, Service ports and graceful shutdown', async () => {
+    const objs = await render(needHelm());
+    const d = one(objs, 'Deployment', 'jairouter-proxy', NS);
+    expect(d.spec.replicas).toBe(2);
+    const c = container(d);
+    expect(c.command).toEqual(['jairouter-proxy']);
+    expect(c.args).toEqual([
+      `--operator=https://jairouter-operator.${NS}.svc:8443`,
+      '--operator-ca=/etc/jairouter/ca/ca.crt',
+      '--token-file=/var/run/secrets/jairouter/token',
+      '--snapshot-file=/etc/jairouter/snapshot/snapshot.json',
+      '--listen=:8080',
+      '--admin-listen=:9090',
+      '--proxy-name=$(POD_NAME)',
+      '--drain-timeout=30s',
+    ]);
+    expect(c.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(45);
+    expect(c.resources.requests).toEqual({ cpu: '250m', memory: '256Mi' });
+    const svc = one(objs, 'Service', 'jairouter-proxy', NS);
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.ports).toEqual([
+      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
+    expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
+    // the two Deployments' selectors must not overlap
+    expect(d.spec.selector.matchLabels['app.kubernetes.io/component']).toBe('proxy');
+  });
+
+  it('runs every pod non-root with a read-only root file system, no capabilities and RuntimeDefault seccomp', async () => {
+    for (const values of Object.values(COMBINATIONS)) {
+      const objs = await render(needHelm(), values);
+      for (const d of objs.filter((o) => o.kind === 'Deployment') as Json[]) {
+        const pod = d.spec.template.spec;
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+        expect(pod.hostNetwork ?? false).toBe(false);
+        for (const c of pod.containers as Json[]) {
+          expect(c.securityContext, `${d.metadata.name}/${c.name}`).toEqual({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ['ALL'] },
+          });
+          expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        }
+      }
+    }
+  });
+
+  it('autoscales the proxy with an HPA (and then leaves replicas to it), with an optional PDB', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.autoscaling!);
+    expect(ids(objs)).toEqual([...defaultIds(NS), `HorizontalPodAutoscaler/${NS}/jairouter-proxy`, `PodDisruptionBudget/${NS}/jairouter-proxy`].sort());
+    expect(one(objs, 'Deployment', 'jairouter-proxy').spec.replicas).toBeUndefined();
+    const hpa = one(objs, 'HorizontalPodAutoscaler', 'jairouter-proxy');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'jairouter-proxy' },
+      minReplicas: 3,
+      maxReplicas: 12,
+      metrics: [
+        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+        { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } },
+      ],
+    });
+    const pdb = one(objs, 'PodDisruptionBudget', 'jairouter-proxy');
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: { matchLabels: one(objs, 'Deployment', 'jairouter-proxy').spec.selector.matchLabels } });
+    const every = await render(needHelm(), COMBINATIONS.everything!);
+    expect(one(every, 'PodDisruptionBudget', 'jairouter-proxy').spec.maxUnavailable).toBe('25%');
+  });
+
+  it('adds a ServiceMonitor for both metrics ports only when asked', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.serviceMonitor!);
+    expect(ids(objs)).toEqual([...defaultIds(NS), `ServiceMonitor/${NS}/jairouter`].sort());
+    const sm = one(objs, 'ServiceMonitor', 'jairouter');
+    expect(sm.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(sm.metadata.labels.release).toBe('prometheus');
+    expect(sm.spec.namespaceSelector).toEqual({ matchNames: [NS] });
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    // the selector picks both Services, and both have a port named metrics
+    for (const name of ['jairouter-operator', 'jairouter-proxy']) {
+      const svc = one(objs, 'Service', name);
+      expect(svc.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+      expect((svc.spec.ports as Json[]).map((p) => p.name)).toContain('metrics');
+    }
+  });
+
+  it('applies image, labels, scheduling and Service values', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.everything!);
+    for (const o of objs) expect(o.metadata.labels?.team, `${o.kind}/${o.metadata.name}`).toBe('platform');
+    const op = one(objs, 'Deployment', 'jairouter-operator');
+    expect(op.spec.replicas).toBe(3);
+    expect(container(op).image).toBe('registry.example.com/jairouter:0.1.0-rc.1');
+    expect(container(op).imagePullPolicy).toBe('Always');
+    expect((container(op).args as string[]).at(-1)).toBe('--log-level=debug');
+    expect(container(op).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' });
+    expect(op.spec.template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(op.spec.template.spec.priorityClassName).toBe('system-cluster-critical');
+    expect(op.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+    const px = one(objs, 'Deployment', 'jairouter-proxy');
+    expect(container(px).args).toContain('--drain-timeout=10s');
+    expect((container(px).args as string[]).at(-1)).toBe('--max-body-size=64MiB');
+    expect(container(px).lifecycle).toBeUndefined();
+    expect(px.spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(px.spec.template.spec.tolerations).toEqual([{ key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(px.spec.template.metadata.annotations).toEqual({ 'example.com/scrape': 'true' });
+    const svc = one(objs, 'Service', 'jairouter-proxy');
+    expect(svc.spec.type).toBe('LoadBalancer');
+    expect(svc.spec.ports[0]).toEqual({ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' });
+    expect(svc.metadata.annotations).toEqual({ 'example.com/lb': 'internal' });
+    const sm = one(objs, 'ServiceMonitor', 'jairouter');
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+  });
+
+  it('rejects bad values with a clear message', async () => {
+    const bad: Array<[string, object, RegExp]> = [
+      ['an unknown key', { operator: { replica: 3 } }, /replica/],
+      ['a wrong type', { proxy: { replicas: 'two' } }, /replicas/],
+      ['an unknown Service type', { proxy: { service: { type: 'Ingress' } } }, /type/],
+      ['a bad duration', { proxy: { drainTimeout: '30' } }, /drainTimeout/],
+      ['a bad namespace name', { operator: { watchNamespaces: ['Not_A_Namespace'] } }, /watchNamespaces/],
+      ['a non-flag extra argument', { proxy: { extraArgs: ['debug'] } }, /extraArgs/],
+      ['two operators without leader election', { operator: { leaderElection: { enabled: false } } }, /leaderElection/],
+      ['both PDB bounds', { proxy: { podDisruptionBudget: { enabled: true, minAvailable: 1, maxUnavailable: 1 } } }, /not both/],
+      ['an HPA with min above max', { proxy: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }, /minReplicas/],
+    ];
+    for (const [what, values, message] of bad) {
+      const r = await helmWithValues(needHelm(), ['template', 'jairouter', CHART, '-n', NS], values, true);
+      expect(r.code, `${what} was accepted`).not.toBe(0);
+      expect(r.stderr, what).toMatch(message);
+    }
+    // a single operator replica may run without leader election
+    const single = await render(needHelm(), { operator: { replicas: 1, leaderElection: { enabled: false } } });
+    expect(container(one(single, 'Deployment', 'jairouter-operator')).args).toContain('--leader-elect=false');
+    expect(single.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+});
