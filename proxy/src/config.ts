@@ -1,9 +1,23 @@
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@jairouter/crds/duration';
 
+/** Subscribe to the operator's snapshot stream instead of compiling files (docs/distribution.md). */
+export interface OperatorOptions {
+  /** https://HOST:PORT of the operator's snapshot stream. */
+  url: string;
+  caFile: string;
+  tokenFile: string;
+  snapshotFile?: string;
+  /** Pod name the proxy reports as. */
+  proxyName: string;
+}
+
 /** Everything the proxy reads from its command line and environment, read once here. */
 export interface ProxyOptions {
+  /** Empty when `operator` is set. */
   configPaths: string[];
+  operator?: OperatorOptions;
   listen: { host: string; port: number };
   adminListen: { host: string; port: number };
   maxBodyBytes: number;
@@ -13,10 +27,21 @@ export interface ProxyOptions {
 
 export class UsageError extends Error {}
 
+const DEFAULT_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [options]
+       jairouter-proxy --operator https://HOST:PORT --operator-ca FILE [--token-file FILE] [options]
 
   --config PATH          YAML file or directory of *.yaml/*.yml files holding ModelRoute,
                          Tenant, RateLimitPolicy and v1 Secret objects (repeatable; watched)
+  --operator URL         subscribe to the operator's snapshot stream instead of reading files
+  --operator-ca FILE     CA bundle (PEM) the operator's certificate must chain to (re-read on
+                         each connect; the ca.crt of ConfigMap jairouter-ca)
+  --token-file FILE      ServiceAccount token sent to the operator (re-read on each connect;
+                         default ${DEFAULT_TOKEN_FILE})
+  --snapshot-file FILE   last snapshot written by the operator (the mounted jairouter-snapshot
+                         Secret): served at start when the operator cannot be reached
+  --proxy-name NAME      name reported to the operator (default env POD_NAME, else hostname)
   --listen HOST:PORT     API listener (default 0.0.0.0:8080)
   --admin-listen H:P     /healthz, /readyz, /metrics (default 0.0.0.0:9090)
   --max-body-size N      request body limit in bytes, or with KiB/MiB suffix (default 32MiB)
@@ -46,6 +71,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
       args: argv,
       options: {
         config: { type: 'string', multiple: true },
+        operator: { type: 'string' },
+        'operator-ca': { type: 'string' },
+        'token-file': { type: 'string' },
+        'snapshot-file': { type: 'string' },
+        'proxy-name': { type: 'string' },
         listen: { type: 'string' },
         'admin-listen': { type: 'string' },
         'max-body-size': { type: 'string' },
@@ -60,7 +90,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
   }
   if (values.help) return 'help';
-  if (!values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
+  const operator = parseOperator(values, env);
+  if (operator && values.config?.length) throw new UsageError('--config and --operator exclude each other: the config comes from files or from the operator');
+  if (!operator && !values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
   let drainTimeoutMs: number;
   try {
     drainTimeoutMs = parseDuration(values['drain-timeout'] ?? '30s');
@@ -72,12 +104,42 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     throw new UsageError(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
   }
   return {
-    configPaths: values.config,
+    configPaths: values.config ?? [],
+    ...(operator && { operator }),
     listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),
     maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
     drainTimeoutMs,
     logLevel,
+  };
+}
+
+function parseOperator(values: Record<string, string | boolean | string[] | undefined>, env: NodeJS.ProcessEnv): OperatorOptions | undefined {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const url = str('operator');
+  if (url === undefined) {
+    for (const k of ['operator-ca', 'token-file', 'snapshot-file', 'proxy-name']) {
+      if (str(k) !== undefined) throw new UsageError(`--${k} needs --operator`);
+    }
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--operator: expected https://HOST:PORT, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'https:') throw new UsageError(`--operator: the snapshot stream carries credentials, so it must be https://, got ${JSON.stringify(url)}`);
+  const caFile = str('operator-ca');
+  if (!caFile) throw new UsageError('--operator needs --operator-ca FILE (the ca.crt of ConfigMap jairouter-ca)');
+  const proxyName = str('proxy-name') ?? env.POD_NAME ?? hostname();
+  const snapshotFile = str('snapshot-file');
+  return {
+    url: parsed.origin,
+    caFile,
+    tokenFile: str('token-file') ?? DEFAULT_TOKEN_FILE,
+    ...(snapshotFile !== undefined && { snapshotFile }),
+    proxyName,
   };
 }
 

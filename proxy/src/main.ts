@@ -8,6 +8,7 @@ import { createAdminServer } from './http/admin.ts';
 import { createHandler } from './http/server.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { FileSource } from './source/file-source.ts';
+import { OperatorSource } from './source/operator-source.ts';
 import type { ConfigSource } from './source/types.ts';
 import { createLogging, type Logger } from './telemetry/logger.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
@@ -48,7 +49,8 @@ function summary(rt: Runtime): Record<string, unknown> {
   return { version: rt.config.version, routes: rt.routes.length, tenants: rt.tenants.length };
 }
 
-const source: ConfigSource = new FileSource(opts.configPaths, log, metrics);
+const operatorSource = opts.operator ? new OperatorSource({ ...opts.operator, log }) : null;
+const source: ConfigSource = operatorSource ?? new FileSource(opts.configPaths, log, metrics);
 
 function apply(config: ProxyConfig): void {
   if (draining) return;
@@ -62,9 +64,14 @@ const firstConfig = await source.start(apply).catch((e: Error) => {
   process.exit(1);
 });
 let runtime = build(firstConfig);
-metrics.configReloads.labels('applied').inc();
-log.info(summary(runtime), 'config applied');
-if (runtime.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
+// With --operator, start() may give an empty placeholder when neither the snapshot file nor the
+// operator answered in time: the proxy then listens but is not ready until a snapshot arrives.
+const configured = () => operatorSource?.hasConfig() ?? true;
+if (configured()) {
+  metrics.configReloads.labels('applied').inc();
+  log.info(summary(runtime), 'config applied');
+  if (runtime.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
+}
 
 const handler = createHandler({
   current: () => runtime,
@@ -74,7 +81,7 @@ const handler = createHandler({
   metrics,
 });
 const api = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
-const admin = createAdminServer({ metrics, ready: () => ({ ready: !draining, configVersion: runtime.config.version }) });
+const admin = createAdminServer({ metrics, ready: () => ({ ready: !draining && configured(), configVersion: runtime.config.version }) });
 
 await Promise.all([listen(api, opts.listen), listen(admin, opts.adminListen)]).catch((e: Error) => {
   console.error(`jairouter-proxy: cannot listen: ${e.message}`);
