@@ -127,4 +127,18 @@ describe('LeaderElector', () => {
     expect(log).toEqual(['a+', 'a-']);
     await a.stop();
   });
+
+  it('a leader whose renew request hangs steps down by itself at the renew deadline', async () => {
+    const leases = new FakeLeases();
+    const log: string[] = [];
+    const a = elector(leases, 'a', log);
+    a.start();
+    await until(() => a.isLeader);
+    leases.replace = () => new Promise(() => {}); // the API server stops answering
+    const t = Date.now();
+    await until(() => !a.isLeader, 3000);
+    expect(Date.now() - t).toBeLessThan(FAST.renewDeadlineMs + 100);
+    expect(log).toEqual(['a+', 'a-']);
+    void a.stop();
+  });
 });

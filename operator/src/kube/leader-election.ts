@@ -70,6 +70,7 @@ export class LeaderElector {
   #leader = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #lastRenew = 0;
   /** resourceVersion of the lease as last seen, and when (our clock). */
@@ -90,26 +91,37 @@ export class LeaderElector {
   start(): void {
     this.#stopped = false;
     this.#schedule(0);
+    // A renew request that hangs (no answer, no error) must not keep this replica leading
+    // past the renew deadline, while a follower may already have taken the expired lease.
+    this.#watchdog = setInterval(() => {
+      if (this.#leader && this.#o.now() - this.#lastRenew >= this.#o.renewDeadlineMs) this.#setLeader(false);
+    }, Math.max(10, Math.min(1000, this.#o.renewDeadlineMs / 10)));
+    this.#watchdog.unref();
   }
 
   /** Stops campaigning; a leader releases the lease (best effort) and stops leading. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
-    await this.#loop;
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    // Shutdown must not hang on an API server that stopped answering.
+    const bounded = <T>(p: Promise<T> | undefined) =>
+      Promise.race([p, new Promise<undefined>((r) => setTimeout(r, 2000).unref())]);
+    await bounded(this.#loop);
     if (this.#leader) {
+      this.#setLeader(false); // no write of ours after this point
       try {
-        const lease = await this.#o.client.get();
-        if (lease?.spec?.holderIdentity === this.#o.identity) {
+        await bounded((async () => {
+          const lease = await this.#o.client.get();
+          if (lease?.spec?.holderIdentity !== this.#o.identity) return;
           await this.#o.client.replace({
             ...lease,
             spec: { ...lease.spec, holderIdentity: '', renewTime: new V1MicroTime(this.#o.now()), leaseDurationSeconds: 1 },
           });
-        }
+        })());
       } catch (e) {
         this.#o.onError?.(e);
       }
-      this.#setLeader(false);
     }
   }
 
