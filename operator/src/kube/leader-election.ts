@@ -106,7 +106,7 @@ export class LeaderElector {
     if (this.#watchdog) clearInterval(this.#watchdog);
     // Shutdown must not hang on an API server that stopped answering.
     const bounded = <T>(p: Promise<T> | undefined) =>
-      Promise.race([p, new Promise<undefined>((r) => setTimeout(r, 2000).unref())]);
+      Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
     await bounded(this.#loop);
     if (this.#leader) {
       this.#setLeader(false); // no write of ours after this point
