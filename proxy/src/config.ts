@@ -27,18 +27,16 @@ export interface ProxyOptions {
 
 export class UsageError extends Error {}
 
-const DEFAULT_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
 const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [options]
-       jairouter-proxy --operator https://HOST:PORT --operator-ca FILE [--token-file FILE] [options]
+       jairouter-proxy --operator https://HOST:PORT --operator-ca FILE --token-file FILE [options]
 
   --config PATH          YAML file or directory of *.yaml/*.yml files holding ModelRoute,
                          Tenant, RateLimitPolicy and v1 Secret objects (repeatable; watched)
   --operator URL         subscribe to the operator's snapshot stream instead of reading files
   --operator-ca FILE     CA bundle (PEM) the operator's certificate must chain to (re-read on
                          each connect; the ca.crt of ConfigMap jairouter-ca)
-  --token-file FILE      ServiceAccount token sent to the operator (re-read on each connect;
-                         default ${DEFAULT_TOKEN_FILE})
+  --token-file FILE      ServiceAccount token sent to the operator, projected with audience
+                         jairouter-operator (re-read on each connect: tokens rotate)
   --snapshot-file FILE   last snapshot written by the operator (the mounted jairouter-snapshot
                          Secret): served at start when the operator cannot be reached
   --proxy-name NAME      name reported to the operator (default env POD_NAME, else hostname)
@@ -132,12 +130,14 @@ function parseOperator(values: Record<string, string | boolean | string[] | unde
   if (parsed.protocol !== 'https:') throw new UsageError(`--operator: the snapshot stream carries credentials, so it must be https://, got ${JSON.stringify(url)}`);
   const caFile = str('operator-ca');
   if (!caFile) throw new UsageError('--operator needs --operator-ca FILE (the ca.crt of ConfigMap jairouter-ca)');
+  const tokenFile = str('token-file');
+  if (!tokenFile) throw new UsageError('--operator needs --token-file FILE (a projected ServiceAccount token with audience jairouter-operator)');
   const proxyName = str('proxy-name') ?? env.POD_NAME ?? hostname();
   const snapshotFile = str('snapshot-file');
   return {
     url: parsed.origin,
     caFile,
-    tokenFile: str('token-file') ?? DEFAULT_TOKEN_FILE,
+    tokenFile,
     ...(snapshotFile !== undefined && { snapshotFile }),
     proxyName,
   };

@@ -27,6 +27,13 @@ export interface PublisherOptions {
   serviceName?: string;
   /** `--proxy-service-account`: NAMESPACE/NAME whose tokens may subscribe (default jairouter-system/jairouter-proxy). */
   proxyServiceAccount?: string;
+  /**
+   * The audience proxies' tokens must be minted for (a projected ServiceAccount token with this
+   * audience; default jairouter-operator, as the Helm chart mounts). A token for another
+   * audience, such as the API server's, is refused, so it cannot be replayed here and a token
+   * meant for the operator is worth nothing elsewhere. Empty string: the API server's audience.
+   */
+  tokenAudience?: string;
   /** `--snapshot-secret` (default jairouter-snapshot). */
   snapshotSecret?: string;
   log?: Logger;
@@ -43,6 +50,7 @@ export const DEFAULTS = {
   serviceName: 'jairouter-operator',
   proxyServiceAccount: 'jairouter-system/jairouter-proxy',
   snapshotSecret: 'jairouter-snapshot',
+  tokenAudience: 'jairouter-operator',
 } as const;
 
 function parseListen(v: string): { host: string; port: number } {
@@ -66,7 +74,7 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
 
   const listen = parseListen(opts.listen ?? DEFAULTS.listen);
   const authenticator = new ProxyAuthenticator(
-    kube(opts.tokenReviewer, (k) => new KubeTokenReviewer(k)),
+    kube(opts.tokenReviewer, (k) => new KubeTokenReviewer(k, [opts.tokenAudience ?? DEFAULTS.tokenAudience].filter(Boolean))),
     { account: opts.proxyServiceAccount ?? DEFAULTS.proxyServiceAccount },
   );
   const tls = new TlsManager({

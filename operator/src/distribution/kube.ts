@@ -22,11 +22,15 @@ const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.f
 
 export class KubeTokenReviewer implements TokenReviewer {
   private readonly api: AuthenticationV1Api;
-  constructor(kc: KubeConfig) {
+  private readonly audiences: string[];
+  /** `audiences`: the token must be minted for one of these (empty: the API server's own). */
+  constructor(kc: KubeConfig, audiences: string[]) {
     this.api = kc.makeApiClient(AuthenticationV1Api);
+    this.audiences = audiences;
   }
   async review(token: string): Promise<TokenReviewResult> {
-    const r = await this.api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+    const spec = { token, ...(this.audiences.length > 0 && { audiences: this.audiences }) };
+    const r = await this.api.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec } });
     const s = r.status ?? {};
     const pod = s.user?.extra?.['authentication.kubernetes.io/pod-name']?.[0];
     return {

@@ -299,12 +299,12 @@ describe('--operator flags', () => {
   const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => parseOptions(args, env) as ProxyOptions;
 
   it('--operator replaces --config and takes its files and name', () => {
-    const o = parse(['--operator', 'https://op.jairouter-system.svc:8443/', '--operator-ca', '/ca.crt', '--snapshot-file', '/snap/snapshot.json'], { POD_NAME: 'proxy-abc' });
+    const o = parse(['--operator', 'https://op.jairouter-system.svc:8443/', '--operator-ca', '/ca.crt', '--token-file', '/t/token', '--snapshot-file', '/snap/snapshot.json'], { POD_NAME: 'proxy-abc' });
     expect(o.configPaths).toEqual([]);
     expect(o.operator).toEqual({
       url: 'https://op.jairouter-system.svc:8443',
       caFile: '/ca.crt',
-      tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      tokenFile: '/t/token',
       snapshotFile: '/snap/snapshot.json',
       proxyName: 'proxy-abc',
     });
@@ -316,10 +316,11 @@ describe('--operator flags', () => {
   });
 
   it.each([
-    [['--operator', 'http://h:1', '--operator-ca', 'c'], 'must be https://'],
-    [['--operator', 'nope', '--operator-ca', 'c'], 'expected https://HOST:PORT'],
-    [['--operator', 'https://h:1'], '--operator-ca'],
-    [['--operator', 'https://h:1', '--operator-ca', 'c', '--config', 'a.yaml'], 'exclude each other'],
+    [['--operator', 'http://h:1', '--operator-ca', 'c', '--token-file', 't'], 'must be https://'],
+    [['--operator', 'nope', '--operator-ca', 'c', '--token-file', 't'], 'expected https://HOST:PORT'],
+    [['--operator', 'https://h:1', '--token-file', 't'], '--operator-ca'],
+    [['--operator', 'https://h:1', '--operator-ca', 'c'], '--token-file'],
+    [['--operator', 'https://h:1', '--operator-ca', 'c', '--token-file', 't', '--config', 'a.yaml'], 'exclude each other'],
     [['--config', 'a.yaml', '--snapshot-file', 's'], '--snapshot-file needs --operator'],
     [[], '--config is required'],
   ])('%j fails with "%s"', (args, message) => {
