@@ -1,0 +1,113 @@
+// Where the control plane's binaries are, and building them when they are not there yet
+// (e2e/scripts/build-k8s-binaries.sh; the first build takes many minutes, later ones nothing).
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPTS = fileURLToPath(new URL('../scripts/', import.meta.url));
+export const BUILD_SCRIPT = join(SCRIPTS, 'build-k8s-binaries.sh');
+
+export interface K8sVersions {
+  kubernetes: string;
+  kubectl: string;
+  etcd: string;
+  helm: string;
+}
+
+export interface K8sBinaries {
+  kubeApiserver: string;
+  etcd: string;
+  kubectl: string;
+  helm: string;
+  versions: K8sVersions;
+}
+
+/** Parses the KEY=VALUE lines of k8s-versions.env, the file the build script sources too. */
+export function parseVersionsEnv(text: string): K8sVersions {
+  const vars = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new Error(`k8s-versions.env: not KEY=VALUE: ${JSON.stringify(line)}`);
+    vars.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  const get = (key: string): string => {
+    const v = vars.get(key);
+    if (!v || !/^v\d+\.\d+\.\d+$/.test(v)) throw new Error(`k8s-versions.env: ${key} must be vX.Y.Z, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  return {
+    kubernetes: get('KUBERNETES_VERSION'),
+    kubectl: get('KUBECTL_VERSION'),
+    etcd: get('ETCD_VERSION'),
+    helm: get('HELM_VERSION'),
+  };
+}
+
+export function k8sVersions(): K8sVersions {
+  return parseVersionsEnv(readFileSync(join(SCRIPTS, 'k8s-versions.env'), 'utf8'));
+}
+
+/** The binaries' paths under `<cacheDir>/k8s/bin`, named by version, whether built or not. */
+export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersions()): K8sBinaries {
+  const bin = join(cacheDir, 'k8s', 'bin');
+  return {
+    kubeApiserver: join(bin, `kube-apiserver-${versions.kubernetes}`),
+    etcd: join(bin, `etcd-${versions.etcd}`),
+    kubectl: join(bin, `kubectl-${versions.kubectl}`),
+    helm: join(bin, `helm-${versions.helm}`),
+    versions,
+  };
+}
+
+export function missingBinaries(b: K8sBinaries): string[] {
+  return [b.kubeApiserver, b.etcd, b.kubectl, b.helm].filter((p) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+export interface EnsureOptions {
+  cacheDir: string;
+  /** Receives the build's output lines (default: this process's stderr). */
+  log?: (line: string) => void;
+}
+
+/** Returns the binaries, running the build script first when any is missing. */
+export async function ensureBinaries(opts: EnsureOptions): Promise<K8sBinaries> {
+  const bins = k8sBinaries(opts.cacheDir);
+  if (missingBinaries(bins).length === 0) return bins;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  log(`jairouter-envtest: building the Kubernetes binaries into ${join(opts.cacheDir, 'k8s')} (the first build takes a while)`);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [BUILD_SCRIPT], {
+      env: { ...process.env, JAIROUTER_CACHE: opts.cacheDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const onData = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '' || line.startsWith('go: downloading')) continue;
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        log(line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${BUILD_SCRIPT} failed (${signal ?? `exit ${code}`}):\n${tail.join('\n')}`));
+    });
+  });
+  const still = missingBinaries(bins);
+  if (still.length > 0) throw new Error(`build finished but these are missing: ${still.join(', ')}`);
+  return bins;
+}

@@ -1,0 +1,15 @@
+// The only place the e2e package reads process.env.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface E2eConfig {
+  /** Cache root shared with scripts/node-env.sh; binaries live in `<cacheDir>/k8s/bin`. */
+  cacheDir: string;
+  /** JAIROUTER_SKIP_K8S=1: tests that need the local control plane skip instead of building it. */
+  skipK8s: boolean;
+}
+
+export function e2eConfig(env: NodeJS.ProcessEnv = process.env): E2eConfig {
+  const cacheDir = env['JAIROUTER_CACHE'] || join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'jairouter');
+  return { cacheDir, skipK8s: env['JAIROUTER_SKIP_K8S'] === '1' };
+}

@@ -1,0 +1,94 @@
+// A minimal client for the local control plane: raw HTTPS requests with the admin client
+// certificate (exact status codes and API error messages, no client library in between) and a
+// kubectl runner bound to the control plane's kubeconfig.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+
+export interface KubeAccess {
+  /** https://127.0.0.1:PORT */
+  server: string;
+  caCert: string;
+  adminCert: string;
+  adminKey: string;
+  kubeconfig: string;
+  kubectlPath: string;
+}
+
+export interface KubeResponse {
+  status: number;
+  text: string;
+  /** The parsed JSON body, or undefined when the body is not JSON. */
+  body: unknown;
+}
+
+export interface KubeRequestOptions {
+  method?: string;
+  /** An object is sent as JSON (or as YAML/JSON under the given contentType); a string as is. */
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+const credentials = new Map<string, { ca: Buffer; cert: Buffer; key: Buffer }>();
+
+function credsOf(access: KubeAccess): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const id = `${access.caCert}\0${access.adminCert}\0${access.adminKey}`;
+  let c = credentials.get(id);
+  if (!c) {
+    c = { ca: readFileSync(access.caCert), cert: readFileSync(access.adminCert), key: readFileSync(access.adminKey) };
+    credentials.set(id, c);
+  }
+  return c;
+}
+
+/** One request to the API server as the admin user. Never throws on HTTP error statuses. */
+export function kubeRequest(access: KubeAccess, path: string, opts: KubeRequestOptions = {}): Promise<KubeResponse> {
+  const url = new URL(path, access.server);
+  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers, ...credsOf(access), timeout: opts.timeoutMs ?? 15_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, text, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${opts.method ?? 'GET'} ${url.pathname}: no answer in ${opts.timeoutMs ?? 15_000} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl against the control plane; resolves with its exit code, never throws on failure. */
+export function kubectl(access: KubeAccess, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      access.kubectlPath,
+      args,
+      { env: { ...process.env, KUBECONFIG: access.kubeconfig }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
+        if (e && typeof e.code === 'string') return reject(e);
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
