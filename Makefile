@@ -26,6 +26,16 @@ check-generated: deps
 test: deps typecheck check-generated
 	npx vitest run $(VITEST_ARGS)
 
+## Builds kube-apiserver, etcd, kubectl and helm for the local control plane (jairouter-envtest,
+## e2e/) into ~/.cache/jairouter/k8s with the machine's Go: minutes the first time, then nothing.
+.PHONY: k8s-binaries e2e
+k8s-binaries:
+	bash e2e/scripts/build-k8s-binaries.sh
+
+## Only the tests against the local control plane (they run in `make test` too).
+e2e: deps k8s-binaries
+	npx vitest run e2e $(VITEST_ARGS)
+
 ## Starts two demo backends and the proxy on examples/quickstart.yaml.
 demo: deps
 	bash scripts/demo.sh
