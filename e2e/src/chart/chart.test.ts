@@ -1,23 +1,22 @@
 // The Helm chart (charts/jairouter): lint, rendering for several value combinations, the exact
 // least-privilege RBAC, the proxy's credentials, and acceptance of every rendered object by a
 // real kube-apiserver (server-side dry run against the local control plane).
-import { describe, expect, it } from 'vitest';
-import { CHART, findTool, helmWithValues, render, run, type K8sObject } from './helm.ts';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ensureBinaries } from '../binaries.ts';
+import { e2eConfig } from '../config.ts';
+import { kubectl, kubeRequest } from '../kube.ts';
+import { freshNamespace, setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
+import { CHART, findHelm, helmWithValues, render, type K8sObject } from './helm.ts';
 
 const NS = 'jairouter-system';
-const helm = findTool('helm');
-const skipK8s = process.env.JAIROUTER_SKIP_K8S === '1';
+let helm = findHelm();
 // Skip only when helm is missing AND the caller asked to skip Kubernetes tooling.
 const skip = helm === undefined && skipK8s;
 
 function needHelm(): string {
-  if (helm === undefined) {
-    throw new Error(
-      'helm not found: build it with `bash e2e/scripts/build-k8s-binaries.sh` (it lands in ' +
-        '$JAIROUTER_CACHE/k8s/bin), put helm on PATH or set JAIROUTER_HELM; ' +
-        'set JAIROUTER_SKIP_K8S=1 to skip these tests instead',
-    );
-  }
+  if (helm === undefined) throw new Error('helm not found (see the error of beforeAll above)');
   return helm;
 }
 
@@ -119,6 +118,22 @@ function defaultIds(ns: string): string[] {
 }
 
 describe.skipIf(skip)('helm chart charts/jairouter', () => {
+  beforeAll(async () => {
+    if (helm !== undefined) return;
+    const override = process.env['JAIROUTER_HELM'];
+    if (override) throw new Error(`JAIROUTER_HELM=${override} is not an executable file`);
+    // Not built yet: build it like every control-plane test does (minutes, once per machine).
+    try {
+      helm = (await ensureBinaries({ cacheDir: e2eConfig().cacheDir })).helm;
+    } catch (e) {
+      throw new Error(
+        `helm not found and building it failed: ${(e as Error).message}\n` +
+          'Build it with `bash e2e/scripts/build-k8s-binaries.sh` (lands in $JAIROUTER_CACHE/k8s/bin), put helm on PATH ' +
+          'or set JAIROUTER_HELM; set JAIROUTER_SKIP_K8S=1 to skip these tests instead',
+      );
+    }
+  }, setupTimeoutMs());
+
   it('passes helm lint, also --strict, for every value combination', async () => {
     const h = needHelm();
     for (const [name, values] of Object.entries(COMBINATIONS)) {
@@ -395,5 +410,107 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     const single = await render(needHelm(), { operator: { replicas: 1, leaderElection: { enabled: false } } });
     expect(container(one(single, 'Deployment', 'jairouter-operator')).args).toContain('--leader-elect=false');
     expect(single.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+});
+
+// ---- against a real kube-apiserver --------------------------------------------------------------
+
+describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane', () => {
+  const cp = useControlPlane();
+  const helmIn = (args: string[], values?: object) => helmWithValues(cp().helmPath, [...args, '--kubeconfig', cp().kubeconfig], values);
+
+  beforeAll(async () => {
+    const crds = join(CHART, 'crds');
+    const apply = await kubectl(cp(), ['apply', '--server-side', '--field-manager=jairouter-e2e', '-f', crds]);
+    expect(apply.code, apply.stderr).toBe(0);
+    const wait = await kubectl(cp(), ['wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
+    expect(wait.code, wait.stderr).toBe(0);
+    // the namespaces the value combinations watch
+    for (const name of ['ai', 'ml']) {
+      const r = await kubeRequest(cp(), '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+      expect([201, 409], r.text).toContain(r.status);
+    }
+  }, setupTimeoutMs());
+
+  it('accepts every rendered object (server-side dry run) for every value combination', { timeout: 120_000 }, async () => {
+    const ns = await freshNamespace(cp(), 'chart');
+    for (const [name, values] of Object.entries(COMBINATIONS)) {
+      const objs = await render(cp().helmPath, values, ns);
+      // the ServiceMonitor's CRD (Prometheus Operator) is not installed here
+      const applicable = objs.filter((o) => o.kind !== 'ServiceMonitor');
+      const r = await kubectl(cp(), ['apply', '--dry-run=server', '-f', '-'], { input: applicable.map((o) => stringify(o)).join('---\n') });
+      expect(r.code, `${name}:\n${r.stderr}`).toBe(0);
+      const accepted = r.stdout.split('\n').filter((l) => l.endsWith('(server dry run)'));
+      expect(accepted, `${name}:\n${r.stdout}`).toHaveLength(applicable.length);
+    }
+  });
+
+  it('installs, grants exactly what the RBAC promises, upgrades and uninstalls', { timeout: 180_000 }, async () => {
+    const ns = await freshNamespace(cp(), 'chart');
+    const install = await helmIn(['install', 'jairouter', CHART, '-n', ns], {});
+    // NOTES: how to call the proxy by its Service DNS name with the OpenAI SDK
+    expect(install.stdout).toContain(`base_url="http://jairouter-proxy.${ns}.svc/v1"`);
+    expect(install.stdout).toContain('from openai import OpenAI');
+    const list = await kubectl(cp(), ['get', 'deployments,services,serviceaccounts,roles,rolebindings,poddisruptionbudgets', '-n', ns, '-o', 'name']);
+    expect(list.stdout.split('\n').filter(Boolean).sort()).toEqual(
+      [
+        'deployment.apps/jairouter-operator',
+        'deployment.apps/jairouter-proxy',
+        'poddisruptionbudget.policy/jairouter-operator',
+        'role.rbac.authorization.k8s.io/jairouter-operator',
+        'rolebinding.rbac.authorization.k8s.io/jairouter-operator',
+        'service/jairouter-operator',
+        'service/jairouter-proxy',
+        'serviceaccount/jairouter-operator',
+        'serviceaccount/jairouter-proxy',
+      ].sort(),
+    );
+
+    // What the API server's RBAC authorizer actually allows each ServiceAccount.
+    const can = async (account: string, ...args: string[]): Promise<boolean> => {
+      const r = await kubectl(cp(), ['auth', 'can-i', `--as=system:serviceaccount:${ns}:${account}`, ...args]);
+      expect(['yes', 'no'], `can-i ${args.join(' ')}: ${r.stderr}`).toContain(r.stdout.trim());
+      return r.stdout.trim() === 'yes';
+    };
+    const operatorMay: Array<[boolean, ...string[]]> = [
+      [true, 'watch', 'modelroutes.jairouter.io', '-A'],
+      [true, 'list', 'tenants.jairouter.io', '-n', 'ai'],
+      [true, 'patch', 'ratelimitpolicies.jairouter.io', '--subresource=status', '-n', 'ai'],
+      [false, 'update', 'modelroutes.jairouter.io', '-n', 'ai'],
+      [false, 'delete', 'tenants.jairouter.io', '-n', 'ai'],
+      [true, 'list', 'secrets', '-A'],
+      [false, 'create', 'secrets', '-n', 'ai'],
+      [false, 'update', 'secrets/some-app-secret', '-n', ns],
+      [true, 'update', 'secrets/jairouter-snapshot', '-n', ns],
+      [true, 'create', 'secrets', '-n', ns],
+      [false, 'delete', 'secrets/jairouter-operator-tls', '-n', ns],
+      [true, 'update', 'configmaps/jairouter-ca', '-n', ns],
+      [false, 'update', 'configmaps/other', '-n', ns],
+      [true, 'update', 'leases.coordination.k8s.io/jairouter-operator', '-n', ns],
+      [false, 'update', 'leases.coordination.k8s.io/jairouter-operator', '-n', 'ai'],
+      [true, 'list', 'endpointslices.discovery.k8s.io', '-A'],
+      [true, 'create', 'events', '-n', 'ai'],
+      [true, 'create', 'tokenreviews.authentication.k8s.io'],
+      [false, 'create', 'serviceaccounts/token', '-n', ns],
+      [false, 'list', 'pods', '-A'],
+    ];
+    for (const [expected, ...args] of operatorMay) {
+      expect(await can('jairouter-operator', ...args), `operator may ${args.join(' ')}`).toBe(expected);
+    }
+    for (const args of [['get', 'secrets/jairouter-snapshot', '-n', ns], ['list', 'modelroutes.jairouter.io', '-A'], ['create', 'tokenreviews.authentication.k8s.io'], ['get', 'configmaps/jairouter-ca', '-n', ns]]) {
+      expect(await can('jairouter-proxy', ...args), `proxy may ${args.join(' ')}`).toBe(false);
+    }
+
+    const upgrade = await helmIn(['upgrade', 'jairouter', CHART, '-n', ns], { proxy: { autoscaling: { enabled: true } }, operator: { watchNamespaces: ['ai'] } });
+    expect(upgrade.stdout).toContain('STATUS: deployed');
+    expect((await kubectl(cp(), ['get', 'hpa/jairouter-proxy', '-n', ns, '-o', 'name'])).code).toBe(0);
+    expect(await can('jairouter-operator', 'list', 'secrets', '-n', 'ai')).toBe(true);
+    expect(await can('jairouter-operator', 'list', 'secrets', '-n', 'ml')).toBe(false);
+
+    await helmIn(['uninstall', 'jairouter', '-n', ns]);
+    const left = await kubectl(cp(), ['get', 'deployments,services,roles', '-n', ns, '-o', 'name']);
+    expect(left.stdout.trim()).toBe('');
+    const cluster = await kubectl(cp(), ['get', `clusterrole/jairouter-operator-${ns}`, '-o', 'name']);
+    expect(cluster.code).not.toBe(0);
   });
 });

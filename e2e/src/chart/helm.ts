@@ -1,27 +1,15 @@
-// Helpers for the Helm chart test: find helm and kubectl, run them, render the chart.
+// Helpers for the Helm chart test: find helm, run it, render the chart.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { k8sBinaries } from '../binaries.ts';
+import { e2eConfig } from '../config.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CHART = join(REPO, 'charts/jairouter');
-
-/** Versions pinned for the local control plane (e2e/scripts/k8s-versions.env). */
-function pinnedVersions(): Record<string, string> {
-  const out: Record<string, string> = {};
-  try {
-    for (const line of readFileSync(join(REPO, 'e2e/scripts/k8s-versions.env'), 'utf8').split('\n')) {
-      const m = /^([A-Z_]+)=(\S+)/.exec(line.trim());
-      if (m) out[m[1]!] = m[2]!;
-    }
-  } catch {
-    // no pinned versions: PATH only
-  }
-  return out;
-}
 
 function executable(p: string): boolean {
   try {
@@ -33,21 +21,16 @@ function executable(p: string): boolean {
 }
 
 /**
- * Where build-k8s-binaries.sh puts a tool (`$JAIROUTER_CACHE/k8s/bin/NAME-VERSION`), else
- * `NAME` on PATH. `JAIROUTER_HELM` / `JAIROUTER_KUBECTL` override. Undefined when not found.
+ * helm: `JAIROUTER_HELM` if set, else the one build-k8s-binaries.sh made
+ * (`<cache>/k8s/bin/helm-<HELM_VERSION>`), else `helm` on PATH. Undefined when none exists.
  */
-export function findTool(name: 'helm' | 'kubectl'): string | undefined {
-  const override = process.env[`JAIROUTER_${name.toUpperCase()}`];
+export function findHelm(): string | undefined {
+  const override = process.env['JAIROUTER_HELM'];
   if (override) return executable(override) ? override : undefined;
-  const pinned = pinnedVersions();
-  const version = name === 'helm' ? pinned.HELM_VERSION : (pinned.KUBECTL_VERSION ?? pinned.KUBERNETES_VERSION);
-  const cache = process.env.JAIROUTER_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'jairouter');
-  if (version) {
-    const built = join(cache, 'k8s', 'bin', `${name}-${version}`);
-    if (executable(built)) return built;
-  }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && executable(join(dir, name))) return join(dir, name);
+  const built = k8sBinaries(e2eConfig().cacheDir).helm;
+  if (executable(built)) return built;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir && executable(join(dir, 'helm'))) return join(dir, 'helm');
   }
   return undefined;
 }
@@ -93,12 +76,12 @@ export function parseObjects(text: string): K8sObject[] {
  * Runs `helm ARGS... -f values.json` (a values file rather than --set, so values keep their
  * types); throws with helm's stderr on failure unless `allowFailure`.
  */
-export async function helmWithValues(helm: string, args: string[], values: object, allowFailure = false): Promise<RunResult> {
+export async function helmWithValues(helm: string, args: string[], values: object | undefined, allowFailure = false): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'jairouter-chart-'));
   try {
     const file = join(dir, 'values.json');
-    writeFileSync(file, JSON.stringify(values));
-    const r = await run(helm, [...args, '-f', file]);
+    writeFileSync(file, JSON.stringify(values ?? {}));
+    const r = await run(helm, values === undefined ? args : [...args, '-f', file]);
     if (r.code !== 0 && !allowFailure) throw new Error(`helm ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
     return r;
   } finally {
