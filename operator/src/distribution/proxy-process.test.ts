@@ -2,22 +2,18 @@
 // proxy processes subscribed to it: a pushed snapshot is served, the proxy keeps serving when
 // the operator stops, and a proxy restarted while the operator is down serves the snapshot
 // file. The proxy is run as its binary, so the operator never imports proxy code.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublisher, MemoryCertStore, MemorySnapshotStore, type DistributionPublisher } from './index.ts';
-import { FakeReviewer, until } from './testing.ts';
+import { children, FakeReviewer, readyz, startProxy, stopProxy, until, type Proxy } from './testing.ts';
 
-const PROXY_BIN = resolve(fileURLToPath(import.meta.url), '../../../../proxy/bin/jairouter-proxy.js');
 const API_KEY = 'sk-tenant-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-dist-'));
 
@@ -44,48 +40,6 @@ function config(model: string, backendUrl: string): ProxyConfig {
       },
     ],
   });
-}
-
-interface Proxy {
-  child: ChildProcess;
-  api: string;
-  admin: string;
-  lines: Record<string, unknown>[];
-}
-
-const children: ChildProcess[] = [];
-
-async function startProxy(args: string[]): Promise<Proxy> {
-  const child = spawn(process.execPath, [PROXY_BIN, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    try {
-      lines.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // not a log line
-    }
-  });
-  await until(() => {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${stderr}`);
-    return lines.some((l) => l.msg === 'proxy listening');
-  }, 20_000);
-  const l = lines.find((x) => x.msg === 'proxy listening')!;
-  return { child, api: String(l.listen), admin: String(l.admin), lines };
-}
-
-async function stopProxy(p: Proxy): Promise<void> {
-  if (p.child.exitCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGTERM');
-  await exited;
-}
-
-async function readyz(p: Proxy): Promise<{ status: number; body: { ready: boolean; configVersion: string } }> {
-  const r = await fetch(`${p.admin}/readyz`);
-  return { status: r.status, body: (await r.json()) as { ready: boolean; configVersion: string } };
 }
 
 async function chat(p: Proxy, model: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,5 +1,9 @@
 // Test helpers shared by the distribution tests: a fake TokenReview and an HTTPS client that
 // trusts the operator's CA.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import type { TokenReviewer, TokenReviewResult } from './auth.ts';
 
@@ -88,3 +92,49 @@ export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+const PROXY_BIN = resolve(fileURLToPath(import.meta.url), '../../../../proxy/bin/jairouter-proxy.js');
+
+/** Proxy processes (the real bin) on ephemeral ports; `children` lets afterAll kill leftovers. */
+export interface Proxy {
+  child: ChildProcess;
+  api: string;
+  admin: string;
+  lines: Record<string, unknown>[];
+}
+
+export const children: ChildProcess[] = [];
+
+export async function startProxy(args: string[]): Promise<Proxy> {
+  const child = spawn(process.execPath, [PROXY_BIN, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += String(d)));
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  });
+  await until(() => {
+    if (child.exitCode !== null) throw new Error(`proxy exited: ${stderr}`);
+    return lines.some((l) => l.msg === 'proxy listening');
+  }, 20_000);
+  const l = lines.find((x) => x.msg === 'proxy listening')!;
+  return { child, api: String(l.listen), admin: String(l.admin), lines };
+}
+
+export async function stopProxy(p: Proxy): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await exited;
+}
+
+export async function readyz(p: Proxy): Promise<{ status: number; body: { ready: boolean; configVersion: string } }> {
+  const r = await fetch(`${p.admin}/readyz`);
+  return { status: r.status, body: (await r.json()) as { ready: boolean; configVersion: string } };
+}
+
