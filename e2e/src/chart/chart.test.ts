@@ -501,6 +501,23 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
       expect(await can('jairouter-proxy', ...args), `proxy may ${args.join(' ')}`).toBe(false);
     }
 
+    // The proxy's credential: a token for its account with the audience the chart projects,
+    // which the operator (as its own ServiceAccount) verifies with a TokenReview for that audience.
+    const minted = await kubectl(cp(), ['create', 'token', 'jairouter-proxy', '-n', ns, '--audience=jairouter-operator', '--duration=3600s']);
+    expect(minted.code, minted.stderr).toBe(0);
+    const review = async (audiences: string[]): Promise<Json> => {
+      const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: minted.stdout.trim(), audiences } };
+      const r = await kubectl(cp(), ['create', '-f', '-', '-o', 'json', '--validate=false', `--as=system:serviceaccount:${ns}:jairouter-operator`], { input: JSON.stringify(body) });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).status as Json;
+    };
+    const ok = await review(['jairouter-operator']);
+    expect(ok.authenticated).toBe(true);
+    expect(ok.user.username).toBe(`system:serviceaccount:${ns}:jairouter-proxy`);
+    expect(ok.audiences).toEqual(['jairouter-operator']);
+    // the same token is worthless for the API server's own audience
+    expect((await review([])).authenticated).not.toBe(true);
+
     const upgrade = await helmIn(['upgrade', 'jairouter', CHART, '-n', ns], { proxy: { autoscaling: { enabled: true } }, operator: { watchNamespaces: ['ai'] } });
     expect(upgrade.stdout).toContain('STATUS: deployed');
     expect((await kubectl(cp(), ['get', 'hpa/jairouter-proxy', '-n', ns, '-o', 'name'])).code).toBe(0);
