@@ -149,6 +149,28 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
     expect(condition(await api.get(NS, 'modelroutes', 'chat'), 'Accepted')?.status).toBe('True');
   });
 
+  it('serviceRef backends follow the EndpointSlices of the referenced Service', async () => {
+    await api.ok('POST', `/api/v1/namespaces/${NS}/services`, {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'vllm' }, spec: { ports: [{ name: 'http', port: 8000, targetPort: 8000 }] },
+    });
+    const slice = (addresses: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'vllm-1', labels: { 'kubernetes.io/service-name': 'vllm' } },
+      addressType: 'IPv4', ports: [{ name: 'http', port: 8000, protocol: 'TCP' }],
+      endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+    });
+    await api.ok('POST', `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`, slice(['10.1.0.1', '10.1.0.2']));
+    await api.create(NS, 'modelroutes', route('local', ['llama'], { adapter: 'vllm', serviceRef: { name: 'vllm', port: 8000 } }));
+    await waitFor('2 endpoints', async () => (await api.get(NS, 'modelroutes', 'local')).status?.backends?.[0]?.endpoints === 2);
+    expect(publisher.last?.routes.find((r) => r.name === 'local')?.backends[0]?.endpoints.map((e) => e.url).sort())
+      .toEqual(['http://10.1.0.1:8000/v1', 'http://10.1.0.2:8000/v1']);
+    const current = await api.ok('GET', `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices/vllm-1`);
+    await api.ok('PUT', `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices/vllm-1`,
+      { ...slice(['10.1.0.1', '10.1.0.2', '10.1.0.3']), metadata: { ...current.metadata } });
+    await waitFor('3 endpoints', async () => (await api.get(NS, 'modelroutes', 'local')).status?.backends?.[0]?.endpoints === 3);
+    expect(condition(await api.get(NS, 'modelroutes', 'local'), 'ResolvedRefs')?.status).toBe('True');
+  });
+
   it('writes nothing when nothing changed: resourceVersions stay put across a full relist', async () => {
     publisher.serveLatest('proxy-1'); // the proxy catches up with everything above (a legitimate write)
     await waitFor('broken Programmed=True', async () => condition(await api.get(NS, 'modelroutes', 'broken'), 'Programmed')?.status === 'True');
