@@ -127,6 +127,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     child.unref();
     state.processes.push({ name, pid: child.pid!, binary });
     await writeFile(p.state, JSON.stringify(state, null, 2));
+    if (!opts.detached) watchdog(child.pid!, removeDir ? dir : undefined);
   };
   const onExit = (): void => killSync(state, dir);
   if (!opts.detached) process.on('exit', onExit);
@@ -265,6 +266,18 @@ async function cleanDir(dir: string, removeDir: boolean): Promise<void> {
 function killSync(state: State, dir: string): void {
   for (const rec of state.processes) if (isRunning(rec)) signalGroup(rec.pid, 'SIGKILL');
   if (state.removeDir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** When this process dies without running its exit handlers (a signal, a test runner killing
+ * its worker), a detached shell kills the server's process group (and removes a temporary
+ * DIR); it ends by itself when the server stops first. */
+function watchdog(serverPid: number, removeDir: string | undefined): void {
+  const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+    'if kill -0 "$2" 2>/dev/null; then kill -s KILL -- "-$2" 2>/dev/null; sleep 1; [ -n "$3" ] && rm -rf -- "$3"; fi';
+  spawn('sh', ['-c', script, 'jairouter-envtest-watchdog', String(process.pid), String(serverPid), removeDir ?? ''], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -30,16 +30,9 @@ export interface KubeRequestOptions {
   timeoutMs?: number;
 }
 
-const credentials = new Map<string, { ca: Buffer; cert: Buffer; key: Buffer }>();
-
+// Read per request: a control plane restarted in the same directory has new certificates.
 function credsOf(access: KubeAccess): { ca: Buffer; cert: Buffer; key: Buffer } {
-  const id = `${access.caCert}\0${access.adminCert}\0${access.adminKey}`;
-  let c = credentials.get(id);
-  if (!c) {
-    c = { ca: readFileSync(access.caCert), cert: readFileSync(access.adminCert), key: readFileSync(access.adminKey) };
-    credentials.set(id, c);
-  }
-  return c;
+  return { ca: readFileSync(access.caCert), cert: readFileSync(access.adminCert), key: readFileSync(access.adminKey) };
 }
 
 /** One request to the API server as the admin user. Never throws on HTTP error statuses. */
