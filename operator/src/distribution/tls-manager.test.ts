@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { servingNames } from './certs.ts';
+import { OpensslMissingError, servingNames } from './certs.ts';
 import { MemoryCertStore } from './stores.ts';
 import { TlsManager } from './tls-manager.ts';
 
@@ -60,5 +60,19 @@ describe('TlsManager', () => {
     const [ra, rb] = await Promise.all([new TlsManager({ store, names: next, log }).ensure(), new TlsManager({ store, names: next, log }).ensure()]);
     expect(ra.cert).toBe(rb.cert);
     expect(store.revision).toBe(2);
+  });
+
+  it('says clearly that openssl is missing when it is', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const store = new MemoryCertStore();
+      const err = await new TlsManager({ store, names, log }).ensure().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpensslMissingError);
+      expect((err as Error).message).toContain('openssl');
+      expect(store.bundle).toBeNull();
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });
