@@ -85,6 +85,13 @@ describe.skipIf(skip !== undefined)(`leader election between two operator proces
     expect(failoverMs).toBeLessThan(16_500);
     expect((await lease()).spec.holderIdentity).toBe('op-b');
     expect((await lease()).spec.leaseTransitions).toBe(1);
+    const adminOf = (op: Operator) => (op.lines.find((x) => x.msg === 'operator ready') as unknown as { admin: { port: number } }).admin.port;
+    const metricsB = await waitFor('leader gauge', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${adminOf(b)}/metrics`)).text();
+      return /^jairouter_operator_leader 1$/m.test(text) ? text : undefined;
+    }, 5_000);
+    expect(metricsB).toMatch(/^jairouter_operator_reconcile_total\{result="success"\} \d+/m);
+    expect((await fetch(`http://127.0.0.1:${adminOf(b)}/readyz`)).status).toBe(200);
 
     // The new leader writes status.
     await api.create(NS, 'modelroutes', route('after', ['after-model'], { url: 'https://api.openai.com/v1' }));
