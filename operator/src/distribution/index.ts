@@ -1,6 +1,7 @@
 // Entry of snapshot distribution for the operator's main.ts (docs/distribution.md).
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ProxyAuthenticator, type TokenReviewer } from './auth.ts';
 import { servingNames } from './certs.ts';
 import { KubeCertStore, KubeSnapshotStore, KubeTokenReviewer } from './kube.ts';
@@ -37,6 +38,8 @@ export interface PublisherOptions {
   /** `--snapshot-secret` (default jairouter-snapshot). */
   snapshotSecret?: string;
   log?: Logger;
+  /** The operator's metrics registry: the stream's request, push and open-stream metrics go there. */
+  registry?: Registry;
   heartbeatMs?: number;
   /** Test seams: replace the Kubernetes-backed parts. */
   tokenReviewer?: TokenReviewer;
@@ -88,6 +91,7 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
     tls: bundle,
     log,
     ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
+    ...(opts.registry !== undefined && { registry: opts.registry }),
   });
   tls.start((b) => {
     server.setTls(b);

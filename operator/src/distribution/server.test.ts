@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPublisher, MemoryCertStore, MemorySnapshotStore, type DistributionPublisher } from './index.ts';
 import { call, client, FakeReviewer, subscribe, until } from './testing.ts';
@@ -19,12 +20,15 @@ let certs: MemoryCertStore;
 let snapshots: MemorySnapshotStore;
 let base: string;
 let agent: ReturnType<typeof client>;
+let registry: Registry;
 
 beforeEach(async () => {
   reviewer = new FakeReviewer();
   certs = new MemoryCertStore();
   snapshots = new MemorySnapshotStore();
+  registry = new Registry();
   pub = await createPublisher({
+    registry,
     listen: '127.0.0.1:0',
     log: pino({ level: 'silent' }),
     heartbeatMs: 100,
@@ -189,5 +193,22 @@ describe('publisher: snapshot Secret and TLS', () => {
     const stranger = client('');
     await expect(call(stranger, base, '/v1/snapshots', {})).rejects.toThrow();
     await stranger.close();
+  });
+});
+
+describe('metrics', () => {
+  it('counts requests by path and code, pushes, and open streams', async () => {
+    await pub.publish(config(1), { leader: false });
+    await call(agent, base, '/v1/snapshots', { proxy: 'p1' });
+    await call(agent, base, '/nope', { proxy: 'p1', token: 'good' });
+    const s = await subscribe(agent, base, 'p1', 'good');
+    await s.next((l) => l.type === 'snapshot');
+    const text = await registry.metrics();
+    expect(text).toContain('jairouter_operator_snapshot_requests_total{path="/v1/snapshots",code="401"} 1');
+    expect(text).toContain('jairouter_operator_snapshot_requests_total{path="other",code="404"} 1');
+    expect(text).toContain('jairouter_operator_snapshot_requests_total{path="/v1/snapshots",code="200"} 1');
+    expect(text).toContain('jairouter_operator_snapshot_pushes_total 1');
+    expect(text).toContain('jairouter_operator_snapshot_streams 1');
+    s.close();
   });
 });

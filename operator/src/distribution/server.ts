@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   HEARTBEAT_INTERVAL_MS,
   NDJSON,
@@ -20,6 +21,8 @@ export interface SnapshotServerOptions {
   tls: { key: string; cert: string };
   log: Logger;
   heartbeatMs?: number;
+  /** Where to register the stream's metrics (the operator's /metrics registry); none when absent. */
+  registry?: Registry;
 }
 
 const MAX_REPORT_BYTES = 16 * 1024;
@@ -39,10 +42,25 @@ export class SnapshotServer {
   private readonly served = new Map<string, string>();
   private readonly servedListeners: (() => void)[] = [];
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly requests: Counter<'path' | 'code'>;
+  private readonly pushes: Counter;
 
   constructor(opts: SnapshotServerOptions) {
     this.opts = opts;
     this.log = opts.log;
+    const registers = opts.registry ? [opts.registry] : [];
+    this.requests = new Counter({
+      name: 'jairouter_operator_snapshot_requests_total', help: 'Requests to the snapshot stream server, by path and status code.',
+      labelNames: ['path', 'code'] as const, registers,
+    });
+    this.pushes = new Counter({ name: 'jairouter_operator_snapshot_pushes_total', help: 'Snapshot lines written to proxy streams.', registers });
+    const countStreams = () => this.streamCount;
+    new Gauge({
+      name: 'jairouter_operator_snapshot_streams', help: 'Open snapshot streams on this replica.', registers,
+      collect() {
+        this.set(countStreams());
+      },
+    });
     this.server = createServer({ key: opts.tls.key, cert: opts.tls.cert, requestTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((e: Error) => {
         this.log.error({ err: e.message }, 'snapshot request failed');
@@ -87,6 +105,7 @@ export class SnapshotServer {
         n++;
       }
     }
+    this.pushes.inc(n);
     this.log.info({ version: config.version, streams: n }, 'snapshot published');
   }
 
@@ -122,8 +141,15 @@ export class SnapshotServer {
   }
 
   private error(res: ServerResponse, status: number, error: string, message: string): void {
+    this.requests.labels(this.pathLabel(res), String(status)).inc();
     const body: ErrorBody = { error, message };
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  /** Known paths only, so clients cannot make up label values. */
+  private pathLabel(res: ServerResponse): string {
+    const p = (res.req.url ?? '').split('?', 1)[0];
+    return p === SNAPSHOTS_PATH || p === SERVED_PATH ? p : 'other';
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -148,6 +174,7 @@ export class SnapshotServer {
   }
 
   private subscribe(proxy: string, have: string, res: ServerResponse): void {
+    this.requests.labels(SNAPSHOTS_PATH, '200').inc();
     res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
@@ -156,7 +183,10 @@ export class SnapshotServer {
     set.add(res);
     this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
     if (have) this.setServed(proxy, have);
-    if (this.current && this.current.version !== have) res.write(this.current.line);
+    if (this.current && this.current.version !== have) {
+      res.write(this.current.line);
+      this.pushes.inc();
+    }
     res.once('close', () => {
       set.delete(res);
       if (set.size === 0 && this.streams.get(proxy) === set) {
@@ -186,6 +216,7 @@ export class SnapshotServer {
     if (r.data.proxy !== proxy) return this.error(res, 400, 'bad_request', `report is for ${r.data.proxy} but ${PROXY_HEADER} says ${proxy}`);
     // A proxy without an open stream is not counted as serving: it would never be dropped.
     if (this.streams.has(proxy)) this.setServed(proxy, r.data.version);
+    this.requests.labels(SERVED_PATH, '204').inc();
     res.writeHead(204).end();
   }
 }
