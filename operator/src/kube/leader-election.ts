@@ -76,6 +76,8 @@ export class LeaderElector {
   /** resourceVersion of the lease as last seen, and when (our clock). */
   #observedVersion: string | undefined;
   #observedAt = 0;
+  /** When a follower saw a held lease, the moment it may expire: the next look is then, not a poll period later. */
+  #expiresAt: number | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.#o = {
@@ -130,7 +132,8 @@ export class LeaderElector {
     this.#timer = setTimeout(() => {
       this.#loop = this.#tick().finally(() => {
         this.#loop = undefined;
-        this.#schedule(this.#leader ? this.#o.renewPeriodMs : this.#o.retryPeriodMs);
+        const untilExpiry = this.#expiresAt === undefined ? Infinity : Math.max(5, this.#expiresAt - this.#o.now());
+        this.#schedule(this.#leader ? this.#o.renewPeriodMs : Math.min(this.#o.retryPeriodMs, untilExpiry));
       });
     }, ms);
   }
@@ -138,6 +141,7 @@ export class LeaderElector {
   /** One attempt to acquire or renew. */
   async #tick(): Promise<void> {
     const now = this.#o.now();
+    this.#expiresAt = undefined;
     try {
       const lease = await this.#o.client.get();
       if (this.#stopped) return;
@@ -175,9 +179,10 @@ export class LeaderElector {
   #expired(lease: V1Lease, now: number): boolean {
     const durationMs = (lease.spec?.leaseDurationSeconds ?? this.#o.leaseDurationMs / 1000) * 1000;
     const renew = lease.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string | Date).getTime() : 0;
-    const byLease = !Number.isFinite(renew) || now >= renew + durationMs;
-    const byObservation = now >= this.#observedAt + Math.min(durationMs, this.#o.renewDeadlineMs);
-    return byLease && byObservation;
+    const leaseEnd = Number.isFinite(renew) ? renew + durationMs : 0;
+    const observedEnd = this.#observedAt + Math.min(durationMs, this.#o.renewDeadlineMs);
+    this.#expiresAt = Math.max(leaseEnd, observedEnd);
+    return now >= this.#expiresAt;
   }
 
   #leaseBody(current: V1Lease | undefined, now: number, transitions: number, takeOver = false): V1Lease {
