@@ -52,6 +52,11 @@ export class DistributionPublisher implements SnapshotPublisher {
     return this.server.address();
   }
 
+  /** Open snapshot streams on this replica. */
+  get openStreams(): number {
+    return this.server.streamCount;
+  }
+
   /** The CA proxies must trust (PEM), as published in the ConfigMap. */
   caCert(): string {
     return this.tls.bundle?.caCert ?? '';

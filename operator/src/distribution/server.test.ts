@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -139,6 +140,24 @@ describe('snapshot server: the stream', () => {
     expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'p1', body: 'x' })).status).toBe(400);
     expect(pub.servedVersions().size).toBe(0);
     s.close();
+  });
+});
+
+describe('snapshot server: a proxy that does not read', () => {
+  it('gets its stream closed instead of the operator buffering every version for it', async () => {
+    const sock = connect({ host: '127.0.0.1', port: pub.address().port, ca: pub.caCert(), servername: 'localhost' });
+    await new Promise((r) => sock.once('secureConnect', r));
+    sock.write('GET /v1/snapshots HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer good\r\nx-jairouter-proxy: stuck\r\n\r\n');
+    sock.pause();
+    await until(() => pub.servedVersions().size === 0 && pub.openStreams === 1);
+    const big = 'x'.repeat(1 << 20);
+    for (let i = 0; i < 64 && pub.openStreams > 0; i++) {
+      const c = config(i);
+      await pub.publish({ ...c, tenants: [{ ...c.tenants[0]!, name: big + i }] }, { leader: false });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(pub.openStreams).toBe(0);
+    sock.destroy();
   });
 });
 

@@ -69,7 +69,8 @@ export class SnapshotServer {
       });
     });
     this.heartbeat = setInterval(() => {
-      for (const set of this.streams.values()) for (const res of set) res.write(HEARTBEAT_LINE);
+      // A stream still holding unsent bytes needs no heartbeat: the data is on its way.
+      for (const set of this.streams.values()) for (const res of set) if (!res.writableNeedDrain) res.write(HEARTBEAT_LINE);
     }, opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
@@ -101,8 +102,7 @@ export class SnapshotServer {
     let n = 0;
     for (const set of this.streams.values()) {
       for (const res of set) {
-        res.write(this.current.line);
-        n++;
+        if (this.sendSnapshot(res)) n++;
       }
     }
     this.pushes.inc(n);
@@ -131,6 +131,21 @@ export class SnapshotServer {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+  }
+
+  /**
+   * A proxy that has not read the previous snapshot yet (stopped, or a clogged network) would
+   * make the operator buffer every later version for it: close its stream instead; it
+   * reconnects with the version it holds and gets only the latest.
+   */
+  private sendSnapshot(res: ServerResponse): boolean {
+    if (res.writableNeedDrain) {
+      this.log.warn({ buffered: res.writableLength }, 'proxy not reading its stream: closing it');
+      res.destroy();
+      return false;
+    }
+    res.write(this.current!.line);
+    return true;
   }
 
   private setServed(proxy: string, version: string | undefined): void {
@@ -183,10 +198,7 @@ export class SnapshotServer {
     set.add(res);
     this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
     if (have) this.setServed(proxy, have);
-    if (this.current && this.current.version !== have) {
-      res.write(this.current.line);
-      this.pushes.inc();
-    }
+    if (this.current && this.current.version !== have && this.sendSnapshot(res)) this.pushes.inc();
     res.once('close', () => {
       set.delete(res);
       if (set.size === 0 && this.streams.get(proxy) === set) {
