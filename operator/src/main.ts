@@ -52,6 +52,7 @@ export async function main(argv: string[]): Promise<void> {
   const publisher = await createPublisher({
     kubeConfig: kc, listen: opts.listen, podNamespace: opts.podNamespace, serviceName: opts.serviceName,
     proxyServiceAccount: opts.proxyServiceAccount, snapshotSecret: opts.snapshotSecret, log: log.child({ component: 'distribution' }),
+    registry: metrics.registry,
   });
 
   const elector = opts.leaderElect

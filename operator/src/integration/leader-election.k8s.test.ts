@@ -91,6 +91,7 @@ describe.skipIf(skip !== undefined)(`leader election between two operator proces
       return /^jairouter_operator_leader 1$/m.test(text) ? text : undefined;
     }, 5_000);
     expect(metricsB).toMatch(/^jairouter_operator_reconcile_total\{result="success"\} \d+/m);
+    expect(metricsB).toContain('jairouter_operator_snapshot_streams'); // the distribution side shares the registry
     expect((await fetch(`http://127.0.0.1:${adminOf(b)}/readyz`)).status).toBe(200);
 
     // The new leader writes status.
