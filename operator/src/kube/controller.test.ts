@@ -146,4 +146,31 @@ describe('Controller', () => {
     expect(s.writes).toEqual([]);
     expect(s.events).toEqual([]);
   });
+
+  it('writes statuses a few at a time, never more than 8 in flight', async () => {
+    const s = setup();
+    stopMe = s.controller;
+    for (let i = 0; i < 30; i++) s.clusters.modelRoutes.put(route(`r${i}`));
+    let inFlight = 0;
+    let peak = 0;
+    const slow = {
+      async write() {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await sleep(10);
+        inFlight--;
+        return '1';
+      },
+    };
+    const c = new Controller({
+      scopes: [Object.fromEntries(WATCHED.map((k) => [k, s.clusters[k].factory])) as never],
+      publisher: new MemoryPublisher(), isLeader: () => true, statusWriter: slow,
+      events: { async transition() {} }, log: pino({ level: 'silent' }), relistMs: 0,
+    });
+    const t = Date.now();
+    await c.start();
+    await c.stop();
+    expect(peak).toBe(8);
+    expect(Date.now() - t).toBeLessThan(30 * 10); // not one after another
+  });
 });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { SnapshotPublisher } from '../distribution/types.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import { ConfigLedger, objectKey } from '../reconcile/programmed.ts';
-import { reconcile } from '../reconcile/reconcile.ts';
+import { reconcile, type ObjectUpdate } from '../reconcile/reconcile.ts';
 import { isReferenced, record, type References } from '../reconcile/references.ts';
 import type { ObjectStatusBody } from '../reconcile/status.ts';
 import type { EventRecorder } from './events.ts';
@@ -30,6 +30,8 @@ export interface ControllerOptions {
   queueMaxDelayMs?: number;
   ledgerSize?: number;
 }
+
+const STATUS_WRITE_CONCURRENCY = 8;
 
 const REFERENCED_KIND = { secrets: 'Secret', services: 'Service', endpointSlices: 'EndpointSlice' } as const;
 
@@ -195,38 +197,49 @@ export class Controller {
         byKey.set(objectKey(kind, String(meta?.['namespace']), String(meta?.['name'])), o);
       }
     }
-    for (const u of result.updates) {
-      if (!u.patchNeeded) continue;
-      if (!this.#o.isLeader()) break; // lost the lease mid-way: the new leader takes over
-      const meta = record(byKey.get(u.key)?.['metadata']);
-      try {
-        const newVersion = await this.#o.statusWriter.write(u, u.status);
-        m?.statusWrites.inc({ kind: u.kind, result: 'ok' });
-        if (newVersion === undefined) continue; // object deleted meanwhile
-        const fromVersion = typeof meta?.['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
-        this.#written.set(u.key, { fromVersion, status: u.status });
-        log.debug({ object: u.key, generation: u.status.observedGeneration }, 'status written');
-      } catch (e) {
-        m?.statusWrites.inc({ kind: u.kind, result: 'error' });
-        m?.errors.inc({ stage: 'status' });
-        log.warn({ object: u.key, err: errorText(e) }, 'status write failed');
-        failure ??= e;
-        continue;
+    // A few writes in flight at once: the first pass after a start or a failover may have to
+    // write every object, and one round trip each in sequence would take long on a big cluster.
+    const pending = result.updates.filter((u) => u.patchNeeded);
+    const worker = async () => {
+      for (let u = pending.shift(); u; u = pending.shift()) {
+        if (!this.#o.isLeader()) return; // lost the lease mid-way: the new leader takes over
+        const error = await this.#writeStatus(u, record(byKey.get(u.key)?.['metadata']));
+        failure ??= error;
       }
-      const uid = typeof meta?.['uid'] === 'string' ? meta['uid'] : undefined;
-      for (const t of u.transitions) {
-        try {
-          await this.#o.events.transition({ kind: u.kind, namespace: u.namespace, name: u.name, ...(uid !== undefined && { uid }) }, t);
-          m?.events.inc({ result: 'ok' });
-        } catch (e) {
-          // Events are best effort: retrying would record the transition twice.
-          m?.events.inc({ result: 'error' });
-          m?.errors.inc({ stage: 'event' });
-          log.warn({ object: u.key, err: errorText(e) }, 'recording an Event failed');
-        }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATUS_WRITE_CONCURRENCY, pending.length) }, worker));
+    if (failure) throw failure;
+  }
+
+  /** Writes one object's status, then its Events; resolves to the error, if the write failed. */
+  async #writeStatus(u: ObjectUpdate, meta: Record<string, unknown> | undefined): Promise<unknown> {
+    const { log, metrics: m } = this.#o;
+    try {
+      const newVersion = await this.#o.statusWriter.write(u, u.status);
+      m?.statusWrites.inc({ kind: u.kind, result: 'ok' });
+      if (newVersion === undefined) return undefined; // object deleted meanwhile
+      const fromVersion = typeof meta?.['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
+      this.#written.set(u.key, { fromVersion, status: u.status });
+      log.debug({ object: u.key, generation: u.status.observedGeneration }, 'status written');
+    } catch (e) {
+      m?.statusWrites.inc({ kind: u.kind, result: 'error' });
+      m?.errors.inc({ stage: 'status' });
+      log.warn({ object: u.key, err: errorText(e) }, 'status write failed');
+      return e;
+    }
+    const uid = typeof meta?.['uid'] === 'string' ? meta['uid'] : undefined;
+    for (const t of u.transitions) {
+      try {
+        await this.#o.events.transition({ kind: u.kind, namespace: u.namespace, name: u.name, ...(uid !== undefined && { uid }) }, t);
+        m?.events.inc({ result: 'ok' });
+      } catch (e) {
+        // Events are best effort: retrying would record the transition twice.
+        m?.events.inc({ result: 'error' });
+        m?.errors.inc({ stage: 'event' });
+        log.warn({ object: u.key, err: errorText(e) }, 'recording an Event failed');
       }
     }
-    if (failure) throw failure;
+    return undefined;
   }
 }
 
