@@ -1,6 +1,7 @@
 // OperatorSource against a fake operator: a small HTTPS server speaking the snapshot protocol
 // with a certificate from a throwaway CA (openssl CLI), so no operator or Kubernetes is needed.
 import { execFileSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -245,6 +246,20 @@ describe('OperatorSource', () => {
     await s.start(() => {});
     await until(() => op.subs.length >= 2, 3000);
     expect(op.subs[1]!.have).toBe(config(1).version);
+  });
+
+  it('a long outage with many retries piles up no abort listeners', async () => {
+    op = new FakeOperator();
+    const url = await op.listen();
+    op.status = 403;
+    let attempts = 0;
+    op.server.on('request', () => attempts++);
+    const s = source(url, { firstConfigTimeoutMs: 100, backoffBaseMs: 1, backoffMaxMs: 2 });
+    await s.start(() => {});
+    await until(() => attempts >= 40, 10_000);
+    // White-box: the source's abort signal (stop() wakes the backoff sleep through it).
+    const signal = (s as unknown as { abort: AbortController }).abort.signal;
+    expect(getEventListeners(signal, 'abort').length).toBeLessThanOrEqual(3);
   });
 
   it('does not accept an operator whose certificate is not from the given CA', async () => {

@@ -129,11 +129,16 @@ export class OperatorSource implements ConfigSource {
       const cap = this.o.backoffMaxMs ?? 30_000;
       const delay = Math.min(cap, base * 2 ** Math.min(failures, 16)) * (0.5 + Math.random() / 2);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.abort.signal.addEventListener('abort', () => {
+        const wake = () => {
           clearTimeout(t);
           resolve();
-        }, { once: true });
+        };
+        // Removed again when the timer fires: a long outage must not pile up abort listeners.
+        const t = setTimeout(() => {
+          this.abort.signal.removeEventListener('abort', wake);
+          resolve();
+        }, delay);
+        this.abort.signal.addEventListener('abort', wake, { once: true });
       });
     }
   }
