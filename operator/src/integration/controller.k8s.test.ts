@@ -171,6 +171,14 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
     expect(condition(await api.get(NS, 'modelroutes', 'local'), 'ResolvedRefs')?.status).toBe('True');
   });
 
+  it('Secrets of ServiceAccount-token and Helm-release type are not even cached (field selector)', async () => {
+    await api.ok('POST', `/api/v1/namespaces/${NS}/secrets`, {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sh.helm.release.v1.x.v1' }, type: 'helm.sh/release.v1', stringData: { release: 'r' },
+    });
+    await api.create(NS, 'modelroutes', route('helmish', ['helmish'], { url: 'https://example.com/v1', credentialsRef: { name: 'sh.helm.release.v1.x.v1', key: 'release' } }));
+    await waitFor('helmish SecretNotFound', async () => condition(await api.get(NS, 'modelroutes', 'helmish'), 'ResolvedRefs')?.reason === 'SecretNotFound');
+  });
+
   it('writes nothing when nothing changed: resourceVersions stay put across a full relist', async () => {
     publisher.serveLatest('proxy-1'); // the proxy catches up with everything above (a legitimate write)
     await waitFor('broken Programmed=True', async () => condition(await api.get(NS, 'modelroutes', 'broken'), 'Programmed')?.status === 'True');

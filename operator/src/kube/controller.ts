@@ -10,7 +10,7 @@ import type { ObjectStatusBody } from '../reconcile/status.ts';
 import type { EventRecorder } from './events.ts';
 import { ResilientInformer, type InformerFactory } from './informer.ts';
 import { CUSTOM_KIND, WATCHED, type Watched } from './sources.ts';
-import type { StatusWriter } from './status-writer.ts';
+import { httpStatus, type StatusWriter } from './status-writer.ts';
 import { CoalescingQueue } from './work-queue.ts';
 
 export interface ControllerOptions {
@@ -82,7 +82,9 @@ export class Controller {
           onError: (name, err, retryInMs) => {
             m?.errors.inc({ stage: 'informer' });
             m?.informerRestarts.inc({ resource: name });
-            opts.log.warn({ resource: name, err: errorText(err), retryInMs }, 'watch failed; restarting with backoff');
+            // A 404 on the custom kinds almost always means the CRDs are not installed (yet).
+            const hint = httpStatus(err) === 404 && CUSTOM_KIND[name as keyof typeof CUSTOM_KIND] ? 'are the jairouter.io CRDs installed?' : undefined;
+            opts.log.warn({ resource: name, err: errorText(err), retryInMs, ...(hint && { hint }) }, 'watch failed; restarting with backoff');
           },
         });
         this.#informers.push({ kind, informer });

@@ -1,4 +1,4 @@
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { ListWatch, Watch, makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.ts';
 
 export type CachingInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
@@ -151,6 +151,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 /** Lists as plain JSON objects, the same shape the watch delivers (typed lists would hand back class instances with Date fields). */
 export type ListFn = () => Promise<KubernetesListObject<KubernetesObject>>;
 
-export function informerFactory(kc: KubeConfig, path: string, list: ListFn): InformerFactory<KubernetesObject> {
-  return () => makeInformer(kc, path, list);
+export function informerFactory(kc: KubeConfig, path: string, list: ListFn, fieldSelector?: string): InformerFactory<KubernetesObject> {
+  // makeInformer takes no field selector; ListWatch is what it builds, with one.
+  if (fieldSelector === undefined) return () => makeInformer(kc, path, list);
+  return () => new ListWatch(path, new Watch(kc), list, false, undefined, fieldSelector);
 }

@@ -11,6 +11,13 @@ export const CUSTOM_KIND: Readonly<Record<'modelRoutes' | 'tenants' | 'rateLimit
   modelRoutes: 'ModelRoute', tenants: 'Tenant', rateLimitPolicies: 'RateLimitPolicy',
 };
 
+/**
+ * Secret types that never hold a provider credential, API keys or a JWKS, and are many in a
+ * busy cluster (a token per ServiceAccount in older clusters, a Secret per Helm release
+ * revision): not cached at all.
+ */
+export const SECRET_FIELD_SELECTOR = 'type!=kubernetes.io/service-account-token,type!=helm.sh/release.v1';
+
 /** Typed client lists hold class instances (Dates, renamed reserved words); the cache must hold what the watch delivers: plain JSON. */
 function plain(list: unknown): KubernetesListObject<KubernetesObject> {
   return JSON.parse(JSON.stringify(list)) as KubernetesListObject<KubernetesObject>;
@@ -33,8 +40,9 @@ export function sourceFactories(kc: KubeConfig, namespace: string | undefined): 
     modelRoutes: crd(PLURALS.ModelRoute),
     tenants: crd(PLURALS.Tenant),
     rateLimitPolicies: crd(PLURALS.RateLimitPolicy),
-    secrets: informerFactory(kc, `/api/v1${ns}/secrets`, async () =>
-      plain(namespace ? await core.listNamespacedSecret({ namespace }) : await core.listSecretForAllNamespaces())),
+    secrets: informerFactory(kc, `/api/v1${ns}/secrets`, async () => plain(namespace
+      ? await core.listNamespacedSecret({ namespace, fieldSelector: SECRET_FIELD_SELECTOR })
+      : await core.listSecretForAllNamespaces({ fieldSelector: SECRET_FIELD_SELECTOR })), SECRET_FIELD_SELECTOR),
     services: informerFactory(kc, `/api/v1${ns}/services`, async () =>
       plain(namespace ? await core.listNamespacedService({ namespace }) : await core.listServiceForAllNamespaces())),
     endpointSlices: informerFactory(kc, `/apis/discovery.k8s.io/v1${ns}/endpointslices`, async () =>
