@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +154,24 @@ describe.skipIf(skipK8s)('startControlPlane()', () => {
       await cp.stop();
       for (const pid of pids) expect(running(pid), `pid ${pid}`).toBe(false);
       expect(existsSync(cp.dir)).toBe(false);
+    }
+  }, 120_000);
+
+  it('gives up after one retry when a port stays taken, leaving nothing behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = await mkdtemp(join(tmpdir(), 'jairouter-envtest-taken-'));
+    const logs: string[] = [];
+    try {
+      // A later flag wins, so both attempts ask for the taken port.
+      const start = startControlPlane({ binaries: bins(), dir, apiServerArgs: [`--secure-port=${port}`], log: (l) => logs.push(l) });
+      await expect(start).rejects.toThrow(/kube-apiserver could not listen: .*address already in use/);
+      expect(logs.some((l) => l.includes('retrying on other ports'))).toBe(true);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
 

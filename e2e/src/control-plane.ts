@@ -139,7 +139,8 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
       const dead = children.find((c) => c.exited);
       if (dead) {
         const tail = logTail(dead.log);
-        if (/address already in use/i.test(tail)) throw new PortTakenError(`${dead.name}: a port was taken`);
+        const inUse = tail.split('\n').find((l) => /address already in use/i.test(l));
+        if (inUse) throw new PortTakenError(`${dead.name} could not listen: ${inUse.trim().slice(-200)}`);
         throw new Error(`${dead.name} exited while starting; the end of ${dead.log}:\n${tail}`);
       }
       if (await ready().catch(() => false)) return;
