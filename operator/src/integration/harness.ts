@@ -24,13 +24,13 @@ export function skipReason(): string | undefined {
   return missing.length > 0 ? `control plane binaries not built (${missing.join(', ')}); run npx jairouter-envtest up once` : undefined;
 }
 
-export async function startCluster(): Promise<{ cp: ControlPlane; kc: KubeConfig; api: Api }> {
+export async function startCluster(opts: { crds?: boolean } = {}): Promise<{ cp: ControlPlane; kc: KubeConfig; api: Api }> {
   const bins: K8sBinaries = k8sBinaries(e2eConfig().cacheDir);
   const cp = await startControlPlane({ binaries: bins });
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
   const api = new Api(cp);
-  await api.applyCrds();
+  if (opts.crds !== false) await api.applyCrds();
   return { cp, kc, api };
 }
 
