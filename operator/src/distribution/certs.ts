@@ -42,6 +42,31 @@ function openssl(args: string[], cwd: string): Promise<void> {
   });
 }
 
+/**
+ * Our own openssl config, so the machine's openssl.cnf (Debian's adds v3_ca extensions to every
+ * `req -x509`) puts nothing into the certificates that we did not ask for.
+ */
+function opensslConfig(cn: string, sans: string): string {
+  return `[req]
+distinguished_name = dn
+prompt = no
+[dn]
+O = jairouter
+CN = ${cn}
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[serving]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+${sans ? `subjectAltName = ${sans}` : ''}
+`;
+}
+
 async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'jairouter-pki-'));
   try {
@@ -56,11 +81,8 @@ export async function generateBundle(sans: string[]): Promise<TlsBundle> {
   const caKey = ecKey();
   const caCert = await inTempDir(async (dir) => {
     await writeFile(join(dir, 'ca.key'), caKey, { mode: 0o600 });
-    await openssl(
-      ['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', String(CA_VALIDITY_DAYS), '-subj', '/O=jairouter/CN=jairouter-operator-ca',
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.crt'],
-      dir,
-    );
+    await writeFile(join(dir, 'openssl.cnf'), opensslConfig('jairouter-operator-ca', ''));
+    await openssl(['req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'ca', '-key', 'ca.key', '-sha256', '-days', String(CA_VALIDITY_DAYS), '-out', 'ca.crt'], dir);
     return readFile(join(dir, 'ca.crt'), 'utf8');
   });
   return { caCert, caKey, ...(await issueServing({ caCert, caKey }, sans)) };
@@ -74,11 +96,10 @@ export async function issueServing(ca: { caCert: string; caKey: string }, sans: 
     await writeFile(join(dir, 'ca.key'), ca.caKey, { mode: 0o600 });
     await writeFile(join(dir, 'ca.crt'), ca.caCert);
     await writeFile(join(dir, 'tls.key'), key, { mode: 0o600 });
+    await writeFile(join(dir, 'openssl.cnf'), opensslConfig(sans[0] ?? 'jairouter-operator', san));
     await openssl(
-      ['req', '-x509', '-new', '-key', 'tls.key', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-sha256', '-days', String(SERVING_VALIDITY_DAYS),
-        '-subj', `/O=jairouter/CN=${sans[0] ?? 'jairouter-operator'}`, '-addext', `subjectAltName=${san}`,
-        '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature',
-        '-addext', 'extendedKeyUsage=serverAuth', '-out', 'tls.crt'],
+      ['req', '-x509', '-new', '-config', 'openssl.cnf', '-extensions', 'serving', '-key', 'tls.key', '-CA', 'ca.crt', '-CAkey', 'ca.key',
+        '-sha256', '-days', String(SERVING_VALIDITY_DAYS), '-out', 'tls.crt'],
       dir,
     );
     return readFile(join(dir, 'tls.crt'), 'utf8');

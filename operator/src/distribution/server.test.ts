@@ -190,6 +190,9 @@ describe('publisher: snapshot Secret and TLS', () => {
     expect(cert.subjectAltName).toContain('DNS:jairouter-operator.jairouter-system.svc');
     expect(cert.subjectAltName).toContain('IP Address:127.0.0.1');
     expect(cert.verify(new X509Certificate(certs.ca!).publicKey)).toBe(true);
+    expect(cert.ca).toBe(false);
+    expect(new X509Certificate(certs.ca!).ca).toBe(true);
+    expect(cert.checkHost('jairouter-operator.jairouter-system.svc.cluster.local')).toBeDefined();
     // 127.0.0.1 verifies as well as localhost.
     const r = await call(agent, `https://127.0.0.1:${pub.address().port}`, '/v1/snapshots', { proxy: 'p' });
     expect(r.status).toBe(401);
