@@ -47,13 +47,29 @@ export async function main(argv: string[]): Promise<void> {
 
   const metrics = new OperatorMetrics({ defaultMetrics: true });
   let controller: Controller | undefined;
-  const admin = await startAdminServer({ ...opts.adminListen, ready: () => controller?.ready ?? false, registry: metrics.registry });
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    admin = await startAdminServer({ ...opts.adminListen, ready: () => controller?.ready ?? false, registry: metrics.registry });
+  } catch (e) {
+    log.fatal({ err: errorText(e), listen: opts.adminListen }, 'cannot listen for /healthz, /readyz and /metrics');
+    process.exitCode = 1;
+    return;
+  }
 
-  const publisher = await createPublisher({
-    kubeConfig: kc, listen: opts.listen, podNamespace: opts.podNamespace, serviceName: opts.serviceName,
-    proxyServiceAccount: opts.proxyServiceAccount, snapshotSecret: opts.snapshotSecret, log: log.child({ component: 'distribution' }),
-    registry: metrics.registry,
-  });
+  let publisher: Awaited<ReturnType<typeof createPublisher>>;
+  try {
+    publisher = await createPublisher({
+      kubeConfig: kc, listen: opts.listen, podNamespace: opts.podNamespace, serviceName: opts.serviceName,
+      proxyServiceAccount: opts.proxyServiceAccount, snapshotSecret: opts.snapshotSecret, log: log.child({ component: 'distribution' }),
+      registry: metrics.registry,
+    });
+  } catch (e) {
+    // No stream, no operator: say why in one line and let the Pod restart (with backoff).
+    log.fatal({ err: errorText(e) }, 'cannot start the snapshot stream');
+    await admin.close();
+    process.exitCode = 1;
+    return;
+  }
 
   const elector = opts.leaderElect
     ? new LeaderElector({
