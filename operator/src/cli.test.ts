@@ -1,7 +1,7 @@
 // The operator's command line (not `compile`): usage errors exit 2, a broken environment exits
 // 1 with one line saying why, before anything else happens.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,10 @@ function run(...args: string[]) {
 }
 
 describe('jairouter-operator command line', () => {
+  it('is linked as a bin at the repo root (npx jairouter-operator after npm ci)', () => {
+    expect(existsSync(join(dirname(BIN), '..', '..', 'node_modules', '.bin', 'jairouter-operator'))).toBe(true);
+  });
+
   it('--help prints every flag', () => {
     const r = run('--help');
     expect(r.code).toBe(0);
