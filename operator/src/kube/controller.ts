@@ -140,17 +140,21 @@ export class Controller {
 
   #snapshot(): Resources {
     const out: Record<Watched, KubeObject[]> = { ...emptyResources(), modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] };
+    const seen = new Set<string>();
     for (const { kind, informer } of this.#informers) {
-      for (const o of informer.list()) out[kind].push(this.#withWrittenStatus(kind, o as KubeObject));
+      for (const o of informer.list()) out[kind].push(this.#withWrittenStatus(kind, o as KubeObject, seen));
     }
+    // Objects deleted before the watch showed our write: forget them.
+    for (const key of this.#written.keys()) if (!seen.has(key)) this.#written.delete(key);
     return out;
   }
 
   /** The cache may not have seen our last status write yet; reconciling against the old status would write again. */
-  #withWrittenStatus(kind: Watched, o: KubeObject): KubeObject {
+  #withWrittenStatus(kind: Watched, o: KubeObject, seen: Set<string>): KubeObject {
     if (!(kind in CUSTOM_KIND)) return o;
     const meta = record(o['metadata']);
     const key = objectKey(CUSTOM_KIND[kind as keyof typeof CUSTOM_KIND], String(meta?.['namespace']), String(meta?.['name']));
+    seen.add(key);
     const written = this.#written.get(key);
     if (!written) return o;
     if (meta?.['resourceVersion'] === written.fromVersion) return { ...o, status: written.status };
