@@ -1,0 +1,225 @@
+// The whole product on the local control plane, for one test file: the CRDs, a namespace for
+// the custom resources and one for the operator (like jairouter-system), the proxies'
+// ServiceAccount and a TokenRequest token for them, operator processes behind a Service-like
+// balancer, the CA the operator publishes, and proxy processes subscribed to the operator.
+// Objects are applied with @kubernetes/client-node (server-side apply, as `kubectl apply
+// --server-side` does).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { ControlPlane } from '../control-plane.ts';
+import { kubectl, kubeRequest } from '../kube.ts';
+import { freshNamespace } from '../testing.ts';
+import { startBalancer, type Balancer } from './balancer.ts';
+import { REPO_ROOT, startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
+
+export const GROUP_VERSION = 'jairouter.io/v1alpha1';
+export const SNAPSHOT_SECRET = 'jairouter-snapshot';
+const CRD_DIR = join(REPO_ROOT, 'crds', 'manifests');
+const FIELD_MANAGER = 'jairouter-e2e';
+
+/** Free-form Kubernetes objects: the tests read status fields the client types do not know. */
+export type Obj = KubernetesObject & Record<string, any>;
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+export function condition(obj: Obj | undefined, type: string): Condition | undefined {
+  return (obj?.['status']?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+}
+
+/** Polls `fn` until it returns something other than undefined/false. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+export interface StackOptions {
+  prefix: string;
+  operators: number;
+  proxies: number;
+}
+
+export class Stack {
+  readonly cp: ControlPlane;
+  readonly kc: KubeConfig;
+  readonly objects: KubernetesObjectApi;
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+  readonly dir: string;
+  readonly caFile: string;
+  readonly tokenFile: string;
+  readonly snapshotFile: string;
+  /** Namespace of the custom resources. */
+  ns = '';
+  /** The operator's namespace (Lease, TLS and snapshot Secrets, CA ConfigMap). */
+  sys = '';
+  balancer: Balancer | undefined;
+  operators: OperatorProcess[] = [];
+  proxies: ProxyProcess[] = [];
+  #all: { stop(signal?: NodeJS.Signals): Promise<void> }[] = [];
+
+  constructor(cp: ControlPlane) {
+    this.cp = cp;
+    this.kc = new KubeConfig();
+    this.kc.loadFromFile(cp.kubeconfig);
+    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.coordination = this.kc.makeApiClient(CoordinationV1Api);
+    this.dir = mkdtempSync(join(tmpdir(), 'jairouter-stack-'));
+    this.caFile = join(this.dir, 'ca.crt');
+    this.tokenFile = join(this.dir, 'token');
+    this.snapshotFile = join(this.dir, 'snapshot.json');
+  }
+
+  /** CRDs, namespaces, ServiceAccount + token, operators, CA file, snapshot file, proxies. */
+  async start(o: StackOptions): Promise<void> {
+    await this.installCrds();
+    this.ns = await freshNamespace(this.cp, o.prefix);
+    this.sys = await freshNamespace(this.cp, `${o.prefix}-sys`);
+    // No controller-manager: no default ServiceAccount, so create the proxies' one.
+    await this.core.createNamespacedServiceAccount({ namespace: this.sys, body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'jairouter-proxy' } } });
+    const tr = await this.core.createNamespacedServiceAccountToken({
+      name: 'jairouter-proxy',
+      namespace: this.sys,
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['jairouter-operator'], expirationSeconds: 3600 } },
+    });
+    if (!tr.status?.token) throw new Error('TokenRequest returned no token');
+    writeFileSync(this.tokenFile, tr.status.token);
+
+    this.balancer = await startBalancer();
+    this.#all.push({ stop: () => this.balancer!.close() });
+    for (let i = 0; i < o.operators; i++) {
+      await this.startOperator(`op-${String.fromCharCode(97 + i)}`);
+    }
+    const cm = await waitFor('ConfigMap jairouter-ca', async () => (await this.core.readNamespacedConfigMap({ namespace: this.sys, name: 'jairouter-ca' })).data?.['ca.crt']);
+    writeFileSync(this.caFile, cm);
+    // What the kubelet would have mounted from the snapshot Secret by now.
+    await this.writeSnapshotFile();
+    for (let i = 0; i < o.proxies; i++) this.proxies.push(await this.startProxy(`proxy-${i}`));
+  }
+
+  async startOperator(podName: string): Promise<OperatorProcess> {
+    const op = await startOperator({
+      kubeconfig: this.cp.kubeconfig, // the admin: the operator's RBAC is tested in operator/src/integration
+      namespaces: [this.ns],
+      podNamespace: this.sys,
+      podName,
+      proxyServiceAccount: `${this.sys}/jairouter-proxy`,
+      snapshotSecret: SNAPSHOT_SECRET,
+    });
+    this.operators.push(op);
+    this.#all.push(op);
+    this.balancer!.setTargets(this.operators.filter((x) => x.isRunning()).map((x) => x.streamPort));
+    return op;
+  }
+
+  async startProxy(name: string): Promise<ProxyProcess> {
+    const p = await startProxy({ name, operatorUrl: this.balancer!.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile });
+    this.#all.push(p);
+    return p;
+  }
+
+  /** The snapshot Secret as the API holds it: `snapshot.json` and its version annotation. */
+  async snapshotSecret(): Promise<{ json: string; version: string | undefined }> {
+    const s = await this.core.readNamespacedSecret({ namespace: this.sys, name: SNAPSHOT_SECRET });
+    const b64 = s.data?.['snapshot.json'];
+    if (!b64) throw new Error(`Secret ${this.sys}/${SNAPSHOT_SECRET} has no snapshot.json`);
+    return { json: Buffer.from(b64, 'base64').toString('utf8'), version: s.metadata?.annotations?.['jairouter.io/snapshot-version'] };
+  }
+
+  /** Writes the snapshot Secret's `snapshot.json` where the proxies read it, as the Secret mount would. */
+  async writeSnapshotFile(): Promise<string | undefined> {
+    const s = await waitFor('the snapshot Secret', () => this.snapshotSecret());
+    writeFileSync(this.snapshotFile, s.json);
+    return s.version;
+  }
+
+  async leaseHolder(): Promise<string | undefined> {
+    const l = await this.coordination.readNamespacedLease({ namespace: this.sys, name: 'jairouter-operator' });
+    return l.spec?.holderIdentity;
+  }
+
+  /** Server-side apply (field manager jairouter-e2e); the namespace defaults to `ns`. */
+  async apply(obj: Obj): Promise<Obj> {
+    const body = { ...obj, metadata: { namespace: this.ns, ...obj.metadata } };
+    return (await this.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as Obj;
+  }
+
+  async get(kind: string, name: string, apiVersion = GROUP_VERSION): Promise<Obj> {
+    return (await this.objects.read({ apiVersion, kind, metadata: { name, namespace: this.ns } })) as Obj;
+  }
+
+  async delete(kind: string, name: string, apiVersion = GROUP_VERSION): Promise<void> {
+    await this.objects.delete({ apiVersion, kind, metadata: { name, namespace: this.ns } });
+  }
+
+  /** Waits until the object's status is for its current generation and the conditions have these statuses. */
+  async waitForConditions(kind: string, name: string, want: Record<string, string>, timeoutMs = 20_000): Promise<Obj> {
+    return waitFor(`${kind} ${name} ${JSON.stringify(want)}`, async () => {
+      const o = await this.get(kind, name);
+      const gen = o.metadata?.generation;
+      if (o['status']?.observedGeneration !== gen) return undefined;
+      for (const [type, status] of Object.entries(want)) {
+        const c = condition(o, type);
+        if (c?.status !== status || c.observedGeneration !== gen) return undefined;
+      }
+      return o;
+    }, timeoutMs);
+  }
+
+  kubectl(args: string[], input?: string) {
+    return kubectl(this.cp, args, input === undefined ? {} : { input });
+  }
+
+  /** Kills every process started here, closes the balancer, removes the temp dir. */
+  async stop(): Promise<void> {
+    for (const p of this.#all.reverse()) await p.stop('SIGKILL').catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async installCrds(): Promise<void> {
+    const apply = await kubectl(this.cp, ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_DIR]);
+    if (apply.code !== 0) throw new Error(`applying the CRDs: ${apply.stderr}`);
+    const wait = await kubectl(this.cp, ['wait', '--for=condition=Established', '--timeout=60s', '-f', CRD_DIR]);
+    if (wait.code !== 0) throw new Error(`CRDs not Established: ${wait.stderr}`);
+    // Established can precede the handler by a moment: wait until each kind lists.
+    for (const plural of ['modelroutes', 'tenants', 'ratelimitpolicies']) {
+      await waitFor(`${plural} served`, async () => (await kubeRequest(this.cp, `/apis/${GROUP_VERSION}/${plural}`)).status === 200);
+    }
+  }
+}
+
+/** The API server's error for a rejected request: HTTP code and the Status message. */
+export function apiError(e: unknown): { code: number; message: string } {
+  if (e instanceof ApiException) {
+    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
+    return { code: e.code, message: body?.message ?? String(e.body) };
+  }
+  throw e;
+}
