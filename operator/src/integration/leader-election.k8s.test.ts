@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)(`leader election between two operator proces
 
     const l = await lease();
     expect(l.spec.holderIdentity).toBe('op-a');
-    expect(l.spec.leaseDurationSeconds).toBe(15);
+    expect(l.spec.leaseDurationSeconds).toBe(10);
     expect(l.spec.renewTime).toMatch(/\.\d{6}Z$/);
     expect(logged(b, 'became leader')).toBeUndefined();
 
@@ -81,8 +81,9 @@ describe.skipIf(skip !== undefined)(`leader election between two operator proces
     a.child.kill('SIGKILL');
     await waitFor('op-b takes over', async () => logged(b, 'became leader'), 25_000);
     const failoverMs = logged(b, 'became leader')!.seenAt - killedAt;
-    console.log(`leader failover after SIGKILL: ${(failoverMs / 1000).toFixed(1)} s (lease 15 s, renew 5 s)`);
-    expect(failoverMs).toBeLessThan(16_500);
+    console.log(`leader failover after SIGKILL: ${(failoverMs / 1000).toFixed(1)} s (lease 10 s, renew 2 s)`);
+    // The issue asks for a takeover within 15 s: lease 10 s + one 1 s follower retry, with margin.
+    expect(failoverMs).toBeLessThan(15_000);
     expect((await lease()).spec.holderIdentity).toBe('op-b');
     expect((await lease()).spec.leaseTransitions).toBe(1);
     const adminOf = (op: Operator) => (op.lines.find((x) => x.msg === 'operator ready') as unknown as { admin: { port: number } }).admin.port;

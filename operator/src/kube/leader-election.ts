@@ -42,11 +42,11 @@ export interface LeaderElectionOptions {
   name: string;
   namespace: string;
   identity: string;
-  /** How long a lease holds without renewal (default 15 s). */
+  /** How long a lease holds without renewal (default 10 s: a crashed leader is replaced within about 11 s). */
   leaseDurationMs?: number;
-  /** The leader renews this often (default 5 s). */
+  /** The leader renews this often (default 2 s). */
   renewPeriodMs?: number;
-  /** The leader steps down when it could not renew for this long (default 10 s, below the lease duration). */
+  /** The leader steps down when it could not renew for this long (default 7 s, below the lease duration). */
   renewDeadlineMs?: number;
   /** Followers look at the lease this often (default 1 s), so a free lease is taken soon after it expires. */
   retryPeriodMs?: number;
@@ -61,7 +61,7 @@ export interface LeaderElectionOptions {
  * resourceVersion-checked replace (409 = someone else won), and expiry is judged on this
  * process's own clock from when the lease was last seen to change, so clock skew between
  * replicas cannot make a follower take a live leader's lease. The follower also waits for the
- * lease's own renewTime + duration, which keeps the nominal 15 s when clocks agree. The leader
+ * lease's own renewTime + duration, which keeps the nominal lease duration when clocks agree. The leader
  * gives up once it could not renew for renewDeadline (< lease duration), so two leaders never
  * overlap. On stop() a leader releases the lease so that another replica takes over at once.
  */
@@ -81,7 +81,7 @@ export class LeaderElector {
 
   constructor(opts: LeaderElectionOptions) {
     this.#o = {
-      leaseDurationMs: 15_000, renewPeriodMs: 5_000, renewDeadlineMs: 10_000, retryPeriodMs: 1_000,
+      leaseDurationMs: 10_000, renewPeriodMs: 2_000, renewDeadlineMs: 7_000, retryPeriodMs: 1_000,
       now: () => Date.now(), ...opts,
     };
   }
