@@ -46,3 +46,7 @@ bench: deps
 
 clean:
 	rm -rf node_modules */node_modules
+
+## The product on a kind cluster (needs Docker, kind, kubectl, helm); CI uses `make e2e` instead.
+e2e-kind:
+	bash e2e/scripts/e2e-kind.sh

@@ -1,0 +1,29 @@
+# One image for both components: `jairouter-operator` and `jairouter-proxy` (and the demo
+# backend, `jairouter-demo-backend`) on PATH. The sources are TypeScript run by Node's type
+# stripping: there is no build stage. openssl is needed by the operator to issue its CA and
+# serving certificate (docs/distribution.md).
+FROM node:24-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssl ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY crds/package.json crds/
+COPY proxy/package.json proxy/
+COPY operator/package.json operator/
+COPY e2e/package.json e2e/
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY crds/src crds/src
+COPY proxy/bin proxy/bin
+COPY proxy/src proxy/src
+COPY operator/bin operator/bin
+COPY operator/src operator/src
+COPY scripts scripts
+RUN ln -s /app/proxy/bin/jairouter-proxy.js /usr/local/bin/jairouter-proxy \
+ && ln -s /app/operator/bin/jairouter-operator.js /usr/local/bin/jairouter-operator \
+ && ln -s /app/proxy/bin/jairouter-demo-backend.js /usr/local/bin/jairouter-demo-backend
+# The compile cache (TypeScript stripping included) lives in /tmp, the only writable path.
+ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache NODE_ENV=production
+USER 65532:65532
+ENTRYPOINT []
+CMD ["jairouter-proxy", "--help"]

@@ -1,0 +1,34 @@
+// The image is built only where Docker exists (make e2e-kind); these checks keep the Dockerfile
+// in step with the repository everywhere else.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
+
+describe('Dockerfile', () => {
+  it('copies every workspace package.json before npm ci, so the lockfile installs', () => {
+    const ci = dockerfile.indexOf('npm ci');
+    for (const ws of pkg.workspaces) {
+      const at = dockerfile.indexOf(`COPY ${ws}/package.json`);
+      expect(at, `${ws}/package.json`).toBeGreaterThan(-1);
+      expect(at).toBeLessThan(ci);
+    }
+  });
+
+  it('puts the binaries the Helm chart runs on PATH', () => {
+    const chart = readFileSync(join(root, 'charts/jairouter/templates/operator/deployment.yaml'), 'utf8') +
+      readFileSync(join(root, 'charts/jairouter/templates/proxy/deployment.yaml'), 'utf8');
+    for (const bin of ['jairouter-operator', 'jairouter-proxy']) {
+      expect(chart).toContain(bin);
+      expect(dockerfile).toContain(`/usr/local/bin/${bin}`);
+    }
+  });
+
+  it('runs as the non-root user the chart expects and ships openssl for the operator', () => {
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+    expect(dockerfile).toContain('openssl');
+  });
+});
