@@ -171,6 +171,10 @@ export const ModelRouteStatus = BaseStatus.extend({
     .array(z.object({ name: z.string().describe('Backend name.'), endpoints: z.number().int().describe('Ready endpoints.') }))
     .optional()
     .describe('Ready endpoints per backend.'),
+  readyBackends: z
+    .string()
+    .optional()
+    .describe('Backends with at least one ready endpoint, out of all of them, for example "2/3" (the BACKENDS column of kubectl get).'),
 }).describe('Observed state of the ModelRoute.');
 
 export const ModelRoute = z.object({

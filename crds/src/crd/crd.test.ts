@@ -101,7 +101,7 @@ describe('printer columns', () => {
     expect(columns('ModelRoute')).toEqual([
       ['MODELS', 'string', '.spec.models'],
       ['STRATEGY', 'string', '.spec.loadBalancer.strategy'],
-      ['BACKENDS', 'string', '.status.backends'],
+      ['BACKENDS', 'string', '.status.readyBackends'],
       ['PROGRAMMED', 'string', '.status.conditions[?(@.type=="Programmed")].status'],
       ['AGE', 'date', '.metadata.creationTimestamp'],
     ]);

@@ -51,7 +51,7 @@ export const KINDS: readonly KindDefinition[] = [
       // JSONPath (apiextensions-apiserver tableconvertor takes results[0][0]), which would
       // show one backend of three. The status list is one value: every backend with its
       // ready endpoint count.
-      { name: 'BACKENDS', type: 'string', jsonPath: '.status.backends', description: 'Ready endpoints per backend, as reported by the operator.' },
+      { name: 'BACKENDS', type: 'string', jsonPath: '.status.readyBackends', description: 'Backends with a ready endpoint, out of all (status.backends has the counts).' },
       condition('Programmed'),
       AGE,
     ],

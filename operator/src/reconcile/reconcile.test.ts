@@ -31,6 +31,7 @@ describe('reconcile', () => {
     expect(cond(byName(r.updates, 'broken'), 'Programmed')).toMatchObject({ status: 'False', reason: 'NotInConfig' });
     expect(cond(byName(r.updates, 'chat'), 'ResolvedRefs')?.status).toBe('True');
     expect(byName(r.updates, 'local')?.status.backends).toEqual([{ name: 'b', endpoints: 2 }]);
+    expect(byName(r.updates, 'local')?.status.readyBackends).toBe('1/1');
     expect(byName(r.updates, 'acme')?.status.keys).toBe(2);
     expect(cond(byName(r.updates, 'chat'), 'Programmed')).toMatchObject({ status: 'False', reason: 'NoProxies' });
     expect(r.updates.every((u) => u.patchNeeded)).toBe(true);

@@ -21,6 +21,8 @@ export interface ObjectStatusBody {
   observedGeneration: number;
   conditions: StatusCondition[];
   backends?: BackendStatus[];
+  /** `ready/total` backends, for the BACKENDS printer column. */
+  readyBackends?: string;
   keys?: number;
 }
 
@@ -58,7 +60,10 @@ export function desiredStatus(
     return { ...c, lastTransitionTime: kubeTime(now) };
   });
   const status: ObjectStatusBody = { observedGeneration: extra.generation, conditions: timed };
-  if (extra.backends) status.backends = extra.backends.map((b) => ({ name: b.name, endpoints: b.endpoints }));
+  if (extra.backends) {
+    status.backends = extra.backends.map((b) => ({ name: b.name, endpoints: b.endpoints }));
+    status.readyBackends = `${extra.backends.filter((b) => b.endpoints > 0).length}/${extra.backends.length}`;
+  }
   if (extra.keys !== undefined) status.keys = extra.keys;
   return { status, transitions };
 }
@@ -81,6 +86,7 @@ function normalise(status: unknown, shape: ObjectStatusBody): unknown {
   if ('backends' in shape) {
     const backends = Array.isArray(s?.['backends']) ? (s['backends'] as unknown[]) : undefined;
     out['backends'] = backends?.map((b) => ({ name: record(b)?.['name'], endpoints: record(b)?.['endpoints'] }));
+    out['readyBackends'] = s?.['readyBackends'];
   }
   if ('keys' in shape) out['keys'] = s?.['keys'];
   return out;
