@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '../../../proxy/src/testing/fake-openai.ts';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
 import type { OperatorProcess, ProxyProcess } from './processes.ts';
-import { GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
+import { condition, GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
 import { chat, models, readyz } from './traffic.ts';
 
 const KEY = 'sk-e2e-failover-0123456789';
@@ -69,7 +69,33 @@ describe.skipIf(skipK8s)('the stack on the local control plane: operator failure
     await alpha?.close();
   }, 30_000);
 
-  it('SIGKILL the leader: the other replica takes over (within the 15 s lease + polling), status writes resume, the proxies serve throughout', async () => {
+  // The chart's proxies reach the operator through a plain Service, which balances per TCP
+  // connection. A proxy's snapshot stream holds one HTTP/1.1 connection, so its
+  // POST /v1/served report opens another, which can land on the other replica; that replica
+  // drops the report (the proxy has no stream there) and the leader never learns the proxy
+  // serves the new version: Programmed stays Pending (docs/operator.md, docs/distribution.md).
+  // it.fails: this passes while the bug is there; remove `.fails` once it is fixed.
+  it.fails('KNOWN BUG: behind a per-connection Service, a proxy whose report reaches the other replica keeps Programmed Pending', async () => {
+    const holder = await stack.leaseHolder();
+    const slot = stack.operators.findIndex((o) => o.label === `operator ${holder}`);
+    const rr = await stack.startProxy('proxy-rr', { slot, policy: 'round-robin' });
+    try {
+      await stack.apply(chatRoute(['e2e-chat', 'rr-1']));
+      await waitFor('proxy-rr lists rr-1', async () => (await models(rr, KEY)).includes('rr-1'));
+      const ports = (stack.balancers.at(-1)!.balancer.connections).map((port) => stack.operators.find((o) => o.streamPort === port)!.label);
+      console.log(`proxy-rr connections (stream first, then the report): ${ports.join(', ')}; leader ${holder}`);
+      try {
+        await stack.waitForConditions('ModelRoute', 'chat', TRUE3, 8_000);
+      } catch (e) {
+        console.log(`proxy-rr serves rr-1, yet chat has ${JSON.stringify(condition(await stack.get('ModelRoute', 'chat'), 'Programmed'))}`);
+        throw e;
+      }
+    } finally {
+      await rr.stop('SIGKILL');
+    }
+  }, 30_000);
+
+  it('SIGKILL the leader: the other replica takes over within 15 s, status writes resume, the proxies serve throughout', async () => {
     const holder = await stack.leaseHolder();
     const leader = stack.operators.find((o) => o.label === `operator ${holder}`);
     const follower = stack.operators.find((o) => o !== leader);
@@ -78,14 +104,15 @@ describe.skipIf(skipK8s)('the stack on the local control plane: operator failure
 
     const talk = keepTalking(() => stack.proxies, () => 'e2e-chat');
     // A crash at whatever point of the 5 s renew period this happens to be, as a real one.
-    const renewedAt = new Date((await stack.coordination.readNamespacedLease({ namespace: stack.sys, name: 'jairouter-operator' })).spec!.renewTime!).getTime();
+    const lease = (await stack.coordination.readNamespacedLease({ namespace: stack.sys, name: 'jairouter-operator' })).spec!;
+    const renewedAt = new Date(lease.renewTime!).getTime();
     const killedAt = Date.now();
     leader!.child.kill('SIGKILL');
     const took = await follower!.waitForLog((l) => l.msg === 'became leader', 30_000);
     const failoverMs = took.seenAt - killedAt;
     console.log(
       `leader failover ${failoverMs}ms (SIGKILL of ${holder} ${((killedAt - renewedAt) / 1000).toFixed(1)} s after its last renewal -> ` +
-        `${follower!.label.replace('operator ', '')} leads ${((took.seenAt - renewedAt) / 1000).toFixed(1)} s after that renewal; lease 15 s, renew 5 s)`,
+        `${follower!.label.replace('operator ', '')} leads ${((took.seenAt - renewedAt) / 1000).toFixed(1)} s after that renewal; Lease duration ${lease.leaseDurationSeconds} s)`,
     );
     expect(await stack.leaseHolder()).toBe(follower!.label.replace('operator ', ''));
 
@@ -103,11 +130,10 @@ describe.skipIf(skipK8s)('the stack on the local control plane: operator failure
     const { ok, failures } = await talk.stop();
     expect(failures, failures.slice(0, 5).join('\n')).toEqual([]);
     expect(ok).toBeGreaterThan(10);
-    // Issue 3 asks for 15 s. By design (docs/operator.md) a crash costs the rest of the 15 s
-    // lease plus up to 1 s of follower polling: 10-16 s depending on where in the renew period it
-    // lands. Assert that documented bound so the test does not fail on a crash that happens
-    // right after a renewal; the printed figure shows where this run landed.
-    expect(failoverMs).toBeLessThan(16_500);
+    // Issue 3: within 15 s. A crash costs the rest of the Lease duration after the last renewal
+    // plus the follower's look at it (docs/operator.md), whatever point of the renew period the
+    // kill lands on.
+    expect(failoverMs).toBeLessThan(15_000);
   }, 90_000);
 
   it('SIGKILL the last operator: the proxies keep serving; a proxy restarted meanwhile serves the snapshot file; a new operator takes over', async () => {

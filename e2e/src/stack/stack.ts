@@ -20,7 +20,7 @@ import {
 import type { ControlPlane } from '../control-plane.ts';
 import { kubectl, kubeRequest } from '../kube.ts';
 import { freshNamespace } from '../testing.ts';
-import { startBalancer, type Balancer } from './balancer.ts';
+import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
 import { REPO_ROOT, startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
 
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';
@@ -79,7 +79,8 @@ export class Stack {
   ns = '';
   /** The operator's namespace (Lease, TLS and snapshot Secrets, CA ConfigMap). */
   sys = '';
-  balancer: Balancer | undefined;
+  /** One Service stand-in per proxy (see balancer.ts), its replica order rotated by `slot`. */
+  balancers: { balancer: Balancer; slot: number }[] = [];
   operators: OperatorProcess[] = [];
   proxies: ProxyProcess[] = [];
   #all: { stop(signal?: NodeJS.Signals): Promise<void> }[] = [];
@@ -112,8 +113,6 @@ export class Stack {
     if (!tr.status?.token) throw new Error('TokenRequest returned no token');
     writeFileSync(this.tokenFile, tr.status.token);
 
-    this.balancer = await startBalancer();
-    this.#all.push({ stop: () => this.balancer!.close() });
     for (let i = 0; i < o.operators; i++) {
       await this.startOperator(`op-${String.fromCharCode(97 + i)}`);
     }
@@ -121,7 +120,7 @@ export class Stack {
     writeFileSync(this.caFile, cm);
     // What the kubelet would have mounted from the snapshot Secret by now.
     await this.writeSnapshotFile();
-    for (let i = 0; i < o.proxies; i++) this.proxies.push(await this.startProxy(`proxy-${i}`));
+    for (let i = 0; i < o.proxies; i++) this.proxies.push(await this.startProxy(`proxy-${i}`, { slot: i }));
   }
 
   async startOperator(podName: string): Promise<OperatorProcess> {
@@ -135,12 +134,27 @@ export class Stack {
     });
     this.operators.push(op);
     this.#all.push(op);
-    this.balancer!.setTargets(this.operators.filter((x) => x.isRunning()).map((x) => x.streamPort));
+    for (const b of this.balancers) b.balancer.setTargets(this.#targets(b.slot));
     return op;
   }
 
-  async startProxy(name: string): Promise<ProxyProcess> {
-    const p = await startProxy({ name, operatorUrl: this.balancer!.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile });
+  /** Live operator replicas' stream ports, the `slot`-th first. */
+  #targets(slot: number): number[] {
+    const ports = this.operators.filter((x) => x.isRunning()).map((x) => x.streamPort);
+    return ports.map((_, i) => ports[(slot + i) % ports.length]!);
+  }
+
+  /**
+   * A proxy reaching the operators through its own Service stand-in. `ordered` (default): all
+   * its connections go to replica number `slot` while it lives, so proxies spread over the
+   * replicas and a proxy's stream and reports reach the same one.
+   */
+  async startProxy(name: string, o: { slot?: number; policy?: BalancePolicy } = {}): Promise<ProxyProcess> {
+    const slot = o.slot ?? 0;
+    const balancer = await startBalancer(o.policy ?? 'ordered', this.#targets(slot));
+    this.balancers.push({ balancer, slot });
+    this.#all.push({ stop: () => balancer.close() });
+    const p = await startProxy({ name, operatorUrl: balancer.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile });
     this.#all.push(p);
     return p;
   }
