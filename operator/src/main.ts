@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     publisher = await createPublisher({
       kubeConfig: kc, listen: opts.listen, podNamespace: opts.podNamespace, serviceName: opts.serviceName,
       proxyServiceAccount: opts.proxyServiceAccount, snapshotSecret: opts.snapshotSecret, log: log.child({ component: 'distribution' }),
-      registry: metrics.registry,
+      registry: metrics.registry, shareServed: { replica: opts.podName },
     });
   } catch (e) {
     // No stream, no operator: say why in one line and let the Pod restart (with backoff).

@@ -77,6 +77,7 @@ const OWN_NAMESPACE_RULES = [
   { apiGroups: [''], resources: ['secrets'], resourceNames: ['jairouter-operator-tls', 'jairouter-snapshot'], verbs: ['get', 'update'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   { apiGroups: [''], resources: ['configmaps'], resourceNames: ['jairouter-ca'], verbs: ['get', 'update'] },
+  { apiGroups: [''], resources: ['configmaps'], resourceNames: ['jairouter-served'], verbs: ['get', 'patch'] },
 ];
 
 // ---- small accessors over rendered objects ---------------------------------------------------
@@ -486,6 +487,11 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
       [false, 'delete', 'secrets/jairouter-operator-tls', '-n', ns],
       [true, 'update', 'configmaps/jairouter-ca', '-n', ns],
       [false, 'update', 'configmaps/other', '-n', ns],
+      [true, 'patch', 'configmaps/jairouter-served', '-n', ns],
+      [true, 'get', 'configmaps/jairouter-served', '-n', ns],
+      [false, 'update', 'configmaps/jairouter-served', '-n', ns],
+      [false, 'patch', 'configmaps/other', '-n', ns],
+      [false, 'patch', 'configmaps/jairouter-served', '-n', 'ai'],
       [true, 'update', 'leases.coordination.k8s.io/jairouter-operator', '-n', ns],
       [false, 'update', 'leases.coordination.k8s.io/jairouter-operator', '-n', 'ai'],
       [true, 'list', 'endpointslices.discovery.k8s.io', '-A'],
@@ -497,7 +503,7 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
     for (const [expected, ...args] of operatorMay) {
       expect(await can('jairouter-operator', ...args), `operator may ${args.join(' ')}`).toBe(expected);
     }
-    for (const args of [['get', 'secrets/jairouter-snapshot', '-n', ns], ['list', 'modelroutes.jairouter.io', '-A'], ['create', 'tokenreviews.authentication.k8s.io'], ['get', 'configmaps/jairouter-ca', '-n', ns]]) {
+    for (const args of [['get', 'secrets/jairouter-snapshot', '-n', ns], ['list', 'modelroutes.jairouter.io', '-A'], ['create', 'tokenreviews.authentication.k8s.io'], ['get', 'configmaps/jairouter-ca', '-n', ns], ['patch', 'configmaps/jairouter-served', '-n', ns]]) {
       expect(await can('jairouter-proxy', ...args), `proxy may ${args.join(' ')}`).toBe(false);
     }
 

@@ -4,8 +4,10 @@ import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ProxyAuthenticator, type TokenReviewer } from './auth.ts';
 import { servingNames } from './certs.ts';
-import { KubeCertStore, KubeSnapshotStore, KubeTokenReviewer } from './kube.ts';
+import { KubeCertStore, KubeServedStore, KubeSnapshotStore, KubeTokenReviewer } from './kube.ts';
 import { DistributionPublisher } from './publisher.ts';
+import type { ServedStore } from './served-store.ts';
+import { ServedSync, type ServedSyncOptions } from './served-sync.ts';
 import { SnapshotServer } from './server.ts';
 import type { CertStore, SnapshotStore } from './stores.ts';
 import { TlsManager } from './tls-manager.ts';
@@ -15,7 +17,9 @@ export type { DistributionPublisher } from './publisher.ts';
 export type { CertStore, SnapshotStore } from './stores.ts';
 export type { TokenReviewer, TokenReviewResult } from './auth.ts';
 export { MemoryCertStore, MemorySnapshotStore } from './stores.ts';
-export { CA_CONFIGMAP, TLS_SECRET } from './kube.ts';
+export { CA_CONFIGMAP, SERVED_CONFIGMAP, TLS_SECRET } from './kube.ts';
+export type { ServedEntry, ServedStore } from './served-store.ts';
+export { MemoryServedStore } from './served-store.ts';
 
 export interface PublisherOptions {
   /** Needed unless tokenReviewer, certStore and snapshotStore are all given. */
@@ -41,6 +45,13 @@ export interface PublisherOptions {
   /** The operator's metrics registry: the stream's request, push and open-stream metrics go there. */
   registry?: Registry;
   heartbeatMs?: number;
+  /**
+   * Share served versions across replicas (ADR 3): this replica writes what its own proxies
+   * serve under `replica` (its pod name) in the ConfigMap jairouter-served of podNamespace,
+   * and the leader's servedVersions() merges every replica's fresh entry. `store` replaces the
+   * ConfigMap (tests). Without this option servedVersions() is this replica's proxies only.
+   */
+  shareServed?: { replica: string; store?: ServedStore } & Pick<ServedSyncOptions, 'now' | 'debounceMs' | 'heartbeatMs' | 'pollMs' | 'staleMs'>;
   /** Test seams: replace the Kubernetes-backed parts. */
   tokenReviewer?: TokenReviewer;
   certStore?: CertStore;
@@ -71,7 +82,7 @@ function parseListen(v: string): { host: string; port: number } {
 export async function createPublisher(opts: PublisherOptions = {}): Promise<DistributionPublisher> {
   const log = opts.log ?? pino({ level: 'silent' });
   const namespace = opts.podNamespace ?? DEFAULTS.podNamespace;
-  const needKube = !opts.tokenReviewer || !opts.certStore || !opts.snapshotStore;
+  const needKube = !opts.tokenReviewer || !opts.certStore || !opts.snapshotStore || (opts.shareServed !== undefined && !opts.shareServed.store);
   const kc = opts.kubeConfig ?? (needKube ? inCluster() : undefined);
   const kube = <T>(given: T | undefined, make: (k: KubeConfig) => T): T => given ?? make(kc!);
 
@@ -106,7 +117,13 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
   }
   log.info({ listen: server.address() }, 'snapshot stream listening');
   const store = kube(opts.snapshotStore, (k) => new KubeSnapshotStore(k, namespace, opts.snapshotSecret ?? DEFAULTS.snapshotSecret));
-  return new DistributionPublisher({ server, store, tls, log });
+  let served: ServedSync | undefined;
+  if (opts.shareServed) {
+    const { replica, store: servedStore, ...timings } = opts.shareServed;
+    served = new ServedSync({ ...timings, local: server, replica, log, store: kube(servedStore, (k) => new KubeServedStore(k, namespace)) });
+    served.start();
+  }
+  return new DistributionPublisher({ server, store, tls, log, ...(served && { served }) });
 }
 
 function inCluster(): KubeConfig {

@@ -1,15 +1,17 @@
 // The Kubernetes side of distribution: TokenReview, the TLS Secret and CA ConfigMap, the
 // snapshot Secret. Everything here is a thin adapter behind the interfaces in auth.ts and
 // stores.ts, so the server and the publisher are tested without an API server.
-import { AuthenticationV1Api, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { ProxyConfig } from '@jairouter/crds';
 import { SNAPSHOT_SECRET_KEY } from '@jairouter/crds/snapshot-wire';
 import type { TokenReviewer, TokenReviewResult } from './auth.ts';
 import type { TlsBundle } from './certs.ts';
+import { parseServedEntry, type ServedEntry, type ServedStore } from './served-store.ts';
 import type { CertStore, SnapshotStore } from './stores.ts';
 
 export const TLS_SECRET = 'jairouter-operator-tls';
 export const CA_CONFIGMAP = 'jairouter-ca';
+export const SERVED_CONFIGMAP = 'jairouter-served';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'jairouter-operator' };
 
 function code(e: unknown): number | undefined {
@@ -168,5 +170,68 @@ export class KubeSnapshotStore implements SnapshotStore {
       }
     }
     throw new Error(`Secret ${this.namespace}/${this.name}: conflicting updates, giving up for now`);
+  }
+}
+
+/**
+ * The served versions of every replica in one ConfigMap, one data key per replica (pod name).
+ * Each replica only ever merge-patches its own key, so concurrent writers never conflict and
+ * need no read-modify-write (and RBAC needs only get and patch on this one name, plus create).
+ */
+export class KubeServedStore implements ServedStore {
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly name: string;
+  constructor(kc: KubeConfig, namespace: string, name: string = SERVED_CONFIGMAP) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.namespace = namespace;
+    this.name = name;
+  }
+
+  async put(replica: string, entry: ServedEntry): Promise<void> {
+    await this.patch({ [replica]: JSON.stringify(entry) }, true);
+  }
+
+  async remove(replica: string): Promise<void> {
+    await this.patch({ [replica]: null }, false);
+  }
+
+  async read(): Promise<Map<string, ServedEntry>> {
+    const out = new Map<string, ServedEntry>();
+    let data: Record<string, string>;
+    try {
+      data = (await this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace })).data ?? {};
+    } catch (e) {
+      if (code(e) === 404) return out;
+      throw e;
+    }
+    for (const [replica, raw] of Object.entries(data)) {
+      const entry = parseServedEntry(raw);
+      if (entry) out.set(replica, entry);
+    }
+    return out;
+  }
+
+  /** JSON merge patch of `data`; a missing ConfigMap is created (when `create`), and a racing create is patched again. */
+  private async patch(data: Record<string, string | null>, create: boolean): Promise<void> {
+    const merge = () => this.core.patchNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: { data } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    try {
+      await merge();
+      return;
+    } catch (e) {
+      if (code(e) !== 404) throw e;
+      if (!create) return; // nothing to remove
+    }
+    const initial: Record<string, string> = {};
+    for (const [k, v] of Object.entries(data)) if (v !== null) initial[k] = v;
+    try {
+      await this.core.createNamespacedConfigMap({
+        namespace: this.namespace,
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace, labels: MANAGED_BY }, data: initial },
+      });
+    } catch (e) {
+      if (code(e) !== 409) throw e;
+      await merge(); // another replica created it meanwhile
+    }
   }
 }

@@ -1,0 +1,52 @@
+// Where replicas share which versions their own proxies serve (docs/distribution.md
+// "Served versions across replicas"). Every replica owns one key; the leader reads them all.
+
+/** One replica's report: when it was written (ms epoch) and the version each of its proxies serves. */
+export interface ServedEntry {
+  updatedAt: number;
+  proxies: Record<string, string>;
+}
+
+export interface ServedStore {
+  /** Writes `replica`'s entry, touching no other replica's. */
+  put(replica: string, entry: ServedEntry): Promise<void>;
+  /** Removes `replica`'s entry (nothing to do when there is none). */
+  remove(replica: string): Promise<void>;
+  /** Every replica's entry, by replica name (malformed entries left out). */
+  read(): Promise<Map<string, ServedEntry>>;
+}
+
+/** Parses one stored value; undefined when it is not a well-formed entry (written by someone else, or by hand). */
+export function parseServedEntry(raw: string): ServedEntry | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { updatedAt, proxies } = v as { updatedAt?: unknown; proxies?: unknown };
+  if (typeof updatedAt !== 'number' || !Number.isFinite(updatedAt) || typeof proxies !== 'object' || proxies === null) return undefined;
+  const out: Record<string, string> = {};
+  for (const [proxy, version] of Object.entries(proxies)) if (typeof version === 'string') out[proxy] = version;
+  return { updatedAt, proxies: out };
+}
+
+/** In-memory ServedStore: one instance shared by several publishers stands for the ConfigMap in tests. */
+export class MemoryServedStore implements ServedStore {
+  readonly data = new Map<string, string>();
+  async put(replica: string, entry: ServedEntry): Promise<void> {
+    this.data.set(replica, JSON.stringify(entry));
+  }
+  async remove(replica: string): Promise<void> {
+    this.data.delete(replica);
+  }
+  async read(): Promise<Map<string, ServedEntry>> {
+    const out = new Map<string, ServedEntry>();
+    for (const [k, raw] of this.data) {
+      const e = parseServedEntry(raw);
+      if (e) out.set(k, e);
+    }
+    return out;
+  }
+}
