@@ -1,18 +1,20 @@
 // Distribution against a real kube-apiserver (e2e/ control plane): TokenReview of real
 // ServiceAccount tokens, the TLS Secret and CA ConfigMap, renewal through the Secret, the
-// snapshot Secret, and a proxy process authenticating with a TokenRequest token.
+// snapshot Secret, a proxy process authenticating with a TokenRequest token, and the
+// replicas' served versions in the jairouter-served ConfigMap.
 // Skipped when JAIROUTER_SKIP_K8S=1.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, skipK8s, useControlPlane } from '../../../e2e/src/testing.ts';
 import { servingNames } from './certs.ts';
 import { createPublisher, type DistributionPublisher } from './index.ts';
-import { KubeCertStore, KubeTokenReviewer } from './kube.ts';
+import { KubeCertStore, KubeServedStore, KubeTokenReviewer, SERVED_CONFIGMAP } from './kube.ts';
+import { ServedSync } from './served-sync.ts';
 import { call, children, client, readyz, startProxy, stopProxy, until } from './testing.ts';
 import { TlsManager } from './tls-manager.ts';
 
@@ -67,6 +69,51 @@ describe.skipIf(skipK8s)('distribution on a real kube-apiserver', () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     for (const p of publishers) await p.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('served versions, with only the chart\'s ConfigMap rules: two replicas racing to create jairouter-served both land, each in its own key; removal drops only its own', async () => {
+    const sys = await freshNamespace(cp(), 'dist-served');
+    // As a ServiceAccount holding only what the chart grants on ConfigMaps (besides jairouter-ca).
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespacedServiceAccount({ namespace: sys, body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'jairouter-operator' } } });
+    await rbac.createNamespacedRole({ namespace: sys, body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'served' }, rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [SERVED_CONFIGMAP], verbs: ['get', 'patch'] },
+    ] } });
+    await rbac.createNamespacedRoleBinding({ namespace: sys, body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'served' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'served' },
+      subjects: [{ kind: 'ServiceAccount', name: 'jairouter-operator', namespace: sys }],
+    } });
+    const tr = await core.createNamespacedServiceAccountToken({ name: 'jairouter-operator', namespace: sys, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } } });
+    const asOperator = new KubeConfig();
+    asOperator.loadFromOptions({
+      clusters: [{ name: 'cp', server: kc.getCurrentCluster()!.server, caData: kc.getCurrentCluster()!.caData, caFile: kc.getCurrentCluster()!.caFile }],
+      users: [{ name: 'op', token: tr.status!.token! }],
+      contexts: [{ name: 'op', cluster: 'cp', user: 'op' }],
+      currentContext: 'op',
+    });
+    const a = new KubeServedStore(asOperator, sys);
+    const b = new KubeServedStore(asOperator, sys);
+    await b.remove('operator-b'); // no ConfigMap yet: nothing to remove, no error
+    await Promise.all([
+      a.put('operator-a', { updatedAt: 1, proxies: { 'proxy-1': 'v1' } }),
+      b.put('operator-b', { updatedAt: 2, proxies: { 'proxy-2': 'v2' } }),
+    ]);
+    const cm = await core.readNamespacedConfigMap({ name: SERVED_CONFIGMAP, namespace: sys });
+    expect(Object.keys(cm.data ?? {}).sort()).toEqual(['operator-a', 'operator-b']);
+    expect(JSON.parse(cm.data!['operator-b']!)).toEqual({ updatedAt: 2, proxies: { 'proxy-2': 'v2' } });
+
+    // The leader's view through the real store: the follower's proxy counts, its own proxy comes from the local map.
+    const local = { map: new Map([['proxy-1', 'v1-local']]), servedVersions() { return this.map; }, onServedChange() {} };
+    const leader = new ServedSync({ local, store: a, replica: 'operator-a', log, now: () => 2 });
+    leader.setLeader(true);
+    await leader.refresh();
+    expect(Object.fromEntries(leader.servedVersions())).toEqual({ 'proxy-1': 'v1-local', 'proxy-2': 'v2' });
+    await leader.close(); // removes operator-a's key
+
+    expect(Object.keys((await core.readNamespacedConfigMap({ name: SERVED_CONFIGMAP, namespace: sys })).data ?? {})).toEqual(['operator-b']);
+    expect([...(await a.read()).keys()]).toEqual(['operator-b']);
   });
 
   it('TokenReview: the proxies\' token for the operator\'s audience passes; other audiences and garbage do not', async () => {
