@@ -116,8 +116,9 @@ describe('snapshot server: the stream', () => {
     pub.onServedChange(() => changes++);
     await pub.publish(config(1), { leader: false });
     const a = await subscribe(agent, base, 'proxy-a', 'good');
-    // A report from a proxy without a stream is accepted but not counted.
-    expect((await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'proxy-b', body: { proxy: 'proxy-b', version: 'x' } })).status).toBe(204);
+    // A report from a proxy without a stream on this replica is refused with 409 and not counted.
+    const orphan = await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'proxy-b', body: { proxy: 'proxy-b', version: 'x' } });
+    expect(orphan.status).toBe(409);
     expect(pub.servedVersions().has('proxy-b')).toBe(false);
     const r = await call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy: 'proxy-a', body: { proxy: 'proxy-a', version: config(1).version } });
     expect(r.status).toBe(204);

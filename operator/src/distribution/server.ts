@@ -226,8 +226,11 @@ export class SnapshotServer {
     const r = ServedReport.safeParse(body);
     if (!r.success) return this.error(res, 400, 'bad_request', `bad report: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     if (r.data.proxy !== proxy) return this.error(res, 400, 'bad_request', `report is for ${r.data.proxy} but ${PROXY_HEADER} says ${proxy}`);
-    // A proxy without an open stream is not counted as serving: it would never be dropped.
-    if (this.streams.has(proxy)) this.setServed(proxy, r.data.version);
+    // A proxy without an open stream here is not counted (nothing would ever drop it): behind a
+    // Service its report can reach another replica than its stream. 409 tells it to report by
+    // reopening its stream with `have=<version>`, which lands wherever it lands and counts.
+    if (!this.streams.has(proxy)) return this.error(res, 409, 'no_stream', `this replica holds no stream of ${proxy}: reopen the stream with have=${r.data.version}`);
+    this.setServed(proxy, r.data.version);
     this.requests.labels(SERVED_PATH, '204').inc();
     res.writeHead(204).end();
   }

@@ -51,6 +51,8 @@ class FakeOperator {
   reports: unknown[] = [];
   current: ProxyConfig | null = null;
   status = 200;
+  /** Answer reports 409 no_stream, as a replica that holds no stream of the proxy does. */
+  noStream = false;
   constructor() {
     this.server = createServer(serverTls, (req, res) => this.handle(req, res));
   }
@@ -74,7 +76,8 @@ class FakeOperator {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         this.reports.push({ token, ...JSON.parse(body) });
-        res.writeHead(204).end();
+        if (this.noStream) res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no_stream', message: 'no stream here' }));
+        else res.writeHead(204).end();
       });
       return;
     }
@@ -223,6 +226,18 @@ describe('OperatorSource', () => {
     await until(() => applied.length === 1);
     expect(s.hasConfig()).toBe(true);
     expect(applied[0]).toEqual(config(8));
+  });
+
+  it('a report answered 409 no_stream (it reached another replica) reopens the stream with have=<version> at once', async () => {
+    op = new FakeOperator();
+    const url = await op.listen();
+    op.current = config(1);
+    op.noStream = true;
+    const s = source(url, { backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
+    await s.start(() => {});
+    await until(() => op.subs.length === 2);
+    // No backoff (it is 60 s here): the reopened stream is the report.
+    expect(op.subs[1]).toMatchObject({ have: config(1).version, proxy: 'proxy-1' });
   });
 
   it('reconnects after the stream drops, re-reading the token and resuming from the version held', async () => {

@@ -44,6 +44,9 @@ export class OperatorSource implements ConfigSource {
   private settling = false;
   private stopped = false;
   private readonly abort = new AbortController();
+  /** Aborts only the current stream, to reopen it at once (see report()). */
+  private streamAbort: AbortController | null = null;
+  private reopenNow = false;
   private agent: Agent | null = null;
   private token = '';
 
@@ -118,12 +121,16 @@ export class OperatorSource implements ConfigSource {
       let healthy = false;
       try {
         healthy = await this.streamOnce();
-        if (!this.stopped) this.log.warn({ operator: this.o.url }, 'operator stream ended');
+        if (!this.stopped && !this.reopenNow) this.log.warn({ operator: this.o.url }, 'operator stream ended');
       } catch (e) {
         if (this.stopped) break;
-        this.log.warn({ operator: this.o.url, err: (e as Error).message, failures: failures + 1 }, 'cannot stream from the operator');
+        if (!this.reopenNow) this.log.warn({ operator: this.o.url, err: (e as Error).message, failures: failures + 1 }, 'cannot stream from the operator');
       }
       if (this.stopped) break;
+      if (this.reopenNow) {
+        this.reopenNow = false;
+        continue;
+      }
       failures = healthy ? 0 : failures + 1;
       const base = this.o.backoffBaseMs ?? 500;
       const cap = this.o.backoffMaxMs ?? 30_000;
@@ -152,10 +159,12 @@ export class OperatorSource implements ConfigSource {
     this.agent = new Agent({ connect: { ca, timeout: 10_000 }, headersTimeout: idle, bodyTimeout: idle });
     void old?.close().catch(() => {});
     const have = this.held?.version ?? '';
+    const streamAbort = new AbortController();
+    this.streamAbort = streamAbort;
     const res = await request(`${this.o.url}${SNAPSHOTS_PATH}?have=${encodeURIComponent(have)}`, {
       dispatcher: this.agent,
       headers: { authorization: `Bearer ${this.token}`, [PROXY_HEADER]: this.o.proxyName },
-      signal: this.abort.signal,
+      signal: AbortSignal.any([this.abort.signal, streamAbort.signal]),
     });
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '');
@@ -236,6 +245,13 @@ export class OperatorSource implements ConfigSource {
     }).then(
       async (r) => {
         await r.body.dump();
+        if (r.statusCode === 409 && this.held?.version === version) {
+          // The report reached a replica without our stream (a Service spreads connections):
+          // reopen the stream with have=<version>, which counts as the report where it lands.
+          this.reopenNow = true;
+          this.streamAbort?.abort(new Error('reopening the stream to report the served version'));
+          return;
+        }
         if (r.statusCode !== 204) throw new Error(`operator answered ${r.statusCode}`);
       },
     ).catch((e: Error) => {
