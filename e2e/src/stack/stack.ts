@@ -80,7 +80,7 @@ export class Stack {
   /** The operator's namespace (Lease, TLS and snapshot Secrets, CA ConfigMap). */
   sys = '';
   /** One Service stand-in per proxy (see balancer.ts), its replica order rotated by `slot`. */
-  balancers: { balancer: Balancer; slot: number }[] = [];
+  balancers: { balancer: Balancer; slot: number; targets: number[] }[] = [];
   operators: OperatorProcess[] = [];
   proxies: ProxyProcess[] = [];
   #all: { stop(signal?: NodeJS.Signals): Promise<void> }[] = [];
@@ -134,7 +134,12 @@ export class Stack {
     });
     this.operators.push(op);
     this.#all.push(op);
-    for (const b of this.balancers) b.balancer.setTargets(this.#targets(b.slot));
+    // Running proxies keep their replica while it lives (affinity); the new one is a fallback.
+    const live = new Set(this.operators.filter((x) => x.isRunning()).map((x) => x.streamPort));
+    for (const b of this.balancers) {
+      b.targets = [...b.targets.filter((port) => live.has(port) && port !== op.streamPort), op.streamPort];
+      b.balancer.setTargets(b.targets);
+    }
     return op;
   }
 
@@ -151,8 +156,9 @@ export class Stack {
    */
   async startProxy(name: string, o: { slot?: number; policy?: BalancePolicy } = {}): Promise<ProxyProcess> {
     const slot = o.slot ?? 0;
-    const balancer = await startBalancer(o.policy ?? 'ordered', this.#targets(slot));
-    this.balancers.push({ balancer, slot });
+    const targets = this.#targets(slot);
+    const balancer = await startBalancer(o.policy ?? 'ordered', targets);
+    this.balancers.push({ balancer, slot, targets });
     this.#all.push({ stop: () => balancer.close() });
     const p = await startProxy({ name, operatorUrl: balancer.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile });
     this.#all.push(p);
@@ -195,8 +201,9 @@ export class Stack {
 
   /** Waits until the object's status is for its current generation and the conditions have these statuses. */
   async waitForConditions(kind: string, name: string, want: Record<string, string>, timeoutMs = 20_000): Promise<Obj> {
+    let last: Obj | undefined;
     return waitFor(`${kind} ${name} ${JSON.stringify(want)}`, async () => {
-      const o = await this.get(kind, name);
+      const o = (last = await this.get(kind, name));
       const gen = o.metadata?.generation;
       if (o['status']?.observedGeneration !== gen) return undefined;
       for (const [type, status] of Object.entries(want)) {
@@ -204,7 +211,10 @@ export class Stack {
         if (c?.status !== status || c.observedGeneration !== gen) return undefined;
       }
       return o;
-    }, timeoutMs);
+    }, timeoutMs).catch((e: Error) => {
+      const seen = last && { generation: last.metadata?.generation, status: last['status'] };
+      throw new Error(`${e.message}; last seen: ${JSON.stringify(seen)}`);
+    });
   }
 
   kubectl(args: string[], input?: string) {
