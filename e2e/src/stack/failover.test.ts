@@ -1,9 +1,10 @@
-// Failures of the control side with the data side still running: two operator processes with
-// leader election behind a Service-like balancer, two proxy processes. SIGKILL the leader: the
-// other takes over (the time is printed), status writes resume, the proxies never stop
-// serving. Then SIGKILL the last operator: the proxies keep serving, and a proxy restarted
-// meanwhile serves the snapshot the leader wrote to its Secret. A new operator brings changes
-// back.
+// Two operator processes with leader election, each proxy reaching them through a Service
+// stand-in (balancer.ts), two proxy processes. First a proxy behind a per-connection Service
+// (its reports can reach the replica without its stream) must still count for Programmed.
+// Then failures of the control side with the data side running: SIGKILL the leader: the other
+// takes over (the time is printed), status writes resume, the proxies never stop serving.
+// SIGKILL the last operator: the proxies keep serving, and a proxy restarted meanwhile serves
+// the snapshot the leader wrote to its Secret. A new operator brings changes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '../../../proxy/src/testing/fake-openai.ts';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
