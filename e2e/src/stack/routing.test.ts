@@ -2,24 +2,16 @@
 // the operator (a process) compiles them and writes status -> two proxy processes subscribed to
 // it serve them to an OpenAI SDK client, against fake OpenAI backends. Measures how long a
 // change takes from the apply to being served by both proxies.
-import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '../../../proxy/src/testing/fake-openai.ts';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
 import { apiError, condition, GROUP_VERSION, Stack, waitFor, type Condition, type Obj } from './stack.ts';
+import { canMakeTestHosts, makeTestHost, type TestHost } from './test-host.ts';
 import { chat, chatStatus, models, percentile } from './traffic.ts';
 
 const KEY = 'sk-e2e-team-0123456789';
 const PROVIDER_KEY = 'sk-provider-alpha-42';
 const TRUE3 = { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True' };
-
-/** A non-loopback IPv4 address of this machine (EndpointSlices may not hold loopback ones). */
-function machineAddress(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) return a.address;
-  }
-  throw new Error('this machine has no non-loopback IPv4 address for the EndpointSlice test');
-}
 
 function route(name: string, spec: Record<string, unknown>): Obj {
   return { apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name }, spec };
@@ -38,6 +30,7 @@ describe.skipIf(skipK8s)('the stack on the local control plane: apply -> status 
   let stack: Stack;
   const fakes: FakeBackend[] = [];
   let alpha: FakeBackend;
+  let host: TestHost | undefined;
   let beta: FakeBackend;
 
   const chatRoute = (backend: FakeBackend, models: string[], extra: Record<string, unknown> = {}) =>
@@ -64,6 +57,7 @@ describe.skipIf(skipK8s)('the stack on the local control plane: apply -> status 
   afterAll(async () => {
     await stack?.stop();
     for (const f of fakes) await f.close();
+    host?.close();
   }, 30_000);
 
   it('ModelRoute + Tenant + Secrets: Accepted, ResolvedRefs and Programmed become True, and both proxies serve them', async () => {
@@ -194,17 +188,20 @@ describe.skipIf(skipK8s)('the stack on the local control plane: apply -> status 
     for (const p of stack.proxies) expect(await chat(p, KEY, 'e2e-chat')).toMatch(/^Hello from beta:/);
   }, 30_000);
 
-  it('serviceRef backends follow EndpointSlice changes (added endpoints, ready flips, removals)', async () => {
-    // Two "Pods" of a Service: fake backends on a non-loopback address of this machine (the API
-    // server refuses loopback endpoint addresses), each behind its own slice whose named port
-    // resolves to that backend's port, as a named targetPort does for Pods with different ports.
-    const ip = machineAddress();
-    const pod1 = await startFakeOpenAI({ name: 'pod-1', host: ip });
-    fakes.push(pod1);
-    const pod2 = await startFakeOpenAI({ name: 'pod-2', host: ip });
-    fakes.push(pod2);
+  // Test traffic only goes to this machine's loopback or to test hosts in network namespaces
+  // the run made itself; EndpointSlices may not hold loopback addresses, hence the test host.
+  it.skipIf(!canMakeTestHosts())('serviceRef backends follow EndpointSlice changes (added endpoints, ready flips, removals)', async () => {
+    // Two "Pods" of a Service: demo backends in a network namespace of this run, each behind
+    // its own slice whose named port resolves to that backend's port, as a named targetPort does
+    // for Pods with different ports.
+    host = makeTestHost();
+    const ip = host.address;
+    const pod1 = { name: 'pod-1', port: 18101 };
+    const pod2 = { name: 'pod-2', port: 18102 };
+    await host.startBackend(pod1.name, pod1.port);
+    await host.startBackend(pod2.name, pod2.port);
     await stack.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'pool' }, spec: { ports: [{ name: 'http', port: 8000, targetPort: 'http' }] } });
-    const slice = (name: string, pod: FakeBackend, ready: boolean): Obj => ({
+    const slice = (name: string, pod: { port: number }, ready: boolean): Obj => ({
       apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
       metadata: { name, labels: { 'kubernetes.io/service-name': 'pool' } },
       addressType: 'IPv4', ports: [{ name: 'http', port: pod.port, protocol: 'TCP' }],
