@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { contentVersion } from './canonical-json.ts';
 import { z } from 'zod';
 import { ADAPTERS, RETRY_ON, STRATEGIES } from './api/model-route.ts';
 
@@ -115,22 +115,10 @@ export const ProxyConfig = ProxyConfigBody.extend({
 });
 export type ProxyConfig = z.infer<typeof ProxyConfig>;
 
-/** JSON with object keys sorted, so that equal content always serialises to equal bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(o).sort()) sorted[k] = o[k];
-      return sorted;
-    }
-    return v;
-  });
-}
+export { canonicalJson } from './canonical-json.ts';
 
 export function withVersion(body: ProxyConfigBody): ProxyConfig {
-  const version = 'sha256:' + createHash('sha256').update(canonicalJson(body)).digest('hex');
-  return { version, ...body };
+  return { version: contentVersion(body), ...body };
 }
 
 export function emptyProxyConfig(): ProxyConfig {

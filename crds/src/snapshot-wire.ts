@@ -2,7 +2,7 @@
 // zod out of its long-lived process for memory (see proxy/src/source/compile-worker.ts), and a
 // snapshot arrives rarely, so it is checked by hand here and by its content hash. The zod
 // schemas that define the protocol are in snapshot-protocol.ts, which re-exports this.
-import { createHash } from 'node:crypto';
+import { contentVersion } from './canonical-json.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 
 /** The stream of snapshots: `GET ${SNAPSHOTS_PATH}?have=<version>`. */
@@ -19,23 +19,10 @@ export const SNAPSHOT_SECRET_KEY = 'snapshot.json';
 /** The ProxyConfig schemaVersion this build reads; a newer one is refused, the last good config stays. */
 const SCHEMA_VERSION = 1;
 
-/** Same bytes as canonicalJson() in proxy-config.ts (a test keeps the two equal). */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const o = v as Record<string, unknown>;
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(o).sort()) sorted[k] = o[k];
-      return sorted;
-    }
-    return v;
-  });
-}
-
 /** The version a config must carry: `sha256:` of the canonical JSON of everything but `version`. */
 export function configVersion(config: Record<string, unknown>): string {
   const { version: _ignored, ...body } = config;
-  return 'sha256:' + createHash('sha256').update(canonical(body)).digest('hex');
+  return contentVersion(body);
 }
 
 export type SnapshotCheck = { ok: true; config: ProxyConfig } | { ok: false; reason: string };
