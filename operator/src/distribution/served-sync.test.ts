@@ -84,13 +84,13 @@ describe('ServedSync', () => {
     return s;
   }
 
-  it('ignores entries older than 60 s', async () => {
+  it('ignores entries older than 15 s (three missed heartbeats)', async () => {
     let t = 1_000_000;
     const store = new MemoryServedStore();
     const local = new FakeLocal();
     const leader = sync(store, 'a', local, () => t);
-    await store.put('b', { updatedAt: t - 59_000, proxies: { p1: 'v1' } });
-    await store.put('c', { updatedAt: t - 61_000, proxies: { p2: 'v2' } });
+    await store.put('b', { updatedAt: t - 14_000, proxies: { p1: 'v1' } });
+    await store.put('c', { updatedAt: t - 16_000, proxies: { p2: 'v2' } });
     leader.setLeader(true);
     await leader.refresh();
     expect(Object.fromEntries(leader.servedVersions())).toEqual({ p1: 'v1' });

@@ -25,7 +25,7 @@ export interface ServedSyncOptions {
   staleMs?: number;
 }
 
-export const SERVED_SYNC_DEFAULTS = { debounceMs: 250, heartbeatMs: 20_000, pollMs: 2_000, staleMs: 60_000 } as const;
+export const SERVED_SYNC_DEFAULTS = { debounceMs: 250, heartbeatMs: 5_000, pollMs: 2_000, staleMs: 15_000 } as const;
 
 /**
  * Served versions across replicas (ADR 3): every replica writes the versions its own proxies
