@@ -3,209 +3,34 @@
 // deterministic and name the backend that answered, so a test can tell which backend a
 // request reached; failure modes (errors, resets, hangs, broken or slow streams) are
 // switched at runtime so failover paths can be exercised without a real provider.
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  chatPromptTokens,
+  chatReply,
+  completionReply,
+  countTokens,
+  embeddingBase64,
+  embeddingInputs,
+  embeddingVector,
+  errorBody,
+  isObject,
+  promptText,
+  streamPieces,
+} from './fake-content.ts';
+import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 
-export const FAKE_MODES = [
-  'ok',
-  'error500',
-  'error429',
-  'reset',
-  'hang',
-  'hangBeforeFirstByte',
-  'streamBreak',
-  'streamTruncate',
-  'slowStream',
-] as const;
-export type FakeMode = (typeof FAKE_MODES)[number];
-
-export interface FakeModeOptions {
-  /** slowStream: delay before every chunk, in ms (default 50). */
-  chunkDelayMs?: number;
-  /**
-   * streamBreak / streamTruncate: content chunks sent (after the role chunk) before the socket
-   * is destroyed (streamBreak) or the response is ended cleanly without finish_reason or
-   * [DONE] (streamTruncate). Default 2.
-   */
-  breakAfterChunks?: number;
-  /**
-   * Streams (any mode): write every SSE event in pieces of this many bytes, each flushed
-   * separately, so events (and multi-byte UTF-8 characters) straddle network reads.
-   */
-  fragmentBytes?: number;
-  /** Also apply the mode to GET /health and GET /v1/models (default false: health probes stay green). */
-  affectHealth?: boolean;
-}
-
-export interface FakeOptions {
-  port?: number;
-  host?: string;
-  /** Shown in every reply ("Hello from <name>") and in the x-fake-backend header. */
-  name?: string;
-  /** Model ids listed by GET /v1/models (default ["fake-model"]). */
-  models?: string[];
-  /** Dimensions of embedding vectors when the request gives none (default 8). */
-  embeddingDimensions?: number;
-}
-
-/** What happened to a request: set once the exchange is over. */
-export type RequestOutcome =
-  | 'pending'
-  | 'completed' // the whole response was written
-  | 'aborted' // the peer closed the connection before the response was complete
-  | 'reset' // the fake destroyed the socket on purpose (reset, streamBreak)
-  | 'killed'; // kill()/close() destroyed it while pending
-
-export interface RecordedRequest {
-  seq: number;
-  method: string;
-  /** Path without the query string. */
-  path: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  /** The Authorization header as received (provider credentials), if any. */
-  authorization: string | undefined;
-  /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
-  body: unknown;
-  rawBody: string;
-  /** The mode the request was answered in. */
-  mode: FakeMode;
-  /** Whether the request asked for a stream. */
-  stream: boolean;
-  outcome: RequestOutcome;
-  receivedAt: number;
-}
-
-export interface FakeBackendEvents {
-  request: [RecordedRequest];
-  /** The request's exchange ended (see `outcome`). */
-  done: [RecordedRequest];
-}
-
-export interface FakeBackend {
-  readonly name: string;
-  readonly port: number;
-  readonly host: string;
-  /** Base URL ending in /v1, e.g. http://127.0.0.1:41234/v1 (what a backend `url:` points at). */
-  readonly url: string;
-  /** Every request received, in order (health probes included). */
-  readonly requests: RecordedRequest[];
-  readonly events: EventEmitter<FakeBackendEvents>;
-  readonly mode: FakeMode;
-  setMode(mode: FakeMode, options?: FakeModeOptions): void;
-  /** Requests to the inference endpoints (POST /v1/chat/completions, /v1/completions, /v1/embeddings). */
-  inferenceRequests(): RecordedRequest[];
-  /** Forgets the recorded requests. */
-  clearRequests(): void;
-  /** Resolves with the first recorded request (past or future) matching `pred`. */
-  waitForRequest(pred?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
-  /** Resolves with the first request (past or future) whose exchange ended matching `pred`. */
-  waitForDone(pred?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
-  /** Stops listening and destroys every open socket; a connection is refused afterwards. */
-  kill(): Promise<void>;
-  /** Listens again on the same port after kill(). */
-  restart(): Promise<void>;
-  /** Like kill(), for good. */
-  close(): Promise<void>;
-}
+export { FAKE_MODES } from './fake-types.ts';
+export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
+export { chatPromptTokens, chatReply, completionReply, countTokens, embeddingBase64, embeddingVector, streamPieces } from './fake-content.ts';
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
   connection: 'keep-alive',
 };
-
-/** Deterministic token count: whitespace-separated words. */
-export function countTokens(text: string): number {
-  const t = text.trim();
-  return t === '' ? 0 : t.split(/\s+/).length;
-}
-
-function textOfContent(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((p: unknown) => (isObject(p) && typeof p['text'] === 'string' ? p['text'] : ''))
-      .filter((s) => s !== '')
-      .join(' ');
-  }
-  return '';
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** The reply the fake gives to a chat request: names the backend and echoes the last user message. */
-export function chatReply(name: string, messages: unknown): string {
-  let last = '';
-  if (Array.isArray(messages)) {
-    for (const m of messages) {
-      if (isObject(m) && m['role'] === 'user') last = textOfContent(m['content']);
-    }
-  }
-  return `Hello from ${name}: you said "${last}"`;
-}
-
-/** Prompt tokens of a chat request: words over every message's text content. */
-export function chatPromptTokens(messages: unknown): number {
-  if (!Array.isArray(messages)) return 0;
-  let n = 0;
-  for (const m of messages) if (isObject(m)) n += countTokens(textOfContent(m['content']));
-  return n;
-}
-
-function promptText(prompt: unknown): string {
-  if (typeof prompt === 'string') return prompt;
-  if (Array.isArray(prompt)) return prompt.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
-  return '';
-}
-
-/** The reply text of a legacy completion. */
-export function completionReply(name: string, prompt: unknown): string {
-  return `Hello from ${name}: you said "${promptText(prompt)}"`;
-}
-
-/** Splits a reply into stream deltas: one word each, the separating space kept on the word before. */
-export function streamPieces(text: string): string[] {
-  return text.match(/\S+\s*/g) ?? [];
-}
-
-function embeddingInputs(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
-  if (Array.isArray(input)) {
-    if (input.every((x) => typeof x === 'number')) return [input.join(',')];
-    return input.map((x) => (typeof x === 'string' ? x : Array.isArray(x) ? x.join(',') : JSON.stringify(x)));
-  }
-  return [];
-}
-
-/** A deterministic unit-range vector derived from the input text. */
-export function embeddingVector(text: string, dimensions: number): number[] {
-  const out: number[] = [];
-  let block = 0;
-  while (out.length < dimensions) {
-    const h = createHash('sha256').update(`${block}:${text}`).digest();
-    for (let i = 0; i + 2 <= h.length && out.length < dimensions; i += 2) {
-      // Round to float32 so the float and base64 forms decode to the very same numbers.
-      out.push(Math.fround((h.readUInt16BE(i) / 65535) * 2 - 1));
-    }
-    block++;
-  }
-  return out;
-}
-
-export function embeddingBase64(vector: number[]): string {
-  const f = new Float32Array(vector);
-  return Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
-}
-
-function errorBody(message: string, type: string, param: string | null, code: string | null): string {
-  return JSON.stringify({ error: { message, type, param, code } });
-}
 
 function sse(obj: unknown): string {
   return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
