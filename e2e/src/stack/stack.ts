@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiException,
   CoordinationV1Api,
@@ -22,6 +21,7 @@ import { kubectl, kubeRequest } from '../kube.ts';
 import { freshNamespace } from '../testing.ts';
 import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
 import { REPO_ROOT, startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
+import { waitFor } from '../wait-for.ts';
 
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';
 export const SNAPSHOT_SECRET = 'jairouter-snapshot';
@@ -43,21 +43,7 @@ export function condition(obj: Obj | undefined, type: string): Condition | undef
   return (obj?.['status']?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
 }
 
-/** Polls `fn` until it returns something other than undefined/false. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor };
 
 export interface StackOptions {
   prefix: string;

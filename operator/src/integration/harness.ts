@@ -3,7 +3,6 @@
 // the control plane's business (jairouter-envtest), never a side effect of a unit test run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -11,6 +10,7 @@ import { k8sBinaries, missingBinaries, type K8sBinaries } from '../../../e2e/src
 import { e2eConfig } from '../../../e2e/src/config.ts';
 import { startControlPlane, type ControlPlane } from '../../../e2e/src/control-plane.ts';
 import { kubeRequest, type KubeResponse } from '../../../e2e/src/kube.ts';
+import { waitFor } from '../../../e2e/src/wait-for.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const OPERATOR_BIN = join(REPO_ROOT, 'operator', 'bin', 'jairouter-operator.js');
@@ -91,20 +91,7 @@ export class Api {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(100);
-  }
-}
+export { waitFor };
 
 export function condition(obj: any, type: string): { status: string; reason: string; message: string; observedGeneration: number; lastTransitionTime: string } | undefined {
   return (obj?.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
