@@ -102,6 +102,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(text)),
       'x-fake-backend': name,
+      // OpenAI answers with its own request id; the proxy must keep its own in front of it.
+      'x-request-id': `req_${name}`,
       ...headers,
     });
     res.end(text);
@@ -227,7 +229,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     chunks: unknown[],
     usageChunk: unknown | undefined,
   ): Promise<void> {
-    res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name });
+    res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name, 'x-request-id': `req_${name}` });
     res.flushHeaders();
     const chunkDelay = m === 'slowStream' ? (modeOpts.chunkDelayMs ?? 50) : 0;
     // The role chunk plus N content chunks go out before a streamBreak.

@@ -219,11 +219,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const out: OutgoingHttpHeaders = {};
     const h = this.headers;
     for (const k in h) {
-      if (HOP_BY_HOP.has(k) || (stream && k === 'content-length')) continue;
+      // The upstream's own x-request-id (OpenAI sends one) never replaces ours.
+      if (HOP_BY_HOP.has(k) || k === 'x-request-id' || (stream && k === 'content-length')) continue;
       out[k] = h[k];
     }
-    out['x-request-id'] = ex.requestId;
-    out['x-jairouter-route'] = this.route.id;
+    // x-request-id and the first route's x-jairouter-route are already set on the response;
+    // only a fallback route changes the latter.
+    if (this.route !== ex.route) out['x-jairouter-route'] = this.route.id;
     out['x-jairouter-backend'] = this.endpoint.backend.name;
     if (ex.draining()) out.connection = 'close';
     ex.status = this.status;

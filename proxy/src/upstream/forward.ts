@@ -95,7 +95,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
 
 function fail(ex: Exchange, f: Failure): void {
   let e: ApiError;
-  const headers: Record<string, string> = { 'x-request-id': ex.requestId };
+  const headers: Record<string, string> = {};
   if (f.kind === 'unavailable') {
     e = Errors.noHealthyBackend(f.route.id);
     headers['x-jairouter-route'] = f.route.id;
