@@ -7,6 +7,10 @@ const chunk = (i: number, usage = 'null') =>
 const usageChunk = 'data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}\n\n';
 const DONE = 'data: [DONE]\n\n';
 const stream = [chunk(0), chunk(1), chunk(2), usageChunk, DONE].join('');
+/** What the client gets when the proxy, not the client, asked for usage: no trace of it. */
+const plain = (i: number) =>
+  `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"w${i} "},"finish_reason":null}]}\n\n`;
+const stripped = [plain(0), plain(1), plain(2), DONE].join('');
 
 function relayAll(relay: SseRelay, parts: Buffer[]): string {
   let out = '';
@@ -40,10 +44,10 @@ describe('SseRelay', () => {
     expect(relay.sawDone).toBe(true);
   });
 
-  it('drops only the usage-only chunk when the proxy asked for usage on the client\'s behalf', () => {
+  it('drops the usage-only chunk and the "usage":null members when the proxy asked for usage on the client\'s behalf', () => {
     const relay = new SseRelay(true);
     const out = relayAll(relay, [Buffer.from(stream)]);
-    expect(out).toBe([chunk(0), chunk(1), chunk(2), DONE].join(''));
+    expect(out).toBe(stripped);
     expect(relay.usage).toEqual({ promptTokens: 12, completionTokens: 7 });
   });
 
@@ -53,7 +57,7 @@ describe('SseRelay', () => {
       fc.property(fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (cuts, strip) => {
         const relay = new SseRelay(strip);
         const out = relayAll(relay, split(buf, cuts));
-        expect(out).toBe(strip ? [chunk(0), chunk(1), chunk(2), DONE].join('') : stream);
+        expect(out).toBe(strip ? stripped : stream);
         expect(relay.usage).toEqual({ promptTokens: 12, completionTokens: 7 });
         expect(relay.sawDone).toBe(true);
       }),
@@ -72,13 +76,35 @@ describe('SseRelay', () => {
     const relay = new SseRelay(true);
     const last = chunk(3, '{"prompt_tokens":3,"completion_tokens":4}');
     const out = relayAll(relay, [Buffer.from(chunk(0) + last + DONE)]);
-    expect(out).toBe(chunk(0) + last + DONE);
+    expect(out).toBe(plain(0) + last + DONE);
     expect(relay.usage).toEqual({ promptTokens: 3, completionTokens: 4 });
   });
 
   it('reports a stream that ended without [DONE]', () => {
     const relay = new SseRelay(false);
     relayAll(relay, [Buffer.from(chunk(0))]);
+    expect(relay.sawDone).toBe(false);
+  });
+
+  it('takes out "usage":null wherever it sits in the object, with or without spaces', () => {
+    const relay = new SseRelay(true);
+    const input = 'data: {"usage":null,"id":"a"}\n\ndata: {"id":"b", "usage": null}\n\n' + DONE;
+    expect(relayAll(relay, [Buffer.from(input)])).toBe('data: {"id":"a"}\n\ndata: {"id":"b", "usage": null}\n\n'.replace(', "usage": null', '') + DONE);
+  });
+
+  it('leaves "usage":null alone when the client asked for usage itself', () => {
+    const relay = new SseRelay(false);
+    expect(relayAll(relay, [Buffer.from(chunk(0) + DONE)])).toBe(chunk(0) + DONE);
+  });
+
+  it('notices [DONE] in every framing an upstream uses, and not in a chunk that merely mentions it', () => {
+    for (const done of ['data: [DONE]\n\n', 'data:[DONE]\n\n', 'data: [DONE]\r\n\r\n', 'data: [DONE]\n']) {
+      const relay = new SseRelay(false);
+      relayAll(relay, [Buffer.from(chunk(0)), Buffer.from(done)]);
+      expect(relay.sawDone, JSON.stringify(done)).toBe(true);
+    }
+    const relay = new SseRelay(false);
+    relayAll(relay, [Buffer.from('data: {"content":"say data: [DONE]"}\n\n')]);
     expect(relay.sawDone).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import { lastObjectValue } from '../adapters/json-scan.ts';
 
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
-const DONE = Buffer.from('data: [DONE]');
+const DONE_TAIL = Buffer.from('[DONE]');
 const USAGE_KEY = Buffer.from('"usage"');
 
 /**
@@ -44,39 +44,73 @@ export class SseRelay {
   }
 
   private inspect(events: Buffer): Buffer {
-    if (!this.sawDone && events.indexOf(DONE) >= 0) this.sawDone = true;
-    // Only events that carry a usage object are parsed; `"usage":null` on ordinary chunks is skipped cheaply.
+    // [DONE] is the stream's last event (OpenAI's contract), so only the tail is compared; one
+    // native scan per chunk (for "usage") is all the relay costs on a plain content chunk.
+    if (!this.sawDone && endsWithDone(events)) this.sawDone = true;
     let at = events.indexOf(USAGE_KEY);
+    if (at < 0) return events;
+    // Byte ranges to leave out: the usage-only chunk and the `"usage":null` members that
+    // upstreams add to every chunk once usage was requested, when the proxy (not the client)
+    // asked. The client then gets the bytes it would have got without the proxy's request.
+    let cuts: number[] | null = null;
     while (at >= 0) {
-      // Every chunk says `"usage":null` once usage is requested: skip those without parsing.
       let i = at + USAGE_KEY.length;
       while (i < events.length && (events[i] === 0x20 || events[i] === 0x3a)) i++;
-      if (events[i] !== 0x7b /* { */) {
-        at = events.indexOf(USAGE_KEY, i);
+      if (events[i] === 0x7b /* { */) {
+        const start = eventStart(events, at);
+        const stop = eventEnd(events, at);
+        const obj = lastObjectValue(events.subarray(start, stop), 'usage');
+        if (obj) {
+          this.usage = toUsage(obj);
+          if (this.stripUsageChunk && isUsageOnly(events.subarray(start, stop))) (cuts ??= []).push(start, stop);
+        }
+        at = events.indexOf(USAGE_KEY, stop);
         continue;
       }
-      const start = eventStart(events, at);
-      const stop = eventEnd(events, at);
-      const obj = lastObjectValue(events.subarray(start, stop), 'usage');
-      if (obj) {
-        this.usage = toUsage(obj);
-        if (this.stripUsageChunk && isUsageOnly(events.subarray(start, stop))) {
-          events = Buffer.concat([events.subarray(0, start), events.subarray(stop)]);
-          at = events.indexOf(USAGE_KEY, start);
-          continue;
-        }
+      if (this.stripUsageChunk && isNullAt(events, i)) {
+        let j = at - 1;
+        while (j > 0 && events[j] === 0x20) j--;
+        if (events[j] === 0x2c /* , */) (cuts ??= []).push(j, i + 4);
+        else if (events[i + 4] === 0x2c) (cuts ??= []).push(at, i + 5);
       }
-      at = events.indexOf(USAGE_KEY, stop);
+      at = events.indexOf(USAGE_KEY, i);
     }
-    return events;
+    if (cuts === null) return events;
+    const kept: Buffer[] = [];
+    let from = 0;
+    for (let k = 0; k < cuts.length; k += 2) {
+      if (cuts[k]! > from) kept.push(events.subarray(from, cuts[k]));
+      from = cuts[k + 1]!;
+    }
+    if (from < events.length) kept.push(events.subarray(from));
+    return Buffer.concat(kept);
   }
 }
 
 function lastBoundary(b: Buffer): number {
+  const n = b.length;
+  // Fast path: an upstream write is usually whole events, ending on the blank line.
+  if (n >= 2 && b[n - 1] === 0x0a && (b[n - 2] === 0x0a || (n >= 4 && b[n - 2] === 0x0d && b[n - 3] === 0x0a && b[n - 4] === 0x0d))) return n;
   const a = b.lastIndexOf(LF2);
   const c = b.lastIndexOf(CRLF2);
   if (c >= 0 && c + 4 > a + 2) return c + 4;
   return a >= 0 ? a + 2 : -1;
+}
+
+/** Whether the last event in `b` is `data: [DONE]` (or `data:[DONE]`), whatever its line endings. */
+function endsWithDone(b: Buffer): boolean {
+  let i = b.length - 1;
+  while (i >= 0 && (b[i] === 0x0a || b[i] === 0x0d)) i--;
+  const end = i + 1;
+  if (end < DONE_TAIL.length + 5) return false;
+  for (let k = 0; k < DONE_TAIL.length; k++) if (b[end - DONE_TAIL.length + k] !== DONE_TAIL[k]) return false;
+  let j = end - DONE_TAIL.length - 1;
+  if (b[j] === 0x20) j--;
+  return b[j] === 0x3a && b[j - 1] === 0x61 && b[j - 2] === 0x74 && b[j - 3] === 0x61 && b[j - 4] === 0x64 && (j - 5 < 0 || b[j - 5] === 0x0a || b[j - 5] === 0x0d);
+}
+
+function isNullAt(b: Buffer, i: number): boolean {
+  return b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c;
 }
 
 function eventStart(b: Buffer, at: number): number {
