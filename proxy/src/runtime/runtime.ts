@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { BackendIR, ProxyConfig, RouteIR, TenantIR } from '@jairouter/crds';
 import { adapterFor, type Adapter } from '../adapters/index.ts';
 import { createBalancer } from '../balance/index.ts';
@@ -127,7 +127,8 @@ export class Runtime {
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */
   authenticate(key: string): Identity | undefined {
-    const digest = createHash('sha256').update(key).digest();
+    // One-shot hash: no Hash object per request.
+    const digest = hash('sha256', key, 'buffer');
     const hit = this.tenantsByKeyHash.get(digest.toString('hex'));
     if (!hit || !timingSafeEqual(hit.digest, digest)) return undefined;
     return hit;

@@ -25,21 +25,18 @@ export async function forward(ex: Exchange, first: RouteRuntime, hooks: ForwardH
     ex.attempt?.abort(Object.assign(new Error('request timeout'), { code: 'JAIROUTER_REQUEST_TIMEOUT' }));
   }, first.ir.timeouts.requestMs);
   try {
-    let last: Failure | null = null;
-    const seen = new Set<RouteRuntime>();
-    let route: RouteRuntime | undefined = first;
-    const queue = [...first.ir.fallbackModels];
-    while (route) {
+    let last: Failure | null = await forwardOnRoute(ex, first, hooks);
+    if (last === null) return;
+    // Fallback models, in order, each route at most once (allocated only when it comes to this).
+    const fallbacks = first.ir.fallbackModels;
+    const seen = new Set<RouteRuntime>([first]);
+    for (let k = 0; k < fallbacks.length && !ex.timedOut && !ex.clientGone; k++) {
+      const route = ex.runtime.models.get(fallbacks[k]!);
+      if (!route || seen.has(route)) continue;
       seen.add(route);
       const r = await forwardOnRoute(ex, route, hooks);
       if (r === null) return;
       last = r;
-      if (ex.timedOut || ex.clientGone) break;
-      route = undefined;
-      while (queue.length > 0 && !route) {
-        const next = ex.runtime.models.get(queue.shift()!);
-        if (next && !seen.has(next)) route = next;
-      }
     }
     if (!ex.clientGone) fail(ex, last!);
   } finally {
