@@ -35,9 +35,9 @@ const pools = new PoolRegistry();
 const checker = new ActiveChecker(log, (route, backend, url, up) => metrics.endpointHealthy.labels(route, backend, url).set(up ? 1 : 0));
 let draining = false;
 
-function build(config: ProxyConfig): Runtime {
+function build(config: ProxyConfig, previous: Runtime | null): Runtime {
   pools.beginBuild();
-  const rt = new Runtime(config, health, pools);
+  const rt = new Runtime(config, health, pools, previous);
   pools.sweep();
   for (const [k, h] of health) if (h.lastSeenVersion !== config.version) health.delete(k);
   for (const s of rt.skipped) log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');
@@ -54,7 +54,7 @@ const source: ConfigSource = operatorSource ?? new FileSource(opts.configPaths, 
 
 function apply(config: ProxyConfig): void {
   if (draining) return;
-  runtime = build(config);
+  runtime = build(config, runtime);
   metrics.configReloads.labels('applied').inc();
   log.info(summary(runtime), 'config applied');
 }
@@ -63,7 +63,7 @@ const firstConfig = await source.start(apply).catch((e: Error) => {
   for (const line of e.message.split('\n')) console.error(`jairouter-proxy: ${line}`);
   process.exit(1);
 });
-let runtime = build(firstConfig);
+let runtime = build(firstConfig, null);
 // With --operator, start() may give an empty placeholder when neither the snapshot file nor the
 // operator answered in time: the proxy then listens but is not ready until a snapshot arrives.
 const configured = () => operatorSource?.hasConfig() ?? true;

@@ -32,6 +32,8 @@ export interface RouteRuntime {
   readonly balancer: Balancer;
   /** In-flight requests per endpoint index, for LeastConnections. */
   readonly inflight: Int32Array;
+  /** Strategy and balanced endpoints (keys, weights, costs): equal signatures share balancer state. */
+  readonly balanceSignature: string;
 }
 
 export interface TenantRuntime {
@@ -50,7 +52,10 @@ export interface Identity {
 /**
  * Everything a request needs, built once per config version and never mutated afterwards
  * (health and pools are shared across versions by key). Requests hold on to the Runtime they
- * started with, so a swap never changes a request in flight.
+ * started with, so a swap never changes a request in flight. A route whose strategy and
+ * endpoints did not change keeps its balancer (round-robin position, smooth-WRR weights,
+ * latency averages) and in-flight counts from `previous`: a change to another route or a
+ * tenant does not reset it.
  */
 export class Runtime {
   readonly routes: RouteRuntime[] = [];
@@ -62,10 +67,12 @@ export class Runtime {
 
   readonly config: ProxyConfig;
 
-  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry) {
+  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null) {
     this.config = config;
+    const before = new Map<string, RouteRuntime>();
+    if (previous) for (const r of previous.routes) before.set(r.id, r);
     for (const r of config.routes) {
-      const route = this.buildRoute(r, health, pools);
+      const route = this.buildRoute(r, health, pools, before.get(r.id));
       if (!route) continue;
       this.routes.push(route);
       for (const m of r.models) this.models.add(m, route);
@@ -87,7 +94,7 @@ export class Runtime {
     }
   }
 
-  private buildRoute(r: RouteIR, health: Map<string, EndpointHealth>, pools: PoolRegistry): RouteRuntime | null {
+  private buildRoute(r: RouteIR, health: Map<string, EndpointHealth>, pools: PoolRegistry, before: RouteRuntime | undefined): RouteRuntime | null {
     const endpoints: EndpointRuntime[] = [];
     for (const b of r.backends) {
       const adapter = adapterFor(b.adapter);
@@ -114,15 +121,16 @@ export class Runtime {
     }
     const priorities = [...new Set(endpoints.map((e) => e.backend.ir.priority))].sort((a, b) => a - b);
     const tiers = priorities.map((p) => endpoints.filter((e) => e.backend.ir.priority === p).map((e) => e.index));
-    const balancer = createBalancer(
-      r.loadBalancer.strategy,
-      endpoints.map((e) => ({
-        key: `${e.backend.name} ${e.url}`,
-        weight: e.backend.ir.weight,
-        cost: e.backend.ir.pricing.inputPerMillion + e.backend.ir.pricing.outputPerMillion,
-      })),
-    );
-    return { ir: r, id: r.id, endpoints, tiers, balancer, inflight: new Int32Array(endpoints.length) };
+    const balanced = endpoints.map((e) => ({
+      key: `${e.backend.name} ${e.url}`,
+      weight: e.backend.ir.weight,
+      cost: e.backend.ir.pricing.inputPerMillion + e.backend.ir.pricing.outputPerMillion,
+    }));
+    const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced]);
+    const keep = before !== undefined && before.balanceSignature === balanceSignature;
+    const balancer = keep ? before.balancer : createBalancer(r.loadBalancer.strategy, balanced);
+    const inflight = keep ? before.inflight : new Int32Array(endpoints.length);
+    return { ir: r, id: r.id, endpoints, tiers, balancer, inflight, balanceSignature };
   }
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */

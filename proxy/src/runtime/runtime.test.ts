@@ -1,0 +1,73 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { withVersion, type BackendIR, type ProxyConfig, type RouteIR, type TenantIR } from '@jairouter/crds';
+import type { EndpointHealth } from '../health/endpoint-health.ts';
+import { PoolRegistry } from '../upstream/pools.ts';
+import { Runtime, type RouteRuntime } from './runtime.ts';
+
+const pools = new PoolRegistry();
+afterAll(() => pools.closeAll());
+const health = new Map<string, EndpointHealth>();
+
+function backend(name: string, weight = 1): BackendIR {
+  return {
+    name, adapter: 'openai', endpoints: [{ url: `http://127.0.0.1:1/${name}` }], weight, priority: 0,
+    capabilities: {}, pricing: { inputPerMillion: 0, outputPerMillion: 0 }, options: {},
+  };
+}
+
+function route(name: string, backends: BackendIR[], strategy: RouteIR['loadBalancer']['strategy'] = 'RoundRobin'): RouteIR {
+  return {
+    id: `ns/${name}`, namespace: 'ns', name, generation: 1, models: [name], backends,
+    loadBalancer: { strategy },
+    retry: { attempts: 2, retryOn: ['connect-failure'], backoffBaseMs: 100, backoffMaxMs: 2000 },
+    timeouts: { connectMs: 1000, firstByteMs: 1000, requestMs: 5000 },
+    healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000 } },
+    fallbackModels: [],
+  };
+}
+
+function tenant(name: string): TenantIR {
+  return { id: `ns/${name}`, namespace: 'ns', name, suspended: false, apiKeys: [], access: { models: ['*'], roles: [] } } as unknown as TenantIR;
+}
+
+const config = (routes: RouteIR[], tenants: TenantIR[] = []): ProxyConfig => withVersion({ schemaVersion: 1, routes, tenants });
+
+/** The backend names a route's balancer picks, n times, with every endpoint a candidate. */
+function picks(r: RouteRuntime, n: number): string[] {
+  const candidates = r.endpoints.map((e) => e.index);
+  return Array.from({ length: n }, () => r.endpoints[r.balancer.pick({ candidates, hashValue: '', inflight: r.inflight })]!.backend.name);
+}
+
+describe('Runtime: balancer state across config versions', () => {
+  const three = [backend('a'), backend('b'), backend('c')];
+
+  it('a change elsewhere (another route, a tenant) keeps the round-robin position and in-flight counts', () => {
+    const v1 = new Runtime(config([route('chat', three)]), health, pools);
+    const before = picks(v1.routes[0]!, 2);
+    v1.routes[0]!.inflight[1] = 4;
+    const v2 = new Runtime(config([route('chat', three), route('other', [backend('x')])], [tenant('t')]), health, pools, v1);
+    expect(v2.config.version).not.toBe(v1.config.version);
+    // Round-robin carries on from where it was instead of restarting at a random endpoint.
+    expect(v2.routes[0]!.balancer).toBe(v1.routes[0]!.balancer);
+    const order = ['a', 'b', 'c'];
+    const next = (name: string) => order[(order.indexOf(name) + 1) % 3]!;
+    const after = picks(v2.routes[0]!, 4);
+    expect(after).toEqual([next(before[1]!), next(next(before[1]!)), before[1]!, next(before[1]!)]);
+    expect(v2.routes[0]!.inflight[1]).toBe(4);
+  });
+
+  it('a changed strategy, weight or endpoint list starts the route afresh', () => {
+    const v1 = new Runtime(config([route('chat', three)]), health, pools);
+    v1.routes[0]!.inflight[0] = 2;
+    const changes = [
+      route('chat', three, 'LeastConnections'),
+      route('chat', [backend('a', 5), backend('b'), backend('c')]),
+      route('chat', [backend('a'), backend('b')]),
+    ];
+    for (const changed of changes) {
+      const v2 = new Runtime(config([changed]), health, pools, v1);
+      expect(v2.routes[0]!.balancer).not.toBe(v1.routes[0]!.balancer);
+      expect(Array.from(v2.routes[0]!.inflight).every((n) => n === 0)).toBe(true);
+    }
+  });
+});
