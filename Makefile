@@ -47,6 +47,7 @@ bench: deps
 clean:
 	rm -rf node_modules */node_modules
 
-## The product on a kind cluster (needs Docker, kind, kubectl, helm); CI uses `make e2e` instead.
-e2e-kind:
+## The product on a kind cluster, then the e2e suite against it (needs Docker and kind; kubectl
+## and helm come from k8s-binaries); CI uses `make e2e` instead.
+e2e-kind: deps k8s-binaries
 	bash e2e/scripts/e2e-kind.sh

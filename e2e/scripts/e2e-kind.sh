@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # make e2e-kind: the product on a kind cluster, for machines with Docker (CI does not need it:
-# it runs `make e2e` against a local kube-apiserver instead). Builds the image, creates a kind
-# cluster, installs the chart, deploys a demo backend, applies a ModelRoute and a Tenant, waits
-# for Programmed=True and sends a chat completion through the proxy Service.
+# it runs `make e2e` against a local kube-apiserver instead).
+#  1. in-cluster: builds the image, creates a kind cluster, installs the chart, deploys a demo
+#     backend, applies a ModelRoute and a Tenant, waits for Programmed=True and sends a chat
+#     completion through the proxy Service;
+#  2. the same suite as `make e2e` (e2e/src/stack, e2e/src/crds.test.ts) against the kind API
+#     server (JAIROUTER_E2E_KUBECONFIG), after `helm uninstall` so that the in-cluster operator
+#     does not reconcile the suite's objects too. SUITE=0 skips it; KEEP=0 deletes the cluster.
 # Needs: docker, kind, kubectl, helm on PATH (kubectl and helm: `npx jairouter-envtest build`
 # puts them in ~/.cache/jairouter/k8s/bin).
 set -euo pipefail
@@ -79,4 +83,14 @@ answer=$(curl -sf http://127.0.0.1:18080/v1/chat/completions -H 'Authorization: 
   -H 'Content-Type: application/json' -d '{"model":"demo-chat","messages":[{"role":"user","content":"hello kind"}]}')
 echo "$answer" | grep -q 'Hello from in-cluster' || { echo "e2e-kind: unexpected answer: $answer" >&2; exit 1; }
 echo "e2e-kind: chat completion through the proxy Service OK"
-echo "e2e-kind: passed (delete the cluster with: kind delete cluster --name $CLUSTER)"
+kill $pf 2>/dev/null || true
+
+if [[ ${SUITE:-1} == 1 ]]; then
+  helm uninstall jairouter -n "$NS" --wait
+  kind get kubeconfig --name "$CLUSTER" >"${TMPDIR:-/tmp}/jairouter-e2e-kind.kubeconfig"
+  JAIROUTER_E2E_KUBECONFIG="${TMPDIR:-/tmp}/jairouter-e2e-kind.kubeconfig" \
+    npx vitest run e2e/src/stack e2e/src/crds.test.ts
+  echo "e2e-kind: the e2e suite passed against the kind API server"
+fi
+if [[ ${KEEP:-1} == 0 ]]; then kind delete cluster --name "$CLUSTER"
+else echo "e2e-kind: passed (delete the cluster with: kind delete cluster --name $CLUSTER)"; fi

@@ -7,9 +7,12 @@ export interface E2eConfig {
   cacheDir: string;
   /** JAIROUTER_SKIP_K8S=1: tests that need the local control plane skip instead of building it. */
   skipK8s: boolean;
+  /** JAIROUTER_E2E_KUBECONFIG: run the control-plane tests against this existing cluster (kind)
+   * instead of starting a local one. */
+  externalKubeconfig: string | undefined;
 }
 
 export function e2eConfig(env: NodeJS.ProcessEnv = process.env): E2eConfig {
   const cacheDir = env['JAIROUTER_CACHE'] || join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'jairouter');
-  return { cacheDir, skipK8s: env['JAIROUTER_SKIP_K8S'] === '1' };
+  return { cacheDir, skipK8s: env['JAIROUTER_SKIP_K8S'] === '1', externalKubeconfig: env['JAIROUTER_E2E_KUBECONFIG'] || undefined };
 }

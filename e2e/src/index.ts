@@ -3,3 +3,4 @@ export { startControlPlane, stopControlPlane, readControlPlane, type ControlPlan
 export { ensureBinaries, k8sBinaries, k8sVersions, missingBinaries, type K8sBinaries, type K8sVersions } from './binaries.ts';
 export { kubeRequest, kubectl, type KubeAccess, type KubeResponse, type KubectlResult } from './kube.ts';
 export { e2eConfig, type E2eConfig } from './config.ts';
+export { connectCluster } from './external-cluster.ts';

@@ -6,6 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { ensureBinaries, k8sBinaries, missingBinaries, type K8sBinaries } from './binaries.ts';
 import { e2eConfig } from './config.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
+import { connectCluster } from './external-cluster.ts';
 import { kubeRequest, type KubeAccess } from './kube.ts';
 
 const config = e2eConfig();
@@ -29,11 +30,19 @@ export function useBinaries(): () => K8sBinaries {
   };
 }
 
-/** One control plane for the calling test file: started in beforeAll, stopped in afterAll. */
+/**
+ * One control plane for the calling test file: started in beforeAll, stopped in afterAll. With
+ * JAIROUTER_E2E_KUBECONFIG set, the existing cluster it names instead (see external-cluster.ts).
+ */
 export function useControlPlane(opts: Omit<ControlPlaneOptions, 'binaries'> = {}): () => ControlPlane {
   let cp: ControlPlane | undefined;
   beforeAll(async () => {
     const binaries = await ensureBinaries({ cacheDir: config.cacheDir });
+    if (config.externalKubeconfig !== undefined) {
+      if (opts.apiServerArgs?.length) throw new Error(`this test needs kube-apiserver flags (${opts.apiServerArgs.join(' ')}); it cannot run against JAIROUTER_E2E_KUBECONFIG`);
+      cp = connectCluster(config.externalKubeconfig, binaries);
+      return;
+    }
     cp = await startControlPlane({ ...opts, binaries });
   }, setupTimeoutMs());
   afterAll(async () => {
