@@ -24,9 +24,9 @@ export function skipReason(): string | undefined {
   return missing.length > 0 ? `control plane binaries not built (${missing.join(', ')}); run npx jairouter-envtest up once` : undefined;
 }
 
-export async function startCluster(opts: { crds?: boolean } = {}): Promise<{ cp: ControlPlane; kc: KubeConfig; api: Api }> {
+export async function startCluster(opts: { crds?: boolean; apiServerArgs?: string[] } = {}): Promise<{ cp: ControlPlane; kc: KubeConfig; api: Api }> {
   const bins: K8sBinaries = k8sBinaries(e2eConfig().cacheDir);
-  const cp = await startControlPlane({ binaries: bins });
+  const cp = await startControlPlane({ binaries: bins, ...(opts.apiServerArgs && { apiServerArgs: opts.apiServerArgs }) });
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
   const api = new Api(cp);
