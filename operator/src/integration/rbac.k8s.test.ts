@@ -26,7 +26,7 @@ const WATCH_RULES = [
   { apiGroups: ['jairouter.io'], resources: ['modelroutes/status', 'tenants/status', 'ratelimitpolicies/status'], verbs: ['patch'] },
   { apiGroups: [''], resources: ['secrets', 'services'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 const LEASE_RULES = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
@@ -50,6 +50,7 @@ describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${ski
   let api: Api;
   let controller: Controller | undefined;
   let elector: LeaderElector | undefined;
+  let kc: KubeConfig;
   const metrics = new OperatorMetrics();
 
   async function grant(ns: string, name: string, rules: unknown[]) {
@@ -73,7 +74,7 @@ describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${ski
     const tr = await api.ok('POST', `/api/v1/namespaces/${SYS}/serviceaccounts/${SA}/token`, {
       apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
     });
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{ name: 'envtest', server: cp.server, caFile: cp.caCert }],
       users: [{ name: SA, token: tr.status.token }],
@@ -123,5 +124,13 @@ describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${ski
     // fairness still settling): the informers retry with backoff. Nothing else may fail.
     const errors = (await metrics.errors.get()).values.filter((v) => v.value > 0 && v.labels.stage !== 'informer');
     expect(errors).toEqual([]);
+  });
+
+  it('aggregates a repeated Event (create, then patch) with the documented events verbs', async () => {
+    const rec = new KubeEventRecorder(kc, 'op-rbac-events');
+    const t = { type: 'ResolvedRefs', from: 'True' as const, to: 'False' as const, reason: 'SecretNotFound', message: 'Secret gone not found' };
+    for (let i = 0; i < 3; i++) await rec.transition({ kind: 'ModelRoute', namespace: NS, name: 'flapping' }, t);
+    const list = await api.ok('GET', `/api/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name%3Dflapping`);
+    expect(list.items.map((e: any) => e.count)).toEqual([3]);
   });
 });
