@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyConfig } from '@jairouter/crds';
@@ -32,7 +33,11 @@ const log = logging.log;
 const metrics = new ProxyMetrics();
 const health = new Map<string, EndpointHealth>();
 const pools = new PoolRegistry();
-const checker = new ActiveChecker(log, (route, backend, url, up) => metrics.endpointHealthy.labels(route, backend, url).set(up ? 1 : 0));
+const checker = new ActiveChecker(log);
+metrics.endpoints = function* () {
+  const now = performance.now();
+  for (const r of runtime.routes) for (const e of r.endpoints) yield { route: r.id, backend: e.backend.name, endpoint: e.url, up: e.health.available(now) };
+};
 let draining = false;
 
 function build(config: ProxyConfig, previous: Runtime | null): Runtime {

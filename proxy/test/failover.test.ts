@@ -274,6 +274,11 @@ describe('health', () => {
     expect(afterTen).toBeLessThanOrEqual(2);
     for (let i = 0; i < 20; i++) expect((await chat('fo-eject')).backend).toBe(good.name);
     expect(bad.inferenceRequests()).toHaveLength(afterTen);
+    // The ejection shows on /metrics: 0 for the ejected endpoint, 1 for the one taking traffic.
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    const gauge = (backend: string) => metrics.split('\n').find((l) => l.startsWith('jairouter_endpoint_healthy{') && l.includes('route="') && l.includes('fo-eject"') && l.includes(`backend="${backend}"`));
+    expect(gauge(bad.name), metrics).toMatch(/ 0$/);
+    expect(gauge(good.name)).toMatch(/ 1$/);
   });
 
   it('priority tiers: tier 1 only serves while tier 0 is down', async () => {

@@ -2,33 +2,50 @@ import { request } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
+interface Prober {
+  timer: NodeJS.Timeout;
+  /** Set by stop(): a probe in flight then records nothing. */
+  stopped: boolean;
+}
+
 /**
  * Probes every endpoint of routes that configure `healthCheck.active`, one timer per endpoint.
- * Re-armed on each config swap; health state lives in EndpointHealth, so it survives swaps.
+ * On a config swap, an endpoint whose probe (URL, path, timing, thresholds, credential) is
+ * unchanged keeps its timer: config changes elsewhere cause no burst of probes. Health state
+ * lives in EndpointHealth, shared across config versions.
  */
 export class ActiveChecker {
-  private timers: NodeJS.Timeout[] = [];
+  private probers = new Map<string, Prober>();
 
   private readonly log: Logger;
-  private readonly onChange: (routeId: string, backend: string, url: string, up: boolean) => void;
 
-  constructor(log: Logger, onChange: (routeId: string, backend: string, url: string, up: boolean) => void) {
+  constructor(log: Logger) {
     this.log = log;
-    this.onChange = onChange;
   }
 
   apply(rt: Runtime): void {
-    this.stop();
+    const next = new Map<string, Prober>();
     for (const route of rt.routes) {
       const active = route.ir.healthCheck.active;
       if (!active) continue;
       for (const ep of route.endpoints) {
         const url = ep.url.replace(/\/+$/, '') + (active.path.startsWith('/') ? active.path : '/' + active.path);
+        const credential = ep.backend.ir.credential;
+        // The health object is keyed by route, backend and URL: a probe with the same key
+        // and the same settings records into the same place.
+        const key = JSON.stringify([ep.health.key, url, active, credential ?? null]);
+        const existing = this.probers.get(key);
+        if (existing) {
+          this.probers.delete(key);
+          next.set(key, existing);
+          continue;
+        }
         const headers: Record<string, string> = {};
-        if (ep.backend.ir.credential !== undefined) headers.authorization = 'Bearer ' + ep.backend.ir.credential;
+        if (credential !== undefined) headers.authorization = 'Bearer ' + credential;
         let running = false;
+        const prober: Prober = { timer: undefined as unknown as NodeJS.Timeout, stopped: false };
         const probe = async (): Promise<void> => {
-          if (running) return;
+          if (running || prober.stopped) return;
           running = true;
           let ok = false;
           try {
@@ -39,21 +56,31 @@ export class ActiveChecker {
             ok = false;
           }
           running = false;
+          if (prober.stopped) return;
           if (ep.health.recordProbe(ok, active.unhealthyThreshold, active.healthyThreshold)) {
             this.log.warn({ route: route.id, backend: ep.backend.name, endpoint: ep.url, up: ep.health.activeUp }, 'active health changed');
-            this.onChange(route.id, ep.backend.name, ep.url, ep.health.activeUp);
           }
         };
-        const t = setInterval(() => void probe(), active.intervalMs);
-        t.unref();
-        this.timers.push(t);
+        prober.timer = setInterval(() => void probe(), active.intervalMs);
+        prober.timer.unref();
+        next.set(key, prober);
         void probe();
       }
     }
+    this.stop();
+    this.probers = next;
+  }
+
+  /** Endpoints probed now (for tests and the log). */
+  get size(): number {
+    return this.probers.size;
   }
 
   stop(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    for (const p of this.probers.values()) {
+      p.stopped = true;
+      clearInterval(p.timer);
+    }
+    this.probers = new Map();
   }
 }

@@ -42,11 +42,21 @@ export class ProxyMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
-  readonly endpointHealthy = new Gauge({
+  /** The endpoints of the config being served now, read at scrape time (see endpointHealthy). */
+  endpoints: () => Iterable<{ route: string; backend: string; endpoint: string; up: boolean }> = () => [];
+  /**
+   * Computed when scraped, from the config being served: an endpoint that left the config
+   * (a Pod gone, a backend removed) leaves the metric too, so churn never piles up series.
+   */
+  readonly endpointHealthy: Gauge<'route' | 'backend' | 'endpoint'> = new Gauge({
     name: 'jairouter_endpoint_healthy',
-    help: '1 when an endpoint is taking traffic, 0 when ejected or failing active checks.',
+    help: '1 when an endpoint is taking traffic, 0 while it is ejected (passive health), cooling down after a 429, or failing active checks. Only endpoints of the config being served.',
     labelNames: ['route', 'backend', 'endpoint'] as const,
     registers: [this.registry],
+    collect: (): void => {
+      this.endpointHealthy.reset();
+      for (const e of this.endpoints()) this.endpointHealthy.labels(e.route, e.backend, e.endpoint).set(e.up ? 1 : 0);
+    },
   });
 
   // Children resolved once per label set: prom-client hashes labels on every call otherwise.
