@@ -22,6 +22,8 @@ export interface ProxyOptions {
   adminListen: { host: string; port: number };
   maxBodyBytes: number;
   drainTimeoutMs: number;
+  /** Node's requestTimeout: the whole request (headers and body) must arrive within it. */
+  requestReadTimeoutMs: number;
   logLevel: string;
 }
 
@@ -44,6 +46,9 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --admin-listen H:P     /healthz, /readyz, /metrics (default 0.0.0.0:9090)
   --max-body-size N      request body limit in bytes, or with KiB/MiB suffix (default 32MiB)
   --drain-timeout D      how long SIGTERM waits for in-flight requests (default 30s)
+  --request-read-timeout D
+                         how long a client may take to send its whole request, headers and
+                         body (default 5m; the response, streams included, is not limited)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help             this text`;
 
@@ -78,6 +83,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'admin-listen': { type: 'string' },
         'max-body-size': { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'request-read-timeout': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -97,6 +103,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
   } catch {
     throw new UsageError(`--drain-timeout: expected a duration like 30s, got ${JSON.stringify(values['drain-timeout'])}`);
   }
+  let requestReadTimeoutMs: number;
+  try {
+    requestReadTimeoutMs = parseDuration(values['request-read-timeout'] ?? '5m');
+  } catch {
+    throw new UsageError(`--request-read-timeout: expected a duration like 60s, got ${JSON.stringify(values['request-read-timeout'])}`);
+  }
+  if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
   const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
@@ -108,6 +121,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),
     maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
     drainTimeoutMs,
+    requestReadTimeoutMs,
     logLevel,
   };
 }

@@ -1,12 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
 import { ActiveChecker } from './health/active-checker.ts';
 import type { EndpointHealth } from './health/endpoint-health.ts';
 import { createAdminServer } from './http/admin.ts';
 import { createHandler } from './http/server.ts';
+import { clientErrorResponse, readTimedOut } from './http/errors.ts';
 import { Runtime } from './runtime/runtime.ts';
 import { FileSource } from './source/file-source.ts';
 import { OperatorSource } from './source/operator-source.ts';
@@ -85,7 +87,22 @@ const handler = createHandler({
   logging,
   metrics,
 });
-const api = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
+const api = createServer(
+  {
+    keepAliveTimeout: 65_000,
+    requestTimeout: opts.requestReadTimeoutMs,
+    headersTimeout: Math.min(60_000, opts.requestReadTimeoutMs),
+    // How often node:http looks for requests past those limits (its default is 30 s).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, opts.requestReadTimeoutMs / 10)),
+  },
+  handler,
+);
+api.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+  // A peer that reset the connection, or a socket already answered, gets nothing more.
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') readTimedOut.add(socket);
+  socket.end(clientErrorResponse(err));
+});
 const admin = createAdminServer({ metrics, ready: () => ({ ready: !draining && configured(), configVersion: runtime.config.version }) });
 
 await Promise.all([listen(api, opts.listen), listen(admin, opts.adminListen)]).catch((e: Error) => {

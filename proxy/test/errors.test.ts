@@ -322,3 +322,61 @@ describe('upstream errors', () => {
     expect(Date.now() - t0).toBeLessThan(800);
   });
 });
+
+describe('requests node:http cannot hand over (raw sockets)', () => {
+  let p: ProxyHandle;
+  let slow: FakeBackend;
+  beforeAll(async () => {
+    slow = await startFakeOpenAI({ name: 'slow-stream' });
+    slow.setMode('slowStream', { chunkDelayMs: 150 });
+    p = await startProxy({
+      args: ['--request-read-timeout', '1s'],
+      configs: toYaml(modelRoute('slow', { models: ['slow'], backends: [{ name: 'slow', url: slow.url }] }), tenantWithKeys('acme', { main: ACME_KEY })),
+    });
+  });
+  afterAll(async () => {
+    await p?.stop();
+    await slow?.close();
+  });
+
+  /** Writes `text` on a fresh connection and resolves with everything read until the proxy closes it. */
+  async function rawExchange(text: string): Promise<{ status: number; body: string }> {
+    const { connect } = await import('node:net');
+    const { port } = new URL(p.baseUrl);
+    return new Promise((resolve, reject) => {
+      let got = '';
+      const s = connect(Number(port), '127.0.0.1', () => s.write(text));
+      s.on('data', (d: Buffer) => (got += d.toString('utf8')));
+      s.on('error', reject);
+      s.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0), body: got.slice(got.indexOf('\r\n\r\n') + 4) }));
+    });
+  }
+
+  it('malformed HTTP gets 400 with an OpenAI error body', async () => {
+    const r = await rawExchange('NOT HTTP AT ALL\r\n\r\n');
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'malformed_request' } });
+  });
+
+  it('a body that stops arriving gets 408 with an OpenAI error body after --request-read-timeout', async () => {
+    const t0 = Date.now();
+    const r = await rawExchange(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ACME_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`);
+    expect(r.status).toBe(408);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_timeout' } });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(slow.inferenceRequests()).toHaveLength(0);
+    // The request log says what the client got.
+    const line = await p.waitForLog((l) => l.msg === 'request' && l['status'] === 408, 5_000);
+    expect(line['clientGone']).toBe(true);
+  });
+
+  it('a response that outlasts --request-read-timeout is not cut: the limit is on reading the request only', async () => {
+    const client = p.client(ACME_KEY);
+    const t0 = Date.now();
+    const stream = await client.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'take your time with a long answer please' }] });
+    let last: OpenAI.ChatCompletionChunk | undefined;
+    for await (const c of stream) last = c;
+    expect(Date.now() - t0).toBeGreaterThan(1000);
+    expect(last?.choices[0]?.finish_reason ?? last?.usage).toBeTruthy();
+  });
+});

@@ -7,7 +7,7 @@ import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import { Exchange } from '../upstream/exchange.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
-import { Errors, sendError, type ApiError } from './errors.ts';
+import { Errors, readTimedOut, sendError, type ApiError } from './errors.ts';
 import { readBody } from './read-body.ts';
 
 const OPERATIONS: Record<string, Operation> = {
@@ -36,8 +36,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   };
 
   function finish(ex: Exchange): void {
-    // nginx's 499: the client closed the connection before it got a response.
-    if (ex.clientGone && ex.status === 0) ex.status = 499;
+    // nginx's 499: the client closed the connection before it got a response (or 408 when
+    // node:http closed it because the request did not arrive within --request-read-timeout).
+    if (ex.clientGone && ex.status === 0) ex.status = readTimedOut.has(ex.req.socket) ? 408 : 499;
     const route = ex.route?.id ?? '';
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, ex.status, seconds);
