@@ -358,6 +358,12 @@ describe('requests node:http cannot hand over (raw sockets)', () => {
     expect(JSON.parse(r.body)).toMatchObject({ error: { type: 'invalid_request_error', code: 'malformed_request' } });
   });
 
+  it('headers over node\'s 16 KiB limit get 431 with an OpenAI error body', async () => {
+    const r = await rawExchange(`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(r.status).toBe(431);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'headers_too_large' } });
+  });
+
   it('a body that stops arriving gets 408 with an OpenAI error body after --request-read-timeout', async () => {
     const t0 = Date.now();
     const r = await rawExchange(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ACME_KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`);
