@@ -47,6 +47,16 @@ describe('jairouter-operator compile', () => {
     expect(r.err).toMatch(/ModelRoute ai\/no-secret: ResolvedRefs=False SecretNotFound: .*Secret "missing" not found/);
   });
 
+  it('--strict exits 3 when an object has problems and 0 when every object is fine (a CI gate)', () => {
+    const bad = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('problems.yaml'));
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('2 with problems');
+    expect(parse(bad.out).config.routes.map((x: { id: string }) => x.id)).toEqual(['ai/chat']);
+    const good = run('compile', '--strict', '-f', fixture('good.yaml'));
+    expect(good.code).toBe(0);
+    expect(good.err).toContain('all accepted');
+  });
+
   it('a missing file exits 1 naming it', () => {
     const missing = fixture('does-not-exist.yaml');
     const r = run('compile', '-f', missing);

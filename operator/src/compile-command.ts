@@ -11,10 +11,13 @@ and prints the resulting ProxyConfig and every object's status as YAML. Credenti
 API key hashes are shown as <redacted>. Nothing is sent to a cluster.
 
   -f, --filename FILE   multi-document YAML file (repeatable; - reads stdin)
+      --strict          exit 3 when any object is rejected or has unresolved references
+                        (a pre-merge check for GitOps repositories)
   -h, --help            this text
 
 Exit status: 0 when the files were read (even if objects are rejected: their status says
-why, and a summary goes to stderr), 1 when a file cannot be read or parsed, 2 on bad usage.`;
+why, and a summary goes to stderr; with --strict, 3), 1 when a file cannot be read or
+parsed, 2 on bad usage.`;
 
 export const REDACTED = '<redacted>';
 
@@ -33,10 +36,11 @@ const defaultIo: CommandIo = {
 /** Runs `compile` with its arguments (after the word `compile`); returns the exit status. */
 export function runCompileCommand(argv: string[], io: CommandIo = defaultIo): number {
   let files: string[];
+  let strict = false;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { filename: { type: 'string', short: 'f', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      options: { filename: { type: 'string', short: 'f', multiple: true }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: true,
     });
@@ -46,6 +50,7 @@ export function runCompileCommand(argv: string[], io: CommandIo = defaultIo): nu
     }
     if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])} (files go after -f)`);
     files = values.filename ?? [];
+    strict = values.strict === true;
     if (files.length === 0) throw new Error('at least one -f FILE is required');
   } catch (e) {
     io.stderr(`jairouter-operator compile: ${(e as Error).message}\n\n${COMPILE_USAGE}\n`);
@@ -80,7 +85,7 @@ export function runCompileCommand(argv: string[], io: CommandIo = defaultIo): nu
   io.stderr(summary.length === 0
     ? `${statuses.length} object(s), all accepted with every reference resolved.\n`
     : `${statuses.length} object(s); ${summary.length} with problems:\n${summary.map((l) => `  ${l}\n`).join('')}`);
-  return 0;
+  return strict && summary.length > 0 ? 3 : 0;
 }
 
 /** The config with provider credentials and API key hashes replaced: this printout goes to terminals and CI logs. */
