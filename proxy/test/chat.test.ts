@@ -119,6 +119,16 @@ describe('chat completions', () => {
     expect(r2.headers.get('x-request-id')).not.toBe(response.headers.get('x-request-id'));
   });
 
+  it('does not pass on headers about the platform\'s provider account (organization, project, cookies)', async () => {
+    const { response } = await acme.chat.completions.create({ model: 'chat-a', messages: user('account headers') }).withResponse();
+    const s = await acme.chat.completions.create({ model: 'chat-a', messages: user('account headers'), stream: true }).withResponse();
+    for await (const _ of s.data) void _;
+    for (const h of [response.headers, s.response.headers]) {
+      expect(h.get('x-jairouter-backend')).toBe('backend-a');
+      for (const name of ['openai-organization', 'openai-project', 'set-cookie']) expect(h.get(name), name).toBeNull();
+    }
+  });
+
   it('sends the provider credential upstream and never the tenant key', async () => {
     await acme.chat.completions.create({ model: 'chat-a', messages: user('credentials') });
     const rec = a.inferenceRequests()[0]!;

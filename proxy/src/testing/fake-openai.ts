@@ -22,6 +22,13 @@ import {
 } from './fake-content.ts';
 import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 
+/** Response headers that describe the provider account, as OpenAI sends them (see proxy/src/upstream/attempt.ts). */
+const ACCOUNT_HEADERS = {
+  'openai-organization': 'org-fake-platform-account',
+  'openai-project': 'proj_fake',
+  'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
+};
+
 export { FAKE_MODES } from './fake-types.ts';
 export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 export { chatPromptTokens, chatReply, completionReply, countTokens, embeddingBase64, embeddingVector, streamPieces } from './fake-content.ts';
@@ -102,8 +109,10 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(text)),
       'x-fake-backend': name,
-      // OpenAI answers with its own request id; the proxy must keep its own in front of it.
+      // OpenAI answers with its own request id, the account's organization and a Cloudflare
+      // cookie; the proxy keeps its own request id and passes none of the other two on.
       'x-request-id': `req_${name}`,
+      ...ACCOUNT_HEADERS,
       ...headers,
     });
     res.end(text);
@@ -229,7 +238,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     chunks: unknown[],
     usageChunk: unknown | undefined,
   ): Promise<void> {
-    res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name, 'x-request-id': `req_${name}` });
+    res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name, 'x-request-id': `req_${name}`, ...ACCOUNT_HEADERS });
     res.flushHeaders();
     const chunkDelay = m === 'slowStream' ? (modeOpts.chunkDelayMs ?? 50) : 0;
     // The role chunk plus N content chunks go out before a streamBreak.
