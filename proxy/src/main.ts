@@ -97,9 +97,10 @@ const api = createServer(
   },
   handler,
 );
-api.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-  // A peer that reset the connection, or a socket already answered, gets nothing more.
-  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+api.on('clientError', (err: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } | null }) => {
+  // A peer that reset the connection, a closed socket, or one whose response has begun (a raw
+  // status line would land inside it; node's own handler checks the same) gets nothing more.
+  if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) return void socket.destroy();
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') readTimedOut.add(socket);
   socket.end(clientErrorResponse(err));
 });
