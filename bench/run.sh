@@ -6,7 +6,7 @@
 #   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
 #   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
 #   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
-# Targets: direct direct_shared nginx portkey jairouter custom    Modes: json sse    Loads: sat r200 r1000
+# Targets: direct direct_shared nginx portkey bare jairouter custom    Modes: json sse    Loads: sat r200 r1000
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
 # the repo's Node (24, type stripping), whatever node the machine has (make sets this already)
@@ -26,7 +26,7 @@ REPS=${REPS:-3}
 WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target+mode before the reps
 LOADS=${LOADS:-"sat r1000"}
 MODES=${MODES:-"json sse"}
-TARGETS=${TARGETS:-"direct direct_shared nginx portkey jairouter"}
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter"}
 # load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
 # fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
 # ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
@@ -40,7 +40,11 @@ JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --
 JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
 declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
-                 [jairouter]=9401 [custom]=${CUSTOM_PORT:-9402})
+                 [jairouter]=9401 [custom]=${CUSTOM_PORT:-9402} [bare]=9403)
+# `bare`: the peer harness's minimal node:http + undici proxy (MODE=usage: parse, route by model,
+# read usage), the yardstick of what any Node proxy costs on this machine. Run from a copy in
+# bench/run/bare with this repo's node_modules, since ../shared has no node_modules of its own.
+SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 ADMIN_PORT=9491
 declare -A SPID=() RSS0=()
 CLK_TCK=$(getconf CLK_TCK)
@@ -63,6 +67,10 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
     log "installing @portkey-ai/gateway into bench/portkey (npm)"
     # its only install script is `patch-package` with no patches shipped: skipped
     npm install --prefix portkey --no-audit --no-fund --ignore-scripts >&2 || { log "npm install in bench/portkey failed"; exit 1; }
+  fi
+  if [[ " $TARGETS " == *" bare "* && ! -f $SHARED_BENCH/node-proxy.mjs ]]; then
+    log "$SHARED_BENCH/node-proxy.mjs not found (set SHARED_BENCH): skipping target bare"
+    TARGETS=$(sed 's/\<bare\>//' <<<"$TARGETS")
   fi
   if [[ " $TARGETS " == *" jairouter "* && ! -f $ROOT/proxy/src/main.ts ]]; then
     log "proxy/src/main.ts does not exist yet: skipping target jairouter"
@@ -111,6 +119,10 @@ start_servers() {
         (cd "$ROOT" && exec taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
             --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT $JAIROUTER_ARGS) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
         SPID[jairouter]=$! ;;
+      bare)
+        mkdir -p run/bare && cp "$SHARED_BENCH/node-proxy.mjs" run/bare/ && ln -sfn "$ROOT/node_modules" run/bare/node_modules
+        (cd run/bare && MODE=usage PORT=${PORT[bare]} exec taskset -c $SUT_CPU node node-proxy.mjs) >"$LOG/bare.log" 2>&1 &
+        SPID[bare]=$! ;;
       custom) # any other gateway: CUSTOM_CMD serving on $CUSTOM_PORT, run from CUSTOM_DIR
         (cd "${CUSTOM_DIR:-$B}" && exec taskset -c $SUT_CPU bash -c "exec env $CUSTOM_CMD") >"$LOG/custom.log" 2>&1 &
         SPID[custom]=$! ;;
