@@ -1,4 +1,5 @@
-import { request } from 'undici';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { egressProxyConfigured } from '../upstream/pools.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -16,6 +17,8 @@ interface Prober {
  */
 export class ActiveChecker {
   private probers = new Map<string, Prober>();
+  /** Probes take the same way out as requests: through HTTP(S)_PROXY when set (NO_PROXY honoured). */
+  private readonly dispatcher: Dispatcher | undefined = egressProxyConfigured() ? new EnvHttpProxyAgent() : undefined;
 
   private readonly log: Logger;
 
@@ -49,7 +52,10 @@ export class ActiveChecker {
           running = true;
           let ok = false;
           try {
-            const r = await request(url, { method: 'GET', headers, headersTimeout: active.timeoutMs, bodyTimeout: active.timeoutMs, signal: AbortSignal.timeout(active.timeoutMs) });
+            const r = await request(url, {
+              method: 'GET', headers, headersTimeout: active.timeoutMs, bodyTimeout: active.timeoutMs, signal: AbortSignal.timeout(active.timeoutMs),
+              ...(this.dispatcher && { dispatcher: this.dispatcher }),
+            });
             await r.body.dump();
             ok = r.statusCode >= 200 && r.statusCode < 300;
           } catch {

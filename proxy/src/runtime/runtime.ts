@@ -4,8 +4,7 @@ import { adapterFor, type Adapter } from '../adapters/index.ts';
 import { createBalancer } from '../balance/index.ts';
 import type { Balancer } from '../balance/types.ts';
 import { EndpointHealth } from '../health/endpoint-health.ts';
-import type { PoolRegistry } from '../upstream/pools.ts';
-import type { Pool } from 'undici';
+import type { PoolRegistry, UpstreamDispatcher } from '../upstream/pools.ts';
 import { ModelIndex, ModelMatcher } from './model-matcher.ts';
 
 export interface EndpointRuntime {
@@ -13,7 +12,7 @@ export interface EndpointRuntime {
   readonly backend: BackendRuntime;
   readonly url: string;
   readonly basePath: string;
-  readonly pool: Pool;
+  readonly pool: UpstreamDispatcher;
   readonly health: EndpointHealth;
 }
 
