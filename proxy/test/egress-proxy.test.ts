@@ -83,15 +83,20 @@ describe('egress through HTTP(S)_PROXY', () => {
     }
   });
 
-  it('NO_PROXY exempts a host: requests to it go direct', async () => {
-    const p = await startWith({ HTTP_PROXY: egressUrl, NO_PROXY: '127.0.0.1' });
-    try {
-      tunnels.length = 0;
-      const r = await p.client(KEY).chat.completions.create({ model: 'outside', messages: [{ role: 'user', content: 'direct' }] });
-      expect(r.choices[0]?.message.content).toContain('outside');
-      expect(tunnels).toEqual([]);
-    } finally {
-      await p.stop();
-    }
-  });
+  // A host name or IP, and a CIDR range (Pod IPs of serviceRef backends cannot be listed one by one).
+  for (const noProxy of ['127.0.0.1', 'example.com, 127.0.0.0/8']) {
+    it(`NO_PROXY=${JSON.stringify(noProxy)} exempts the backend: requests and probes go direct`, async () => {
+      const p = await startWith({ HTTP_PROXY: egressUrl, NO_PROXY: noProxy });
+      try {
+        tunnels.length = 0;
+        backend.clearRequests();
+        const r = await p.client(KEY).chat.completions.create({ model: 'outside', messages: [{ role: 'user', content: 'direct' }] });
+        expect(r.choices[0]?.message.content).toContain('outside');
+        await backend.waitForRequest((x) => x.path === '/v1/models');
+        expect(tunnels).toEqual([]);
+      } finally {
+        await p.stop();
+      }
+    });
+  }
 });

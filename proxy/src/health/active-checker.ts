@@ -1,5 +1,5 @@
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { egressProxyConfigured } from '../upstream/pools.ts';
+import { egressProxyConfigured, inRanges, noProxyRanges } from '../upstream/pools.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -19,6 +19,12 @@ export class ActiveChecker {
   private probers = new Map<string, Prober>();
   /** Probes take the same way out as requests: through HTTP(S)_PROXY when set (NO_PROXY honoured). */
   private readonly dispatcher: Dispatcher | undefined = egressProxyConfigured() ? new EnvHttpProxyAgent() : undefined;
+  private readonly direct = noProxyRanges();
+
+  /** The proxy agent for this URL, or undefined to go direct (no proxy set, or a NO_PROXY CIDR range). */
+  private dispatcherFor(url: string): Dispatcher | undefined {
+    return this.dispatcher && !inRanges(this.direct, url) ? this.dispatcher : undefined;
+  }
 
   private readonly log: Logger;
 
@@ -45,6 +51,7 @@ export class ActiveChecker {
         }
         const headers: Record<string, string> = {};
         if (credential !== undefined) headers.authorization = 'Bearer ' + credential;
+        const dispatcher = this.dispatcherFor(url);
         let running = false;
         const prober: Prober = { timer: undefined as unknown as NodeJS.Timeout, stopped: false };
         const probe = async (): Promise<void> => {
@@ -54,7 +61,7 @@ export class ActiveChecker {
           try {
             const r = await request(url, {
               method: 'GET', headers, headersTimeout: active.timeoutMs, bodyTimeout: active.timeoutMs, signal: AbortSignal.timeout(active.timeoutMs),
-              ...(this.dispatcher && { dispatcher: this.dispatcher }),
+              ...(dispatcher && { dispatcher }),
             });
             await r.body.dump();
             ok = r.statusCode >= 200 && r.statusCode < 300;

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
 
 /** What an endpoint sends its requests through: a keep-alive pool, or the egress proxy. */
@@ -8,6 +9,8 @@ export interface EgressProxyEnv {
   HTTPS_PROXY?: string | undefined;
   http_proxy?: string | undefined;
   https_proxy?: string | undefined;
+  NO_PROXY?: string | undefined;
+  no_proxy?: string | undefined;
 }
 
 /** Whether HTTP_PROXY / HTTPS_PROXY (either case) is set: then upstream traffic goes through it. */
@@ -16,18 +19,41 @@ export function egressProxyConfigured(env: EgressProxyEnv = process.env): boolea
 }
 
 /**
+ * The CIDR ranges of NO_PROXY (`10.0.0.0/8`, `fd00::/8`), which undici's own NO_PROXY matching
+ * does not know: Pod IPs of `serviceRef` backends cannot be listed one by one.
+ */
+export function noProxyRanges(env: EgressProxyEnv = process.env): BlockList {
+  const list = new BlockList();
+  for (const entry of (env.no_proxy ?? env.NO_PROXY ?? '').split(/[,\s]/)) {
+    const m = /^\[?([0-9a-fA-F.:]+)\]?\/(\d{1,3})$/.exec(entry);
+    const family = m ? isIP(m[1]!) : 0;
+    if (family !== 0) list.addSubnet(m![1]!, Number(m![2]), family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+/** Whether the URL's host is an IP address inside one of the ranges. */
+export function inRanges(ranges: BlockList, url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[(.+)\]$/, '$1');
+  const family = isIP(host);
+  return family !== 0 && ranges.check(host, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
  * One keep-alive connection pool per upstream origin and connect timeout, reused across config
  * versions. With HTTP_PROXY / HTTPS_PROXY set (clusters whose egress goes through a proxy),
- * every upstream request goes through undici's EnvHttpProxyAgent instead, which tunnels with
- * CONNECT and honours NO_PROXY (in-cluster model servers are usually listed there).
+ * upstream requests go through undici's EnvHttpProxyAgent instead, which honours NO_PROXY host
+ * entries; origins whose IP falls in a NO_PROXY CIDR range keep a direct pool.
  */
 export class PoolRegistry {
   private readonly pools = new Map<string, UpstreamDispatcher>();
   private readonly used = new Set<string>();
   private readonly viaProxy: boolean;
+  private readonly direct: BlockList;
 
-  constructor(viaProxy: boolean = egressProxyConfigured()) {
-    this.viaProxy = viaProxy;
+  constructor(env: EgressProxyEnv = process.env) {
+    this.viaProxy = egressProxyConfigured(env);
+    this.direct = noProxyRanges(env);
   }
 
   get(origin: string, connectTimeoutMs: number): UpstreamDispatcher {
@@ -36,7 +62,7 @@ export class PoolRegistry {
     let p = this.pools.get(key);
     if (!p) {
       const opts = { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs } };
-      p = this.viaProxy ? throughProxy(origin, new EnvHttpProxyAgent(opts)) : new Pool(origin, opts);
+      p = this.viaProxy && !inRanges(this.direct, origin) ? throughProxy(origin, new EnvHttpProxyAgent(opts)) : new Pool(origin, opts);
       this.pools.set(key, p);
     }
     return p;
