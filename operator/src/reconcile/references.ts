@@ -52,12 +52,9 @@ export function selectResources(cluster: Resources): { resources: Resources; ref
     modelRoutes: cluster.modelRoutes,
     tenants: cluster.tenants,
     rateLimitPolicies: cluster.rateLimitPolicies,
-    secrets: cluster.secrets.filter((s) => references.secrets.has(idOf(s))),
-    services: cluster.services.filter((s) => references.services.has(idOf(s))),
-    endpointSlices: cluster.endpointSlices.filter((e) => {
-      const service = record(record(e['metadata'])?.['labels'])?.[SERVICE_NAME_LABEL];
-      return typeof service === 'string' && references.services.has(`${namespaceOf(e)}/${service}`);
-    }),
+    secrets: cluster.secrets.filter((s) => isReferenced('Secret', s, references)),
+    services: cluster.services.filter((s) => isReferenced('Service', s, references)),
+    endpointSlices: cluster.endpointSlices.filter((e) => isReferenced('EndpointSlice', e, references)),
   };
   return { resources, references };
 }
