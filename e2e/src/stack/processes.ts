@@ -138,11 +138,18 @@ export async function startOperator(o: OperatorOptions): Promise<OperatorProcess
     '--snapshot-secret', o.snapshotSecret,
     '--proxy-service-account', o.proxyServiceAccount,
   ]);
-  try {
-    const ready = await p.waitForLog((l) => l.msg === 'operator ready', 60_000);
+  return whenReady(p, 'operator ready', 60_000, (ready) => {
     const stream = ready['stream'] as { port: number };
     const admin = ready['admin'] as { port: number };
-    return Object.assign(p, { streamPort: stream.port, adminUrl: `http://127.0.0.1:${admin.port}` });
+    return { streamPort: stream.port, adminUrl: `http://127.0.0.1:${admin.port}` };
+  });
+}
+
+/** Waits for the process's first `msg` line and adds what `read` takes from it; kills the
+ * process when that fails (a timeout, an exit first, a line without the expected fields). */
+async function whenReady<T extends object>(p: NodeProcess, msg: string, timeoutMs: number, read: (l: LogLine) => T): Promise<NodeProcess & T> {
+  try {
+    return Object.assign(p, read(await p.waitForLog((l) => l.msg === msg, timeoutMs)));
   } catch (e) {
     await p.stop('SIGKILL');
     throw e;
@@ -175,15 +182,9 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyProcess> {
     '--snapshot-file', o.snapshotFile,
     '--proxy-name', o.name,
   ]);
-  try {
-    const l = await p.waitForLog((x) => x.msg === 'proxy listening', 30_000);
-    return Object.assign(p, {
-      name: o.name,
-      baseUrl: String(l['listen']).replace(/\/$/, ''),
-      adminUrl: String(l['admin']).replace(/\/$/, ''),
-    });
-  } catch (e) {
-    await p.stop('SIGKILL');
-    throw e;
-  }
+  return whenReady(p, 'proxy listening', 30_000, (l) => ({
+    name: o.name,
+    baseUrl: String(l['listen']).replace(/\/$/, ''),
+    adminUrl: String(l['admin']).replace(/\/$/, ''),
+  }));
 }
