@@ -6,7 +6,6 @@ import { Runtime, type RouteRuntime } from './runtime.ts';
 
 const pools = new PoolRegistry();
 afterAll(() => pools.closeAll());
-const health = new Map<string, EndpointHealth>();
 
 function backend(name: string, weight = 1): BackendIR {
   return {
@@ -35,16 +34,18 @@ const config = (routes: RouteIR[], tenants: TenantIR[] = []): ProxyConfig => wit
 /** The backend names a route's balancer picks, n times, with every endpoint a candidate. */
 function picks(r: RouteRuntime, n: number): string[] {
   const candidates = r.endpoints.map((e) => e.index);
-  return Array.from({ length: n }, () => r.endpoints[r.balancer.pick({ candidates, hashValue: '', inflight: r.inflight })]!.backend.name);
+  const inflight = r.endpoints.map((e) => e.health.inflight);
+  return Array.from({ length: n }, () => r.endpoints[r.balancer.pick({ candidates, hashValue: '', inflight })]!.backend.name);
 }
 
 describe('Runtime: balancer state across config versions', () => {
   const three = [backend('a'), backend('b'), backend('c')];
 
   it('a change elsewhere (another route, a tenant) keeps the round-robin position and in-flight counts', () => {
+    const health = new Map<string, EndpointHealth>();
     const v1 = new Runtime(config([route('chat', three)]), health, pools);
     const before = picks(v1.routes[0]!, 2);
-    v1.routes[0]!.inflight[1] = 4;
+    v1.routes[0]!.endpoints[1]!.health.inflight = 4;
     const v2 = new Runtime(config([route('chat', three), route('other', [backend('x')])], [tenant('t')]), health, pools, v1);
     expect(v2.config.version).not.toBe(v1.config.version);
     // Round-robin carries on from where it was instead of restarting at a random endpoint.
@@ -53,12 +54,13 @@ describe('Runtime: balancer state across config versions', () => {
     const next = (name: string) => order[(order.indexOf(name) + 1) % 3]!;
     const after = picks(v2.routes[0]!, 4);
     expect(after).toEqual([next(before[1]!), next(next(before[1]!)), before[1]!, next(before[1]!)]);
-    expect(v2.routes[0]!.inflight[1]).toBe(4);
+    expect(v2.routes[0]!.endpoints[1]!.health.inflight).toBe(4);
   });
 
-  it('a changed strategy, weight or endpoint list starts the route afresh', () => {
+  it('a changed strategy, weight or endpoint list starts the balancer afresh; in-flight counts stay with the endpoints', () => {
+    const health = new Map<string, EndpointHealth>();
     const v1 = new Runtime(config([route('chat', three)]), health, pools);
-    v1.routes[0]!.inflight[0] = 2;
+    v1.routes[0]!.endpoints[0]!.health.inflight = 2;
     const changes = [
       route('chat', three, 'LeastConnections'),
       route('chat', [backend('a', 5), backend('b'), backend('c')]),
@@ -67,7 +69,8 @@ describe('Runtime: balancer state across config versions', () => {
     for (const changed of changes) {
       const v2 = new Runtime(config([changed]), health, pools, v1);
       expect(v2.routes[0]!.balancer).not.toBe(v1.routes[0]!.balancer);
-      expect(Array.from(v2.routes[0]!.inflight).every((n) => n === 0)).toBe(true);
+      // Requests still in flight on endpoint a count for LeastConnections and maxConcurrency.
+      expect(v2.routes[0]!.endpoints[0]!.health.inflight).toBe(2);
     }
   });
 });

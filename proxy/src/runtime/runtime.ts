@@ -29,8 +29,11 @@ export interface RouteRuntime {
   /** Endpoint indices grouped by priority, lowest priority value first. */
   readonly tiers: readonly (readonly number[])[];
   readonly balancer: Balancer;
-  /** In-flight requests per endpoint index, for LeastConnections. */
-  readonly inflight: Int32Array;
+  /**
+   * Scratch for selectEndpoint, reused by every pick (picks are synchronous): the in-flight
+   * count of each candidate, copied from its EndpointHealth, the one count kept per endpoint.
+   */
+  readonly loads: Int32Array;
   /** Strategy and balanced endpoints (keys, weights, costs): equal signatures share balancer state. */
   readonly balanceSignature: string;
 }
@@ -53,8 +56,7 @@ export interface Identity {
  * (health and pools are shared across versions by key). Requests hold on to the Runtime they
  * started with, so a swap never changes a request in flight. A route whose strategy and
  * endpoints did not change keeps its balancer (round-robin position, smooth-WRR weights,
- * latency averages) and in-flight counts from `previous`: a change to another route or a
- * tenant does not reset it.
+ * latency averages) from `previous`: a change to another route or a tenant does not reset it.
  */
 export class Runtime {
   readonly routes: RouteRuntime[] = [];
@@ -128,8 +130,7 @@ export class Runtime {
     const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced]);
     const keep = before !== undefined && before.balanceSignature === balanceSignature;
     const balancer = keep ? before.balancer : createBalancer(r.loadBalancer.strategy, balanced);
-    const inflight = keep ? before.inflight : new Int32Array(endpoints.length);
-    return { ir: r, id: r.id, endpoints, tiers, balancer, inflight, balanceSignature };
+    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature };
   }
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */

@@ -63,12 +63,10 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const ep = route.endpoints[idx]!;
     const upstream = ep.backend.adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath);
     ep.health.inflight++;
-    route.inflight[idx]!++;
     const started = hooks.now();
     const attempt = new Attempt(ex, route, ep, upstream);
     const result = await attempt.result;
     ep.health.inflight--;
-    route.inflight[idx]!--;
     ex.attempt = null;
     if (result.kind === 'done') {
       ep.health.recordSuccess();

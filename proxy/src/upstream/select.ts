@@ -13,17 +13,19 @@ export function selectEndpoint(
   untriedOnly: boolean,
   hashValue: string,
 ): number {
+  const loads = route.loads;
   for (const tier of route.tiers) {
     let candidates: number[] | null = null;
     for (const i of tier) {
       if (untriedOnly && tried[i]) continue;
-      const ep = route.endpoints[i]!;
-      if (!ep.health.available(now)) continue;
-      const max = ep.backend.ir.maxConcurrency;
-      if (max !== undefined && ep.health.inflight >= max) continue;
+      const h = route.endpoints[i]!.health;
+      if (!h.available(now)) continue;
+      const max = route.endpoints[i]!.backend.ir.maxConcurrency;
+      if (max !== undefined && h.inflight >= max) continue;
+      loads[i] = h.inflight;
       (candidates ??= []).push(i);
     }
-    if (candidates) return route.balancer.pick({ candidates, hashValue, inflight: route.inflight });
+    if (candidates) return route.balancer.pick({ candidates, hashValue, inflight: loads });
   }
   return -1;
 }
