@@ -196,20 +196,13 @@ export class Controller {
       return;
     }
 
-    const byKey = new Map<string, KubeObject>();
-    for (const [kind, list] of [['ModelRoute', cluster.modelRoutes], ['Tenant', cluster.tenants], ['RateLimitPolicy', cluster.rateLimitPolicies]] as const) {
-      for (const o of list) {
-        const meta = record(o['metadata']);
-        byKey.set(objectKey(kind, String(meta?.['namespace']), String(meta?.['name'])), o);
-      }
-    }
     // A few writes in flight at once: the first pass after a start or a failover may have to
     // write every object, and one round trip each in sequence would take long on a big cluster.
     const pending = result.updates.filter((u) => u.patchNeeded);
     const worker = async () => {
       for (let u = pending.shift(); u; u = pending.shift()) {
         if (!this.#o.isLeader()) return; // lost the lease mid-way: the new leader takes over
-        const error = await this.#writeStatus(u, record(byKey.get(u.key)?.['metadata']));
+        const error = await this.#writeStatus(u);
         failure ??= error;
       }
     };
@@ -218,8 +211,9 @@ export class Controller {
   }
 
   /** Writes one object's status, then its Events; resolves to the error, if the write failed. */
-  async #writeStatus(u: ObjectUpdate, meta: Record<string, unknown> | undefined): Promise<unknown> {
+  async #writeStatus(u: ObjectUpdate): Promise<unknown> {
     const { log, metrics: m } = this.#o;
+    const meta = record(u.object['metadata']);
     try {
       const newVersion = await this.#o.statusWriter.write(u, u.status);
       m?.statusWrites.inc({ kind: u.kind, result: 'ok' });

@@ -26,6 +26,8 @@ export interface ObjectUpdate {
   namespace: string;
   name: string;
   key: ObjectKey;
+  /** The cached object this status is for (its metadata: resourceVersion, uid). */
+  object: KubeObject;
   status: ObjectStatusBody;
   /** False when the object already holds exactly this status: no write. */
   patchNeeded: boolean;
@@ -89,7 +91,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     const current = object['status'];
     const { status, transitions } = desiredStatus(current, [...s.conditions, programmed], extra, input.now);
     updates.push({
-      kind: s.kind, namespace: s.namespace, name: s.name, key, status,
+      kind: s.kind, namespace: s.namespace, name: s.name, key, object, status,
       patchNeeded: statusPatchNeeded(current, status), transitions,
     });
   }
