@@ -1,4 +1,4 @@
-import { emptyResources, type KubeObject, type ProxyConfig, type Resources } from '@jairouter/crds';
+import { type KubeObject, type ProxyConfig, type Resources } from '@jairouter/crds';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { SnapshotPublisher } from '../distribution/types.ts';
@@ -139,7 +139,7 @@ export class Controller {
   }
 
   #snapshot(): Resources {
-    const out: Record<Watched, KubeObject[]> = { ...emptyResources(), modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] };
+    const out: Record<Watched, KubeObject[]> = { modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] };
     const seen = new Set<string>();
     for (const { kind, informer } of this.#informers) {
       for (const o of informer.list()) out[kind].push(this.#withWrittenStatus(kind, o as KubeObject, seen));
