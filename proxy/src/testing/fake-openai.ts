@@ -230,7 +230,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     return embeddings(body, res, m);
   }
 
-  /** Writes a stream of chunks in the given mode; returns false if it was cut short. */
+  /** Writes a stream of chunks in the given mode; stops early when the peer goes away. */
   async function writeStream(
     rec: RecordedRequest,
     res: ServerResponse,
@@ -279,6 +279,30 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     return true;
   }
 
+  /**
+   * OpenAI's stream chunk format: every chunk carries "usage": null when include_usage was
+   * asked, and then a last chunk without choices carries the usage.
+   */
+  function streamChunks(body: Record<string, unknown>, id: string, object: string, usage: unknown) {
+    const streamOptions = body['stream_options'];
+    const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
+    const chunk = (choices: unknown[]) => ({
+      id,
+      object,
+      created,
+      model: body['model'],
+      system_fingerprint: `fp_${name}`,
+      choices,
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    return { chunk, usageChunk: includeUsage ? { ...chunk([]), usage } : undefined };
+  }
+
+  /** slowStream for a reply that is not a stream: the whole reply comes late. False if the peer went away. */
+  function slowReply(m: FakeMode, res: ServerResponse): Promise<boolean> {
+    return m === 'slowStream' ? sleep((modeOpts.chunkDelayMs ?? 50) * 3, res) : Promise.resolve(true);
+  }
+
   async function chat(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
     const messages = body['messages'];
     if (!Array.isArray(messages) || messages.length === 0) {
@@ -322,9 +346,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
         usage,
         service_tier: 'default',
       };
-      if (m === 'slowStream') {
-        if (!(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
-      }
+      if (!(await slowReply(m, res))) return;
       if (m === 'streamBreak') {
         // Headers and half the body, then the connection dies.
         const text = JSON.stringify(reply);
@@ -337,26 +359,14 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       }
       return sendJson(res, 200, reply);
     }
-    const streamOptions = body['stream_options'];
-    const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
-    // OpenAI's chunk format: every chunk carries "usage": null when include_usage was asked.
-    const base = (choices: unknown[]) => ({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      system_fingerprint: `fp_${name}`,
-      choices,
-      ...(includeUsage ? { usage: null } : {}),
-    });
+    const { chunk, usageChunk } = streamChunks(body, id, 'chat.completion.chunk', usage);
     const chunks: unknown[] = [
-      base([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),
+      chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),
       ...streamPieces(content).map((piece) =>
-        base([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]),
+        chunk([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]),
       ),
-      base([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]),
+      chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]),
     ];
-    const usageChunk = includeUsage ? { ...base([]), usage } : undefined;
     return writeStream(rec, res, m, chunks, usageChunk);
   }
 
@@ -373,7 +383,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const id = `cmpl-${name}-${rec.seq}`;
     if (!rec.stream) {
-      if (m === 'slowStream' && !(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
+      if (!(await slowReply(m, res))) return;
       return sendJson(res, 200, {
         id,
         object: 'text_completion',
@@ -384,23 +394,13 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
         usage,
       });
     }
-    const streamOptions = body['stream_options'];
-    const includeUsage = isObject(streamOptions) && streamOptions['include_usage'] === true;
-    const base = (choices: unknown[]) => ({
-      id,
-      object: 'text_completion',
-      created,
-      model,
-      system_fingerprint: `fp_${name}`,
-      choices,
-      ...(includeUsage ? { usage: null } : {}),
-    });
+    const { chunk, usageChunk } = streamChunks(body, id, 'text_completion', usage);
     const pieces = streamPieces(text);
     const chunks: unknown[] = [
-      base([{ text: '', index: 0, logprobs: null, finish_reason: null }]),
-      ...pieces.map((p, i) => base([{ text: p, index: 0, logprobs: null, finish_reason: i === pieces.length - 1 ? 'stop' : null }])),
+      chunk([{ text: '', index: 0, logprobs: null, finish_reason: null }]),
+      ...pieces.map((p, i) => chunk([{ text: p, index: 0, logprobs: null, finish_reason: i === pieces.length - 1 ? 'stop' : null }])),
     ];
-    return writeStream(rec, res, m, chunks, includeUsage ? { ...base([]), usage } : undefined);
+    return writeStream(rec, res, m, chunks, usageChunk);
   }
 
   async function embeddings(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
@@ -411,7 +411,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     const dims = typeof body['dimensions'] === 'number' && body['dimensions'] > 0 ? Math.floor(body['dimensions']) : defaultDims;
     const base64 = body['encoding_format'] === 'base64';
     const tokens = inputs.reduce((n, s) => n + countTokens(s), 0);
-    if (m === 'slowStream' && !(await sleep((modeOpts.chunkDelayMs ?? 50) * 3, res))) return;
+    if (!(await slowReply(m, res))) return;
     return sendJson(res, 200, {
       object: 'list',
       data: inputs.map((s, index) => {
