@@ -22,20 +22,13 @@ export interface ExitInfo {
 }
 
 export interface StartProxyOptions {
-  /**
-   * Config sources: file or directory paths, or (when a plain string is given) YAML text.
-   * YAML text is written to `<tmp>/config.yaml` and that file is passed as --config.
-   */
-  configs?: string[] | string;
-  /** YAML texts by file name, written to a temp dir; the dir (or the files, see `passFiles`) is passed. */
+  /** YAML text: written to `<tmp>/config.yaml` and that file is passed as --config. */
+  configs?: string;
+  /** YAML texts by file name, written to a temp dir; the dir is passed as --config. */
   yamlFiles?: Record<string, string>;
-  /** With `yamlFiles`: pass each file with its own --config instead of the directory. */
-  passFiles?: boolean;
   /** Extra flags, e.g. ['--max-body-size', '65536']. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
-  /** How long to wait for "proxy listening" (default 20 s). */
-  startTimeoutMs?: number;
 }
 
 export interface ProxyHandle {
@@ -48,10 +41,8 @@ export interface ProxyHandle {
   /** Everything written to stdout / stderr so far. */
   stdout(): string;
   stderr(): string;
-  /** Temp dir holding the YAML written for this proxy (undefined when only paths were given). */
-  configDir: string | undefined;
-  /** The --config values passed. */
-  configPaths: string[];
+  /** Temp dir holding the YAML written for this proxy. */
+  configDir: string;
   /** Resolves with the first log line (past or future) matching `pred`. Rejects on timeout or exit. */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** Resolves when the process has exited. */
@@ -75,25 +66,18 @@ function tail(text: string, n = 4000): string {
 }
 
 export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> {
-  let configDir: string | undefined;
+  if (opts.configs === undefined && !opts.yamlFiles) throw new Error('startProxy: no configs given');
+  const configDir = mkdtempSync(join(tmpdir(), 'jairouter-test-'));
   const configPaths: string[] = [];
-  const ensureDir = () => (configDir ??= mkdtempSync(join(tmpdir(), 'jairouter-test-')));
-  if (typeof opts.configs === 'string') {
-    const file = join(ensureDir(), 'config.yaml');
+  if (opts.configs !== undefined) {
+    const file = join(configDir, 'config.yaml');
     writeFileSync(file, opts.configs);
     configPaths.push(file);
-  } else if (opts.configs) {
-    configPaths.push(...opts.configs);
   }
   if (opts.yamlFiles) {
-    const dir = ensureDir();
-    for (const [name, text] of Object.entries(opts.yamlFiles)) {
-      writeFileSync(join(dir, name), text);
-      if (opts.passFiles) configPaths.push(join(dir, name));
-    }
-    if (!opts.passFiles) configPaths.push(dir);
+    for (const [name, text] of Object.entries(opts.yamlFiles)) writeFileSync(join(configDir, name), text);
+    configPaths.push(configDir);
   }
-  if (configPaths.length === 0) throw new Error('startProxy: no configs given');
 
   const argv = [
     PROXY_BIN,
@@ -188,16 +172,16 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
       return await Promise.race([exited, timeout]);
     } finally {
       clearTimeout(timer);
-      if (configDir) rmSync(configDir, { recursive: true, force: true });
+      rmSync(configDir, { recursive: true, force: true });
     }
   }
 
   let listening: LogLine;
   try {
-    listening = await waitForLog((l) => l.msg === 'proxy listening', opts.startTimeoutMs ?? 20_000);
+    listening = await waitForLog((l) => l.msg === 'proxy listening', 20_000);
   } catch (e) {
     if (!exitInfo) proc.kill('SIGKILL');
-    if (configDir) rmSync(configDir, { recursive: true, force: true });
+    rmSync(configDir, { recursive: true, force: true });
     throw e;
   }
   const baseUrl = String(listening['listen']).replace(/\/$/, '');
@@ -211,7 +195,6 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
     stdout: () => out,
     stderr: () => err,
     configDir,
-    configPaths,
     waitForLog,
     exited,
     stop,
@@ -230,7 +213,6 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
       return { status: res.status, body };
     },
     configFile(name = 'config.yaml') {
-      if (!configDir) throw new Error('this proxy was started from paths, not YAML text');
       return join(configDir, name);
     },
   };

@@ -111,7 +111,7 @@ describe('config hot reload', () => {
     expect(await status(p, 'reload-b')).toBe(200);
 
     // 4. Recovery by an atomic replace (write a temp file, rename it over: editors and ConfigMaps do this).
-    const tmp = join(p.configDir!, '.config.yaml.tmp');
+    const tmp = join(p.configDir, '.config.yaml.tmp');
     writeFileSync(tmp, toYaml(tenantDocs(), route(['reload-a', 'reload-d'])));
     renameSync(tmp, file);
     const v2 = await waitForNewVersion(p, v1);
@@ -128,7 +128,7 @@ describe('config hot reload', () => {
   it('a watched directory picks up added and removed files', async () => {
     const p = await start({ yamlFiles: { 'base.yaml': toYaml(tenantDocs(), route(['dir-a'])) } });
     const v0 = await version(p);
-    const extra = join(p.configDir!, 'extra.yaml');
+    const extra = join(p.configDir, 'extra.yaml');
     writeFileSync(extra, toYaml(modelRoute('extra', { models: ['dir-b'], backends: [{ name: 'life', url: backend.url }] })));
     const v1 = await waitForNewVersion(p, v0);
     expect(await status(p, 'dir-b')).toBe(200);
