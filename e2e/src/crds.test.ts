@@ -6,22 +6,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { kubectl, kubeRequest } from './kube.ts';
-import { freshNamespace, setupTimeoutMs, skipK8s, useControlPlane } from './testing.ts';
+import { FIELD_MANAGER, freshNamespace, installCrds, readCrds, setupTimeoutMs, skipK8s, useControlPlane } from './testing.ts';
 
 const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
 const MANIFESTS = join(CRDS, 'manifests');
 const RULES = join(CRDS, 'src', 'crd', 'testdata', 'rules');
 
-interface Crd {
-  metadata: { name: string };
-  spec: { group: string; names: { kind: string; plural: string }; versions: { name: string; served: boolean; storage: boolean }[] };
-}
-const crds: Crd[] = readdirSync(MANIFESTS)
-  .filter((f) => f.endsWith('.yaml'))
-  .sort()
-  .map((f) => parse(readFileSync(join(MANIFESTS, f), 'utf8')) as Crd);
+const crds = readCrds(MANIFESTS);
 
 /** /apis/GROUP/VERSION/namespaces/NS/PLURAL for an object's apiVersion and kind. */
 function collectionPath(apiVersion: string, kind: string, ns: string): string {
@@ -52,20 +45,8 @@ describe.skipIf(skipK8s)('CRDs on a real kube-apiserver', () => {
   let ns = '';
 
   beforeAll(async () => {
-    const apply = await kubectl(cp(), ['apply', '--server-side', '--field-manager=jairouter-e2e', '-f', MANIFESTS]);
-    expect(apply.code, apply.stderr).toBe(0);
-    const wait = await kubectl(cp(), ['wait', '--for=condition=Established', '--timeout=60s', '-f', MANIFESTS]);
-    expect(wait.code, wait.stderr).toBe(0);
+    await installCrds(cp(), MANIFESTS);
     ns = await freshNamespace(cp(), 'crds');
-    // Established can precede the custom resource handler by a moment: wait until each lists.
-    for (const crd of crds) {
-      const v = crd.spec.versions.find((x) => x.storage)!.name;
-      const path = `/apis/${crd.spec.group}/${v}/namespaces/${ns}/${crd.spec.names.plural}`;
-      for (let i = 0; (await kubeRequest(cp(), path)).status !== 200; i++) {
-        if (i > 100) throw new Error(`${path} never served`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
   }, setupTimeoutMs());
 
   it('every CRD is Established with accepted names and a structural schema', async () => {
@@ -82,9 +63,9 @@ describe.skipIf(skipK8s)('CRDs on a real kube-apiserver', () => {
   });
 
   it('applying the CRDs again changes nothing', async () => {
-    const again = await kubectl(cp(), ['apply', '--server-side', '--field-manager=jairouter-e2e', '-f', MANIFESTS]);
+    const again = await kubectl(cp(), ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', MANIFESTS]);
     expect(again.code, again.stderr).toBe(0);
-    const diff = await kubectl(cp(), ['diff', '--server-side', '--field-manager=jairouter-e2e', '-f', MANIFESTS]);
+    const diff = await kubectl(cp(), ['diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', MANIFESTS]);
     expect(diff.code, diff.stdout + diff.stderr).toBe(0);
   });
 

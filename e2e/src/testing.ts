@@ -2,12 +2,16 @@
 // JAIROUTER_SKIP_K8S=1; otherwise missing binaries are built first (minutes, once per machine;
 // CI builds them before the test run: `make k8s-binaries`).
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { parse } from 'yaml';
 import { ensureBinaries, k8sBinaries, missingBinaries, type K8sBinaries } from './binaries.ts';
 import { e2eConfig } from './config.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { connectCluster } from './external-cluster.ts';
-import { kubeRequest, type KubeAccess } from './kube.ts';
+import { kubectl, kubeRequest, type KubeAccess } from './kube.ts';
+import { waitFor } from './wait-for.ts';
 
 const config = e2eConfig();
 
@@ -60,4 +64,33 @@ export async function freshNamespace(access: KubeAccess, prefix: string): Promis
   const res = await kubeRequest(access, '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
   if (res.status !== 201) throw new Error(`creating namespace ${name}: ${res.status} ${res.text}`);
   return name;
+}
+
+/** The field manager of everything the tests apply server-side. */
+export const FIELD_MANAGER = 'jairouter-e2e';
+
+export interface Crd {
+  metadata: { name: string };
+  spec: { group: string; names: { kind: string; plural: string }; versions: { name: string; served: boolean; storage: boolean }[] };
+}
+
+/** The CustomResourceDefinitions in DIR's *.yaml files (one per file), by file name. */
+export function readCrds(dir: string): Crd[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => parse(readFileSync(join(dir, f), 'utf8')) as Crd);
+}
+
+/** Applies the CRDs in DIR server-side and waits until they are Established and every kind lists
+ * (Established can precede the custom resource handler by a moment). */
+export async function installCrds(access: KubeAccess, dir: string): Promise<void> {
+  const apply = await kubectl(access, ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', dir]);
+  if (apply.code !== 0) throw new Error(`applying the CRDs in ${dir}: ${apply.stderr}`);
+  const wait = await kubectl(access, ['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
+  if (wait.code !== 0) throw new Error(`CRDs in ${dir} not Established: ${wait.stderr}`);
+  for (const crd of readCrds(dir)) {
+    const path = `/apis/${crd.spec.group}/${crd.spec.versions.find((v) => v.storage)!.name}/${crd.spec.names.plural}`;
+    await waitFor(`${path} served`, async () => (await kubeRequest(access, path)).status === 200);
+  }
 }

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { ensureBinaries } from '../binaries.ts';
 import { e2eConfig } from '../config.ts';
 import { kubectl, kubeRequest } from '../kube.ts';
-import { freshNamespace, setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
+import { freshNamespace, installCrds, setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
 import { CHART, findHelm, helmWithValues, render, type K8sObject } from './helm.ts';
 
 const NS = 'jairouter-system';
@@ -421,11 +421,7 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
   const helmIn = (args: string[], values?: object) => helmWithValues(cp().helmPath, [...args, '--kubeconfig', cp().kubeconfig], values);
 
   beforeAll(async () => {
-    const crds = join(CHART, 'crds');
-    const apply = await kubectl(cp(), ['apply', '--server-side', '--field-manager=jairouter-e2e', '-f', crds]);
-    expect(apply.code, apply.stderr).toBe(0);
-    const wait = await kubectl(cp(), ['wait', '--for=condition=Established', '--timeout=60s', '-f', crds]);
-    expect(wait.code, wait.stderr).toBe(0);
+    await installCrds(cp(), join(CHART, 'crds'));
     // the namespaces the value combinations watch
     for (const name of ['ai', 'ml']) {
       const r = await kubeRequest(cp(), '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });

@@ -17,8 +17,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { ControlPlane } from '../control-plane.ts';
-import { kubectl, kubeRequest } from '../kube.ts';
-import { freshNamespace } from '../testing.ts';
+import { kubectl } from '../kube.ts';
+import { FIELD_MANAGER, freshNamespace, installCrds } from '../testing.ts';
 import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
 import { REPO_ROOT, startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
 import { waitFor } from '../wait-for.ts';
@@ -26,7 +26,6 @@ import { waitFor } from '../wait-for.ts';
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';
 export const SNAPSHOT_SECRET = 'jairouter-snapshot';
 const CRD_DIR = join(REPO_ROOT, 'crds', 'manifests');
-const FIELD_MANAGER = 'jairouter-e2e';
 
 /** Free-form Kubernetes objects: the tests read status fields the client types do not know. */
 export type Obj = KubernetesObject & Record<string, any>;
@@ -86,7 +85,7 @@ export class Stack {
 
   /** CRDs, namespaces, ServiceAccount + token, operators, CA file, snapshot file, proxies. */
   async start(o: StackOptions): Promise<void> {
-    await this.installCrds();
+    await installCrds(this.cp, CRD_DIR);
     this.ns = await freshNamespace(this.cp, o.prefix);
     this.sys = await freshNamespace(this.cp, `${o.prefix}-sys`);
     // No controller-manager: no default ServiceAccount, so create the proxies' one.
@@ -211,17 +210,6 @@ export class Stack {
   async stop(): Promise<void> {
     for (const p of this.#all.reverse()) await p.stop('SIGKILL').catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private async installCrds(): Promise<void> {
-    const apply = await kubectl(this.cp, ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_DIR]);
-    if (apply.code !== 0) throw new Error(`applying the CRDs: ${apply.stderr}`);
-    const wait = await kubectl(this.cp, ['wait', '--for=condition=Established', '--timeout=60s', '-f', CRD_DIR]);
-    if (wait.code !== 0) throw new Error(`CRDs not Established: ${wait.stderr}`);
-    // Established can precede the handler by a moment: wait until each kind lists.
-    for (const plural of ['modelroutes', 'tenants', 'ratelimitpolicies']) {
-      await waitFor(`${plural} served`, async () => (await kubeRequest(this.cp, `/apis/${GROUP_VERSION}/${plural}`)).status === 200);
-    }
   }
 }
 
