@@ -4,25 +4,17 @@ import type { ModelRouteSpec } from '../api/model-route.ts';
 /** Longest duration a Node timer can hold (2^31-1 ms, about 24.8 days); longer ones fire at once. */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
-/** Semantic checks the schema cannot express; each line is `<field path>: <problem>`. */
+/**
+ * Semantic checks the schema cannot express; each line is `<field path>: <problem>`. Unique
+ * backend names, url xor serviceRef and hashKey only with ConsistentHash are the schema's own
+ * rules (uniqueKey, withRules): a spec that parsed already holds them.
+ */
 export function checkModelRouteSpec(spec: ModelRouteSpec): string[] {
   const problems: string[] = [];
   problems.push(...checkModelPatterns(spec.models, 'spec.models'));
-  const names = new Map<string, number>();
   spec.backends.forEach((b, i) => {
-    const at = `spec.backends[${i}]`;
-    const first = names.get(b.name);
-    if (first !== undefined) problems.push(`${at}.name: duplicate backend name "${b.name}" (also spec.backends[${first}])`);
-    else names.set(b.name, i);
-    if ((b.url === undefined) === (b.serviceRef === undefined)) {
-      problems.push(`${at}: exactly one of url and serviceRef must be set (${b.url === undefined ? 'neither is' : 'both are'})`);
-    }
-    if (b.url !== undefined && !/^https?:\/\//i.test(b.url)) problems.push(`${at}.url: must be an http or https URL`);
+    if (b.url !== undefined && !/^https?:\/\//i.test(b.url)) problems.push(`spec.backends[${i}].url: must be an http or https URL`);
   });
-  const lb = spec.loadBalancer;
-  if (lb?.hashKey !== undefined && lb.strategy !== 'ConsistentHash') {
-    problems.push(`spec.loadBalancer.hashKey: only valid with strategy ConsistentHash (strategy is ${lb.strategy ?? 'RoundRobin, the default'})`);
-  }
   const backoff = spec.retry?.backoff;
   if (backoff?.base !== undefined && backoff.max !== undefined && parseDuration(backoff.base) > parseDuration(backoff.max)) {
     problems.push(`spec.retry.backoff: base ${backoff.base} is longer than max ${backoff.max}`);

@@ -43,27 +43,17 @@ export function compileRateLimitPolicies(
   return statuses;
 }
 
-/** Semantic checks the schema cannot express; each line is `<field path>: <problem>`. */
+/**
+ * Semantic checks the schema cannot express; each line is `<field path>: <problem>`. Unique
+ * rule names, requests xor tokens, warmUp/adaptive only with their algorithm and adaptive
+ * min <= max are the schema's own rules (uniqueKey, withRules): a spec that parsed holds them.
+ */
 export function checkRateLimitPolicySpec(spec: RateLimitPolicySpec): string[] {
   const problems: string[] = [];
-  const names = new Map<string, number>();
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;
-    const first = names.get(rule.name);
-    if (first !== undefined) problems.push(`${at}.name: duplicate rule name "${rule.name}" (also spec.rules[${first}])`);
-    else names.set(rule.name, i);
-    const { requests, tokens } = rule.limit;
-    if ((requests === undefined) === (tokens === undefined)) {
-      problems.push(`${at}.limit: exactly one of requests and tokens must be set (${requests === undefined ? 'neither is' : 'both are'})`);
-    }
-    const algorithm = rule.algorithm ?? 'TokenBucket';
-    if (rule.warmUp && algorithm !== 'WarmUp') problems.push(`${at}.warmUp: only valid with algorithm WarmUp (algorithm is ${algorithm})`);
-    if (!rule.warmUp && algorithm === 'WarmUp') problems.push(`${at}.warmUp: required with algorithm WarmUp`);
-    if (rule.adaptive && algorithm !== 'Adaptive') problems.push(`${at}.adaptive: only valid with algorithm Adaptive (algorithm is ${algorithm})`);
-    if (!rule.adaptive && algorithm === 'Adaptive') problems.push(`${at}.adaptive: required with algorithm Adaptive`);
-    if (rule.adaptive && rule.adaptive.min > rule.adaptive.max) {
-      problems.push(`${at}.adaptive: min ${rule.adaptive.min} is greater than max ${rule.adaptive.max}`);
-    }
+    if (!rule.warmUp && rule.algorithm === 'WarmUp') problems.push(`${at}.warmUp: required with algorithm WarmUp`);
+    if (!rule.adaptive && rule.algorithm === 'Adaptive') problems.push(`${at}.adaptive: required with algorithm Adaptive`);
     if (parseDuration(rule.limit.per) === 0) problems.push(`${at}.limit.per: must be longer than 0`);
   });
   return problems;
