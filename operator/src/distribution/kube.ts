@@ -4,6 +4,7 @@
 import { AuthenticationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { ProxyConfig } from '@jairouter/crds';
 import { SNAPSHOT_SECRET_KEY } from '@jairouter/crds/snapshot-wire';
+import { httpStatus } from '../kube/status-writer.ts';
 import type { TokenReviewer, TokenReviewResult } from './auth.ts';
 import type { TlsBundle } from './certs.ts';
 import { parseServedEntry, type ServedEntry, type ServedStore } from './served-store.ts';
@@ -13,11 +14,6 @@ export const TLS_SECRET = 'jairouter-operator-tls';
 export const CA_CONFIGMAP = 'jairouter-ca';
 export const SERVED_CONFIGMAP = 'jairouter-served';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'jairouter-operator' };
-
-function code(e: unknown): number | undefined {
-  const c = (e as { code?: unknown }).code;
-  return typeof c === 'number' ? c : undefined;
-}
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
@@ -67,7 +63,7 @@ export class KubeCertStore implements CertStore {
     try {
       s = await this.core.readNamespacedSecret({ name: TLS_SECRET, namespace: this.namespace });
     } catch (e) {
-      if (code(e) === 404) return null;
+      if (httpStatus(e) === 404) return null;
       throw e;
     }
     const d = s.data ?? {};
@@ -80,7 +76,7 @@ export class KubeCertStore implements CertStore {
       await this.core.createNamespacedSecret({ namespace: this.namespace, body: this.secret(bundle) });
       return true;
     } catch (e) {
-      if (code(e) === 409) return false;
+      if (httpStatus(e) === 409) return false;
       throw e;
     }
   }
@@ -90,7 +86,7 @@ export class KubeCertStore implements CertStore {
       await this.core.replaceNamespacedSecret({ name: TLS_SECRET, namespace: this.namespace, body: this.secret(bundle, revision) });
       return true;
     } catch (e) {
-      if (code(e) === 409) return false;
+      if (httpStatus(e) === 409) return false;
       throw e;
     }
   }
@@ -102,12 +98,12 @@ export class KubeCertStore implements CertStore {
       try {
         current = await this.core.readNamespacedConfigMap({ name: CA_CONFIGMAP, namespace: this.namespace });
       } catch (e) {
-        if (code(e) !== 404) throw e;
+        if (httpStatus(e) !== 404) throw e;
         try {
           await this.core.createNamespacedConfigMap({ namespace: this.namespace, body });
           return;
         } catch (e2) {
-          if (code(e2) === 409) continue;
+          if (httpStatus(e2) === 409) continue;
           throw e2;
         }
       }
@@ -120,7 +116,7 @@ export class KubeCertStore implements CertStore {
         });
         return;
       } catch (e) {
-        if (code(e) !== 409) throw e;
+        if (httpStatus(e) !== 409) throw e;
       }
     }
     throw new Error(`ConfigMap ${this.namespace}/${CA_CONFIGMAP}: conflicting updates, giving up for now`);
@@ -145,7 +141,7 @@ export class KubeSnapshotStore implements SnapshotStore {
       try {
         current = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
       } catch (e) {
-        if (code(e) !== 404) throw e;
+        if (httpStatus(e) !== 404) throw e;
         try {
           await this.core.createNamespacedSecret({
             namespace: this.namespace,
@@ -153,7 +149,7 @@ export class KubeSnapshotStore implements SnapshotStore {
           });
           return;
         } catch (e2) {
-          if (code(e2) === 409) continue;
+          if (httpStatus(e2) === 409) continue;
           throw e2;
         }
       }
@@ -166,7 +162,7 @@ export class KubeSnapshotStore implements SnapshotStore {
         });
         return;
       } catch (e) {
-        if (code(e) !== 409) throw e;
+        if (httpStatus(e) !== 409) throw e;
       }
     }
     throw new Error(`Secret ${this.namespace}/${this.name}: conflicting updates, giving up for now`);
@@ -202,7 +198,7 @@ export class KubeServedStore implements ServedStore {
     try {
       data = (await this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace })).data ?? {};
     } catch (e) {
-      if (code(e) === 404) return out;
+      if (httpStatus(e) === 404) return out;
       throw e;
     }
     for (const [replica, raw] of Object.entries(data)) {
@@ -219,7 +215,7 @@ export class KubeServedStore implements ServedStore {
       await merge();
       return;
     } catch (e) {
-      if (code(e) !== 404) throw e;
+      if (httpStatus(e) !== 404) throw e;
       if (!create) return; // nothing to remove
     }
     const initial: Record<string, string> = {};
@@ -230,7 +226,7 @@ export class KubeServedStore implements ServedStore {
         body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace, labels: MANAGED_BY }, data: initial },
       });
     } catch (e) {
-      if (code(e) !== 409) throw e;
+      if (httpStatus(e) !== 409) throw e;
       await merge(); // another replica created it meanwhile
     }
   }
