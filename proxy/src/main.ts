@@ -35,7 +35,7 @@ const log = logging.log;
 const metrics = new ProxyMetrics();
 const health = new Map<string, EndpointHealth>();
 const pools = new PoolRegistry();
-const checker = new ActiveChecker(log);
+const checker = new ActiveChecker(log, (url) => pools.oneOff(url));
 metrics.endpoints = function* () {
   const now = performance.now();
   for (const r of runtime.routes) for (const e of r.endpoints) yield { route: r.id, backend: e.backend.name, endpoint: e.url, up: e.health.available(now) };

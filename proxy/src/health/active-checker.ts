@@ -1,5 +1,4 @@
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { egressProxyConfigured, inRanges, noProxyRanges } from '../upstream/pools.ts';
+import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
@@ -17,19 +16,14 @@ interface Prober {
  */
 export class ActiveChecker {
   private probers = new Map<string, Prober>();
-  /** Probes take the same way out as requests: through HTTP(S)_PROXY when set (NO_PROXY honoured). */
-  private readonly dispatcher: Dispatcher | undefined = egressProxyConfigured() ? new EnvHttpProxyAgent() : undefined;
-  private readonly direct = noProxyRanges();
-
-  /** The proxy agent for this URL, or undefined to go direct (no proxy set, or a NO_PROXY CIDR range). */
-  private dispatcherFor(url: string): Dispatcher | undefined {
-    return this.dispatcher && !inRanges(this.direct, url) ? this.dispatcher : undefined;
-  }
 
   private readonly log: Logger;
+  /** Probes take the same way out as requests (PoolRegistry.oneOff: the egress proxy, or direct). */
+  private readonly dispatcherFor: (url: string) => Dispatcher | undefined;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, dispatcherFor: (url: string) => Dispatcher | undefined = () => undefined) {
     this.log = log;
+    this.dispatcherFor = dispatcherFor;
   }
 
   apply(rt: Runtime): void {

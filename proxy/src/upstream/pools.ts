@@ -14,7 +14,7 @@ export interface EgressProxyEnv {
 }
 
 /** Whether HTTP_PROXY / HTTPS_PROXY (either case) is set: then upstream traffic goes through it. */
-export function egressProxyConfigured(env: EgressProxyEnv = process.env): boolean {
+function egressProxyConfigured(env: EgressProxyEnv = process.env): boolean {
   return !!(env.HTTP_PROXY || env.HTTPS_PROXY || env.http_proxy || env.https_proxy);
 }
 
@@ -22,7 +22,7 @@ export function egressProxyConfigured(env: EgressProxyEnv = process.env): boolea
  * The CIDR ranges of NO_PROXY (`10.0.0.0/8`, `fd00::/8`), which undici's own NO_PROXY matching
  * does not know: Pod IPs of `serviceRef` backends cannot be listed one by one.
  */
-export function noProxyRanges(env: EgressProxyEnv = process.env): BlockList {
+function noProxyRanges(env: EgressProxyEnv = process.env): BlockList {
   const list = new BlockList();
   for (const entry of (env.no_proxy ?? env.NO_PROXY ?? '').split(/[,\s]/)) {
     const m = /^\[?([0-9a-fA-F.:]+)\]?\/(\d{1,3})$/.exec(entry);
@@ -33,7 +33,7 @@ export function noProxyRanges(env: EgressProxyEnv = process.env): BlockList {
 }
 
 /** Whether the URL's host is an IP address inside one of the ranges. */
-export function inRanges(ranges: BlockList, url: string): boolean {
+function inRanges(ranges: BlockList, url: string): boolean {
   const host = new URL(url).hostname.replace(/^\[(.+)\]$/, '$1');
   const family = isIP(host);
   return family !== 0 && ranges.check(host, family === 6 ? 'ipv6' : 'ipv4');
@@ -50,10 +50,23 @@ export class PoolRegistry {
   private readonly used = new Set<string>();
   private readonly viaProxy: boolean;
   private readonly direct: BlockList;
+  /** For one-off requests (health probes), when an egress proxy is configured. */
+  private readonly egress: EnvHttpProxyAgent | undefined;
 
   constructor(env: EgressProxyEnv = process.env) {
     this.viaProxy = egressProxyConfigured(env);
     this.direct = noProxyRanges(env);
+    this.egress = this.viaProxy ? new EnvHttpProxyAgent() : undefined;
+  }
+
+  /** Whether requests to this URL go through the egress proxy (set, and no NO_PROXY CIDR covers it). */
+  private proxied(url: string): boolean {
+    return this.viaProxy && !inRanges(this.direct, url);
+  }
+
+  /** The dispatcher for a one-off request to `url` taking the same way out as traffic; undefined = undici's default. */
+  oneOff(url: string): Dispatcher | undefined {
+    return this.proxied(url) ? this.egress : undefined;
   }
 
   get(origin: string, connectTimeoutMs: number): UpstreamDispatcher {
@@ -62,7 +75,7 @@ export class PoolRegistry {
     let p = this.pools.get(key);
     if (!p) {
       const opts = { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs } };
-      p = this.viaProxy && !inRanges(this.direct, origin) ? throughProxy(origin, new EnvHttpProxyAgent(opts)) : new Pool(origin, opts);
+      p = this.proxied(origin) ? throughProxy(origin, new EnvHttpProxyAgent(opts)) : new Pool(origin, opts);
       this.pools.set(key, p);
     }
     return p;
@@ -84,7 +97,7 @@ export class PoolRegistry {
   }
 
   async closeAll(): Promise<void> {
-    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
+    await Promise.allSettled([...this.pools.values(), ...(this.egress ? [this.egress] : [])].map((p) => p.close()));
     this.pools.clear();
   }
 }
