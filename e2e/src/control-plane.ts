@@ -12,10 +12,9 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
 import { ensureBinaries, type K8sBinaries, type K8sVersions } from './binaries.ts';
 import { e2eConfig } from './config.ts';
-import { kubeRequest, type KubeAccess } from './kube.ts';
+import { kubeconfigYaml, kubeRequest, type KubeAccess } from './kube.ts';
 import { generatePki } from './pki.ts';
 import { freePort } from './ports.ts';
 
@@ -106,9 +105,8 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
   const helmPath = join(p.bin, 'helm');
   await symlink(bins.kubectl, kubectlPath);
   await symlink(bins.helm, helmPath);
-  await writeFile(p.kubeconfig, kubeconfigYaml(server, pki.caCert, pki.adminCert, pki.adminKey), { mode: 0o600 });
-
   const access: KubeAccess = { server, caCert: pki.caCert, adminCert: pki.adminCert, adminKey: pki.adminKey, kubeconfig: p.kubeconfig, kubectlPath };
+  await writeFile(p.kubeconfig, kubeconfigYaml(access), { mode: 0o600 });
   const state: State = { server, etcdUrl, removeDir, processes: [] };
   const children: { name: string; child: ChildProcess; log: string; exited: boolean }[] = [];
   const launch = async (name: string, binary: string, args: string[]): Promise<void> => {
@@ -326,17 +324,4 @@ function logTail(file: string, lines = 25): string {
   } catch {
     return '(no log)';
   }
-}
-
-function kubeconfigYaml(server: string, caCert: string, adminCert: string, adminKey: string): string {
-  const b64 = (f: string): string => readFileSync(f).toString('base64');
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'envtest', cluster: { server, 'certificate-authority-data': b64(caCert) } }],
-    users: [{ name: 'admin', user: { 'client-certificate-data': b64(adminCert), 'client-key-data': b64(adminKey) } }],
-    contexts: [{ name: 'envtest', context: { cluster: 'envtest', user: 'admin' } }],
-    'current-context': 'envtest',
-    preferences: {},
-  });
 }

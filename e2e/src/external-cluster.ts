@@ -6,9 +6,10 @@
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import type { K8sBinaries } from './binaries.ts';
 import type { ControlPlane } from './control-plane.ts';
+import { kubeconfigYaml } from './kube.ts';
 
 interface KubeconfigFile {
   'current-context'?: string;
@@ -58,17 +59,9 @@ export function connectCluster(kubeconfig: string, bins: K8sBinaries, context?: 
     const helmPath = join(binDir, 'helm');
     symlinkSync(bins.kubectl, kubectlPath);
     symlinkSync(bins.helm, helmPath);
-    // kubectl and the operator get a kubeconfig of the chosen context alone, with the PEM files above.
+    // kubectl and the operator get a kubeconfig of the chosen context alone, as the local control plane writes one.
     const pinned = join(dir, 'kubeconfig');
-    const minimal = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      'current-context': 'e2e',
-      clusters: [{ name: 'e2e', cluster: { server, 'certificate-authority': caCert } }],
-      users: [{ name: 'e2e-admin', user: { 'client-certificate': adminCert, 'client-key': adminKey } }],
-      contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'e2e-admin' } }],
-    };
-    writeFileSync(pinned, stringify(minimal), { mode: 0o600 });
+    writeFileSync(pinned, kubeconfigYaml({ server, caCert, adminCert, adminKey }), { mode: 0o600 });
     return {
       server,
       caCert,

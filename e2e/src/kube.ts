@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { stringify } from 'yaml';
 
 export interface KubeAccess {
   /** https://127.0.0.1:PORT */
@@ -33,6 +34,20 @@ export interface KubeRequestOptions {
 // Read per request: a control plane restarted in the same directory has new certificates.
 function credsOf(access: KubeAccess): { ca: Buffer; cert: Buffer; key: Buffer } {
   return { ca: readFileSync(access.caCert), cert: readFileSync(access.adminCert), key: readFileSync(access.adminKey) };
+}
+
+/** A kubeconfig for kubectl, helm and the operator: the admin client certificate, inlined. */
+export function kubeconfigYaml(access: Pick<KubeAccess, 'server' | 'caCert' | 'adminCert' | 'adminKey'>): string {
+  const b64 = (f: string): string => readFileSync(f).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'envtest', cluster: { server: access.server, 'certificate-authority-data': b64(access.caCert) } }],
+    users: [{ name: 'admin', user: { 'client-certificate-data': b64(access.adminCert), 'client-key-data': b64(access.adminKey) } }],
+    contexts: [{ name: 'envtest', context: { cluster: 'envtest', user: 'admin' } }],
+    'current-context': 'envtest',
+    preferences: {},
+  });
 }
 
 /** One request to the API server as the admin user. Never throws on HTTP error statuses. */
