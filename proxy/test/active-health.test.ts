@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
 import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
-import { startProxy, type ProxyHandle } from './harness.ts';
+import { logAfter, startProxy, type ProxyHandle } from './harness.ts';
 
 const KEY = 'sk-active-health-0001';
 let proxy: ProxyHandle;
@@ -71,9 +71,9 @@ describe('active health checks', () => {
   });
 
   it('an endpoint removed from the config leaves the metric', async () => {
-    const applied = proxy.waitForLog(() => proxy.logs.filter((x) => x.msg === 'config applied').length === 2, 5000);
+    const applied = logAfter(proxy, (l) => l.msg === 'config applied');
     writeFileSync(proxy.configFile(), config([{ name: 'well', url: well.url }]));
-    await applied;
+    await applied(5000);
     expect(await healthGauge()).toEqual({ well: 1 });
   });
 });
@@ -103,11 +103,13 @@ describe('active health checks across config changes', () => {
   it('a change that leaves an endpoint\'s probe as it was does not probe it again; a changed probe starts at once', async () => {
     // Interval 1 h: the only probes are the one at start and those a config swap starts.
     await fake.waitForRequest((r) => r.path === '/v1/models');
-    const applied = (n: number) => p.waitForLog(() => p.logs.filter((x) => x.msg === 'config applied').length === n, 5000);
-    writeFileSync(p.configFile(), route(['m1', 'm2']));
-    await applied(2);
-    writeFileSync(p.configFile(), route(['m1', 'm2'], '/models/probe-2'));
-    await applied(3);
+    const reload = async (yaml: string) => {
+      const applied = logAfter(p, (l) => l.msg === 'config applied');
+      writeFileSync(p.configFile(), yaml);
+      await applied(5000);
+    };
+    await reload(route(['m1', 'm2']));
+    await reload(route(['m1', 'm2'], '/models/probe-2'));
     await fake.waitForRequest((r) => r.path === '/v1/models/probe-2');
     // A restart on the first swap would have sent its probe before this one.
     expect(probes()).toEqual(['/v1/models', '/v1/models/probe-2']);

@@ -218,6 +218,15 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
   };
 }
 
+/**
+ * For "the line this change causes": take it before the change, await it with a timeout after;
+ * it matches only lines logged after it was taken.
+ */
+export function logAfter(p: ProxyHandle, pred: (l: LogLine) => boolean): (timeoutMs: number) => Promise<LogLine> {
+  const mark = p.logs.length;
+  return (timeoutMs) => p.waitForLog((l) => p.logs.indexOf(l) >= mark && pred(l), timeoutMs);
+}
+
 /** Polls `fn` until it returns a value other than undefined/false; rejects after `timeoutMs`. */
 export async function waitFor<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,

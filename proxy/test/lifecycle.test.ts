@@ -8,7 +8,7 @@ import { chatReply, startFakeOpenAI } from '../src/testing/fake-openai.ts';
 import type { FakeBackend } from '../src/testing/fake-openai.ts';
 import { NS, modelRoute, secret, tenantWithKeys, toYaml } from './config.ts';
 import type { Doc } from './config.ts';
-import { startProxy, waitFor } from './harness.ts';
+import { logAfter, startProxy, waitFor } from './harness.ts';
 import type { LogLine, ProxyHandle } from './harness.ts';
 
 const KEY = 'sk-lifecycle-tenant-8899';
@@ -70,11 +70,6 @@ async function status(p: ProxyHandle, model: string): Promise<number> {
 const isWarnOrWorse = (l: LogLine) =>
   typeof l.level === 'number' ? l.level >= 40 : ['warn', 'error', 'fatal'].includes(String(l.level));
 
-const after = (p: ProxyHandle, pred: (l: LogLine) => boolean) => {
-  const mark = p.logs.length;
-  return (timeoutMs: number) => p.waitForLog((l) => p.logs.indexOf(l) >= mark && pred(l), timeoutMs);
-};
-
 describe('config hot reload', () => {
   it('valid edits are served within 2 s; invalid ones keep the last good config and are logged', async () => {
     const p = await start({ configs: toYaml(tenantDocs(), route(['reload-a'])) });
@@ -84,7 +79,7 @@ describe('config hot reload', () => {
     expect(await status(p, 'reload-b')).toBe(404);
 
     // 1. A valid in-place edit adds a model.
-    let applied = after(p, (l) => l.msg === 'config applied');
+    const applied = logAfter(p, (l) => l.msg === 'config applied');
     writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b'])));
     const v1 = await waitForNewVersion(p, v0);
     expect(v1).toMatch(/^sha256:/);
@@ -92,7 +87,7 @@ describe('config hot reload', () => {
     expect(await status(p, 'reload-b')).toBe(200);
 
     // 2. A schema-invalid object is rejected and logged; the last good config stays.
-    const rejected = after(p, (l) => l.msg === 'object rejected');
+    const rejected = logAfter(p, (l) => l.msg === 'object rejected');
     writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b', 'reload-c'], { backends: [{ name: 'life', url: backend.url, adapter: 'bogus-adapter' }] })));
     const line = await rejected(RELOAD_DEADLINE_MS);
     expect(line).toMatchObject({ kind: 'ModelRoute', namespace: NS, name: 'reload' });
@@ -104,7 +99,7 @@ describe('config hot reload', () => {
     expect(await status(p, 'reload-c')).toBe(404);
 
     // 3. A file that is not even YAML: logged at warn or above, last good config stays.
-    const complaint = after(p, isWarnOrWorse);
+    const complaint = logAfter(p, isWarnOrWorse);
     writeFileSync(file, 'apiVersion: jairouter.io/v1alpha1\nkind: ModelRoute\nmetadata: {name: [unclosed\n');
     await complaint(RELOAD_DEADLINE_MS);
     expect(await version(p)).toBe(v1);
