@@ -18,6 +18,35 @@ const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'jairouter-operator' };
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
 
+/**
+ * Read, then create (404) or replace (`replace` returns undefined when `current` is already
+ * right); a 409 from a racing writer starts over, three times at most.
+ */
+async function createOrReplace<T>(what: string, ops: { read: () => Promise<T>; create: () => Promise<unknown>; replace: (current: T) => Promise<unknown> | undefined }): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let current: T;
+    try {
+      current = await ops.read();
+    } catch (e) {
+      if (httpStatus(e) !== 404) throw e;
+      try {
+        await ops.create();
+        return;
+      } catch (e2) {
+        if (httpStatus(e2) === 409) continue;
+        throw e2;
+      }
+    }
+    try {
+      await ops.replace(current);
+      return;
+    } catch (e) {
+      if (httpStatus(e) !== 409) throw e;
+    }
+  }
+  throw new Error(`${what}: conflicting updates, giving up for now`);
+}
+
 export class KubeTokenReviewer implements TokenReviewer {
   private readonly api: AuthenticationV1Api;
   private readonly audiences: string[];
@@ -93,33 +122,15 @@ export class KubeCertStore implements CertStore {
 
   async publishCa(caCert: string): Promise<void> {
     const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CA_CONFIGMAP, namespace: this.namespace, labels: MANAGED_BY }, data: { 'ca.crt': caCert } };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let current;
-      try {
-        current = await this.core.readNamespacedConfigMap({ name: CA_CONFIGMAP, namespace: this.namespace });
-      } catch (e) {
-        if (httpStatus(e) !== 404) throw e;
-        try {
-          await this.core.createNamespacedConfigMap({ namespace: this.namespace, body });
-          return;
-        } catch (e2) {
-          if (httpStatus(e2) === 409) continue;
-          throw e2;
-        }
-      }
-      if (current.data?.['ca.crt'] === caCert) return;
-      try {
-        await this.core.replaceNamespacedConfigMap({
-          name: CA_CONFIGMAP,
-          namespace: this.namespace,
-          body: { ...current, data: { ...current.data, 'ca.crt': caCert } },
-        });
-        return;
-      } catch (e) {
-        if (httpStatus(e) !== 409) throw e;
-      }
-    }
-    throw new Error(`ConfigMap ${this.namespace}/${CA_CONFIGMAP}: conflicting updates, giving up for now`);
+    await createOrReplace(`ConfigMap ${this.namespace}/${CA_CONFIGMAP}`, {
+      read: () => this.core.readNamespacedConfigMap({ name: CA_CONFIGMAP, namespace: this.namespace }),
+      create: () => this.core.createNamespacedConfigMap({ namespace: this.namespace, body }),
+      replace: (current) => current.data?.['ca.crt'] === caCert ? undefined : this.core.replaceNamespacedConfigMap({
+        name: CA_CONFIGMAP,
+        namespace: this.namespace,
+        body: { ...current, data: { ...current.data, 'ca.crt': caCert } },
+      }),
+    });
   }
 }
 
@@ -136,36 +147,20 @@ export class KubeSnapshotStore implements SnapshotStore {
   async write(config: ProxyConfig): Promise<void> {
     const data = { [SNAPSHOT_SECRET_KEY]: b64(JSON.stringify(config)) };
     const annotations = { 'jairouter.io/snapshot-version': config.version };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let current: V1Secret;
-      try {
-        current = await this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace });
-      } catch (e) {
-        if (httpStatus(e) !== 404) throw e;
-        try {
-          await this.core.createNamespacedSecret({
-            namespace: this.namespace,
-            body: { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: this.name, namespace: this.namespace, labels: MANAGED_BY, annotations }, data },
-          });
-          return;
-        } catch (e2) {
-          if (httpStatus(e2) === 409) continue;
-          throw e2;
-        }
-      }
-      if (current.metadata?.annotations?.['jairouter.io/snapshot-version'] === config.version && current.data?.[SNAPSHOT_SECRET_KEY] !== undefined) return;
-      try {
-        await this.core.replaceNamespacedSecret({
+    await createOrReplace(`Secret ${this.namespace}/${this.name}`, {
+      read: () => this.core.readNamespacedSecret({ name: this.name, namespace: this.namespace }),
+      create: () => this.core.createNamespacedSecret({
+        namespace: this.namespace,
+        body: { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: this.name, namespace: this.namespace, labels: MANAGED_BY, annotations }, data },
+      }),
+      replace: (current) => current.metadata?.annotations?.['jairouter.io/snapshot-version'] === config.version && current.data?.[SNAPSHOT_SECRET_KEY] !== undefined
+        ? undefined
+        : this.core.replaceNamespacedSecret({
           name: this.name,
           namespace: this.namespace,
           body: { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...annotations } }, data },
-        });
-        return;
-      } catch (e) {
-        if (httpStatus(e) !== 409) throw e;
-      }
-    }
-    throw new Error(`Secret ${this.namespace}/${this.name}: conflicting updates, giving up for now`);
+        }),
+    });
   }
 }
 
