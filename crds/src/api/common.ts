@@ -80,6 +80,24 @@ export interface CrossFieldRule<T> {
   holds: (value: T) => boolean;
 }
 
+/** A rule that exactly one of two optional fields is set. */
+export function exactlyOneOf<A extends string, B extends string>(a: A, b: B): CrossFieldRule<Partial<Record<A | B, unknown>>> {
+  return {
+    rule: `has(self.${a}) != has(self.${b})`,
+    message: `exactly one of ${a} and ${b} must be set`,
+    holds: (v) => (v[a] === undefined) !== (v[b] === undefined),
+  };
+}
+
+/** A rule that an optional field is only set when `selector` (itself optional) equals `value`. */
+export function onlyWith<F extends string, S extends string>(field: F, selector: S, value: string): CrossFieldRule<Partial<Record<F | S, unknown>>> {
+  return {
+    rule: `!has(self.${field}) || (has(self.${selector}) && self.${selector} == '${value}')`,
+    message: `${field} is only allowed with ${selector} ${value}`,
+    holds: (v) => v[field] === undefined || v[selector] === value,
+  };
+}
+
 /**
  * Attaches cross-field rules to a schema: as CEL metadata for the CRD generator and as
  * zod refinements. A refined object schema can no longer be `.pick()`ed, `.omit()`ed or

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef, listMapKeyedBy, uniqueKey, withRules } from './common.ts';
+import {
+  API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef, exactlyOneOf, listMapKeyedBy, onlyWith, uniqueKey, withRules,
+} from './common.ts';
 
 export const ADAPTERS = [
   'openai', 'azure-openai', 'anthropic', 'gemini', 'bedrock', 'cohere', 'huggingface',
@@ -23,17 +25,8 @@ export const RetryOnItem = z.union([RetryOn, z.literal(429)]);
 
 export const HASH_KEY_PATTERN = /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|user|tenant|clientIP|promptPrefix)$/;
 
-export const BACKEND_URL_XOR_SERVICE_REF = {
-  rule: 'has(self.url) != has(self.serviceRef)',
-  message: 'exactly one of url and serviceRef must be set',
-  holds: (b: { url?: unknown; serviceRef?: unknown }) => (b.url === undefined) !== (b.serviceRef === undefined),
-};
-
-export const HASH_KEY_ONLY_WITH_CONSISTENT_HASH = {
-  rule: "!has(self.hashKey) || (has(self.strategy) && self.strategy == 'ConsistentHash')",
-  message: 'hashKey is only allowed with strategy ConsistentHash',
-  holds: (lb: { hashKey?: unknown; strategy?: unknown }) => lb.hashKey === undefined || lb.strategy === 'ConsistentHash',
-};
+export const BACKEND_URL_XOR_SERVICE_REF = exactlyOneOf('url', 'serviceRef');
+export const HASH_KEY_ONLY_WITH_CONSISTENT_HASH = onlyWith('hashKey', 'strategy', 'ConsistentHash');
 
 export const Backend = withRules(z
   .object({

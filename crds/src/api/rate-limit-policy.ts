@@ -1,26 +1,12 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, Duration, ObjectMeta, listMapKeyedBy, uniqueKey, withRules } from './common.ts';
+import { API_VERSION, BaseStatus, Duration, ObjectMeta, exactlyOneOf, listMapKeyedBy, onlyWith, uniqueKey, withRules } from './common.ts';
 
 export const ALGORITHMS = ['TokenBucket', 'LeakyBucket', 'SlidingWindow', 'FixedWindow', 'WarmUp', 'Adaptive'] as const;
 export const LIMIT_KEY_PATTERN = /^(tenant|user|apiKey|clientIP|model|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
 
-export const LIMIT_REQUESTS_XOR_TOKENS = {
-  rule: 'has(self.requests) != has(self.tokens)',
-  message: 'exactly one of requests and tokens must be set',
-  holds: (l: { requests?: unknown; tokens?: unknown }) => (l.requests === undefined) !== (l.tokens === undefined),
-};
-
-export const WARM_UP_ONLY_WITH_WARM_UP = {
-  rule: "!has(self.warmUp) || (has(self.algorithm) && self.algorithm == 'WarmUp')",
-  message: 'warmUp is only allowed with algorithm WarmUp',
-  holds: (r: { warmUp?: unknown; algorithm?: unknown }) => r.warmUp === undefined || r.algorithm === 'WarmUp',
-};
-
-export const ADAPTIVE_ONLY_WITH_ADAPTIVE = {
-  rule: "!has(self.adaptive) || (has(self.algorithm) && self.algorithm == 'Adaptive')",
-  message: 'adaptive is only allowed with algorithm Adaptive',
-  holds: (r: { adaptive?: unknown; algorithm?: unknown }) => r.adaptive === undefined || r.algorithm === 'Adaptive',
-};
+export const LIMIT_REQUESTS_XOR_TOKENS = exactlyOneOf('requests', 'tokens');
+export const WARM_UP_ONLY_WITH_WARM_UP = onlyWith('warmUp', 'algorithm', 'WarmUp');
+export const ADAPTIVE_ONLY_WITH_ADAPTIVE = onlyWith('adaptive', 'algorithm', 'Adaptive');
 
 export const ADAPTIVE_MIN_LE_MAX = {
   rule: 'self.min <= self.max',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_VERSION, BaseStatus, ObjectMeta, SecretKeyRef, SecretRef, withRules } from './common.ts';
+import { API_VERSION, BaseStatus, ObjectMeta, SecretKeyRef, SecretRef, exactlyOneOf, withRules } from './common.ts';
 
 export const BUILTIN_MASKS = ['email', 'phone', 'cn-id', 'credit-card', 'api-key'] as const;
 
@@ -14,11 +14,7 @@ const MaskRule = z.union([
     .strict(),
 ]).describe('A built-in detector (email, phone, cn-id, credit-card, api-key) or a custom rule {name, regex, replacement}.');
 
-export const JWKS_URI_XOR_SECRET_REF = {
-  rule: 'has(self.jwksUri) != has(self.jwksSecretRef)',
-  message: 'exactly one of jwksUri and jwksSecretRef must be set',
-  holds: (i: { jwksUri?: unknown; jwksSecretRef?: unknown }) => (i.jwksUri === undefined) !== (i.jwksSecretRef === undefined),
-};
+export const JWKS_URI_XOR_SECRET_REF = exactlyOneOf('jwksUri', 'jwksSecretRef');
 
 export const ModelPattern = z.string().min(1).max(256).describe('A model name; a trailing * matches a prefix and "*" alone matches every model.');
 
