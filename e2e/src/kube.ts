@@ -1,6 +1,6 @@
 // A minimal client for the local control plane: raw HTTPS requests with the admin client
-// certificate (exact status codes and API error messages, no client library in between) and a
-// kubectl runner bound to the control plane's kubeconfig.
+// certificate (exact status codes and API error messages, no client library in between), a
+// command runner (kubectl, helm) and kubectl bound to the control plane's kubeconfig.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -78,25 +78,35 @@ export function kubeRequest(access: KubeAccess, path: string, opts: KubeRequestO
   });
 }
 
-export interface KubectlResult {
+export interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs kubectl against the control plane; resolves with its exit code, never throws on failure. */
-export function kubectl(access: KubeAccess, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+/** Runs a command (kubectl, helm); resolves with its exit code (1 when killed by the timeout),
+ * never throws on failure, only when it cannot be started. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      access.kubectlPath,
+      cmd,
       args,
-      { env: { ...process.env, KUBECONFIG: access.kubeconfig }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
+      { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: unknown }) | null;
         if (e && typeof e.code === 'string') return reject(e);
         resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
       },
     );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.stdin?.end(opts.input);
   });
+}
+
+/** Runs kubectl against the control plane; resolves with its exit code, never throws on failure. */
+export function kubectl(access: KubeAccess, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return runCommand(access.kubectlPath, args, { ...opts, env: { KUBECONFIG: access.kubeconfig } });
 }

@@ -1,5 +1,4 @@
 // Helpers for the Helm chart test: find helm, run it, render the chart.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -7,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { k8sBinaries } from '../binaries.ts';
 import { e2eConfig } from '../config.ts';
+import { runCommand, type CommandResult } from '../kube.ts';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CHART = join(REPO, 'charts/jairouter');
 
 function executable(p: string): boolean {
@@ -35,25 +35,6 @@ export function findHelm(): string | undefined {
   return undefined;
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
 /** A Kubernetes object as rendered; only the keys the tests read are typed. */
 export interface K8sObject {
   apiVersion: string;
@@ -62,7 +43,7 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-export function parseObjects(text: string): K8sObject[] {
+function parseObjects(text: string): K8sObject[] {
   const out: K8sObject[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) throw new Error(`helm template printed invalid YAML: ${doc.errors[0]!.message}`);
@@ -76,12 +57,12 @@ export function parseObjects(text: string): K8sObject[] {
  * Runs `helm ARGS... -f values.json` (a values file rather than --set, so values keep their
  * types); throws with helm's stderr on failure unless `allowFailure`.
  */
-export async function helmWithValues(helm: string, args: string[], values: object | undefined, allowFailure = false): Promise<RunResult> {
+export async function helmWithValues(helm: string, args: string[], values: object | undefined, allowFailure = false): Promise<CommandResult> {
   const dir = mkdtempSync(join(tmpdir(), 'jairouter-chart-'));
   try {
     const file = join(dir, 'values.json');
     writeFileSync(file, JSON.stringify(values ?? {}));
-    const r = await run(helm, values === undefined ? args : [...args, '-f', file]);
+    const r = await runCommand(helm, values === undefined ? args : [...args, '-f', file]);
     if (r.code !== 0 && !allowFailure) throw new Error(`helm ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
     return r;
   } finally {
