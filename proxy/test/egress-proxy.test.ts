@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
 import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
-import { startProxy, type ProxyHandle } from './harness.ts';
+import { startProxy } from './harness.ts';
 
 const KEY = 'sk-egress-0000000001';
 let backend: FakeBackend;
@@ -60,43 +60,38 @@ const config = () =>
     tenantWithKeys('t', { k: KEY }),
   );
 
-async function startWith(env: NodeJS.ProcessEnv): Promise<ProxyHandle> {
+/**
+ * Starts a proxy with `env`, sends one chat request through it and waits for a health probe;
+ * resolves with what the egress proxy carried meanwhile.
+ */
+async function chatAndProbe(env: NodeJS.ProcessEnv, content: string): Promise<string[]> {
   // The machine's own proxy settings must not leak into the test (undefined: not passed on).
   const clean = { HTTP_PROXY: undefined, HTTPS_PROXY: undefined, http_proxy: undefined, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined };
-  return startProxy({ configs: config(), env: { ...clean, ...env } });
+  const p = await startProxy({ configs: config(), env: { ...clean, ...env } });
+  try {
+    tunnels.length = 0;
+    backend.clearRequests();
+    const r = await p.client(KEY).chat.completions.create({ model: 'outside', messages: [{ role: 'user', content }] });
+    expect(r.choices[0]?.message.content).toContain('outside');
+    await backend.waitForRequest((x) => x.path === '/v1/models');
+    return [...tunnels];
+  } finally {
+    await p.stop();
+  }
 }
 
 describe('egress through HTTP(S)_PROXY', () => {
   it('upstream requests and health probes go through the proxy set in HTTP_PROXY', async () => {
-    const p = await startWith({ HTTP_PROXY: egressUrl });
-    try {
-      tunnels.length = 0;
-      backend.clearRequests();
-      const r = await p.client(KEY).chat.completions.create({ model: 'outside', messages: [{ role: 'user', content: 'via the egress proxy' }] });
-      expect(r.choices[0]?.message.content).toContain('outside');
-      await backend.waitForRequest((x) => x.path === '/v1/models');
-      const target = new URL(backend.url).host;
-      expect(tunnels.length).toBeGreaterThanOrEqual(2); // the chat request and the probe
-      expect(new Set(tunnels)).toEqual(new Set([target]));
-    } finally {
-      await p.stop();
-    }
+    const carried = await chatAndProbe({ HTTP_PROXY: egressUrl }, 'via the egress proxy');
+    const target = new URL(backend.url).host;
+    expect(carried.length).toBeGreaterThanOrEqual(2); // the chat request and the probe
+    expect(new Set(carried)).toEqual(new Set([target]));
   });
 
   // A host name or IP, and a CIDR range (Pod IPs of serviceRef backends cannot be listed one by one).
   for (const noProxy of ['127.0.0.1', 'example.com, 127.0.0.0/8']) {
     it(`NO_PROXY=${JSON.stringify(noProxy)} exempts the backend: requests and probes go direct`, async () => {
-      const p = await startWith({ HTTP_PROXY: egressUrl, NO_PROXY: noProxy });
-      try {
-        tunnels.length = 0;
-        backend.clearRequests();
-        const r = await p.client(KEY).chat.completions.create({ model: 'outside', messages: [{ role: 'user', content: 'direct' }] });
-        expect(r.choices[0]?.message.content).toContain('outside');
-        await backend.waitForRequest((x) => x.path === '/v1/models');
-        expect(tunnels).toEqual([]);
-      } finally {
-        await p.stop();
-      }
+      expect(await chatAndProbe({ HTTP_PROXY: egressUrl, NO_PROXY: noProxy }, 'direct')).toEqual([]);
     });
   }
 });
