@@ -12,23 +12,24 @@ export function lastObjectValue(buf: Buffer, key: string, from = 0): Record<stri
     if (buf[i] === 0x3a /* : */) {
       i++;
       while (i < buf.length && isSpace(buf[i]!)) i++;
-      if (buf[i] === 0x7b /* { */) {
-        const end = matchBrace(buf, i);
-        if (end > 0) {
-          try {
-            const v: unknown = JSON.parse(buf.toString('utf8', i, end + 1));
-            if (v && typeof v === 'object') return v as Record<string, unknown>;
-          } catch {
-            return null;
-          }
-        }
-        return null;
-      }
+      if (buf[i] === 0x7b /* { */) return objectAt(buf, i);
     }
     if (at === 0) break;
     at = buf.lastIndexOf(needle, at - 1);
   }
   return null;
+}
+
+/** The JSON object whose `{` is at `start`, parsed, or null when it is unbalanced or invalid. */
+export function objectAt(buf: Buffer, start: number): Record<string, unknown> | null {
+  const end = matchBrace(buf, start);
+  if (end < 0) return null;
+  try {
+    const v: unknown = JSON.parse(buf.toString('utf8', start, end + 1));
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 function isSpace(c: number): boolean {

@@ -1,11 +1,12 @@
 import type { Usage } from '../adapters/types.ts';
 import { toUsage } from '../adapters/openai-compatible.ts';
-import { lastObjectValue } from '../adapters/json-scan.ts';
+import { objectAt } from '../adapters/json-scan.ts';
 
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
 const DONE_TAIL = Buffer.from('[DONE]');
-const USAGE_KEY = Buffer.from('"usage"');
+/** Length of `"usage"`. */
+const USAGE_KEY_LENGTH = 7;
 
 /**
  * Relays an OpenAI-style SSE stream event by event. Complete events are forwarded as they
@@ -45,7 +46,7 @@ export class SseRelay {
 
   private inspect(events: Buffer): Buffer {
     // [DONE] is the stream's last event (OpenAI's contract), so only the tail is compared; one
-    // native scan per chunk (for "usage") is all the relay costs on a plain content chunk.
+    // scan per chunk (for "usage") is all the relay costs on a plain content chunk.
     if (!this.sawDone && endsWithDone(events)) this.sawDone = true;
     let at = indexOfUsage(events, 0);
     if (at < 0) return events;
@@ -54,12 +55,12 @@ export class SseRelay {
     // asked. The client then gets the bytes it would have got without the proxy's request.
     let cuts: number[] | null = null;
     while (at >= 0) {
-      let i = at + USAGE_KEY.length;
+      let i = at + USAGE_KEY_LENGTH;
       while (i < events.length && (events[i] === 0x20 || events[i] === 0x3a)) i++;
       if (events[i] === 0x7b /* { */) {
         const start = eventStart(events, at);
         const stop = eventEnd(events, at);
-        const obj = lastObjectValue(events.subarray(start, stop), 'usage');
+        const obj = objectAt(events, i);
         if (obj) {
           this.usage = toUsage(obj);
           if (this.stripUsageChunk && isUsageOnly(events.subarray(start, stop))) (cuts ??= []).push(start, stop);
