@@ -22,13 +22,14 @@ export type AttemptResult =
     };
 
 /**
- * Upstream response headers not passed on: hop-by-hop ones, and those that describe the
- * platform's provider account rather than the answer (OpenAI's organization and project ids,
- * cookies set for the account's session).
+ * Upstream response headers not passed on: hop-by-hop ones; the upstream's own x-request-id
+ * (OpenAI sends one), which never replaces ours; and those that describe the platform's
+ * provider account rather than the answer (OpenAI's organization and project ids, cookies set
+ * for the account's session).
  */
 const NOT_FORWARDED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'set-cookie', 'openai-organization', 'openai-project',
+  'x-request-id', 'set-cookie', 'openai-organization', 'openai-project',
 ]);
 const FIRST_BYTE_TIMEOUT = 'JAIROUTER_FIRST_BYTE_TIMEOUT';
 const ERROR_BODY_CAP = 64 * 1024;
@@ -227,8 +228,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const out: OutgoingHttpHeaders = {};
     const h = this.headers;
     for (const k in h) {
-      // The upstream's own x-request-id (OpenAI sends one) never replaces ours.
-      if (NOT_FORWARDED.has(k) || k === 'x-request-id' || (stream && k === 'content-length')) continue;
+      if (NOT_FORWARDED.has(k) || (stream && k === 'content-length')) continue;
       out[k] = h[k];
     }
     // x-request-id and the first route's x-jairouter-route are already set on the response;
