@@ -62,15 +62,17 @@ export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersion
   };
 }
 
+export function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function missingBinaries(b: K8sBinaries): string[] {
-  return [b.kubeApiserver, b.etcd, b.kubectl, b.helm].filter((p) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  return [b.kubeApiserver, b.etcd, b.kubectl, b.helm].filter((p) => !isExecutable(p));
 }
 
 export interface EnsureOptions {

@@ -1,24 +1,15 @@
 // Helpers for the Helm chart test: find helm, run it, render the chart.
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { k8sBinaries } from '../binaries.ts';
+import { isExecutable, k8sBinaries } from '../binaries.ts';
 import { e2eConfig } from '../config.ts';
 import { runCommand, type CommandResult } from '../kube.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CHART = join(REPO, 'charts/jairouter');
-
-function executable(p: string): boolean {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * helm: `JAIROUTER_HELM` if set, else the one build-k8s-binaries.sh made
@@ -26,11 +17,11 @@ function executable(p: string): boolean {
  */
 export function findHelm(): string | undefined {
   const override = process.env['JAIROUTER_HELM'];
-  if (override) return executable(override) ? override : undefined;
+  if (override) return isExecutable(override) ? override : undefined;
   const built = k8sBinaries(e2eConfig().cacheDir).helm;
-  if (executable(built)) return built;
+  if (isExecutable(built)) return built;
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir && executable(join(dir, 'helm'))) return join(dir, 'helm');
+    if (dir && isExecutable(join(dir, 'helm'))) return join(dir, 'helm');
   }
   return undefined;
 }
