@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test demo bench e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -28,7 +28,6 @@ test: deps typecheck check-generated
 
 ## Builds kube-apiserver, etcd, kubectl and helm for the local control plane (jairouter-envtest,
 ## e2e/) into ~/.cache/jairouter/k8s with the machine's Go: minutes the first time, then nothing.
-.PHONY: k8s-binaries e2e
 k8s-binaries:
 	bash e2e/scripts/build-k8s-binaries.sh
 
