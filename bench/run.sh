@@ -138,8 +138,7 @@ start_servers() {
 }
 
 smoke() { # target: one JSON and one SSE request must come back from the mock through it
-  local t=$1 s r; local -a hargs=(); local h
-  while IFS= read -r h; do hargs+=(-H "$h"); done < <(headers_for "$t")
+  local t=$1 s r; local -a hargs; header_args "$t"
   for s in false true; do
     r=$(curl -s -m 5 -w '\n%{http_code}' "${hargs[@]}" -H 'content-type: application/json' \
       -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":'$s'}' \
@@ -180,6 +179,11 @@ headers_for() { # target -> wrk -H args (one per line)
   esac
 }
 
+header_args() { # target -> the caller's array hargs: -H HEADER for each line of headers_for
+  local h; hargs=()
+  while IFS= read -r h; do hargs+=(-H "$h"); done < <(headers_for "$1")
+}
+
 ensure_alive() { # target...: restart what died (something else on the box may kill it), say how it ended
   local t p rc
   for t in "$@"; do
@@ -212,7 +216,7 @@ measure() {
   # on the load-generator core, exactly where it sits while a proxy is measured)
   if [[ $target == direct ]]; then taskset -a -p -c $SUT_CPU $mock >/dev/null; else taskset -a -p -c $LG_CPU $mock >/dev/null; fi
   local -a sut; mapfile -t sut < <(tree_pids ${SPID[$target]})
-  local -a hargs=(); local h; while IFS= read -r h; do hargs+=(-H "$h"); done < <(headers_for $target)
+  local -a hargs; header_args "$target"
   curl -s -XPOST 127.0.0.1:$MOCK_PORT/stats/reset >/dev/null
   local rss_idle; rss_idle=$(rss_kb "${sut[@]}")
   local flag=$OUT/.sampling; : >"$flag"
