@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 
+export { waitFor } from '../src/testing/wait-for.ts';
+
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROXY_BIN = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-proxy.js');
 
@@ -225,30 +227,6 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
 export function logAfter(p: ProxyHandle, pred: (l: LogLine) => boolean): (timeoutMs: number) => Promise<LogLine> {
   const mark = p.logs.length;
   return (timeoutMs) => p.waitForLog((l) => p.logs.indexOf(l) >= mark && pred(l), timeoutMs);
-}
-
-/** Polls `fn` until it returns a value other than undefined/false; rejects after `timeoutMs`. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${opts.timeoutMs ?? 10_000}ms waiting for ${opts.what ?? 'condition'}` +
-          (lastError ? ` (last error: ${String(lastError)})` : ''),
-      );
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
-  }
 }
 
 /** A stack-trace-looking fragment: what an error body must never contain. */

@@ -12,6 +12,7 @@ import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions, type ProxyOptions } from '../config.ts';
+import { waitFor } from '../testing/wait-for.ts';
 import { OperatorSource, type OperatorSourceOptions } from './operator-source.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-opsrc-'));
@@ -104,13 +105,7 @@ class FakeOperator {
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (cond: () => boolean, timeoutMs = 5000) => waitFor(cond, { timeoutMs, intervalMs: 20 });
 
 const log = pino({ level: 'silent' });
 let op: FakeOperator;
