@@ -1,6 +1,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { until } from '../distribution/testing.ts';
 import { LeaderElector, type LeaseClient } from './leader-election.ts';
 
 /** An API server's Lease semantics in memory: resourceVersion-checked replace, 409 on conflict. */
@@ -41,23 +42,21 @@ function elector(leases: FakeLeases, identity: string, log: string[]) {
   });
 }
 
-async function until(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(10);
-  }
+/** A fresh Lease with replica a leading; b (if asked for) started after a took the lease. */
+async function aLeads(withB: boolean) {
+  const leases = new FakeLeases();
+  const log: string[] = [];
+  const a = elector(leases, 'a', log);
+  const b = elector(leases, 'b', log);
+  a.start();
+  await until(() => a.isLeader, 3000);
+  if (withB) b.start();
+  return { leases, log, a, b };
 }
 
 describe('LeaderElector', () => {
   it('one of two replicas leads; timestamps are MicroTime with six fractional digits', async () => {
-    const leases = new FakeLeases();
-    const log: string[] = [];
-    const a = elector(leases, 'a', log);
-    const b = elector(leases, 'b', log);
-    a.start();
-    await until(() => a.isLeader);
-    b.start();
+    const { leases, log, a, b } = await aLeads(true);
     await sleep(1200);
     expect(a.isLeader).toBe(true);
     expect(b.isLeader).toBe(false);
@@ -71,13 +70,7 @@ describe('LeaderElector', () => {
   });
 
   it('a crashed leader (no release) is replaced after the lease expires, not before', async () => {
-    const leases = new FakeLeases();
-    const log: string[] = [];
-    const a = elector(leases, 'a', log);
-    const b = elector(leases, 'b', log);
-    a.start();
-    await until(() => a.isLeader);
-    b.start();
+    const { leases, log, a, b } = await aLeads(true);
     await sleep(200);
     // Crash: a stops renewing without releasing.
     (a as unknown as { stop: () => void }).stop = () => {};
@@ -99,13 +92,7 @@ describe('LeaderElector', () => {
   });
 
   it('a stopped leader releases the lease and the other takes over at once', async () => {
-    const leases = new FakeLeases();
-    const log: string[] = [];
-    const a = elector(leases, 'a', log);
-    const b = elector(leases, 'b', log);
-    a.start();
-    await until(() => a.isLeader);
-    b.start();
+    const { a, b } = await aLeads(true);
     await sleep(100);
     const t = Date.now();
     await a.stop();
@@ -115,11 +102,7 @@ describe('LeaderElector', () => {
   });
 
   it('a 409 on renew (someone else wrote) means leadership is lost', async () => {
-    const leases = new FakeLeases();
-    const log: string[] = [];
-    const a = elector(leases, 'a', log);
-    a.start();
-    await until(() => a.isLeader);
+    const { leases, log, a } = await aLeads(false);
     // Another writer takes the lease behind a's back.
     leases.lease = { ...leases.lease!, spec: { ...leases.lease!.spec, holderIdentity: 'intruder', renewTime: new Date() as never } };
     leases.lease.metadata = { ...leases.lease.metadata, resourceVersion: String(++leases.rv) };
@@ -129,11 +112,7 @@ describe('LeaderElector', () => {
   });
 
   it('a leader whose renew request hangs steps down by itself at the renew deadline', async () => {
-    const leases = new FakeLeases();
-    const log: string[] = [];
-    const a = elector(leases, 'a', log);
-    a.start();
-    await until(() => a.isLeader);
+    const { leases, log, a } = await aLeads(false);
     leases.replace = () => new Promise(() => {}); // the API server stops answering
     const t = Date.now();
     await until(() => !a.isLeader, 3000);
