@@ -73,11 +73,10 @@ replaces_of() {
 
 # build NAME VERSION PACKAGE LDFLAGS MODULE_HEADER [MAIN_GO]
 # MODULE_HEADER: go.mod lines after `module`; MAIN_GO: a main.go for the wrapper (when the
-# binary's main lives in no published package).
+# binary's main lives in no published package). Callers skip it when the binary exists.
 build() {
   local name=$1 version=$2 pkg=$3 ldflags=$4 header=$5 main_go=${6:-}
   local out="$BIN/$name-$version" dir="$ROOT/$name-$version"
-  if [ -x "$out" ]; then echo "build-k8s-binaries: $name $version cached ($out)"; return; fi
   echo "build-k8s-binaries: building $name $version (wrapper module in $dir)"
   local t0=$SECONDS
   rm -rf "$dir" && mkdir -p "$dir"
