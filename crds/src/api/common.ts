@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../duration.ts';
 
 export const GROUP = 'jairouter.io';
 export const VERSION = 'v1alpha1';
@@ -7,7 +8,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** `250ms`, `30s`, `5m`, `1h`, `1d`; parsed by `parseDuration()`. */
 export const Duration = z
   .string()
-  .regex(/^[0-9]+(ms|s|m|h|d)$/, 'a duration like 250ms, 30s, 5m, 1h or 1d')
+  .regex(DURATION_PATTERN, 'a duration like 250ms, 30s, 5m, 1h or 1d')
   .describe('A duration: an integer followed by ms, s, m, h or d (for example 250ms, 30s, 5m, 1h, 1d).');
 export type Duration = z.infer<typeof Duration>;
 
