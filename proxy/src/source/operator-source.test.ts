@@ -109,6 +109,12 @@ const until = (cond: () => boolean, timeoutMs = 5000) => waitFor(cond, { timeout
 
 const log = pino({ level: 'silent' });
 let op: FakeOperator;
+
+/** Starts a fake operator as `op` (closed after each test); resolves with its URL. */
+async function startOperator(port?: number): Promise<string> {
+  op = new FakeOperator();
+  return op.listen(port);
+}
 let sources: OperatorSource[] = [];
 
 function source(url: string, extra: Partial<OperatorSourceOptions> = {}): OperatorSource {
@@ -135,8 +141,7 @@ afterEach(async () => {
 
 describe('OperatorSource', () => {
   it('starts with the first pushed snapshot, applies later ones and reports each', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const applied: ProxyConfig[] = [];
     const s = source(url);
@@ -159,8 +164,7 @@ describe('OperatorSource', () => {
   });
 
   it('refuses a snapshot whose content does not match its version, keeping the last good one', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const applied: ProxyConfig[] = [];
     const s = source(url);
@@ -174,23 +178,19 @@ describe('OperatorSource', () => {
 
   it('serves the snapshot file at once while the operator is down, then resumes from its version', async () => {
     writeFileSync(file('snap.json'), JSON.stringify(config(5)));
-    op = new FakeOperator();
-    const port = await (async () => {
-      const url = await op.listen();
-      const p = op.port;
-      await op.close();
-      return { url, p };
-    })();
+    // An address where the operator is down.
+    const url = await startOperator();
+    const port = op.port;
+    await op.close();
     const applied: ProxyConfig[] = [];
-    const s = source(port.url, { snapshotFile: file('snap.json') });
+    const s = source(url, { snapshotFile: file('snap.json') });
     const t0 = Date.now();
     expect(await s.start((c) => applied.push(c))).toEqual(config(5));
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(s.hasConfig()).toBe(true);
     // The operator comes back on the same port: the proxy resumes with have=<file version>.
-    op = new FakeOperator();
+    await startOperator(port);
     op.current = config(5);
-    await op.listen(port.p);
     await until(() => op.subs.length > 0);
     expect(op.subs[0]!.have).toBe(config(5).version);
     op.push(config(6));
@@ -200,16 +200,14 @@ describe('OperatorSource', () => {
 
   it('ignores a corrupt snapshot file and waits for the operator', async () => {
     writeFileSync(file('bad.json'), JSON.stringify({ ...config(5), routes: 'x' }));
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(7);
     const s = source(url, { snapshotFile: file('bad.json') });
     expect(await s.start(() => {})).toEqual(config(7));
   });
 
   it('with neither file nor operator, gives an empty placeholder after the timeout and is not ready until a snapshot comes', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.status = 403;
     const applied: ProxyConfig[] = [];
     const s = source(url, { firstConfigTimeoutMs: 300, snapshotFile: file('missing.json') });
@@ -224,8 +222,7 @@ describe('OperatorSource', () => {
   });
 
   it('a report answered 409 no_stream (it reached another replica) reopens the stream with have=<version> at once', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     op.noStream = true;
     const s = source(url, { backoffBaseMs: 60_000, backoffMaxMs: 60_000 });
@@ -236,8 +233,7 @@ describe('OperatorSource', () => {
   });
 
   it('reconnects after the stream drops, re-reading the token and resuming from the version held', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const s = source(url);
     await s.start(() => {});
@@ -249,8 +245,7 @@ describe('OperatorSource', () => {
   });
 
   it('reconnects when the stream goes silent', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const s = source(url, { idleTimeoutMs: 300 });
     await s.start(() => {});
@@ -259,8 +254,7 @@ describe('OperatorSource', () => {
   });
 
   it('a long outage with many retries piles up no abort listeners', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.status = 403;
     let attempts = 0;
     op.server.on('request', () => attempts++);
@@ -273,8 +267,7 @@ describe('OperatorSource', () => {
   });
 
   it('does not accept an operator whose certificate is not from the given CA', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const s = source(url, { caFile: file('other-ca.crt'), firstConfigTimeoutMs: 500 });
     expect((await s.start(() => {})).version).toBe('');
@@ -282,8 +275,7 @@ describe('OperatorSource', () => {
   });
 
   it('an apply that throws keeps the last good config and does not report', async () => {
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.current = config(1);
     const s = source(url);
     await s.start(() => {
@@ -305,8 +297,7 @@ describe('OperatorSource logging', () => {
     const lines: string[] = [];
     const capture = pino({ level: 'trace' }, { write: (l: string) => lines.push(l) });
     writeFileSync(file('token'), 'sekret-token-value\n');
-    op = new FakeOperator();
-    const url = await op.listen();
+    const url = await startOperator();
     op.status = 401;
     const s = source(url, { log: capture, firstConfigTimeoutMs: 300 });
     await s.start(() => {});
