@@ -4,13 +4,13 @@
 // columns.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from './config.ts';
 import { kubectl, kubeRequest } from './kube.ts';
 import { FIELD_MANAGER, freshNamespace, installCrds, readCrds, setupTimeoutMs, skipK8s, useControlPlane } from './testing.ts';
 
-const CRDS = fileURLToPath(new URL('../../crds/', import.meta.url));
+const CRDS = join(REPO_ROOT, 'crds');
 const MANIFESTS = join(CRDS, 'manifests');
 const RULES = join(CRDS, 'src', 'crd', 'testdata', 'rules');
 

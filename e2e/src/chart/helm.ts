@@ -1,15 +1,13 @@
 // Helpers for the Helm chart test: find helm, run it, render the chart.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { isExecutable, k8sBinaries } from '../binaries.ts';
-import { e2eConfig } from '../config.ts';
+import { e2eConfig, REPO_ROOT } from '../config.ts';
 import { runCommand, type CommandResult } from '../kube.ts';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const CHART = join(REPO, 'charts/jairouter');
+export const CHART = join(REPO_ROOT, 'charts/jairouter');
 
 /**
  * helm: `JAIROUTER_HELM` if set, else the one build-k8s-binaries.sh made

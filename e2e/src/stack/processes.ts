@@ -4,9 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../config.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const OPERATOR_BIN = join(REPO_ROOT, 'operator', 'bin', 'jairouter-operator.js');
 export const PROXY_BIN = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-proxy.js');
 

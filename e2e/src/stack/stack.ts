@@ -20,7 +20,8 @@ import type { ControlPlane } from '../control-plane.ts';
 import { kubectl } from '../kube.ts';
 import { FIELD_MANAGER, freshNamespace, installCrds } from '../testing.ts';
 import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
-import { REPO_ROOT, startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
+import { REPO_ROOT } from '../config.ts';
+import { startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
 import { waitFor } from '../wait-for.ts';
 
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';

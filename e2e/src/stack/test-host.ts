@@ -3,7 +3,7 @@
 // test traffic anywhere but into a namespace this run made. Needs root and iproute2, as CI has.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from './processes.ts';
+import { REPO_ROOT } from '../config.ts';
 
 export interface TestHost {
   /** The host's address inside its namespace, e.g. 10.250.3.2. */
