@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBinaries, type K8sBinaries, type K8sVersions } from './binaries.ts';
 import { e2eConfig } from './config.ts';
 import { kubeconfigYaml, kubeRequest, type KubeAccess } from './kube.ts';
-import { generatePki } from './pki.ts';
+import { generatePki, pkiFiles } from './pki.ts';
 import { freePort } from './ports.ts';
 
 export interface ControlPlaneOptions {
@@ -69,6 +69,8 @@ function paths(dir: string) {
     certDir: join(dir, 'apiserver'),
     logs: join(dir, 'logs'),
     bin: join(dir, 'bin'),
+    kubectl: join(dir, 'bin', 'kubectl'),
+    helm: join(dir, 'bin', 'helm'),
     kubeconfig: join(dir, 'kubeconfig'),
   };
 }
@@ -101,11 +103,9 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const server = `https://127.0.0.1:${apiPort}`;
 
-  const kubectlPath = join(p.bin, 'kubectl');
-  const helmPath = join(p.bin, 'helm');
-  await symlink(bins.kubectl, kubectlPath);
-  await symlink(bins.helm, helmPath);
-  const access: KubeAccess = { server, caCert: pki.caCert, adminCert: pki.adminCert, adminKey: pki.adminKey, kubeconfig: p.kubeconfig, kubectlPath };
+  await symlink(bins.kubectl, p.kubectl);
+  await symlink(bins.helm, p.helm);
+  const access: KubeAccess = { server, caCert: pki.caCert, adminCert: pki.adminCert, adminKey: pki.adminKey, kubeconfig: p.kubeconfig, kubectlPath: p.kubectl };
   await writeFile(p.kubeconfig, kubeconfigYaml(access), { mode: 0o600 });
   const state: State = { server, etcdUrl, removeDir, processes: [] };
   const children: { name: string; child: ChildProcess; log: string; exited: boolean }[] = [];
@@ -201,7 +201,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     dir,
     etcdUrl,
     binDir: p.bin,
-    helmPath,
+    helmPath: p.helm,
     versions: bins.versions,
     stop: () => {
       process.off('exit', onExit);
@@ -217,14 +217,15 @@ export async function readControlPlane(dir: string): Promise<(KubeAccess & { etc
   const state = await readState(dir);
   if (!state) return undefined;
   const p = paths(dir);
+  const pki = pkiFiles(p.pki);
   return {
     server: state.server,
     etcdUrl: state.etcdUrl,
-    caCert: join(p.pki, 'ca.crt'),
-    adminCert: join(p.pki, 'admin.crt'),
-    adminKey: join(p.pki, 'admin.key'),
+    caCert: pki.caCert,
+    adminCert: pki.adminCert,
+    adminKey: pki.adminKey,
     kubeconfig: p.kubeconfig,
-    kubectlPath: join(p.bin, 'kubectl'),
+    kubectlPath: p.kubectl,
     alive: state.processes.length > 0 && state.processes.every((r) => isRunning(r)),
   };
 }

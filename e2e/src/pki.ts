@@ -56,6 +56,22 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
+/** Where generatePki(dir) puts each file. */
+export function pkiFiles(dir: string): Pki {
+  const p = (name: string): string => join(dir, name);
+  return {
+    dir,
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    servingCert: p('serving.crt'),
+    servingKey: p('serving.key'),
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
+    serviceAccountKey: p('sa.key'),
+    serviceAccountPub: p('sa.pub'),
+  };
+}
+
 export async function generatePki(dir: string, opts: { days?: number } = {}): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const days = String(opts.days ?? 365);
@@ -84,15 +100,5 @@ export async function generatePki(dir: string, opts: { days?: number } = {}): Pr
   await writeFile(p('sa.key'), sa.privateKey, { mode: 0o600 });
   await writeFile(p('sa.pub'), sa.publicKey);
 
-  return {
-    dir,
-    caCert: p('ca.crt'),
-    caKey: p('ca.key'),
-    servingCert: p('serving.crt'),
-    servingKey: p('serving.key'),
-    adminCert: p('admin.crt'),
-    adminKey: p('admin.key'),
-    serviceAccountKey: p('sa.key'),
-    serviceAccountPub: p('sa.pub'),
-  };
+  return pkiFiles(dir);
 }
