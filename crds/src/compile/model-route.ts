@@ -9,7 +9,7 @@ import { resolveFallbacks, resolveModelConflicts } from './model-names.ts';
 import { checkModelRouteSpec } from './model-route-checks.ts';
 import { prepare, specOf, type ObjectInfo } from './objects.ts';
 import { backendIR, routeIR } from './route-ir.ts';
-import { isProblem, secretValue, trimKey, type SecretIndex } from './secrets.ts';
+import { isProblem, secretValue, type SecretIndex } from './secrets.ts';
 import {
   acceptedFalse, acceptedTrue, duplicateConditions, refsCondition, refsNotChecked,
   type BackendStatus, type ModelRouteObjectStatus, type Problem,
@@ -106,7 +106,7 @@ function resolveBackend(b: Backend, namespace: string, secrets: SecretIndex, ser
   if (b.credentialsRef) {
     const secret = secretValue(secrets, namespace, b.credentialsRef);
     if (isProblem(secret)) return { name: b.name, problem: secret };
-    credential = trimKey(secret.value);
+    credential = secret.value.trim();
     if (credential === '') {
       const { name, key } = b.credentialsRef;
       return { name: b.name, problem: { reason: 'SecretKeyEmpty', message: `key "${key}" of Secret "${name}" is empty` } };

@@ -20,7 +20,12 @@ export function indexSecrets(secrets: readonly KubeObject[]): SecretIndex {
   return index;
 }
 
-/** data is base64 (as the API stores it); stringData is plain text and wins, as on a real apply. */
+/**
+ * data is base64 (as the API stores it); stringData is plain text and wins, as on a real apply.
+ * Values are kept as written: credentials and API keys travel in HTTP headers, whose
+ * surrounding whitespace every parser strips, so their users trim() them (a key stored with a
+ * trailing newline, echo | base64, could never be matched or sent as written).
+ */
 function decodeSecret(object: KubeObject): Map<string, SecretEntry> {
   const out = new Map<string, SecretEntry>();
   const data = object['data'];
@@ -75,15 +80,6 @@ export function secretValue(index: SecretIndex, namespace: string, ref: { name: 
 
 export function isProblem<T extends object>(v: T | Problem): v is Problem {
   return 'reason' in v;
-}
-
-/**
- * Credentials and API keys travel in HTTP headers, whose surrounding whitespace every parser
- * strips: a key stored with a trailing newline (echo | base64) could never be matched or sent
- * as written, so it is trimmed.
- */
-export function trimKey(value: string): string {
-  return value.replace(/^[\s]+|[\s]+$/g, '');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

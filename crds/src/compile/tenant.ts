@@ -4,7 +4,7 @@ import type { TenantIR } from '../proxy-config.ts';
 import type { KubeObject } from '../resources.ts';
 import { formatZodIssues, summarise } from './issues.ts';
 import { compareAge, precedence, prepare, specOf, type ObjectInfo } from './objects.ts';
-import { isProblem, secretEntries, secretValue, trimKey, type SecretIndex } from './secrets.ts';
+import { isProblem, secretEntries, secretValue, type SecretIndex } from './secrets.ts';
 import {
   acceptedFalse, acceptedTrue, duplicateConditions, refsCondition, refsNotChecked,
   type CompiledCondition, type Problem, type TenantObjectStatus,
@@ -93,7 +93,7 @@ function loadKeys(info: ObjectInfo, spec: TenantSpec, secrets: SecretIndex): Key
         items.push({ problem: { reason: 'SecretKeyInvalid', message: `API key "${id}" ${entry.invalid} (skipped)` } });
         continue;
       }
-      const value = trimKey(entry.value);
+      const value = entry.value.trim();
       if (value === '') {
         items.push({ problem: { reason: 'EmptyAPIKey', message: `API key "${id}" is empty (skipped)` } });
         continue;
