@@ -1,37 +1,16 @@
 // The controller against a real kube-apiserver: informers, status subresource writes, Events.
 // The distribution side is an in-memory publisher here, so the test decides what proxies serve.
-import type { ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
-import type { SnapshotPublisher } from '../distribution/types.ts';
 import { Controller } from '../kube/controller.ts';
 import { KubeEventRecorder } from '../kube/events.ts';
 import { sourceFactories } from '../kube/sources.ts';
+import { MemoryPublisher } from '../kube/memory-publisher.test-support.ts';
 import { KubeStatusWriter } from '../kube/status-writer.ts';
 import { OperatorMetrics } from '../metrics.ts';
 import { condition, route, skipReason, startCluster, waitFor, type Api } from './harness.ts';
-
-class MemoryPublisher implements SnapshotPublisher {
-  last: ProxyConfig | undefined;
-  served = new Map<string, string>();
-  #cbs: (() => void)[] = [];
-  async publish(config: ProxyConfig) {
-    this.last = config;
-  }
-  servedVersions() {
-    return this.served;
-  }
-  onServedChange(cb: () => void) {
-    this.#cbs.push(cb);
-  }
-  serveLatest(proxy: string) {
-    this.served.set(proxy, this.last!.version);
-    for (const cb of this.#cbs) cb();
-  }
-  async close() {}
-}
 
 const skip = skipReason();
 const NS = `jr-ctl-${Date.now().toString(36)}`;
@@ -116,7 +95,7 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
   });
 
   it('Programmed turns True once a proxy serves the version; an update tracks the new generation', async () => {
-    publisher.serveLatest('proxy-1');
+    publisher.proxiesServeLatest('proxy-1');
     await waitFor('chat Programmed=True', async () => (await programmed('chat'))?.status === 'True');
 
     const before = await api.get(NS, 'modelroutes', 'chat');
@@ -129,7 +108,7 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
     expect(updated.metadata.generation).toBe(2);
     expect(condition(updated, 'Accepted')).toMatchObject({ status: 'True', observedGeneration: 2, lastTransitionTime: acceptedSince });
     expect(condition(updated, 'Programmed')).toMatchObject({ status: 'False', reason: 'Pending', observedGeneration: 2 });
-    publisher.serveLatest('proxy-1');
+    publisher.proxiesServeLatest('proxy-1');
     await waitFor('Programmed=True for generation 2', async () => {
       const c = await programmed('chat');
       return c?.status === 'True' && c.observedGeneration === 2;
@@ -180,7 +159,7 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
   });
 
   it('writes nothing when nothing changed: resourceVersions stay put across a full relist', async () => {
-    publisher.serveLatest('proxy-1'); // the proxy catches up with everything above (a legitimate write)
+    publisher.proxiesServeLatest('proxy-1'); // the proxy catches up with everything above (a legitimate write)
     await waitFor('broken Programmed=True', async () => condition(await api.get(NS, 'modelroutes', 'broken'), 'Programmed')?.status === 'True');
     await sleep(500);
     await controller.idle();
@@ -195,7 +174,7 @@ describe.skipIf(skip !== undefined)(`controller against kube-apiserver${skip ? `
     const writes = async () => (await metrics.statusWrites.get()).values.reduce((n, v) => n + v.value, 0);
     const writesBefore = await writes();
     await controller.relist();
-    publisher.serveLatest('proxy-1'); // same version again
+    publisher.proxiesServeLatest('proxy-1'); // same version again
     await sleep(1000);
     await controller.idle();
     expect(await versions()).toEqual(before);

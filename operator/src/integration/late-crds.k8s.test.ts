@@ -1,32 +1,19 @@
 // Informers that fail for real (404: the CRDs are not installed yet) restart with backoff and
 // sync once the CRDs appear; the operator becomes ready without a restart.
-import type { ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
-import type { SnapshotPublisher } from '../distribution/types.ts';
 import { Controller } from '../kube/controller.ts';
 import { KubeEventRecorder } from '../kube/events.ts';
 import { sourceFactories } from '../kube/sources.ts';
+import { MemoryPublisher } from '../kube/memory-publisher.test-support.ts';
 import { KubeStatusWriter } from '../kube/status-writer.ts';
 import { OperatorMetrics } from '../metrics.ts';
 import { condition, route, skipReason, startCluster, waitFor, type Api } from './harness.ts';
 
 const skip = skipReason();
 const NS = `jr-late-${Date.now().toString(36)}`;
-
-class NullPublisher implements SnapshotPublisher {
-  last: ProxyConfig | undefined;
-  async publish(c: ProxyConfig) {
-    this.last = c;
-  }
-  servedVersions() {
-    return new Map<string, string>();
-  }
-  onServedChange() {}
-  async close() {}
-}
 
 describe.skipIf(skip !== undefined)(`informers before the CRDs exist${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let cp: ControlPlane;
@@ -40,7 +27,7 @@ describe.skipIf(skip !== undefined)(`informers before the CRDs exist${skip ? ` (
     api = c.api;
     await api.namespace(NS);
     controller = new Controller({
-      scopes: [sourceFactories(c.kc, NS)], publisher: new NullPublisher(), isLeader: () => true,
+      scopes: [sourceFactories(c.kc, NS)], publisher: new MemoryPublisher(), isLeader: () => true,
       statusWriter: new KubeStatusWriter(c.kc), events: new KubeEventRecorder(c.kc, 'op-late'),
       log: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }), metrics, relistMs: 0, informerRestartBaseMs: 200,
     });

@@ -1,16 +1,15 @@
 // The operator's controller and leader election running as a ServiceAccount that has exactly
 // the RBAC of docs/operator.md (namespaced: --namespace NS), not as the admin: proves the
 // documented rules are enough for watches, status writes, Events and the Lease.
-import type { ProxyConfig } from '@jairouter/crds';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
-import type { SnapshotPublisher } from '../distribution/types.ts';
 import { Controller } from '../kube/controller.ts';
 import { KubeEventRecorder } from '../kube/events.ts';
 import { KubeLeaseClient, LeaderElector } from '../kube/leader-election.ts';
 import { sourceFactories } from '../kube/sources.ts';
+import { MemoryPublisher } from '../kube/memory-publisher.test-support.ts';
 import { KubeStatusWriter } from '../kube/status-writer.ts';
 import { OperatorMetrics } from '../metrics.ts';
 import { condition, route, skipReason, startCluster, waitFor, type Api } from './harness.ts';
@@ -32,18 +31,6 @@ const LEASE_RULES = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['jairouter-operator'], verbs: ['get', 'update'] },
 ];
-
-class NullPublisher implements SnapshotPublisher {
-  last: ProxyConfig | undefined;
-  async publish(c: ProxyConfig) {
-    this.last = c;
-  }
-  servedVersions() {
-    return new Map<string, string>();
-  }
-  onServedChange() {}
-  async close() {}
-}
 
 describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let cp: ControlPlane;
@@ -83,7 +70,7 @@ describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${ski
     });
     controller = new Controller({
       scopes: [sourceFactories(kc, NS)],
-      publisher: new NullPublisher(),
+      publisher: new MemoryPublisher(),
       isLeader: () => elector?.isLeader ?? false,
       statusWriter: new KubeStatusWriter(kc),
       events: new KubeEventRecorder(kc, 'op-rbac'),

@@ -1,41 +1,16 @@
-import type { ProxyConfig } from '@jairouter/crds';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SnapshotPublisher } from '../distribution/types.ts';
 import { OperatorMetrics } from '../metrics.ts';
 import { route, secret, tenant } from '../reconcile/testing.ts';
 import type { ObjectStatusBody, ConditionTransition } from '../reconcile/status.ts';
 import { Controller } from './controller.ts';
 import type { EventTarget } from './events.ts';
 import { FakeCluster } from './fake-informer.test-support.ts';
+import { MemoryPublisher } from './memory-publisher.test-support.ts';
 import { WATCHED, type Watched } from './sources.ts';
 import type { StatusTarget } from './status-writer.ts';
-
-/** The distribution side in memory: proxies "serve" whatever the test says. */
-class MemoryPublisher implements SnapshotPublisher {
-  published: { version: string; leader: boolean }[] = [];
-  served = new Map<string, string>();
-  #cbs: (() => void)[] = [];
-  last: ProxyConfig | undefined;
-  async publish(config: ProxyConfig, opts: { leader: boolean }) {
-    this.last = config;
-    this.published.push({ version: config.version, leader: opts.leader });
-  }
-  servedVersions() {
-    return this.served;
-  }
-  onServedChange(cb: () => void) {
-    this.#cbs.push(cb);
-  }
-  /** Every proxy loads the latest config. */
-  proxiesServeLatest(...ids: string[]) {
-    for (const id of ids) this.served.set(id, this.last!.version);
-    for (const cb of this.#cbs) cb();
-  }
-  async close() {}
-}
 
 const PLURAL_TO_WATCHED = { ModelRoute: 'modelRoutes', Tenant: 'tenants', RateLimitPolicy: 'rateLimitPolicies' } as const;
 
