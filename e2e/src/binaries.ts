@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPTS = fileURLToPath(new URL('../scripts/', import.meta.url));
-export const BUILD_SCRIPT = join(SCRIPTS, 'build-k8s-binaries.sh');
+const BUILD_SCRIPT = join(SCRIPTS, 'build-k8s-binaries.sh');
 
 export interface K8sVersions {
   kubernetes: string;

@@ -19,7 +19,7 @@ interface KubeconfigFile {
 }
 
 /** Connects to the cluster of a kubeconfig's current context; stop() only removes the temporary files. */
-export function connectCluster(kubeconfig: string, bins: K8sBinaries, context?: string): ControlPlane {
+export function connectCluster(kubeconfig: string, bins: K8sBinaries): ControlPlane {
   const path = resolve(kubeconfig);
   let doc: KubeconfigFile;
   try {
@@ -30,7 +30,7 @@ export function connectCluster(kubeconfig: string, bins: K8sBinaries, context?: 
   const fail = (why: string): never => {
     throw new Error(`JAIROUTER_E2E_KUBECONFIG=${kubeconfig}: ${why}`);
   };
-  const ctxName = context ?? doc['current-context'] ?? fail('no current-context');
+  const ctxName = doc['current-context'] ?? fail('no current-context');
   const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context ?? fail(`context ${ctxName} not found`);
   const cluster = doc.clusters?.find((c) => c.name === ctx.cluster)?.cluster ?? fail(`cluster ${String(ctx.cluster)} not found`);
   const user = doc.users?.find((u) => u.name === ctx.user)?.user ?? fail(`user ${String(ctx.user)} not found`);

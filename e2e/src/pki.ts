@@ -72,9 +72,9 @@ export function pkiFiles(dir: string): Pki {
   };
 }
 
-export async function generatePki(dir: string, opts: { days?: number } = {}): Promise<Pki> {
+export async function generatePki(dir: string): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const days = String(opts.days ?? 365);
+  const days = '365';
   const p = (name: string): string => join(dir, name);
   const cnf = p('openssl.cnf');
   await writeFile(cnf, OPENSSL_CNF);
