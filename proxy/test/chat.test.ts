@@ -208,11 +208,7 @@ describe('streaming chat completions', () => {
   });
 
   it('raw SSE: text/event-stream, OpenAI chunk shapes, and data: [DONE] at the end', async () => {
-    const res = await fetch(`${proxy.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ACME_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'chat-a', messages: user('raw bytes'), stream: true }),
-    });
+    const res = await proxy.postChat(ACME_KEY, { model: 'chat-a', messages: user('raw bytes'), stream: true });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('x-jairouter-backend')).toBe('backend-a');

@@ -122,11 +122,7 @@ async function chat(model: string, content = 'ping') {
 }
 
 async function rawStream(model: string, content = 'stream me') {
-  const res = await fetch(`${proxy.baseUrl}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: user(content), stream: true }),
-  });
+  const res = await proxy.postChat(KEY, { model, messages: user(content), stream: true });
   let text = '';
   let readError: unknown;
   try {

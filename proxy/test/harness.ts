@@ -53,6 +53,8 @@ export interface ProxyHandle {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
   /** An OpenAI SDK client for this proxy; no SDK retries, so every request is seen as sent. */
   client(apiKey: string, opts?: { timeout?: number }): OpenAI;
+  /** POST /v1/chat/completions with plain fetch, for what the SDK hides (status, headers, raw bytes). */
+  postChat(apiKey: string, body: unknown): Promise<Response>;
   readyz(): Promise<{ status: number; body: { ready?: boolean; configVersion?: string } & Record<string, unknown> }>;
   /** Where the proxy reads YAML text given in `configs`/`yamlFiles`, to edit it in hot-reload tests. */
   configFile(name?: string): string;
@@ -202,6 +204,13 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
     stop,
     client(apiKey: string, o: { timeout?: number } = {}) {
       return new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey, maxRetries: 0, timeout: o.timeout ?? 15_000 });
+    },
+    postChat(apiKey: string, body: unknown) {
+      return fetch(`${baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     },
     async readyz() {
       const res = await fetch(`${adminUrl}/readyz`);

@@ -57,11 +57,7 @@ async function waitForNewVersion(p: ProxyHandle, from: string): Promise<string> 
 }
 
 async function status(p: ProxyHandle, model: string): Promise<number> {
-  const res = await fetch(`${p.baseUrl}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, messages: user('hi') }),
-  });
+  const res = await p.postChat(KEY, { model, messages: user('hi') });
   await res.arrayBuffer();
   return res.status;
 }

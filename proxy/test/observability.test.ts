@@ -115,11 +115,7 @@ describe('request log', () => {
   });
 
   it('a rejected request is logged with its status', async () => {
-    const res = await fetch(`${proxy.baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${WRONG_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'chat-a', messages: [{ role: 'user', content: MARKER }] }),
-    });
+    const res = await proxy.postChat(WRONG_KEY, { model: 'chat-a', messages: [{ role: 'user', content: MARKER }] });
     expect(res.status).toBe(401);
     const l = await requestLog(res.headers.get('x-request-id')!);
     expect(l['status']).toBe(401);
@@ -171,11 +167,7 @@ describe('metrics', () => {
 
   it('client-chosen model names do not become metric labels (no unbounded cardinality)', async () => {
     for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${proxy.baseUrl}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ACME_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: `no-such-model-${i}-x7`, messages: [{ role: 'user', content: 'x' }] }),
-      });
+      const res = await proxy.postChat(ACME_KEY, { model: `no-such-model-${i}-x7`, messages: [{ role: 'user', content: 'x' }] });
       expect(res.status).toBe(404);
       await res.arrayBuffer();
     }
