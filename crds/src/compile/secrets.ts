@@ -47,30 +47,28 @@ function decodeSecret(object: KubeObject): Map<string, SecretEntry> {
   return out;
 }
 
-function notUsable(index: SecretIndex, namespace: string, name: string): Problem | undefined {
+/** The entries of a Secret that can be used, or why it cannot. */
+function usableEntries(index: SecretIndex, namespace: string, name: string): ReadonlyMap<string, SecretEntry> | Problem {
   const secret = index.get(`${namespace}/${name}`);
   if (!secret) return { reason: 'SecretNotFound', message: `Secret "${name}" not found in namespace ${namespace}` };
   if (secret.conflicting) {
     return { reason: 'SecretConflict', message: `Secret "${name}" is defined more than once with different contents` };
   }
-  return undefined;
+  return secret.entries;
 }
 
 /** The entries of a Secret sorted by key, or why the Secret cannot be used. */
 export function secretEntries(index: SecretIndex, namespace: string, name: string): SecretEntry[] | Problem {
-  const problem = notUsable(index, namespace, name);
-  if (problem) return problem;
-  const secret = index.get(`${namespace}/${name}`);
-  if (!secret || secret.conflicting) return [];
-  return [...secret.entries.values()].sort((a, b) => compareStrings(a.key, b.key));
+  const entries = usableEntries(index, namespace, name);
+  if (isProblem(entries)) return entries;
+  return [...entries.values()].sort((a, b) => compareStrings(a.key, b.key));
 }
 
 /** The value of one Secret key, or why it cannot be used. Messages name Secret and key, never the value. */
 export function secretValue(index: SecretIndex, namespace: string, ref: { name: string; key: string }): { value: string } | Problem {
-  const problem = notUsable(index, namespace, ref.name);
-  if (problem) return problem;
-  const secret = index.get(`${namespace}/${ref.name}`);
-  const entry = secret && !secret.conflicting ? secret.entries.get(ref.key) : undefined;
+  const entries = usableEntries(index, namespace, ref.name);
+  if (isProblem(entries)) return entries;
+  const entry = entries.get(ref.key);
   if (!entry) return { reason: 'SecretKeyNotFound', message: `key "${ref.key}" not found in Secret "${ref.name}"` };
   if ('invalid' in entry) {
     return { reason: 'SecretKeyInvalid', message: `key "${ref.key}" of Secret "${ref.name}" ${entry.invalid}` };
