@@ -9,7 +9,7 @@ export function countTokens(text: string): number {
   return t === '' ? 0 : t.split(/\s+/).length;
 }
 
-export function textOfContent(content: unknown): string {
+function textOfContent(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content

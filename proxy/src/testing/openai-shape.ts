@@ -33,7 +33,7 @@ export interface Fixture {
   };
 }
 
-export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'testdata', 'fixtures', 'openai');
+const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'testdata', 'fixtures', 'openai');
 
 export function loadFixture(name: string): Fixture {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.json`), 'utf8')) as Fixture;
