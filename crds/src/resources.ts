@@ -40,15 +40,16 @@ const SUPPORTED = `ModelRoute, Tenant or RateLimitPolicy (${API_VERSION}), Secre
 export const DEFAULT_NAMESPACE = 'default';
 
 export function emptyResources(): Resources {
+  return emptyBuckets();
+}
+
+function emptyBuckets(): Record<Bucket, KubeObject[]> {
   return { modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] };
 }
 
 /** Concatenates several sources (files) into one Resources value. */
 export function mergeResources(...parts: readonly Resources[]): Resources {
-  const out = {
-    modelRoutes: [] as KubeObject[], tenants: [] as KubeObject[], rateLimitPolicies: [] as KubeObject[],
-    secrets: [] as KubeObject[], services: [] as KubeObject[], endpointSlices: [] as KubeObject[],
-  };
+  const out = emptyBuckets();
   for (const p of parts) {
     for (const key of Object.keys(out) as Bucket[]) out[key].push(...p[key]);
   }
@@ -63,10 +64,7 @@ export function mergeResources(...parts: readonly Resources[]): Resources {
  * Secret would otherwise leak its values into logs.
  */
 export function parseResourcesYaml(text: string, sourceName = '<input>'): ParseResourcesResult {
-  const out = {
-    modelRoutes: [] as KubeObject[], tenants: [] as KubeObject[], rateLimitPolicies: [] as KubeObject[],
-    secrets: [] as KubeObject[], services: [] as KubeObject[], endpointSlices: [] as KubeObject[],
-  };
+  const out = emptyBuckets();
   const errors: string[] = [];
   const lineCounter = new LineCounter();
   let docs;

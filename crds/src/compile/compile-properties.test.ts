@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyProxyConfig } from '../proxy-config.ts';
-import { parseResourcesYaml, type KubeObject, type Resources } from '../resources.ts';
+import { emptyResources, parseResourcesYaml, type KubeObject, type Resources } from '../resources.ts';
 import { compile, type CompileResult } from './compile.ts';
 import { CASES_DIR, caseNames } from './golden.test-support.ts';
 
@@ -12,7 +12,7 @@ const cases = caseNames().map((name) => {
   return { name, text, ...parseResourcesYaml(text, 'input.yaml') };
 });
 
-const BUCKETS = ['modelRoutes', 'tenants', 'rateLimitPolicies', 'secrets', 'services', 'endpointSlices'] as const;
+const BUCKETS = Object.keys(emptyResources()) as (keyof Resources)[];
 
 function render(r: CompileResult): string {
   return JSON.stringify(r, null, 2);
@@ -78,7 +78,7 @@ describe('compile() determinism', () => {
   });
 
   it('compiles nothing to the empty config', () => {
-    const r = compile({ modelRoutes: [], tenants: [], rateLimitPolicies: [], secrets: [], services: [], endpointSlices: [] });
+    const r = compile(emptyResources());
     expect(r.config).toEqual(emptyProxyConfig());
     expect(r.statuses).toEqual([]);
   });
@@ -86,7 +86,7 @@ describe('compile() determinism', () => {
 
 /** A broken object of each kind, with a fresh name in a namespace that sorts last. */
 const brokenObject = fc.record({
-  bucket: fc.constantFrom('modelRoutes', 'tenants', 'rateLimitPolicies', 'secrets', 'services', 'endpointSlices'),
+  bucket: fc.constantFrom(...BUCKETS),
   name: fc.stringMatching(/^[a-z]{3,10}$/).map((n) => `broken-${n}`),
   body: fc.dictionary(fc.constantFrom('spec', 'data', 'stringData', 'ports', 'endpoints', 'status', 'metadata'), fc.anything(), { maxKeys: 4 }),
 });
