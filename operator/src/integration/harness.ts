@@ -3,17 +3,13 @@
 // the control plane's business (jairouter-envtest), never a side effect of a unit test run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { k8sBinaries, missingBinaries, type K8sBinaries } from '../../../e2e/src/binaries.ts';
-import { e2eConfig } from '../../../e2e/src/config.ts';
+import { e2eConfig, REPO_ROOT } from '../../../e2e/src/config.ts';
 import { startControlPlane, type ControlPlane } from '../../../e2e/src/control-plane.ts';
 import { kubeRequest, type KubeResponse } from '../../../e2e/src/kube.ts';
 import { waitFor } from '../../../e2e/src/wait-for.ts';
-
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const OPERATOR_BIN = join(REPO_ROOT, 'operator', 'bin', 'jairouter-operator.js');
 
 /** Why the k8s tests skip, or undefined when they run. */
 export function skipReason(): string | undefined {
