@@ -5,9 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { connectCluster } from './external-cluster.ts';
 import { kubeRequest, kubectl } from './kube.ts';
-import { skipK8s, useControlPlane } from './testing.ts';
-import { k8sBinaries } from './binaries.ts';
-import { e2eConfig } from './config.ts';
+import { skipK8s, useBinaries, useControlPlane } from './testing.ts';
 
 // JAIROUTER_E2E_KUBECONFIG (make e2e-kind) points the suites at an existing cluster. Here the
 // "existing cluster" is a local control plane, reached only through its kubeconfig, as kind's.
@@ -15,7 +13,7 @@ describe.skipIf(skipK8s)('connectCluster (JAIROUTER_E2E_KUBECONFIG)', () => {
   const cp = useControlPlane();
   const tmp = mkdtempSync(join(tmpdir(), 'jairouter-kubeconfig-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  const bins = () => k8sBinaries(e2eConfig().cacheDir);
+  const bins = useBinaries();
 
   /** The control plane's kubeconfig with its certificates as files next to it, named relatively. */
   function withRelativeFiles(): string {
