@@ -45,7 +45,7 @@ export const USAGE = `Usage: jairouter-operator [options]
   --log-level LEVEL            trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help                   this text`;
 
-function parseHostPort(flag: string, v: string): { host: string; port: number } {
+export function parseHostPort(flag: string, v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new UsageError(`${flag}: expected HOST:PORT, got ${JSON.stringify(v)}`);

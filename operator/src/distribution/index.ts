@@ -2,6 +2,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { parseHostPort } from '../config.ts';
 import { ProxyAuthenticator, type TokenReviewer } from './auth.ts';
 import { servingNames } from './certs.ts';
 import { KubeCertStore, KubeServedStore, KubeSnapshotStore, KubeTokenReviewer } from './kube.ts';
@@ -67,12 +68,6 @@ export const DEFAULTS = {
   tokenAudience: 'jairouter-operator',
 } as const;
 
-function parseListen(v: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
-  if (!m || Number(m[3]) > 65535) throw new Error(`--listen: expected HOST:PORT, got ${JSON.stringify(v)}`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
-}
-
 /**
  * Gets the TLS certificate (creating or renewing it in the Secret), starts the HTTPS snapshot
  * stream and returns the publisher. Every replica calls this; only the leader's publish()
@@ -86,7 +81,7 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
   const kc = opts.kubeConfig ?? (needKube ? inCluster() : undefined);
   const kube = <T>(given: T | undefined, make: (k: KubeConfig) => T): T => given ?? make(kc!);
 
-  const listen = parseListen(opts.listen ?? DEFAULTS.listen);
+  const listen = parseHostPort('--listen', opts.listen ?? DEFAULTS.listen);
   const authenticator = new ProxyAuthenticator(
     kube(opts.tokenReviewer, (k) => new KubeTokenReviewer(k, [opts.tokenAudience ?? DEFAULTS.tokenAudience].filter(Boolean))),
     { account: opts.proxyServiceAccount ?? DEFAULTS.proxyServiceAccount },
