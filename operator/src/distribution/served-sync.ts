@@ -17,11 +17,11 @@ export interface ServedSyncOptions {
   now?: () => number;
   /** Wait after a local change before writing, so a burst of reports is one write (default 250). */
   debounceMs?: number;
-  /** Rewrite the own entry this often even without change, so readers know it is alive (default 20 s). */
+  /** Rewrite the own entry this often even without change, so readers know it is alive (default 5 s). */
   heartbeatMs?: number;
   /** The leader reads the store this often (default 2 s). */
   pollMs?: number;
-  /** Entries older than this are ignored: their replica is gone or cut off (default 60 s). */
+  /** Entries older than this are ignored: their replica is gone or cut off (default 15 s). */
   staleMs?: number;
 }
 
