@@ -1,5 +1,6 @@
 import { LineCounter, parseAllDocuments, type ErrorCode } from 'yaml';
 import { API_VERSION } from './api/common.ts';
+import { isRecord } from './canonical-json.ts';
 
 /**
  * A Kubernetes object as it arrived from an informer or a file, not yet validated.
@@ -136,10 +137,6 @@ function addObject(value: unknown, where: string, out: Record<Bucket, KubeObject
     return;
   }
   out[bucket].push({ ...value, metadata: { ...metadata, namespace: namespace ?? DEFAULT_NAMESPACE } });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

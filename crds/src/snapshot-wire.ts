@@ -2,7 +2,7 @@
 // zod out of its long-lived process for memory (see proxy/src/source/compile-worker.ts), and a
 // snapshot arrives rarely, so it is checked by hand here and by its content hash. The zod
 // schemas that define the protocol are in snapshot-protocol.ts, which re-exports this.
-import { contentVersion } from './canonical-json.ts';
+import { contentVersion, isRecord } from './canonical-json.ts';
 import type { ProxyConfig } from './proxy-config.ts';
 
 /** The stream of snapshots: `GET ${SNAPSHOTS_PATH}?have=<version>`. */
@@ -34,14 +34,13 @@ export type SnapshotCheck = { ok: true; config: ProxyConfig } | { ok: false; rea
  * the hand check stops a config from a newer operator or a truncated file.
  */
 export function checkSnapshotConfig(value: unknown): SnapshotCheck {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
-  const c = value as Record<string, unknown>;
-  if (c.schemaVersion !== SCHEMA_VERSION) {
-    return { ok: false, reason: `schemaVersion ${JSON.stringify(c.schemaVersion)} is not ${SCHEMA_VERSION}, the one this proxy reads` };
+  if (!isRecord(value)) return { ok: false, reason: 'not a JSON object' };
+  if (value.schemaVersion !== SCHEMA_VERSION) {
+    return { ok: false, reason: `schemaVersion ${JSON.stringify(value.schemaVersion)} is not ${SCHEMA_VERSION}, the one this proxy reads` };
   }
-  if (!Array.isArray(c.routes) || !Array.isArray(c.tenants)) return { ok: false, reason: 'routes and tenants must be arrays' };
-  if (typeof c.version !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(c.version)) return { ok: false, reason: 'version must be sha256:<hex>' };
-  const want = configVersion(c);
-  if (want !== c.version) return { ok: false, reason: `version does not match the content (content hashes to ${want})` };
+  if (!Array.isArray(value.routes) || !Array.isArray(value.tenants)) return { ok: false, reason: 'routes and tenants must be arrays' };
+  if (typeof value.version !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(value.version)) return { ok: false, reason: 'version must be sha256:<hex>' };
+  const want = configVersion(value);
+  if (want !== value.version) return { ok: false, reason: `version does not match the content (content hashes to ${want})` };
   return { ok: true, config: value as ProxyConfig };
 }

@@ -1,3 +1,4 @@
+import { isRecord } from '../canonical-json.ts';
 import type { KubeObject } from '../resources.ts';
 import { prepare } from './objects.ts';
 import { compareStrings, type Problem } from './status.ts';
@@ -132,5 +133,5 @@ function normalisePath(path: string): string {
 }
 
 function record(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return isRecord(v) ? v : undefined;
 }

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../proxy-config.ts';
+import { canonicalJson, isRecord } from '../canonical-json.ts';
 import { DEFAULT_NAMESPACE, type KubeObject } from '../resources.ts';
 import { compareStrings } from './status.ts';
 
@@ -27,9 +27,8 @@ export interface Prepared {
 }
 
 export function readInfo(object: KubeObject): ObjectInfo | undefined {
-  const metadata = object['metadata'];
-  if (typeof metadata !== 'object' || metadata === null) return undefined;
-  const m = metadata as Record<string, unknown>;
+  const m = object['metadata'];
+  if (!isRecord(m)) return undefined;
   const name = m['name'];
   if (typeof name !== 'string' || name === '') return undefined;
   const ns = typeof m['namespace'] === 'string' && m['namespace'] !== '' ? m['namespace'] : DEFAULT_NAMESPACE;

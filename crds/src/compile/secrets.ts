@@ -1,3 +1,4 @@
+import { isRecord } from '../canonical-json.ts';
 import type { KubeObject } from '../resources.ts';
 import { prepare } from './objects.ts';
 import { compareStrings, type Problem } from './status.ts';
@@ -78,8 +79,4 @@ export function secretValue(index: SecretIndex, namespace: string, ref: { name: 
 
 export function isProblem<T extends object>(v: T | Problem): v is Problem {
   return 'reason' in v;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
