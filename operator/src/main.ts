@@ -10,9 +10,9 @@ import { sourceFactories } from './kube/sources.ts';
 import { KubeStatusWriter } from './kube/status-writer.ts';
 import { OperatorMetrics } from './metrics.ts';
 
-export const LEASE_NAME = 'jairouter-operator';
+const LEASE_NAME = 'jairouter-operator';
 
-export function loadKubeConfig(opts: Pick<OperatorOptions, 'kubeconfig'>): KubeConfig {
+function loadKubeConfig(opts: Pick<OperatorOptions, 'kubeconfig'>): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault(); // in a Pod: the ServiceAccount; elsewhere: $KUBECONFIG, ~/.kube/config
