@@ -4,7 +4,7 @@ import type { z } from 'zod';
 const MAX_LISTED = 8;
 
 /** `spec.backends[0].url` from a zod path. */
-export function fieldPath(root: string, path: readonly PropertyKey[]): string {
+function fieldPath(root: string, path: readonly PropertyKey[]): string {
   let out = root;
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
   return out;

@@ -40,7 +40,7 @@ export function resolveModelConflicts(claimants: readonly Claimant[]): Map<strin
 }
 
 /** The route a request for `model` goes to: an exact name first, then the longest prefix pattern. */
-export function servingRoute(model: string, routes: readonly RouteIR[]): RouteIR | undefined {
+function servingRoute(model: string, routes: readonly RouteIR[]): RouteIR | undefined {
   let best: { route: RouteIR; length: number } | undefined;
   for (const route of routes) {
     for (const pattern of route.models) {

@@ -2,7 +2,7 @@ import { parseDuration } from '../api/common.ts';
 import type { ModelRouteSpec } from '../api/model-route.ts';
 
 /** Longest duration a Node timer can hold (2^31-1 ms, about 24.8 days); longer ones fire at once. */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /**
  * Semantic checks the schema cannot express; each line is `<field path>: <problem>`. Unique
@@ -34,7 +34,7 @@ export function checkModelRouteSpec(spec: ModelRouteSpec): string[] {
   return problems;
 }
 
-export function checkModelPatterns(patterns: readonly string[], at: string): string[] {
+function checkModelPatterns(patterns: readonly string[], at: string): string[] {
   const problems: string[] = [];
   const seen = new Map<string, number>();
   patterns.forEach((m, i) => {
@@ -53,7 +53,7 @@ export function checkWildcards(patterns: readonly string[], at: string): string[
   return patterns.flatMap((m, i) => (m.slice(0, -1).includes('*') ? [`${at}[${i}]: "*" is only allowed as the last character ("${m}")`] : []));
 }
 
-export function checkDurations(fields: Record<string, string | undefined>): string[] {
+function checkDurations(fields: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   for (const [path, value] of Object.entries(fields)) {
     if (value !== undefined && parseDuration(value) > MAX_DURATION_MS) problems.push(`${path}: ${value} is longer than the maximum of ${MAX_DURATION_MS}ms (about 24.8d)`);

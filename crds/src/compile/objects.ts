@@ -26,7 +26,7 @@ export interface Prepared {
   conflicting: ObjectInfo[];
 }
 
-export function readInfo(object: KubeObject): ObjectInfo | undefined {
+function readInfo(object: KubeObject): ObjectInfo | undefined {
   const m = object['metadata'];
   if (!isRecord(m)) return undefined;
   const name = m['name'];

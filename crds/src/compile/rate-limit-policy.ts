@@ -48,7 +48,7 @@ export function compileRateLimitPolicies(
  * rule names, requests xor tokens, warmUp/adaptive only with their algorithm and adaptive
  * min <= max are the schema's own rules (uniqueKey, withRules): a spec that parsed holds them.
  */
-export function checkRateLimitPolicySpec(spec: RateLimitPolicySpec): string[] {
+function checkRateLimitPolicySpec(spec: RateLimitPolicySpec): string[] {
   const problems: string[] = [];
   spec.rules.forEach((rule, i) => {
     const at = `spec.rules[${i}]`;

@@ -5,7 +5,7 @@ import type { ObjectInfo } from './objects.ts';
 import { compareStrings } from './status.ts';
 
 /** The defaults documented on the ModelRoute schema (crds/src/api/model-route.ts). */
-export const ROUTE_DEFAULTS = {
+const ROUTE_DEFAULTS = {
   strategy: 'RoundRobin',
   weight: 1,
   priority: 0,
