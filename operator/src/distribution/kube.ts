@@ -7,7 +7,7 @@ import { SNAPSHOT_SECRET_KEY } from '@jairouter/crds/snapshot-wire';
 import { httpStatus } from '../kube/status-writer.ts';
 import type { TokenReviewer, TokenReviewResult } from './auth.ts';
 import type { TlsBundle } from './certs.ts';
-import { parseServedEntry, type ServedEntry, type ServedStore } from './served-store.ts';
+import { parseServedEntries, type ServedEntry, type ServedStore } from './served-store.ts';
 import type { CertStore, SnapshotStore } from './stores.ts';
 
 export const TLS_SECRET = 'jairouter-operator-tls';
@@ -188,19 +188,14 @@ export class KubeServedStore implements ServedStore {
   }
 
   async read(): Promise<Map<string, ServedEntry>> {
-    const out = new Map<string, ServedEntry>();
     let data: Record<string, string>;
     try {
       data = (await this.core.readNamespacedConfigMap({ name: this.name, namespace: this.namespace })).data ?? {};
     } catch (e) {
-      if (httpStatus(e) === 404) return out;
+      if (httpStatus(e) === 404) return new Map();
       throw e;
     }
-    for (const [replica, raw] of Object.entries(data)) {
-      const entry = parseServedEntry(raw);
-      if (entry) out.set(replica, entry);
-    }
-    return out;
+    return parseServedEntries(Object.entries(data));
   }
 
   /** JSON merge patch of `data`; a missing ConfigMap is created (when `create`), and a racing create is patched again. */

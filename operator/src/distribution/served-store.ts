@@ -17,7 +17,7 @@ export interface ServedStore {
 }
 
 /** Parses one stored value; undefined when it is not a well-formed entry (written by someone else, or by hand). */
-export function parseServedEntry(raw: string): ServedEntry | undefined {
+function parseServedEntry(raw: string): ServedEntry | undefined {
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -32,6 +32,16 @@ export function parseServedEntry(raw: string): ServedEntry | undefined {
   return { updatedAt, proxies: out };
 }
 
+/** Every well-formed entry of the stored values, by replica name. */
+export function parseServedEntries(data: Iterable<[string, string]>): Map<string, ServedEntry> {
+  const out = new Map<string, ServedEntry>();
+  for (const [replica, raw] of data) {
+    const entry = parseServedEntry(raw);
+    if (entry) out.set(replica, entry);
+  }
+  return out;
+}
+
 /** In-memory ServedStore: one instance shared by several publishers stands for the ConfigMap in tests. */
 export class MemoryServedStore implements ServedStore {
   readonly data = new Map<string, string>();
@@ -42,11 +52,6 @@ export class MemoryServedStore implements ServedStore {
     this.data.delete(replica);
   }
   async read(): Promise<Map<string, ServedEntry>> {
-    const out = new Map<string, ServedEntry>();
-    for (const [k, raw] of this.data) {
-      const e = parseServedEntry(raw);
-      if (e) out.set(k, e);
-    }
-    return out;
+    return parseServedEntries(this.data);
   }
 }
