@@ -46,32 +46,27 @@ export function indexServices(services: readonly KubeObject[], endpointSlices: r
   return index;
 }
 
-function servicePorts(service: KubeObject): ServicePort[] {
-  const ports = record(service['spec'])?.['ports'];
-  if (!Array.isArray(ports)) return [];
-  const out: ServicePort[] = [];
-  for (const p of ports) {
+/** The TCP entries with a numeric port of a Service's or an EndpointSlice's `ports` (the name defaults to ''). */
+function tcpPorts(ports: unknown): (SlicePort & { entry: Record<string, unknown> })[] {
+  const out: (SlicePort & { entry: Record<string, unknown> })[] = [];
+  for (const p of Array.isArray(ports) ? ports : []) {
     const r = record(p);
     if (!r || typeof r['port'] !== 'number') continue;
     if (r['protocol'] !== undefined && r['protocol'] !== 'TCP') continue;
-    const tp = r['targetPort'];
-    out.push({
-      name: typeof r['name'] === 'string' ? r['name'] : '',
-      port: r['port'],
-      targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : undefined,
-    });
+    out.push({ name: typeof r['name'] === 'string' ? r['name'] : '', port: r['port'], entry: r });
   }
   return out;
 }
 
+function servicePorts(service: KubeObject): ServicePort[] {
+  return tcpPorts(record(service['spec'])?.['ports']).map(({ name, port, entry }) => {
+    const tp = entry['targetPort'];
+    return { name, port, targetPort: typeof tp === 'number' || typeof tp === 'string' ? tp : undefined };
+  });
+}
+
 function readSlice(slice: KubeObject): Slice {
-  const ports: SlicePort[] = [];
-  for (const p of Array.isArray(slice['ports']) ? slice['ports'] : []) {
-    const r = record(p);
-    if (!r || typeof r['port'] !== 'number') continue;
-    if (r['protocol'] !== undefined && r['protocol'] !== 'TCP') continue;
-    ports.push({ name: typeof r['name'] === 'string' ? r['name'] : '', port: r['port'] });
-  }
+  const ports = tcpPorts(slice['ports']).map(({ name, port }): SlicePort => ({ name, port }));
   const addresses: string[] = [];
   for (const e of Array.isArray(slice['endpoints']) ? slice['endpoints'] : []) {
     const r = record(e);
