@@ -14,6 +14,7 @@ COPY operator/package.json operator/
 COPY e2e/package.json e2e/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY crds/src crds/src
+COPY crds/bin-support crds/bin-support
 COPY proxy/bin proxy/bin
 COPY proxy/src proxy/src
 COPY operator/bin operator/bin

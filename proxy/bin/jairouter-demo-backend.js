@@ -2,9 +2,9 @@
 // Runs one fake OpenAI-compatible backend (proxy/src/testing/fake-openai.ts), the model
 // server `make demo` puts behind the proxy. Usage:
 //   jairouter-demo-backend --port 8001 --name backend-a [--host 127.0.0.1] [--models m1,m2] [--mode ok]
-import { requireNode } from './require-node.js';
+import { requireNode } from '@jairouter/crds/require-node';
 
-requireNode(import.meta.url);
+await requireNode(import.meta.url);
 
 const { parseArgs } = await import('node:util');
 const { startFakeOpenAI, FAKE_MODES } = await import('../src/testing/fake-openai.ts');

@@ -31,6 +31,11 @@ export interface StartProxyOptions {
   /** Extra flags, e.g. ['--max-body-size', '65536']. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * How the user starts the binary, given the proxy's arguments: e.g. `npx jairouter-proxy ARGS`.
+   * Default: `node proxy/bin/jairouter-proxy.js ARGS` under the Node running the tests.
+   */
+  launch?: (proxyArgs: string[]) => { command: string; args: string[] };
 }
 
 export interface ProxyHandle {
@@ -83,8 +88,7 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
     configPaths.push(configDir);
   }
 
-  const argv = [
-    PROXY_BIN,
+  const proxyArgs = [
     ...configPaths.flatMap((p) => ['--config', p]),
     '--listen',
     '127.0.0.1:0',
@@ -92,7 +96,8 @@ export async function startProxy(opts: StartProxyOptions): Promise<ProxyHandle> 
     '127.0.0.1:0',
     ...(opts.args ?? []),
   ];
-  const proc = spawn(process.execPath, argv, {
+  const { command, args } = opts.launch?.(proxyArgs) ?? { command: process.execPath, args: [PROXY_BIN, ...proxyArgs] };
+  const proc = spawn(command, args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
