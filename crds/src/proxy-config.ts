@@ -68,7 +68,7 @@ export const RouteIR = z.object({
         healthyThreshold: z.number().int(),
       })
       .optional(),
-    passive: z.object({ consecutiveFailures: z.number().int(), ejectionTimeMs: z.number().int() }),
+    passive: z.object({ consecutiveFailures: z.number().int(), ejectionTimeMs: z.number().int(), maxEjectionPercent: z.number().int() }),
   }),
   /** Model names whose routes are tried after every backend of this route failed. */
   fallbackModels: z.array(z.string()),
@@ -84,18 +84,12 @@ export const TenantIR = z.object({
   /** API keys as lowercase hex SHA-256 of the key bytes; `id` is `<secret>/<entry>`. */
   apiKeys: z.array(z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
   access: z.object({
-    /** Allowed model patterns; `["*"]` when the spec left it open. */
+    /**
+     * Allowed model patterns, for every key of the tenant; `["*"]` when the spec left it open.
+     * Per-role grants (spec.access.roles) are refused by compile() until identities carry roles.
+     */
     models: z.array(z.string()),
-    roles: z.array(z.object({ name: z.string(), models: z.array(z.string()) })),
   }),
-  quotas: z
-    .object({
-      requestsPerMinute: z.number().int().optional(),
-      tokensPerMinute: z.number().int().optional(),
-      tokensPerDay: z.number().int().optional(),
-      budget: z.object({ limit: z.number(), period: z.enum(['day', 'week', 'month']) }).optional(),
-    })
-    .optional(),
   suspended: z.boolean(),
 });
 export type TenantIR = z.infer<typeof TenantIR>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPENAI_COMPATIBLE_OPTIONS } from '../implemented-adapters.ts';
 import {
   API_VERSION, BaseStatus, Duration, ObjectMeta, SecretKeyRef, exactlyOneOf, listMapKeyedBy, onlyWith, uniqueKey, withRules,
 } from './common.ts';
@@ -17,7 +18,7 @@ export const STRATEGIES = [
 export const Strategy = z.enum(STRATEGIES).describe('How a backend endpoint is picked for each request.');
 export type Strategy = z.infer<typeof Strategy>;
 
-export const RETRY_ON = ['connect-failure', 'reset', '5xx', '429'] as const;
+export const RETRY_ON = ['connect-failure', 'reset', 'timeout', '5xx', '429'] as const;
 export const RetryOn = z.enum(RETRY_ON);
 export type RetryOn = z.infer<typeof RetryOn>;
 /** YAML turns an unquoted 429 into a number: accept both spellings, as API.md writes it unquoted. */
@@ -65,11 +66,13 @@ export const Backend = withRules(z
       })
       .strict()
       .optional()
-      .describe('Token prices, used by the Cost strategy and budgets.'),
+      .describe('Token prices, used by the Cost strategy (the sum of both prices).'),
     options: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       .optional()
-      .describe('Adapter-specific options (for example authHeader, pathPrefix, Azure deployment and apiVersion, Bedrock region).'),
+      .describe(
+        `Options of the backend's adapter. The OpenAI-compatible adapters read ${OPENAI_COMPATIBLE_OPTIONS.map((o) => `${o.key} (${o.description})`).join(', ')}; compile() refuses any other key (reason UnsupportedOption) and a value they cannot use (reason InvalidOption).`,
+      ),
   })
   .strict()
   .describe('One upstream model server or provider account.'), [BACKEND_URL_XOR_SERVICE_REF]);
@@ -100,7 +103,7 @@ export const ModelRouteSpec = z
     retry: z
       .object({
         attempts: z.number().int().min(0).max(10).optional().describe('Retries after the first attempt (default 2).'),
-        retryOn: z.array(RetryOnItem).max(8).optional().describe('Failures that are retried on another endpoint: connect-failure, reset, 5xx, 429 (default all). 429 may be written as a number.'),
+        retryOn: z.array(RetryOnItem).max(8).optional().describe('Failures that are retried on another endpoint: connect-failure, reset, timeout (no response headers within timeouts.firstByte), 5xx, 429 (default all). 429 may be written as a number.'),
         backoff: z
           .object({
             base: Duration.optional().describe('First backoff (default 100ms), doubled per retry with jitter.'),
@@ -139,6 +142,7 @@ export const ModelRouteSpec = z
           .object({
             consecutiveFailures: z.number().int().min(1).optional().describe('Consecutive failures that eject an endpoint (default 5).'),
             ejectionTime: Duration.optional().describe('How long an ejected endpoint is skipped (default 30s).'),
+            maxEjectionPercent: z.number().int().min(0).max(100).optional().describe('At most this share of the route\'s endpoints is ejected at once, and never the last one taking traffic (default 50).'),
           })
           .strict()
           .optional()

@@ -17,6 +17,7 @@ const ROUTE_DEFAULTS = {
   request: '300s',
   consecutiveFailures: 5,
   ejectionTime: '30s',
+  maxEjectionPercent: 50,
   activePath: '/models',
   activeInterval: '10s',
   activeTimeout: '2s',
@@ -94,6 +95,7 @@ export function routeIR(info: ObjectInfo, spec: ModelRouteSpec, backends: Backen
       passive: {
         consecutiveFailures: healthCheck?.passive?.consecutiveFailures ?? d.consecutiveFailures,
         ejectionTimeMs: parseDuration(healthCheck?.passive?.ejectionTime ?? d.ejectionTime),
+        maxEjectionPercent: healthCheck?.passive?.maxEjectionPercent ?? d.maxEjectionPercent,
       },
     },
     fallbackModels: [],

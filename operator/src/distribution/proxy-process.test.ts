@@ -28,7 +28,7 @@ function config(model: string, backendUrl: string): ProxyConfig {
         loadBalancer: { strategy: 'RoundRobin' },
         retry: { attempts: 1, retryOn: ['5xx'], backoffBaseMs: 10, backoffMaxMs: 10 },
         timeouts: { connectMs: 2000, firstByteMs: 5000, requestMs: 10000 },
-        healthCheck: { passive: { consecutiveFailures: 5, ejectionTimeMs: 1000 } },
+        healthCheck: { passive: { consecutiveFailures: 5, ejectionTimeMs: 1000, maxEjectionPercent: 50 } },
         fallbackModels: [],
       },
     ],
@@ -36,7 +36,7 @@ function config(model: string, backendUrl: string): ProxyConfig {
       {
         id: 'ai/acme', namespace: 'ai', name: 'acme', generation: 1,
         apiKeys: [{ id: 'acme-keys/k', sha256: createHash('sha256').update(API_KEY).digest('hex') }],
-        access: { models: ['*'], roles: [] }, suspended: false,
+        access: { models: ['*'] }, suspended: false,
       },
     ],
   });

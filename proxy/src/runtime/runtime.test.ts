@@ -20,13 +20,13 @@ function route(name: string, backends: BackendIR[], strategy: RouteIR['loadBalan
     loadBalancer: { strategy },
     retry: { attempts: 2, retryOn: ['connect-failure'], backoffBaseMs: 100, backoffMaxMs: 2000 },
     timeouts: { connectMs: 1000, firstByteMs: 1000, requestMs: 5000 },
-    healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000 } },
+    healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000, maxEjectionPercent: 50 } },
     fallbackModels: [],
   };
 }
 
 function tenant(name: string): TenantIR {
-  return { id: `ns/${name}`, namespace: 'ns', name, suspended: false, apiKeys: [], access: { models: ['*'], roles: [] } } as unknown as TenantIR;
+  return { id: `ns/${name}`, namespace: 'ns', name, suspended: false, apiKeys: [], access: { models: ['*'] } } as unknown as TenantIR;
 }
 
 const config = (routes: RouteIR[], tenants: TenantIR[] = []): ProxyConfig => withVersion({ schemaVersion: 1, routes, tenants });

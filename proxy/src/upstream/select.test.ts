@@ -21,7 +21,7 @@ function route(backends: BackendIR[], strategy: RouteIR['loadBalancer']['strateg
     loadBalancer: { strategy },
     retry: { attempts: 2, retryOn: ['connect-failure', 'reset', '5xx', '429'], backoffBaseMs: 100, backoffMaxMs: 2000 },
     timeouts: { connectMs: 1000, firstByteMs: 1000, requestMs: 5000 },
-    healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000 } },
+    healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000, maxEjectionPercent: 50 } },
     fallbackModels: [],
   };
   const rt = new Runtime(withVersion({ schemaVersion: 1, routes: [ir], tenants: [] }), new Map<string, EndpointHealth>(), pools);
