@@ -1,7 +1,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Expands --config paths: a file as is, a directory to its *.yaml / *.yml files (sorted). */
+/**
+ * Expands the paths of YAML inputs: a file as is, a directory to its *.yaml / *.yml files (sorted
+ * by name, not recursive, dotfiles skipped: editors' swap and temp files). One rule for the
+ * proxy's --config and `jairouter-operator compile -f`, so a directory means the same to both.
+ * Throws the stat error of a path that does not exist.
+ */
 export function listConfigFiles(paths: readonly string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {

@@ -1,14 +1,26 @@
 // `jairouter-operator compile` as a user meets it: the bin spawned on fixture files.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BIN = join(HERE, '..', 'bin', 'jairouter-operator.js');
 const fixture = (name: string) => join(HERE, 'testdata', name);
+
+const tmpDirs: string[] = [];
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
+function tmp(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
+}
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
@@ -57,6 +69,34 @@ describe('jairouter-operator compile', () => {
     expect(good.err).toContain('all accepted');
   });
 
+  it('-f DIR reads the directory\'s *.yaml/*.yml files in name order, as the proxy\'s --config DIR does', () => {
+    const dir = tmp('jairouter-compile-dir-');
+    copyFileSync(fixture('good.yaml'), join(dir, 'a-good.yaml'));
+    copyFileSync(fixture('problems.yaml'), join(dir, 'b-problems.yml'));
+    // Neither an editor's dotfile nor a file of another kind, nor what a subdirectory holds.
+    writeFileSync(join(dir, '.a-good.yaml.swp'), 'not: [yaml');
+    writeFileSync(join(dir, 'README.md'), '# not yaml');
+    mkdirSync(join(dir, 'nested'));
+    copyFileSync(fixture('unparsable.yaml'), join(dir, 'nested', 'c.yaml'));
+    const fromDir = run('compile', '-f', dir);
+    const fromFiles = run('compile', '-f', fixture('good.yaml'), '-f', fixture('problems.yaml'));
+    expect(fromDir.code).toBe(0);
+    expect(fromDir.err).not.toContain('EISDIR');
+    expect(fromDir.out).toBe(fromFiles.out);
+    expect(fromDir.err).toBe(fromFiles.err);
+    const viaLongFlag = run('compile', '--filename', dir);
+    expect(viaLongFlag.out).toBe(fromFiles.out);
+  });
+
+  it('-f DIR with no YAML file in it exits 1 saying so', () => {
+    const dir = tmp('jairouter-compile-empty-');
+    writeFileSync(join(dir, 'notes.txt'), 'nothing to compile');
+    const r = run('compile', '--strict', '-f', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${dir}: a directory with no *.yaml or *.yml file`);
+    expect(r.out).toBe('');
+  });
+
   it('a missing file exits 1 naming it', () => {
     const missing = fixture('does-not-exist.yaml');
     const r = run('compile', '-f', missing);
@@ -74,7 +114,7 @@ describe('jairouter-operator compile', () => {
   });
 
   it.each([
-    [['compile'], 'at least one -f FILE is required'],
+    [['compile'], 'at least one -f PATH is required'],
     [['compile', '-f', 'x.yaml', '--bogus'], "Unknown option '--bogus'"],
     [['compile', 'x.yaml'], 'files go after -f'],
   ])('%j exits 2 with "%s"', (args, message) => {
@@ -86,6 +126,6 @@ describe('jairouter-operator compile', () => {
   it('--help prints the usage', () => {
     const r = run('compile', '--help');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('-f, --filename FILE');
+    expect(r.out).toContain('-f, --filename PATH');
   });
 });

@@ -1,23 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compile, mergeResources, parseResourcesYaml, type ObjectStatus, type ProxyConfig, type Resources } from '@jairouter/crds';
+import { listConfigFiles } from '@jairouter/crds/config-files';
 import { stringify } from 'yaml';
 
-export const COMPILE_USAGE = `Usage: jairouter-operator compile -f FILE [-f FILE ...]
+export const COMPILE_USAGE = `Usage: jairouter-operator compile -f PATH [-f PATH ...]
 
 Compiles ModelRoute, Tenant and RateLimitPolicy objects (plus the v1 Secrets, Services and
 discovery.k8s.io/v1 EndpointSlices they reference) offline, exactly as the operator would,
 and prints the resulting ProxyConfig and every object's status as YAML. Credentials and
 API key hashes are shown as <redacted>. Nothing is sent to a cluster.
 
-  -f, --filename FILE   multi-document YAML file (repeatable; - reads stdin)
+  -f, --filename PATH   multi-document YAML file, or a directory of *.yaml/*.yml files (read
+                        in name order, not recursive, dotfiles skipped: the proxy's --config
+                        rule); repeatable; - reads stdin
       --strict          exit 3 when any object is rejected or has unresolved references
                         (a pre-merge check for GitOps repositories)
   -h, --help            this text
 
 Exit status: 0 when the files were read (even if objects are rejected: their status says
 why, and a summary goes to stderr; with --strict, 3), 1 when a file cannot be read or
-parsed, 2 on bad usage.`;
+parsed or a directory holds no YAML file, 2 on bad usage.`;
 
 export const REDACTED = '<redacted>';
 
@@ -25,12 +28,15 @@ export interface CommandIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   readFile: (path: string) => string;
+  /** The files a -f path stands for: itself, or a directory's YAML files. */
+  listFiles: (path: string) => string[];
 }
 
 const defaultIo: CommandIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+  listFiles: (p) => (p === '-' ? [p] : listConfigFiles([p])),
 };
 
 /** Runs `compile` with its arguments (after the word `compile`); returns the exit status. */
@@ -51,7 +57,7 @@ export function runCompileCommand(argv: string[], io: CommandIo = defaultIo): nu
     if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(positionals[0])} (files go after -f)`);
     files = values.filename ?? [];
     strict = values.strict === true;
-    if (files.length === 0) throw new Error('at least one -f FILE is required');
+    if (files.length === 0) throw new Error('at least one -f PATH is required');
   } catch (e) {
     io.stderr(`jairouter-operator compile: ${(e as Error).message}\n\n${COMPILE_USAGE}\n`);
     return 2;
@@ -59,13 +65,26 @@ export function runCompileCommand(argv: string[], io: CommandIo = defaultIo): nu
 
   const parts: Resources[] = [];
   const errors: string[] = [];
-  for (const file of files) {
+  const cannotRead = (path: string, e: unknown) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    errors.push(`${path}: cannot read file${code ? ` (${code})` : ''}`);
+  };
+  const expanded: string[] = [];
+  for (const path of files) {
+    try {
+      const found = io.listFiles(path);
+      if (found.length === 0) errors.push(`${path}: a directory with no *.yaml or *.yml file`);
+      expanded.push(...found);
+    } catch (e) {
+      cannotRead(path, e);
+    }
+  }
+  for (const file of expanded) {
     let text: string;
     try {
       text = io.readFile(file);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      errors.push(`${file}: cannot read file${code ? ` (${code})` : ''}`);
+      cannotRead(file, e);
       continue;
     }
     const parsed = parseResourcesYaml(text, file);

@@ -24,7 +24,7 @@ export interface OperatorOptions {
 export class UsageError extends Error {}
 
 export const USAGE = `Usage: jairouter-operator [options]
-       jairouter-operator compile -f FILE [-f FILE ...]   (offline; see compile --help)
+       jairouter-operator compile -f PATH [-f PATH ...]   (offline; see compile --help)
 
   --kubeconfig PATH            kubeconfig file (default: in-cluster config in a Pod, else
                                $KUBECONFIG or ~/.kube/config)

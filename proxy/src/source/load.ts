@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mergeResources, parseResourcesYaml, type CompileResult, type Resources } from '@jairouter/crds';
-import { listConfigFiles } from './config-files.ts';
+import { listConfigFiles } from '@jairouter/crds/config-files';
 
 export interface LoadedFiles {
   resources: Resources;

@@ -1,5 +1,5 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
-import { listConfigFiles } from './config-files.ts';
+import { listConfigFiles } from '@jairouter/crds/config-files';
 
 
 /**
