@@ -3,6 +3,10 @@ Fixed names: the operator and the proxies find each other by them (see values.ya
 */}}
 {{- define "jairouter.operator.name" -}}jairouter-operator{{- end }}
 {{- define "jairouter.proxy.name" -}}jairouter-proxy{{- end }}
+{{/* The admin-port (metrics) Services, apart from the Services that clients and proxies call. */}}
+{{- define "jairouter.operator.metricsName" -}}jairouter-operator-metrics{{- end }}
+{{- define "jairouter.proxy.metricsName" -}}jairouter-proxy-metrics{{- end }}
+{{- define "jairouter.metricsServiceLabel" -}}jairouter.io/metrics: "true"{{- end }}
 {{- define "jairouter.caConfigMap" -}}jairouter-ca{{- end }}
 {{- define "jairouter.snapshotSecret" -}}jairouter-snapshot{{- end }}
 {{- define "jairouter.tlsSecret" -}}jairouter-operator-tls{{- end }}
@@ -52,7 +56,8 @@ helm.sh/chart: {{ include "jairouter.chart" $ctx }}
 {{- end }}
 
 {{/*
-Pod spec keys shared by both Deployments. Call with (dict "ctx" $ "values" .Values.operator|proxy).
+Pod spec keys shared by both Deployments. Call with
+(dict "ctx" $ "values" .Values.operator|proxy "component" "operator"|"proxy").
 */}}
 {{- define "jairouter.podScheduling" -}}
 {{- with .ctx.Values.imagePullSecrets }}
@@ -74,9 +79,23 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .values.topologySpreadConstraints }}
+{{- if .values.topologySpreadConstraints }}
 topologySpreadConstraints:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .values.topologySpreadConstraints | nindent 2 }}
+{{- else if and .values.topologySpread.enabled .values.topologySpread.topologyKeys }}
+{{- $t := .values.topologySpread }}
+{{- $sel := include "jairouter.selectorLabels" (dict "ctx" .ctx "component" .component) }}
+{{- /* matchLabelKeys: count only the pods of the current ReplicaSet, so a rollout spreads the new pods too. */}}
+topologySpreadConstraints:
+  {{- range $t.topologyKeys }}
+  - topologyKey: {{ . }}
+    maxSkew: {{ $t.maxSkew }}
+    whenUnsatisfiable: {{ $t.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- $sel | nindent 8 }}
+    matchLabelKeys: ["pod-template-hash"]
+  {{- end }}
 {{- end }}
 {{- with .ctx.Values.podSecurityContext }}
 securityContext:
@@ -111,4 +130,29 @@ in each watched namespace.
 {{/* An int-or-percent value as a string; "" when empty or null. */}}
 {{- define "jairouter.intOrPercent" -}}
 {{- if not (kindIs "invalid" .) }}{{ toString . }}{{ end -}}
+{{- end }}
+
+{{/* NetworkPolicy rule: the admin port 9090 (/metrics) from the monitoring namespaces. Empty when none. */}}
+{{- define "jairouter.networkPolicy.metricsIngress" -}}
+{{- with .Values.networkPolicy.metricsNamespaceSelectors -}}
+# /metrics on the admin port, from the monitoring namespaces.
+- from:
+    {{- range . }}
+    - namespaceSelector:
+        {{- toYaml . | nindent 8 }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: 9090
+{{- end }}
+{{- end }}
+
+{{/* NetworkPolicy rule: DNS to any address (the cluster DNS Service, or a node-local cache). */}}
+{{- define "jairouter.networkPolicy.dnsEgress" -}}
+# DNS.
+- ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
 {{- end }}

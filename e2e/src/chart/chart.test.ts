@@ -31,6 +31,7 @@ const COMBINATIONS: Record<string, object> = {
   },
   serviceMonitor: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
   singleNamespace: { operator: { watchNamespaces: ['ai'] } },
+  networkPolicy: { networkPolicy: { enabled: true } },
   everything: {
     image: { repository: 'registry.example.com/jairouter', tag: '0.1.0-rc.1', pullPolicy: 'Always' },
     imagePullSecrets: [{ name: 'regcred' }],
@@ -57,6 +58,16 @@ const COMBINATIONS: Record<string, object> = {
       podAnnotations: { 'example.com/scrape': 'true' },
     },
     serviceMonitor: { enabled: true, interval: '15s', scrapeTimeout: '10s' },
+    networkPolicy: {
+      enabled: true,
+      metricsNamespaceSelectors: [{ matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }],
+      proxy: {
+        apiNamespaceSelectors: [{ matchLabels: { team: 'apps' } }, { matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'batch'] }] }],
+        extraIngress: [{ from: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+        backendEgress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] }],
+      },
+      operator: { apiServerPorts: [6443], apiServerCIDRs: ['10.0.0.1/32'] },
+    },
   },
 };
 
@@ -109,10 +120,13 @@ function defaultIds(ns: string): string[] {
     `Deployment/${ns}/jairouter-operator`,
     `Deployment/${ns}/jairouter-proxy`,
     `PodDisruptionBudget/${ns}/jairouter-operator`,
+    `PodDisruptionBudget/${ns}/jairouter-proxy`,
     `Role/${ns}/jairouter-operator`,
     `RoleBinding/${ns}/jairouter-operator`,
     `Service/${ns}/jairouter-operator`,
+    `Service/${ns}/jairouter-operator-metrics`,
     `Service/${ns}/jairouter-proxy`,
+    `Service/${ns}/jairouter-proxy-metrics`,
     `ServiceAccount/${ns}/jairouter-operator`,
     `ServiceAccount/${ns}/jairouter-proxy`,
   ].sort();
@@ -202,6 +216,126 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     expect((container(one(two, 'Deployment', 'jairouter-operator')).args as string[]).filter((a) => a.startsWith('--namespace'))).toEqual(['--namespace=ai', '--namespace=ml']);
   });
 
+  it('grants Secrets cluster-wide only when watching every namespace; with watchNamespaces [ai, ml] no ClusterRole grants secrets', async () => {
+    const secretRules = (o: Json) => (o.rules as Json[]).filter((r) => (r.resources as string[]).some((x) => x === 'secrets' || x === '*'));
+    // reading any Secret of the namespace, not just named ones
+    const readsAnySecret = (o: Json) => secretRules(o).some((r) => !r.resourceNames && (r.verbs as string[]).some((v) => ['get', 'list', 'watch', '*'].includes(v)));
+    // the documented trade-off of the default: reading Secrets in any namespace
+    const all = await render(needHelm());
+    expect(readsAnySecret(one(all, 'ClusterRole', `jairouter-operator-${NS}`))).toBe(true);
+
+    const scoped = await render(needHelm(), COMBINATIONS.everything!);
+    const clusterRoles = scoped.filter((o) => o.kind === 'ClusterRole') as Json[];
+    expect(clusterRoles.length).toBeGreaterThan(0);
+    for (const cr of clusterRoles) expect(secretRules(cr), `ClusterRole ${cr.metadata.name}`).toEqual([]);
+    // reads of Secrets come from a Role in each watched namespace ...
+    const readers = (scoped.filter((o) => o.kind === 'Role') as Json[]).filter(readsAnySecret);
+    expect(readers.map((r) => r.metadata.namespace).sort()).toEqual(['ai', 'ml']);
+    // ... and in the release namespace only the operator's own two Secrets, by name
+    const own = (one(scoped, 'Role', 'jairouter-operator', NS).rules as Json[]).filter((r) => (r.resources as string[]).includes('secrets'));
+    expect(own).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['jairouter-operator-tls', 'jairouter-snapshot'], verbs: ['get', 'update'] },
+    ]);
+  });
+
+  it('protects the proxy with a PodDisruptionBudget by default when it runs 2+ pods, not with 1', async () => {
+    const pdb = async (values: object): Promise<Json | undefined> =>
+      (await render(needHelm(), values)).find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'jairouter-proxy') as Json | undefined;
+    const selector = one(await render(needHelm()), 'Deployment', 'jairouter-proxy').spec.selector;
+    expect((await pdb({}))?.spec).toEqual({ maxUnavailable: 1, selector });
+    expect((await pdb({ proxy: { replicas: 3 } }))?.spec.maxUnavailable).toBe(1);
+    expect(await pdb({ proxy: { replicas: 1 } })).toBeUndefined();
+    expect(await pdb({ proxy: { replicas: 3, podDisruptionBudget: { enabled: false } } })).toBeUndefined();
+    // with autoscaling, the HPA's lower bound counts (replicas is ignored)
+    expect(await pdb({ proxy: { replicas: 5, autoscaling: { enabled: true, minReplicas: 1 } } })).toBeUndefined();
+    expect((await pdb({ proxy: { replicas: 1, autoscaling: { enabled: true, minReplicas: 2 } } }))?.spec.maxUnavailable).toBe(1);
+    expect((await pdb({ proxy: { podDisruptionBudget: { minAvailable: '50%' } } }))?.spec).toEqual({ minAvailable: '50%', selector });
+  });
+
+  it('spreads proxy and operator pods over nodes and zones by default (ScheduleAnyway), and takes overrides', async () => {
+    const objs = await render(needHelm());
+    for (const component of ['proxy', 'operator']) {
+      const d = one(objs, 'Deployment', `jairouter-${component}`);
+      const match = d.spec.selector.matchLabels;
+      expect(d.spec.template.spec.topologySpreadConstraints, component).toEqual(
+        ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+          topologyKey, maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: match }, matchLabelKeys: ['pod-template-hash'],
+        })),
+      );
+      // the constraint counts this component's pods only, and they carry those labels
+      expect(match['app.kubernetes.io/component']).toBe(component);
+      expect(d.spec.template.metadata.labels).toMatchObject(match);
+    }
+    // tuned: a hard rule over zones only
+    const hard = await render(needHelm(), { proxy: { topologySpread: { topologyKeys: ['topology.kubernetes.io/zone'], whenUnsatisfiable: 'DoNotSchedule', maxSkew: 2 } } });
+    expect(one(hard, 'Deployment', 'jairouter-proxy').spec.template.spec.topologySpreadConstraints).toEqual([
+      expect.objectContaining({ topologyKey: 'topology.kubernetes.io/zone', maxSkew: 2, whenUnsatisfiable: 'DoNotSchedule' }),
+    ]);
+    // switched off
+    const off = await render(needHelm(), { proxy: { topologySpread: { enabled: false } } });
+    expect(one(off, 'Deployment', 'jairouter-proxy').spec.template.spec.topologySpreadConstraints).toBeUndefined();
+    expect(one(off, 'Deployment', 'jairouter-operator').spec.template.spec.topologySpreadConstraints).toHaveLength(2);
+    // constraints written out in full replace the defaults
+    const every = await render(needHelm(), COMBINATIONS.everything!);
+    expect(one(every, 'Deployment', 'jairouter-operator').spec.template.spec.topologySpreadConstraints).toEqual(
+      (COMBINATIONS.everything as Json).operator.topologySpreadConstraints,
+    );
+  });
+
+  it('renders no NetworkPolicy by default', async () => {
+    expect((await render(needHelm())).filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('with networkPolicy.enabled, lets clients reach only the proxy API, monitoring only /metrics, and the operator only the API server and DNS', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.networkPolicy!);
+    expect(ids(objs.filter((o) => o.kind === 'NetworkPolicy'))).toEqual([`NetworkPolicy/${NS}/jairouter-operator`, `NetworkPolicy/${NS}/jairouter-proxy`]);
+    const proxyPods = one(objs, 'Deployment', 'jairouter-proxy').spec.selector.matchLabels;
+    const operatorPods = one(objs, 'Deployment', 'jairouter-operator').spec.selector.matchLabels;
+    const monitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    const dns = { ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] };
+
+    const proxy = one(objs, 'NetworkPolicy', 'jairouter-proxy');
+    expect(proxy.spec.podSelector).toEqual({ matchLabels: proxyPods });
+    expect(proxy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(proxy.spec.ingress).toEqual([
+      { from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 8080 }] }, // the API, from any namespace by default
+      { from: monitoring, ports: [{ protocol: 'TCP', port: 9090 }] }, // /metrics, from monitoring only
+    ]);
+    expect(proxy.spec.egress).toEqual([
+      { to: [{ podSelector: { matchLabels: operatorPods } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+      dns,
+      { ports: [{ protocol: 'TCP' }] }, // the backends: any TCP destination by default
+    ]);
+
+    const operator = one(objs, 'NetworkPolicy', 'jairouter-operator');
+    expect(operator.spec.podSelector).toEqual({ matchLabels: operatorPods });
+    expect(operator.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(operator.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: proxyPods } }], ports: [{ protocol: 'TCP', port: 8443 }] },
+      { from: monitoring, ports: [{ protocol: 'TCP', port: 9090 }] },
+    ]);
+    expect(operator.spec.egress).toEqual([{ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] }, dns]);
+
+    // every knob: client namespaces, an extra ingress rule, narrowed backends, the API server's address
+    const every = await render(needHelm(), COMBINATIONS.everything!);
+    const np = (COMBINATIONS.everything as Json).networkPolicy;
+    const p2 = one(every, 'NetworkPolicy', 'jairouter-proxy');
+    expect(p2.spec.ingress).toEqual([
+      { from: np.proxy.apiNamespaceSelectors.map((s: Json) => ({ namespaceSelector: s })), ports: [{ protocol: 'TCP', port: 8080 }] },
+      { from: [{ namespaceSelector: np.metricsNamespaceSelectors[0] }], ports: [{ protocol: 'TCP', port: 9090 }] },
+      ...np.proxy.extraIngress,
+    ]);
+    expect(p2.spec.egress.slice(2)).toEqual(np.proxy.backendEgress);
+    expect(one(every, 'NetworkPolicy', 'jairouter-operator').spec.egress[0]).toEqual({ ports: [{ protocol: 'TCP', port: 6443 }], to: [{ ipBlock: { cidr: '10.0.0.1/32' } }] });
+
+    // no allowed namespace at all: the policy denies every ingress rather than allowing it
+    const closed = await render(needHelm(), { networkPolicy: { enabled: true, metricsNamespaceSelectors: [], proxy: { apiNamespaceSelectors: [] } } });
+    const p3 = one(closed, 'NetworkPolicy', 'jairouter-proxy');
+    expect(p3.spec.policyTypes).toContain('Ingress');
+    expect(p3.spec.ingress).toEqual([]);
+  });
+
   it('runs the operator with its flags, two replicas, leader election and probes on the admin port', async () => {
     const objs = await render(needHelm());
     const d = one(objs, 'Deployment', 'jairouter-operator', NS);
@@ -231,10 +365,7 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     const svc = one(objs, 'Service', 'jairouter-operator', NS);
-    expect(svc.spec.ports).toEqual([
-      { name: 'https', port: 8443, targetPort: 'snapshots', protocol: 'TCP' },
-      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
-    ]);
+    expect(svc.spec.ports).toEqual([{ name: 'https', port: 8443, targetPort: 'snapshots', protocol: 'TCP' }]);
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
     expect(d.spec.template.metadata.labels).toMatchObject(d.spec.selector.matchLabels);
     expect(one(objs, 'PodDisruptionBudget', 'jairouter-operator', NS).spec.maxUnavailable).toBe(1);
@@ -293,10 +424,7 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     expect(c.resources.requests).toEqual({ cpu: '250m', memory: '256Mi' });
     const svc = one(objs, 'Service', 'jairouter-proxy', NS);
     expect(svc.spec.type).toBe('ClusterIP');
-    expect(svc.spec.ports).toEqual([
-      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
-      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
-    ]);
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
     expect(c.ports).toEqual([
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
@@ -326,9 +454,9 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     }
   });
 
-  it('autoscales the proxy with an HPA (and then leaves replicas to it), with an optional PDB', async () => {
+  it('autoscales the proxy with an HPA (and then leaves replicas to it), with a configurable PDB', async () => {
     const objs = await render(needHelm(), COMBINATIONS.autoscaling!);
-    expect(ids(objs)).toEqual([...defaultIds(NS), `HorizontalPodAutoscaler/${NS}/jairouter-proxy`, `PodDisruptionBudget/${NS}/jairouter-proxy`].sort());
+    expect(ids(objs)).toEqual([...defaultIds(NS), `HorizontalPodAutoscaler/${NS}/jairouter-proxy`].sort());
     expect(one(objs, 'Deployment', 'jairouter-proxy').spec.replicas).toBeUndefined();
     const hpa = one(objs, 'HorizontalPodAutoscaler', 'jairouter-proxy');
     expect(hpa.apiVersion).toBe('autoscaling/v2');
@@ -347,7 +475,7 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     expect(one(every, 'PodDisruptionBudget', 'jairouter-proxy').spec.maxUnavailable).toBe('25%');
   });
 
-  it('adds a ServiceMonitor for both metrics ports only when asked', async () => {
+  it('adds a ServiceMonitor only when asked, selecting the two metrics Services and neither Service that is called', async () => {
     const objs = await render(needHelm(), COMBINATIONS.serviceMonitor!);
     expect(ids(objs)).toEqual([...defaultIds(NS), `ServiceMonitor/${NS}/jairouter`].sort());
     const sm = one(objs, 'ServiceMonitor', 'jairouter');
@@ -355,12 +483,44 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     expect(sm.metadata.labels.release).toBe('prometheus');
     expect(sm.spec.namespaceSelector).toEqual({ matchNames: [NS] });
     expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
-    // the selector picks both Services, and both have a port named metrics
-    for (const name of ['jairouter-operator', 'jairouter-proxy']) {
-      const svc = one(objs, 'Service', name);
-      expect(svc.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
-      expect((svc.spec.ports as Json[]).map((p) => p.name)).toContain('metrics');
+    const selected = (objs.filter((o) => o.kind === 'Service') as Json[])
+      .filter((svc) => Object.entries(sm.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => svc.metadata.labels?.[k] === v));
+    expect(selected.map((svc) => svc.metadata.name).sort()).toEqual(['jairouter-operator-metrics', 'jairouter-proxy-metrics']);
+    for (const svc of selected) expect((svc.spec.ports as Json[]).map((p) => p.name)).toEqual(['metrics']);
+    // the component label (a target label) still tells operator and proxy series apart
+    expect(selected.map((svc) => svc.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['operator', 'proxy']);
+  });
+
+  it('serves /metrics on no port of the Services that clients and proxies call, only on headless metrics Services', async () => {
+    for (const [name, values] of Object.entries(COMBINATIONS)) {
+      const objs = await render(needHelm(), values);
+      const proxyPort = (container(one(objs, 'Deployment', 'jairouter-proxy')).ports as Json[]);
+      const operatorPort = (container(one(objs, 'Deployment', 'jairouter-operator')).ports as Json[]);
+      // the admin listener (--admin-listen=:9090) serves /metrics, /healthz and /readyz
+      expect(proxyPort.find((p) => p.containerPort === 9090)?.name).toBe('metrics');
+      expect(operatorPort.find((p) => p.containerPort === 9090)?.name).toBe('metrics');
+      for (const called of ['jairouter-proxy', 'jairouter-operator']) {
+        const ports = one(objs, 'Service', called).spec.ports as Json[];
+        for (const p of ports) {
+          expect([p.name, p.targetPort], `${name}: Service ${called} port ${p.name}`).not.toContain('metrics');
+          expect(p.targetPort, `${name}: Service ${called}`).not.toBe(9090);
+          expect(p.port, `${name}: Service ${called}`).not.toBe(9090);
+        }
+      }
+      expect(one(objs, 'Service', 'jairouter-proxy').spec.ports).toEqual([expect.objectContaining({ name: 'http', targetPort: 'http' })]);
+      expect(one(objs, 'Service', 'jairouter-operator').spec.ports).toEqual([expect.objectContaining({ name: 'https', targetPort: 'snapshots' })]);
+      for (const [svcName, component] of [['jairouter-proxy-metrics', 'proxy'], ['jairouter-operator-metrics', 'operator']] as const) {
+        const svc = one(objs, 'Service', svcName);
+        expect(svc.spec.clusterIP, svcName).toBe('None');
+        expect(svc.spec.type).toBe('ClusterIP');
+        expect(svc.spec.ports).toEqual([{ name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' }]);
+        expect(svc.spec.selector).toEqual(one(objs, 'Deployment', `jairouter-${component}`).spec.selector.matchLabels);
+      }
     }
+    // the client Service's type and annotations (e.g. an internet-facing load balancer) never reach the metrics Service
+    const every = await render(needHelm(), COMBINATIONS.everything!);
+    expect(one(every, 'Service', 'jairouter-proxy').spec.type).toBe('LoadBalancer');
+    expect(one(every, 'Service', 'jairouter-proxy-metrics').metadata.annotations).toBeUndefined();
   });
 
   it('applies image, labels, scheduling and Service values', async () => {
@@ -401,6 +561,10 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
       ['two operators without leader election', { operator: { leaderElection: { enabled: false } } }, /leaderElection/],
       ['both PDB bounds', { proxy: { podDisruptionBudget: { enabled: true, minAvailable: 1, maxUnavailable: 1 } } }, /not both/],
       ['an HPA with min above max', { proxy: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }, /minReplicas/],
+      ['a bad whenUnsatisfiable', { proxy: { topologySpread: { whenUnsatisfiable: 'Never' } } }, /whenUnsatisfiable/],
+      ['an unknown networkPolicy key', { networkPolicy: { enabled: true, ingress: [] } }, /ingress/],
+      ['a namespace name where a selector belongs', { networkPolicy: { proxy: { apiNamespaceSelectors: ['apps'] } } }, /apiNamespaceSelectors/],
+      ['no API server port for the operator', { networkPolicy: { operator: { apiServerPorts: [] } } }, /apiServerPorts/],
     ];
     for (const [what, values, message] of bad) {
       const r = await helmWithValues(needHelm(), ['template', 'jairouter', CHART, '-n', NS], values, true);
@@ -410,7 +574,7 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     // a single operator replica may run without leader election
     const single = await render(needHelm(), { operator: { replicas: 1, leaderElection: { enabled: false } } });
     expect(container(one(single, 'Deployment', 'jairouter-operator')).args).toContain('--leader-elect=false');
-    expect(single.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+    expect(single.some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'jairouter-operator')).toBe(false);
   });
 });
 
@@ -448,16 +612,22 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
     // NOTES: how to call the proxy by its Service DNS name with the OpenAI SDK
     expect(install.stdout).toContain(`base_url="http://jairouter-proxy.${ns}.svc/v1"`);
     expect(install.stdout).toContain('from openai import OpenAI');
+    // NOTES: where /metrics is, and the cost of watching every namespace
+    expect(install.stdout).toContain('service/jairouter-operator-metrics and service/jairouter-proxy-metrics port 9090 (/metrics)');
+    expect(install.stdout).toContain('may read Secrets in every namespace');
     const list = await kubectl(cp(), ['get', 'deployments,services,serviceaccounts,roles,rolebindings,poddisruptionbudgets', '-n', ns, '-o', 'name']);
     expect(list.stdout.split('\n').filter(Boolean).sort()).toEqual(
       [
         'deployment.apps/jairouter-operator',
         'deployment.apps/jairouter-proxy',
         'poddisruptionbudget.policy/jairouter-operator',
+        'poddisruptionbudget.policy/jairouter-proxy',
         'role.rbac.authorization.k8s.io/jairouter-operator',
         'rolebinding.rbac.authorization.k8s.io/jairouter-operator',
         'service/jairouter-operator',
+        'service/jairouter-operator-metrics',
         'service/jairouter-proxy',
+        'service/jairouter-proxy-metrics',
         'serviceaccount/jairouter-operator',
         'serviceaccount/jairouter-proxy',
       ].sort(),
@@ -520,11 +690,34 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
     // the same token is worthless for the API server's own audience
     expect((await review([])).authenticated).not.toBe(true);
 
-    const upgrade = await helmIn(['upgrade', 'jairouter', CHART, '-n', ns], { proxy: { autoscaling: { enabled: true } }, operator: { watchNamespaces: ['ai'] } });
+    const upgrade = await helmIn(['upgrade', 'jairouter', CHART, '-n', ns], {
+      proxy: { autoscaling: { enabled: true } }, operator: { watchNamespaces: ['ai'] }, networkPolicy: { enabled: true },
+    });
     expect(upgrade.stdout).toContain('STATUS: deployed');
+    expect(upgrade.stdout).not.toContain('may read Secrets in every namespace');
     expect((await kubectl(cp(), ['get', 'hpa/jairouter-proxy', '-n', ns, '-o', 'name'])).code).toBe(0);
+    const policies = await kubectl(cp(), ['get', 'networkpolicies', '-n', ns, '-o', 'name']);
+    expect(policies.stdout.split('\n').filter(Boolean).sort()).toEqual(['networkpolicy.networking.k8s.io/jairouter-operator', 'networkpolicy.networking.k8s.io/jairouter-proxy']);
     expect(await can('jairouter-operator', 'list', 'secrets', '-n', 'ai')).toBe(true);
     expect(await can('jairouter-operator', 'list', 'secrets', '-n', 'ml')).toBe(false);
+    // Watching only "ai", the operator reads no Secret anywhere else: not cluster-wide, not in
+    // another namespace, not in its own namespace beyond its two Secrets.
+    for (const args of [['list', 'secrets', '-A'], ['watch', 'secrets', '-A'], ['get', 'secrets/app-key', '-n', 'ml'], ['watch', 'secrets', '-n', 'ml'], ['list', 'secrets', '-n', ns], ['get', 'secrets/other', '-n', ns]]) {
+      expect(await can('jairouter-operator', ...args), `operator may ${args.join(' ')}`).toBe(false);
+    }
+    // An actual read with the operator's identity: the Secret in "ai" is readable, the one in "ml" is not.
+    for (const target of ['ai', 'ml']) {
+      const created = await kubectl(cp(), ['create', 'secret', 'generic', `app-key-${ns}`, '-n', target, '--from-literal=apiKey=sk-not-for-you']);
+      expect(created.code, created.stderr).toBe(0);
+    }
+    const asOperator = `--as=system:serviceaccount:${ns}:jairouter-operator`;
+    const readAi = await kubectl(cp(), ['get', 'secret', `app-key-${ns}`, '-n', 'ai', '-o', 'name', asOperator]);
+    expect(readAi.code, readAi.stderr).toBe(0);
+    const readMl = await kubectl(cp(), ['get', 'secret', `app-key-${ns}`, '-n', 'ml', '-o', 'jsonpath={.data.apiKey}', asOperator]);
+    expect(readMl.code).not.toBe(0);
+    expect(readMl.stderr).toMatch(/forbidden/i);
+    expect(readMl.stdout).toBe('');
+    for (const target of ['ai', 'ml']) await kubectl(cp(), ['delete', 'secret', `app-key-${ns}`, '-n', target]);
 
     await helmIn(['uninstall', 'jairouter', '-n', ns]);
     const left = await kubectl(cp(), ['get', 'deployments,services,roles', '-n', ns, '-o', 'name']);
