@@ -1,7 +1,7 @@
 // The operator's controller and leader election running as a ServiceAccount that has exactly
 // the RBAC of docs/operator.md (namespaced: --namespace NS), not as the admin: proves the
 // documented rules are enough for watches, status writes, Events and the Lease.
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
@@ -17,6 +17,8 @@ import { condition, route, skipReason, startCluster, waitFor, type Api } from '.
 const skip = skipReason();
 const NS = `jr-rbac-${Date.now().toString(36)}`;
 const SYS = `${NS}-sys`;
+/** A namespace the operator does not watch (another team's Secrets). */
+const OTHER = `${NS}-other`;
 const SA = 'jairouter-operator';
 
 /** docs/operator.md, "RBAC the operator needs": the rules for a watched namespace. */
@@ -119,5 +121,19 @@ describe.skipIf(skip !== undefined)(`operator with the documented RBAC only${ski
     for (let i = 0; i < 3; i++) await rec.transition({ kind: 'ModelRoute', namespace: NS, name: 'flapping' }, t);
     const list = await api.ok('GET', `/api/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name%3Dflapping`);
     expect(list.items.map((e: any) => e.count)).toEqual([3]);
+  });
+
+  it('reads Secrets where it watches and cannot read one in another namespace, nor list them cluster-wide', async () => {
+    await api.namespace(OTHER);
+    await api.secret(OTHER, 'other-team-keys', { apiKey: 'sk-other-team' });
+    await api.secret(NS, 'own-keys', { apiKey: 'sk-own' });
+    // Requests with the operator's own token, as its informers and reads make them.
+    const core = kc.makeApiClient(CoreV1Api);
+    const code = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e as { code?: number }).code);
+    expect(await code(core.readNamespacedSecret({ name: 'own-keys', namespace: NS }))).toBe(200);
+    expect(await code(core.listNamespacedSecret({ namespace: NS }))).toBe(200);
+    expect(await code(core.readNamespacedSecret({ name: 'other-team-keys', namespace: OTHER }))).toBe(403);
+    expect(await code(core.listNamespacedSecret({ namespace: OTHER }))).toBe(403);
+    expect(await code(core.listSecretForAllNamespaces())).toBe(403);
   });
 });
