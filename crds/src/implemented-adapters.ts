@@ -7,3 +7,39 @@ import type { Adapter } from './api/model-route.ts';
  * that its adapter registry matches this list.
  */
 export const IMPLEMENTED_ADAPTERS: readonly Adapter[] = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'];
+
+/** One key of `backends[].options` that an adapter reads. */
+export interface AdapterOption {
+  /** The key; `header.<Name>` stands for every key that starts with `header.`. */
+  key: string;
+  /** `string`: the value must be a string; `scalar`: a string, number or boolean, sent as text. */
+  type: 'string' | 'scalar';
+  /** What the value ends up as in the upstream request, which decides the characters it may hold. */
+  becomes: 'header-name' | 'header-value';
+  /** What it does; no "(default ...)": the reference doc would read that as the map's default. */
+  description: string;
+}
+
+/**
+ * What proxy/src/adapters/openai-compatible.ts reads. compile() refuses every other key
+ * (reason UnsupportedOption) and values the adapter would ignore or could not send (reason
+ * InvalidOption), so no option is accepted and then silently ignored; the proxy's
+ * spec-fields test shows each key below reaching the upstream request.
+ */
+export const OPENAI_COMPATIBLE_OPTIONS: readonly AdapterOption[] = [
+  { key: 'authHeader', type: 'string', becomes: 'header-name', description: 'the header that carries the credential, authorization when unset' },
+  { key: 'authPrefix', type: 'string', becomes: 'header-value', description: 'text put before the credential, "Bearer " in authorization and nothing in another header when unset' },
+  { key: 'organization', type: 'string', becomes: 'header-value', description: 'sent as the OpenAI-Organization header' },
+  { key: 'project', type: 'string', becomes: 'header-value', description: 'sent as the OpenAI-Project header' },
+  { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request' },
+];
+
+/** The option keys each implemented adapter reads. */
+export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterOption[]>>> = Object.fromEntries(
+  IMPLEMENTED_ADAPTERS.map((a) => [a, OPENAI_COMPATIBLE_OPTIONS]),
+);
+
+/** The documented option that `key` is, if any (`header.X-Team` is `header.<Name>`). */
+export function findAdapterOption(options: readonly AdapterOption[], key: string): AdapterOption | undefined {
+  return options.find((o) => (o.key.endsWith('<Name>') ? key.startsWith(o.key.slice(0, -'<Name>'.length)) : key === o.key));
+}

@@ -71,7 +71,7 @@ export const Backend = withRules(z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       .optional()
       .describe(
-        `Options of the backend's adapter. The OpenAI-compatible adapters read ${OPENAI_COMPATIBLE_OPTIONS.map((o) => `${o.key} (${o.description})`).join(', ')}; compile() refuses any other key (reason UnsupportedOption) and a value they cannot use (reason InvalidOption).`,
+        `Options of the backend's adapter. The OpenAI-compatible adapters read ${OPENAI_COMPATIBLE_OPTIONS.map((o) => `${o.key}: ${o.description}`).join('; ')}. compile() refuses any other key (reason UnsupportedOption) and a value they cannot use (reason InvalidOption).`,
       ),
   })
   .strict()

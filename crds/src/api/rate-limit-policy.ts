@@ -77,7 +77,7 @@ export const RateLimitPolicySpec = z
       .superRefine(uniqueKey('name', 'rule')),
   })
   .strict()
-  .describe('Rate limits and token limits for routes and tenants.');
+  .describe('Rate limits and token limits for routes and tenants. Not implemented yet: compile() refuses every RateLimitPolicy (reason NotImplemented) until issue #9 lands.');
 export type RateLimitPolicySpec = z.infer<typeof RateLimitPolicySpec>;
 
 export const RateLimitPolicy = z.object({

@@ -16,6 +16,9 @@ const MaskRule = z.union([
 
 export const JWKS_URI_XOR_SECRET_REF = exactlyOneOf('jwksUri', 'jwksSecretRef');
 
+/** Said on every field compile() refuses, so that the reference doc and the CRDs say it too. */
+const notImplemented = (issue: number) => `Not implemented yet: compile() refuses it (reason NotImplemented) until issue #${issue} lands.`;
+
 export const ModelPattern = z.string().min(1).max(256).describe('A model name; a trailing * matches a prefix and "*" alone matches every model.');
 
 export const TenantSpec = z
@@ -54,7 +57,7 @@ export const TenantSpec = z
       })
       .strict()
       .optional()
-      .describe('JWT/OIDC bearer tokens accepted for this tenant.'),
+      .describe(`JWT/OIDC bearer tokens accepted for this tenant. ${notImplemented(9)}`),
     access: z
       .object({
         models: z.array(ModelPattern).optional().describe('Models every identity of the tenant may call (default: all).'),
@@ -68,16 +71,16 @@ export const TenantSpec = z
               .strict(),
           )
           .optional()
-          .describe('Per-role model grants.'),
+          .describe(`Per-role model grants. ${notImplemented(9)}`),
       })
       .strict()
       .optional()
       .describe('Authorisation: which models the tenant may use.'),
     quotas: z
       .object({
-        requestsPerMinute: z.number().int().min(0).optional().describe('Requests per minute for the whole tenant.'),
-        tokensPerMinute: z.number().int().min(0).optional().describe('Tokens (input + output) per minute.'),
-        tokensPerDay: z.number().int().min(0).optional().describe('Tokens (input + output) per day.'),
+        requestsPerMinute: z.number().int().min(0).optional().describe(`Requests per minute for the whole tenant. ${notImplemented(9)}`),
+        tokensPerMinute: z.number().int().min(0).optional().describe(`Tokens (input + output) per minute. ${notImplemented(9)}`),
+        tokensPerDay: z.number().int().min(0).optional().describe(`Tokens (input + output) per day. ${notImplemented(9)}`),
         budget: z
           .object({
             limit: z.number().min(0).describe('Spend limit, in the pricing unit of the backends.'),
@@ -85,19 +88,19 @@ export const TenantSpec = z
           })
           .strict()
           .optional()
-          .describe('Spend budget.'),
+          .describe(`Spend budget. ${notImplemented(9)}`),
       })
       .strict()
       .optional()
-      .describe('Tenant-wide quotas.'),
+      .describe(`Tenant-wide quotas. ${notImplemented(9)}`),
     masking: z
       .object({
-        requests: z.array(MaskRule).optional().describe('Masking applied to prompts before they leave the gateway.'),
-        responses: z.array(MaskRule).optional().describe('Masking applied to completions before the client sees them.'),
+        requests: z.array(MaskRule).optional().describe(`Masking applied to prompts before they leave the gateway. ${notImplemented(10)}`),
+        responses: z.array(MaskRule).optional().describe(`Masking applied to completions before the client sees them. ${notImplemented(10)}`),
       })
       .strict()
       .optional()
-      .describe('PII masking.'),
+      .describe(`PII masking. ${notImplemented(10)}`),
     suspended: z.boolean().optional().describe('When true every request of the tenant gets 403.'),
   })
   .strict()

@@ -25,7 +25,7 @@ export function compile(resources: Resources): CompileResult {
   const services = indexServices(resources.services, resources.endpointSlices);
   const routes = compileModelRoutes(resources.modelRoutes, secrets, services);
   const tenants = compileTenants(resources.tenants, secrets);
-  const policies = compileRateLimitPolicies(resources.rateLimitPolicies, routes.accepted, tenants.accepted);
+  const policies = compileRateLimitPolicies(resources.rateLimitPolicies);
   const config = withVersion({
     schemaVersion: PROXY_CONFIG_SCHEMA_VERSION,
     routes: [...routes.routes].sort((a, b) => compareStrings(a.id, b.id)),

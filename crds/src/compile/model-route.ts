@@ -2,6 +2,7 @@ import { ModelRouteSpec, type Backend } from '../api/model-route.ts';
 import { IMPLEMENTED_ADAPTERS } from '../implemented-adapters.ts';
 import type { BackendIR, RouteIR } from '../proxy-config.ts';
 import type { KubeObject } from '../resources.ts';
+import { checkBackendOptions } from './backend-options.ts';
 import type { ServiceIndex } from './endpoints.ts';
 import { serviceEndpoints } from './endpoints.ts';
 import { formatZodIssues, summarise } from './issues.ts';
@@ -28,8 +29,6 @@ export interface ModelRoutesResult {
   /** The routes in the config, sorted by id. */
   routes: RouteIR[];
   statuses: ModelRouteObjectStatus[];
-  /** Ids of the routes with Accepted=True (served or not), for RateLimitPolicy targetRefs. */
-  accepted: Set<string>;
 }
 
 export function compileModelRoutes(objects: readonly KubeObject[], secrets: SecretIndex, services: ServiceIndex): ModelRoutesResult {
@@ -46,6 +45,14 @@ export function compileModelRoutes(objects: readonly KubeObject[], secrets: Secr
       continue;
     }
     const spec = parsed.data;
+    // An option the adapter would ignore is refused, not accepted and silently dropped.
+    const optionProblems = checkBackendOptions(spec);
+    const firstOption = optionProblems[0];
+    if (firstOption) {
+      const message = `${summarise(optionProblems.map((p) => p.message))}.`;
+      statuses.push(routeStatus(info, [acceptedFalse(info, firstOption.reason, message), refsNotChecked(info, firstOption.reason)], []));
+      continue;
+    }
     const backends = spec.backends.map((b) => resolveBackend(b, info.namespace, secrets, services));
     candidates.push({ info, spec, models: spec.models, backends });
   }
@@ -66,12 +73,10 @@ export function compileModelRoutes(objects: readonly KubeObject[], secrets: Secr
     fallbackProblems.set(route.id, problems);
   }
 
-  const accepted = new Set<string>();
   for (const c of candidates) {
     const backendProblems = c.backends.flatMap((b) => ('problem' in b ? [{ ...b.problem, message: `backend "${b.name}": ${b.problem.message}` }] : []));
     const resolvedCount = c.backends.length - backendProblems.length;
     const lost = losers.get(c.info.id);
-    if (!lost) accepted.add(c.info.id);
     const problems = [...backendProblems, ...(fallbackProblems.get(c.info.id) ?? [])];
     const suffix = resolvedCount === 0
       ? 'No backend resolved: the route is not served'
@@ -84,7 +89,7 @@ export function compileModelRoutes(objects: readonly KubeObject[], secrets: Secr
       ),
     );
   }
-  return { routes, statuses, accepted };
+  return { routes, statuses };
 }
 
 function resolveBackend(b: Backend, namespace: string, secrets: SecretIndex, services: ServiceIndex): BackendOutcome {

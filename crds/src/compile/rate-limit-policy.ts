@@ -2,43 +2,27 @@ import { parseDuration } from '../api/common.ts';
 import { RateLimitPolicySpec } from '../api/rate-limit-policy.ts';
 import type { KubeObject } from '../resources.ts';
 import { formatZodIssues, summarise } from './issues.ts';
+import { NOT_IMPLEMENTED, rateLimitPolicyNotImplemented } from './not-implemented.ts';
 import { prepare, specOf, type ObjectInfo } from './objects.ts';
 import {
-  acceptedFalse, acceptedTrue, duplicateConditions, refsCondition, refsNotChecked,
-  type CompiledCondition, type Problem, type RateLimitPolicyObjectStatus,
+  acceptedFalse, duplicateConditions, refsNotChecked, type CompiledCondition, type RateLimitPolicyObjectStatus,
 } from './status.ts';
 
 /**
- * RateLimitPolicies are validated and their targets resolved; they are not part of
- * ProxyConfig yet (enforcement comes with the limiter).
+ * RateLimitPolicies are validated, then refused as NotImplemented: the proxy applies no limit
+ * yet, and an Accepted=True policy would say that it does. Their targets are not resolved.
  */
-export function compileRateLimitPolicies(
-  objects: readonly KubeObject[],
-  acceptedRoutes: ReadonlySet<string>,
-  acceptedTenants: ReadonlySet<string>,
-): RateLimitPolicyObjectStatus[] {
+export function compileRateLimitPolicies(objects: readonly KubeObject[]): RateLimitPolicyObjectStatus[] {
   const statuses: RateLimitPolicyObjectStatus[] = [];
   const { entries, conflicting } = prepare(objects);
   for (const info of conflicting) statuses.push(policyStatus(info, duplicateConditions(info)));
   for (const { info, object } of entries) {
     const parsed = RateLimitPolicySpec.safeParse(specOf(object));
     const problems = parsed.success ? checkRateLimitPolicySpec(parsed.data) : formatZodIssues(parsed.error);
-    if (!parsed.success || problems.length > 0) {
-      statuses.push(policyStatus(info, [acceptedFalse(info, 'Invalid', `${summarise(problems)}.`), refsNotChecked(info)]));
-      continue;
-    }
-    const missing: Problem[] = [];
-    const seen = new Set<string>();
-    for (const ref of parsed.data.targetRefs) {
-      const key = `${ref.kind}/${ref.name}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const accepted = ref.kind === 'ModelRoute' ? acceptedRoutes : acceptedTenants;
-      if (!accepted.has(`${info.namespace}/${ref.name}`)) {
-        missing.push({ reason: 'TargetNotFound', message: `${ref.kind} "${ref.name}" not found or not accepted in namespace ${info.namespace}` });
-      }
-    }
-    statuses.push(policyStatus(info, [acceptedTrue(info), refsCondition(info, missing, 'All targets resolved.')]));
+    const conditions = !parsed.success || problems.length > 0
+      ? [acceptedFalse(info, 'Invalid', `${summarise(problems)}.`), refsNotChecked(info)]
+      : [acceptedFalse(info, NOT_IMPLEMENTED, rateLimitPolicyNotImplemented()), refsNotChecked(info, NOT_IMPLEMENTED)];
+    statuses.push(policyStatus(info, conditions));
   }
   return statuses;
 }

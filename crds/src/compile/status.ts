@@ -65,9 +65,15 @@ export function acceptedFalse(meta: ObjectInfo, reason: string, message: string)
   return condition(meta, 'Accepted', 'False', reason, message);
 }
 
-/** References are not looked at while the object cannot be accepted for a reason of its own. */
-export function refsNotChecked(meta: ObjectInfo): CompiledCondition {
-  return condition(meta, 'ResolvedRefs', 'Unknown', 'Invalid', 'References are not checked while the spec is invalid.');
+/**
+ * References are not looked at while the object cannot be accepted for a reason of its own;
+ * `reason` is the Accepted=False reason (Invalid, NotImplemented, UnsupportedOption, ...).
+ */
+export function refsNotChecked(meta: ObjectInfo, reason = 'Invalid'): CompiledCondition {
+  const message = reason === 'Invalid'
+    ? 'References are not checked while the spec is invalid.'
+    : 'References are not checked while the object is not accepted.';
+  return condition(meta, 'ResolvedRefs', 'Unknown', reason, message);
 }
 
 /** The Kubernetes API cannot hold two objects of one name, files can: neither copy is used. */

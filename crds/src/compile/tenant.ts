@@ -4,7 +4,8 @@ import type { TenantIR } from '../proxy-config.ts';
 import type { KubeObject } from '../resources.ts';
 import { formatZodIssues, summarise } from './issues.ts';
 import { compareAge, precedence, prepare, specOf, type ObjectInfo } from './objects.ts';
-import { isProblem, secretEntries, secretValue, type SecretIndex } from './secrets.ts';
+import { NOT_IMPLEMENTED, tenantNotImplemented } from './not-implemented.ts';
+import { isProblem, secretEntries, type SecretIndex } from './secrets.ts';
 import {
   acceptedFalse, acceptedTrue, duplicateConditions, refsCondition, refsNotChecked,
   type CompiledCondition, type Problem, type TenantObjectStatus,
@@ -20,15 +21,12 @@ interface Candidate {
   info: ObjectInfo;
   spec: TenantSpec;
   items: KeyItem[];
-  jwksProblems: Problem[];
 }
 
 export interface TenantsResult {
   /** The tenants in the config (compile() sorts them). */
   tenants: TenantIR[];
   statuses: TenantObjectStatus[];
-  /** Ids of the tenants with Accepted=True, for RateLimitPolicy targetRefs. */
-  accepted: Set<string>;
 }
 
 export function compileTenants(objects: readonly KubeObject[], secrets: SecretIndex): TenantsResult {
@@ -44,7 +42,12 @@ export function compileTenants(objects: readonly KubeObject[], secrets: SecretIn
       statuses.push(tenantStatus(info, [acceptedFalse(info, 'Invalid', `${summarise(problems)}.`), refsNotChecked(info)], 0));
       continue;
     }
-    candidates.push({ info, spec: parsed.data, items: loadKeys(info, parsed.data, secrets), jwksProblems: checkJwks(info, parsed.data, secrets) });
+    const notImplemented = tenantNotImplemented(parsed.data);
+    if (notImplemented) {
+      statuses.push(tenantStatus(info, [acceptedFalse(info, NOT_IMPLEMENTED, notImplemented), refsNotChecked(info, NOT_IMPLEMENTED)], 0));
+      continue;
+    }
+    candidates.push({ info, spec: parsed.data, items: loadKeys(info, parsed.data, secrets) });
   }
 
   // A key identifies one tenant: when two tenants hold the same key, the older keeps it.
@@ -69,11 +72,10 @@ export function compileTenants(objects: readonly KubeObject[], secrets: SecretIn
         problems.push({ reason: 'DuplicateAPIKey', message: `API key "${item.key.id}" is already used by Tenant ${owner.tenant.id} (skipped; ${why})` });
       }
     }
-    problems.push(...c.jwksProblems);
     tenants.push(tenantIR(c.info, c.spec, keys));
     statuses.push(tenantStatus(c.info, [acceptedTrue(c.info), refsCondition(c.info, problems, 'All references resolved.')], keys.length));
   }
-  return { tenants, statuses, accepted: new Set(candidates.map((c) => c.info.id)) };
+  return { tenants, statuses };
 }
 
 /** Every entry of every referenced Secret is one key; only its SHA-256 leaves the compiler. */
@@ -104,38 +106,15 @@ function loadKeys(info: ObjectInfo, spec: TenantSpec, secrets: SecretIndex): Key
   return items;
 }
 
-function checkJwks(info: ObjectInfo, spec: TenantSpec, secrets: SecretIndex): Problem[] {
-  const problems: Problem[] = [];
-  spec.jwt?.issuers.forEach((iss) => {
-    if (!iss.jwksSecretRef) return;
-    const v = secretValue(secrets, info.namespace, iss.jwksSecretRef);
-    if (isProblem(v)) problems.push({ ...v, message: `issuer "${iss.issuer}" jwksSecretRef: ${v.message}` });
-  });
-  return problems;
-}
-
+/** Only what the proxy enforces: the fields tenantNotImplemented() refuses never get here. */
 function tenantIR(info: ObjectInfo, spec: TenantSpec, apiKeys: ApiKey[]): TenantIR {
-  const q = spec.quotas;
   return {
     id: info.id,
     namespace: info.namespace,
     name: info.name,
     generation: info.generation,
     apiKeys,
-    access: {
-      models: spec.access?.models ? [...spec.access.models] : ['*'],
-      roles: (spec.access?.roles ?? []).map((r) => ({ name: r.name, models: [...r.models] })),
-    },
-    ...(q
-      ? {
-          quotas: {
-            ...(q.requestsPerMinute !== undefined ? { requestsPerMinute: q.requestsPerMinute } : {}),
-            ...(q.tokensPerMinute !== undefined ? { tokensPerMinute: q.tokensPerMinute } : {}),
-            ...(q.tokensPerDay !== undefined ? { tokensPerDay: q.tokensPerDay } : {}),
-            ...(q.budget ? { budget: { limit: q.budget.limit, period: q.budget.period } } : {}),
-          },
-        }
-      : {}),
+    access: { models: spec.access?.models ? [...spec.access.models] : ['*'] },
     suspended: spec.suspended ?? false,
   };
 }

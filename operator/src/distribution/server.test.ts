@@ -11,7 +11,7 @@ function config(n: number): ProxyConfig {
   return withVersion({
     schemaVersion: 1,
     routes: [],
-    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], access: { models: ['*'], roles: [] }, suspended: false }],
+    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], access: { models: ['*'] }, suspended: false }],
   });
 }
 

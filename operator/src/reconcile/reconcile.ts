@@ -57,8 +57,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     return typeof uid === 'string' ? uid : undefined;
   };
 
-  // What this version contains: routes and tenants that made it into the config, and the
-  // accepted policies (they are validated but not part of ProxyConfig yet).
+  // What this version contains: the routes and tenants that made it into the config. No
+  // RateLimitPolicy is accepted yet (NotImplemented), so none is contained.
   const contents = new Map<ObjectKey, string>();
   for (const r of config.routes) {
     const key = objectKey('ModelRoute', r.namespace, r.name);
@@ -67,11 +67,6 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   for (const t of config.tenants) {
     const key = objectKey('Tenant', t.namespace, t.name);
     contents.set(key, stamp(uidOf(key), t.generation));
-  }
-  for (const s of statuses) {
-    if (s.kind !== 'RateLimitPolicy' || !isAccepted(s)) continue;
-    const key = objectKey(s.kind, s.namespace, s.name);
-    contents.set(key, stamp(uidOf(key), s.generation));
   }
   input.ledger.record(config.version, contents);
 

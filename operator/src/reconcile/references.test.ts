@@ -5,7 +5,9 @@ import { cluster, endpointSlice, route, secret, service, tenant } from './testin
 describe('selectResources', () => {
   const all = cluster({
     modelRoutes: [route('chat', { secret: 'openai' }), route('local', { service: 'vllm' }), { kind: 'ModelRoute', metadata: { name: 'junk', namespace: 'ai' }, spec: 'nope' }],
-    tenants: [tenant('acme', { secrets: ['acme-keys'], jwksSecret: 'jwks' })],
+    // JWT is refused as NotImplemented, so a jwksSecretRef references nothing compile() reads.
+    tenants: [tenant('acme', { secrets: ['acme-keys'] }),
+      { kind: 'Tenant', metadata: { name: 'jwt', namespace: 'ai' }, spec: { jwt: { issuers: [{ issuer: 'https://login.example.com', jwksSecretRef: { name: 'jwks', key: 'jwks' } }] } } }],
     secrets: [secret('openai', { apiKey: 'x' }), secret('acme-keys', { k: 'v' }), secret('jwks', { jwks: '{}' }),
       secret('unrelated-token', { token: 't' }), secret('openai', { apiKey: 'y' }, 'other-ns')],
     services: [service('vllm'), service('other'), service('vllm', 'other-ns')],
@@ -16,10 +18,10 @@ describe('selectResources', () => {
   it('keeps every custom resource but only the referenced Secrets, Services and their EndpointSlices, same namespace only', () => {
     const { resources, references } = selectResources(all);
     expect(resources.modelRoutes).toHaveLength(3);
-    expect(resources.secrets.map((s) => (s['metadata'] as { name: string }).name).sort()).toEqual(['acme-keys', 'jwks', 'openai']);
+    expect(resources.secrets.map((s) => (s['metadata'] as { name: string }).name).sort()).toEqual(['acme-keys', 'openai']);
     expect(resources.services).toHaveLength(1);
     expect(resources.endpointSlices.map((s) => (s['metadata'] as { name: string }).name)).toEqual(['vllm-abc']);
-    expect([...references.secrets].sort()).toEqual(['ai/acme-keys', 'ai/jwks', 'ai/openai']);
+    expect([...references.secrets].sort()).toEqual(['ai/acme-keys', 'ai/openai']);
     expect([...references.services]).toEqual(['ai/vllm']);
   });
 

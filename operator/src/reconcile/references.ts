@@ -33,10 +33,6 @@ export function collectReferences(r: Pick<Resources, 'modelRoutes' | 'tenants'>)
       const name = nameAt(record(ref));
       if (name) secrets.add(`${ns}/${name}`);
     }
-    for (const issuer of arrayAt(record(spec?.['jwt'])?.['issuers'])) {
-      const name = nameAt(record(record(issuer)?.['jwksSecretRef']));
-      if (name) secrets.add(`${ns}/${name}`);
-    }
   }
   return { secrets, services };
 }

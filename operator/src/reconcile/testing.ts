@@ -15,10 +15,9 @@ export function route(name: string, opts: { ns?: string; generation?: number; ui
   return o;
 }
 
-export function tenant(name: string, opts: { ns?: string; generation?: number; secrets?: string[]; jwksSecret?: string } = {}): KubeObject {
+export function tenant(name: string, opts: { ns?: string; generation?: number; secrets?: string[] } = {}): KubeObject {
   const spec: Record<string, unknown> = {};
   if (opts.secrets) spec['apiKeys'] = { secretRefs: opts.secrets.map((n) => ({ name: n })) };
-  if (opts.jwksSecret) spec['jwt'] = { issuers: [{ issuer: 'https://login.example.com', jwksSecretRef: { name: opts.jwksSecret, key: 'jwks' } }] };
   return {
     apiVersion: 'jairouter.io/v1alpha1', kind: 'Tenant',
     metadata: { name, namespace: opts.ns ?? 'ai', generation: opts.generation ?? 1, uid: `uid-${name}` },

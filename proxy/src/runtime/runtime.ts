@@ -83,7 +83,7 @@ export class Runtime {
       const tenant: TenantRuntime = {
         ir: t,
         id: t.id,
-        allow: new ModelMatcher(t.access.models.concat(...t.access.roles.map((x) => x.models))),
+        allow: new ModelMatcher(t.access.models),
         modelsBody: null,
       };
       this.tenants.push(tenant);
