@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SERVICE_ACCOUNT_TOKEN } from './kubeconfig.ts';
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'jairouter-operator.js');
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-operator-cli-'));
@@ -38,6 +39,21 @@ describe('jairouter-operator command line', () => {
     const r = run('--kubeconfig', join(dir, 'missing'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('cannot load the kubeconfig');
+  });
+
+  it.skipIf(existsSync(SERVICE_ACCOUNT_TOKEN))('without any kubeconfig exits 1 saying where it looked and how to point it at one', () => {
+    const home = mkdtempSync(join(tmpdir(), 'jairouter-empty-home-'));
+    const r = spawnSync(process.execPath, [BIN, '--admin-listen', '127.0.0.1:0', '--listen', '127.0.0.1:0'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, HOME: home, KUBECONFIG: undefined, KUBERNETES_SERVICE_HOST: undefined, KUBERNETES_SERVICE_PORT: undefined },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('no kubeconfig found');
+    expect(r.stderr).toContain(join(home, '.kube', 'config'));
+    expect(r.stderr).toContain('--kubeconfig PATH or KUBECONFIG=PATH');
+    // What it said before: a TLS complaint about the http://localhost:8080 client-node falls back to.
+    expect(r.stdout + r.stderr).not.toMatch(/TLS|skipTLSVerify|snapshot stream/);
   });
 
   it('an unreachable API server exits 1 with one log line', () => {

@@ -1,11 +1,16 @@
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@jairouter/crds/duration';
 
 /** Everything the operator reads from its command line and environment, read once here. */
 export interface OperatorOptions {
-  /** Path of a kubeconfig; undefined = in-cluster when running in a Pod, else $KUBECONFIG / ~/.kube/config. */
+  /** Path of a kubeconfig; undefined = $KUBECONFIG, else ~/.kube/config, else in-cluster (kubeconfig.ts). */
   kubeconfig: string | undefined;
+  /** $KUBECONFIG, looked at when --kubeconfig is not given. */
+  kubeconfigEnv: string | undefined;
+  /** ~/.kube/config, looked at after $KUBECONFIG. */
+  homeKubeconfig: string;
   /** Namespaces to watch; empty = all. */
   namespaces: string[];
   /** Snapshot stream listener, handed to the distribution side (HOST:PORT or :PORT). */
@@ -26,8 +31,8 @@ export class UsageError extends Error {}
 export const USAGE = `Usage: jairouter-operator [options]
        jairouter-operator compile -f PATH [-f PATH ...]   (offline; see compile --help)
 
-  --kubeconfig PATH            kubeconfig file (default: in-cluster config in a Pod, else
-                               $KUBECONFIG or ~/.kube/config)
+  --kubeconfig PATH            kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, else
+                               the ServiceAccount of the Pod it runs in)
   --namespace NS               watch only this namespace (repeatable; default: all namespaces)
   --listen HOST:PORT           snapshot stream for the proxies, HTTPS (default :8443)
   --admin-listen HOST:PORT     /healthz, /readyz, /metrics (default 0.0.0.0:9090)
@@ -116,6 +121,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
   }
   return {
     kubeconfig: values.kubeconfig,
+    kubeconfigEnv: env.KUBECONFIG,
+    homeKubeconfig: join(env.HOME || homedir(), '.kube', 'config'),
     namespaces,
     listen,
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),

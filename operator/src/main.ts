@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { startAdminServer } from './admin-server.ts';
 import { parseOptions, UsageError, USAGE, type OperatorOptions } from './config.ts';
@@ -8,16 +8,10 @@ import { KubeEventRecorder } from './kube/events.ts';
 import { KubeLeaseClient, LeaderElector } from './kube/leader-election.ts';
 import { sourceFactories } from './kube/sources.ts';
 import { KubeStatusWriter } from './kube/status-writer.ts';
+import { loadKubeConfig, NoKubeconfigError } from './kubeconfig.ts';
 import { OperatorMetrics } from './metrics.ts';
 
 const LEASE_NAME = 'jairouter-operator';
-
-function loadKubeConfig(opts: Pick<OperatorOptions, 'kubeconfig'>): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault(); // in a Pod: the ServiceAccount; elsewhere: $KUBECONFIG, ~/.kube/config
-  return kc;
-}
 
 export async function main(argv: string[]): Promise<void> {
   let opts: OperatorOptions;
@@ -37,10 +31,10 @@ export async function main(argv: string[]): Promise<void> {
   const log = pino({ level: opts.logLevel, base: { pod: opts.podName } });
   let kc: KubeConfig;
   try {
-    kc = loadKubeConfig(opts);
-    if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
+    kc = loadKubeConfig({ flag: opts.kubeconfig, env: opts.kubeconfigEnv, homeConfig: opts.homeKubeconfig });
   } catch (e) {
-    process.stderr.write(`jairouter-operator: cannot load the kubeconfig: ${(e as Error).message}\n`);
+    const message = (e as Error).message;
+    process.stderr.write(`jairouter-operator: ${e instanceof NoKubeconfigError ? message : `cannot load the kubeconfig: ${message}`}\n`);
     process.exitCode = 1;
     return;
   }
