@@ -67,7 +67,9 @@ describe('jairouter-operator command line', () => {
     ].join('\n'));
     const r = run('--kubeconfig', kubeconfig, '--admin-listen', '127.0.0.1:0', '--listen', '127.0.0.1:0');
     expect(r.code).toBe(1);
-    const line = JSON.parse(r.out.trim().split('\n').at(-1)!) as { level: number; msg: string };
-    expect(line).toMatchObject({ level: 60, msg: 'cannot start the snapshot stream' });
+    const line = JSON.parse(r.out.trim().split('\n').at(-1)!) as { level: string; time: string; msg: string };
+    // The proxy's shape: level name, ISO time, service.
+    expect(line).toMatchObject({ level: 'fatal', service: 'jairouter-operator', msg: 'cannot start the snapshot stream' });
+    expect(new Date(line.time).toISOString()).toBe(line.time);
   });
 });

@@ -1,5 +1,4 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { startAdminServer } from './admin-server.ts';
 import { parseOptions, UsageError, USAGE, type OperatorOptions } from './config.ts';
 import { createPublisher } from './distribution/index.ts';
@@ -9,6 +8,7 @@ import { KubeLeaseClient, LeaderElector } from './kube/leader-election.ts';
 import { sourceFactories } from './kube/sources.ts';
 import { KubeStatusWriter } from './kube/status-writer.ts';
 import { loadKubeConfig, NoKubeconfigError } from './kubeconfig.ts';
+import { createLogger } from './logger.ts';
 import { OperatorMetrics } from './metrics.ts';
 
 const LEASE_NAME = 'jairouter-operator';
@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const log = pino({ level: opts.logLevel, base: { pod: opts.podName } });
+  const log = createLogger(opts.logLevel, opts.podName);
   let kc: KubeConfig;
   try {
     kc = loadKubeConfig({ flag: opts.kubeconfig, env: opts.kubeconfigEnv, homeConfig: opts.homeKubeconfig });
