@@ -69,6 +69,16 @@ describe('jairouter-operator compile', () => {
     expect(good.err).toContain('all accepted');
   });
 
+  it('--strict exits 3 for a field that is not implemented yet: the Tenant and the policy are refused as NotImplemented', () => {
+    const r = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('not-implemented.yaml'));
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('2 with problems');
+    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.quotas\.requestsPerMinute is not implemented yet/);
+    expect(r.err).toMatch(/RateLimitPolicy ai\/fair-use REJECTED: Accepted=False NotImplemented: RateLimitPolicy is not enforced yet/);
+    // Left out of the config, not served without its quota.
+    expect(parse(r.out).config.tenants.map((t: { id: string }) => t.id)).toEqual(['ai/acme']);
+  });
+
   it('-f DIR reads the directory\'s *.yaml/*.yml files in name order, as the proxy\'s --config DIR does', () => {
     const dir = tmp('jairouter-compile-dir-');
     copyFileSync(fixture('good.yaml'), join(dir, 'a-good.yaml'));
