@@ -74,3 +74,14 @@ describe('Runtime: balancer state across config versions', () => {
     }
   });
 });
+
+describe('Runtime: tenants', () => {
+  it('a key may call only access.models: role grants (which an older operator still sends) open nothing', () => {
+    // Before issue 7 every role's models were merged into the tenant's matcher, so a role
+    // admin: ["*"] let every key of the tenant call every model.
+    const t = { ...tenant('t'), access: { models: ['chat-*'], roles: [{ name: 'admin', models: ['*'] }] } } as unknown as TenantIR;
+    const rt = new Runtime(config([], [t]), new Map<string, EndpointHealth>(), pools);
+    expect(rt.tenants[0]!.allow.matches('chat-small')).toBe(true);
+    expect(rt.tenants[0]!.allow.matches('secret-model')).toBe(false);
+  });
+});
