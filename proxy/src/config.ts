@@ -24,6 +24,8 @@ export interface ProxyOptions {
   drainTimeoutMs: number;
   /** Node's requestTimeout: the whole request (headers and body) must arrive within it. */
   requestReadTimeoutMs: number;
+  /** Origins browsers may call the API from (`*` = any); empty = CORS off. */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -49,6 +51,9 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --request-read-timeout D
                          how long a client may take to send its whole request, headers and
                          body (default 5m; the response, streams included, is not limited)
+  --cors-allow-origin O  let browser pages from origin O (https://app.example.com, or * for any)
+                         call the API: answers CORS preflights and adds the CORS headers;
+                         repeatable (default: off, OPTIONS gets 405)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help             this text`;
 
@@ -84,6 +89,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'max-body-size': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'request-read-timeout': { type: 'string' },
+        'cors-allow-origin': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -110,6 +116,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     throw new UsageError(`--request-read-timeout: expected a duration like 60s, got ${JSON.stringify(values['request-read-timeout'])}`);
   }
   if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
+  const corsOrigins = values['cors-allow-origin'] ?? [];
+  for (const o of corsOrigins) {
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o.replace(/\/+$/, ''))) {
+      throw new UsageError(`--cors-allow-origin: expected an origin like https://app.example.com (scheme, host, optional port) or *, got ${JSON.stringify(o)}`);
+    }
+  }
   const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
@@ -122,6 +134,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
     drainTimeoutMs,
     requestReadTimeoutMs,
+    corsOrigins,
     logLevel,
   };
 }

@@ -17,10 +17,11 @@ let bad1: FakeBackend;
 let bad2: FakeBackend;
 let ejected: FakeBackend;
 let hang: FakeBackend;
+let busy: FakeBackend;
 let okA: FakeBackend;
 let okB: FakeBackend;
 let acme: OpenAI;
-const all = () => [ok, bad1, bad2, ejected, hang, okA, okB];
+const all = () => [ok, bad1, bad2, ejected, hang, okA, okB, busy];
 
 beforeAll(async () => {
   [ok, bad1, bad2, ejected, hang] = await Promise.all([
@@ -30,7 +31,8 @@ beforeAll(async () => {
     startFakeOpenAI({ name: 'ejected' }),
     startFakeOpenAI({ name: 'hang' }),
   ]);
-  [okA, okB] = await Promise.all([startFakeOpenAI({ name: 'ok-a' }), startFakeOpenAI({ name: 'ok-b' })]);
+  [okA, okB, busy] = await Promise.all([startFakeOpenAI({ name: 'ok-a' }), startFakeOpenAI({ name: 'ok-b' }), startFakeOpenAI({ name: 'busy' })]);
+  busy.setMode('hang');
   bad1.setMode('error500');
   bad2.setMode('error500');
   ejected.setMode('error500');
@@ -64,6 +66,12 @@ beforeAll(async () => {
         backends: [{ name: 'ejected', url: ejected.url }],
         retry: { attempts: 0 },
         healthCheck: { passive: { consecutiveFailures: 1, ejectionTime: '5m' } },
+      }),
+      modelRoute('busy', {
+        models: ['chat-busy'],
+        backends: [{ name: 'busy', url: busy.url, maxConcurrency: 1 }],
+        retry: { attempts: 0 },
+        timeouts: { firstByte: '1s' },
       }),
       modelRoute('hanging', {
         models: ['chat-hang'],
@@ -165,12 +173,23 @@ describe('client errors (never reach a backend)', () => {
     expectOpenAIError(await raw('/v1/models', { key: null }), 401, { type: 'authentication_error' });
   });
 
-  it('403 for a model outside the tenant access list, type permission_error', async () => {
-    expectOpenAIError(await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-model') }), 403, {
-      type: 'permission_error',
-    });
+  it('a model outside the tenant access list answers exactly as one that does not exist (no enumeration), and the log says why', async () => {
+    const hidden = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-model') });
+    const absent = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-modex') });
+    expect(hidden.status).toBe(404);
+    expect(absent.status).toBe(404);
+    const [h, a] = [(await hidden.json()) as { error: Record<string, unknown> }, (await absent.json()) as { error: Record<string, unknown> }];
+    expect({ ...h.error, message: String(h.error.message).replace('secret-model', 'M') }).toEqual({ ...a.error, message: String(a.error.message).replace('secret-modex', 'M') });
+    expect(h.error.code).toBe('model_not_found');
     const err = await acme.chat.completions.create({ model: 'secret-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    const line = await proxy.waitForLog((l) => l.msg === 'request' && l['model'] === 'secret-model');
+    expect(line['error']).toBe('model_not_allowed');
+    expect(line['status']).toBe(404);
+    // models.retrieve answers the same way: the SDK cannot tell a hidden model from an absent one.
+    const retrieved = await acme.models.retrieve('secret-model').catch((e: unknown) => e);
+    expect(retrieved).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await acme.models.retrieve('chat-a')).id).toBe('chat-a');
   });
 
   it('404 for an unknown model, code model_not_found', async () => {
@@ -284,13 +303,21 @@ describe('upstream errors', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
   });
 
-  it('503 when no backend is healthy (the only one was ejected)', async () => {
-    const first = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-ejecting') });
-    expect(first.status).toBe(502);
-    expect(ejected.inferenceRequests()).toHaveLength(1);
-    const second = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-ejecting') });
-    expectOpenAIError(second, 503);
-    expect(ejected.inferenceRequests()).toHaveLength(1);
+  it('the only endpoint of a route is never ejected: every request still tries it (502, not 503 untried)', async () => {
+    for (let i = 1; i <= 3; i++) {
+      const r = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-ejecting') });
+      expectOpenAIError(r, 502);
+      expect(ejected.inferenceRequests()).toHaveLength(i);
+    }
+  });
+
+  it('503 when every endpoint is at maxConcurrency', async () => {
+    const first = raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-busy') });
+    await busy.waitForRequest((r) => r.path === '/v1/chat/completions');
+    const second = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('chat-busy') });
+    expectOpenAIError(second, 503, { code: 'no_healthy_backend' });
+    expect(busy.inferenceRequests()).toHaveLength(1);
+    expect((await first).status).toBe(504);
   });
 
   it('504 when the backend sends nothing within timeouts.firstByte (300ms), each time close to it', async () => {

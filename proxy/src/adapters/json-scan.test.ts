@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lastObjectValue } from './json-scan.ts';
-import { usageFromBody } from './openai-compatible.ts';
+import { usageFromBody } from './openai-usage.ts';
 
 describe('lastObjectValue', () => {
   it('finds the usage object of a chat completion without parsing the rest', () => {

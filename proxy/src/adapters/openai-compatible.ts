@@ -1,11 +1,15 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
-import { lastObjectValue } from './json-scan.ts';
-import type { Adapter, ClientRequest, Operation, UpstreamRequest, Usage } from './types.ts';
+import { spliceRequest } from './json-splice.ts';
+import { SseRelay } from './openai-sse-relay.ts';
+import { usageFromBody } from './openai-usage.ts';
+import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from './types.ts';
+import { USER_AGENT, forwardableHeaders } from './upstream-headers.ts';
 
 /**
  * One adapter for every server that speaks the OpenAI API: OpenAI itself, vLLM, Ollama (/v1),
- * Xinference, LocalAI, GPUStack. Bytes pass through untouched unless the model must be
- * rewritten or usage must be requested for a stream.
+ * Xinference, LocalAI, GPUStack. Bytes pass through untouched, both ways, unless the model
+ * must be rewritten or usage must be requested for a stream; then only those bytes change.
  *
  * Backend options (all optional):
  *   authHeader   header carrying the credential (default authorization)
@@ -19,31 +23,29 @@ const PATHS: Record<Operation, string> = {
   embeddings: '/embeddings',
 };
 
+/** Error bodies kept to read the upstream's message (the rest is dropped). */
+const USAGE_BODY_CAP = 8 * 1024 * 1024;
+
 export function openAICompatible(name: string): Adapter {
   return {
     name,
     supports: () => true,
     toUpstream,
-    usageFromBody,
+    translator: (req) => new PassThrough(req),
   };
 }
 
 function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
   const upstreamModel = backend.model ?? req.model;
+  const rewrite = upstreamModel !== req.model;
   const addUsage = req.stream && !req.clientWantsUsage && req.operation !== 'embeddings';
   let body: string | Buffer = req.raw;
-  if (upstreamModel !== req.model || addUsage) {
-    const copy: Record<string, unknown> = { ...req.body, model: upstreamModel };
-    if (addUsage) {
-      const so = req.body.stream_options;
-      copy.stream_options = { ...(so && typeof so === 'object' ? so : {}), include_usage: true };
-    }
-    body = JSON.stringify(copy);
-  }
+  if (rewrite || addUsage) body = spliceRequest(req.raw, rewrite ? upstreamModel : null, addUsage) ?? reserialise(req, upstreamModel, addUsage);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
     accept: req.stream ? 'text/event-stream' : 'application/json',
+    'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
   const opts = backend.options;
@@ -60,13 +62,90 @@ function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): U
   return { path: basePath + PATHS[req.operation], headers, body };
 }
 
-export function usageFromBody(body: Buffer): Usage | null {
-  const u = lastObjectValue(body, 'usage');
-  return u ? toUsage(u) : null;
+/** The exact path when the byte scan gave up (an escaped key): same meaning, numbers re-printed. */
+function reserialise(req: ClientRequest, model: string, addUsage: boolean): string {
+  const copy: Record<string, unknown> = { ...req.body, model };
+  if (addUsage) {
+    const so = req.body.stream_options;
+    copy.stream_options = { ...(so && typeof so === 'object' ? so : {}), include_usage: true };
+  }
+  return JSON.stringify(copy);
 }
 
-export function toUsage(u: Record<string, unknown>): Usage {
-  const p = u.prompt_tokens;
-  const c = u.completion_tokens;
-  return { promptTokens: typeof p === 'number' ? p : 0, completionTokens: typeof c === 'number' ? c : 0 };
+/**
+ * The OpenAI answer as is: 5xx and 429 are held back for a retry, streams are relayed event by
+ * event (the usage chunk the proxy asked for is removed), bodies chunk by chunk, with usage
+ * read from the last `"usage"` object.
+ */
+class PassThrough implements ResponseTranslator {
+  usage: Usage | null = null;
+  private relay: SseRelay | null = null;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private ok = false;
+  private readonly req: ClientRequest;
+
+  constructor(req: ClientRequest) {
+    this.req = req;
+  }
+
+  get complete(): boolean {
+    return this.relay?.sawDone ?? false;
+  }
+
+  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
+    if (status >= 500 || status === 429) return 'error';
+    this.ok = status < 300;
+    if (this.ok && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
+      this.relay = new SseRelay(!this.req.clientWantsUsage);
+      return 'stream';
+    }
+    return 'body';
+  }
+
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode) {
+    return forwardableHeaders(upstream, mode === 'stream');
+  }
+
+  body(chunk: Buffer): Buffer {
+    if (this.ok && this.size < USAGE_BODY_CAP) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return chunk;
+  }
+
+  bodyEnd(): null {
+    if (this.ok) this.usage = usageFromBody(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size));
+    this.chunks = [];
+    return null;
+  }
+
+  stream(chunk: Buffer): Buffer | null {
+    const out = this.relay!.push(chunk);
+    this.usage = this.relay!.usage;
+    return out;
+  }
+
+  streamRest(): Buffer | null {
+    const rest = this.relay!.rest();
+    this.usage = this.relay!.usage;
+    return rest;
+  }
+
+  errorMessage(body: Buffer): string {
+    return openAIErrorMessage(body);
+  }
+}
+
+/** The `error.message` (or string `error`) of an OpenAI-style error body, at most 500 characters. */
+export function openAIErrorMessage(body: Buffer): string {
+  if (body.length === 0) return '';
+  try {
+    const j = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown } | string };
+    const m = typeof j.error === 'string' ? j.error : j.error?.message;
+    return typeof m === 'string' ? m.slice(0, 500) : '';
+  } catch {
+    return '';
+  }
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 
 export type Operation = 'chat' | 'completions' | 'embeddings';
@@ -27,11 +28,43 @@ export interface Usage {
   completionTokens: number;
 }
 
+/**
+ * How an upstream answer is handled, decided on its status and headers: `error` is held back
+ * (small buffer) so another endpoint can still answer, `stream` is relayed event by event,
+ * `body` is relayed as it comes.
+ */
+export type ResponseMode = 'error' | 'stream' | 'body';
+
+/**
+ * One attempt's view of the upstream answer, built by the adapter that built the request:
+ * classifies it, turns its body or stream into what the client's API expects, captures usage
+ * and reads the upstream's error message. The OpenAI pass-through hands bytes on untouched.
+ */
+export interface ResponseTranslator {
+  classify(status: number, headers: IncomingHttpHeaders): ResponseMode;
+  /** The client's response headers, from the upstream's (hop-by-hop and account headers dropped). */
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders;
+  /** Body bytes for the client now, or null to hold them until `bodyEnd`. */
+  body(chunk: Buffer): Buffer | null;
+  /** What is left to send when the body ended. */
+  bodyEnd(): Buffer | null;
+  /** Complete events for the client now, or null (a partial event is held). */
+  stream(chunk: Buffer): Buffer | null;
+  /** The partial event left when the stream ended or broke. */
+  streamRest(): Buffer | null;
+  /** The stream reached its terminal event (`[DONE]` for OpenAI). */
+  readonly complete: boolean;
+  /** Token usage once seen. */
+  readonly usage: Usage | null;
+  /** The upstream's own message from an error body, or ''. Never holds the proxy's secrets. */
+  errorMessage(body: Buffer): string;
+}
+
 export interface Adapter {
   readonly name: string;
   supports(op: Operation): boolean;
   /** `basePath` is the endpoint URL's path without a trailing slash, e.g. `/v1`. */
   toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest;
-  /** Token usage from a complete non-streaming response body, or null. */
-  usageFromBody(body: Buffer): Usage | null;
+  /** A fresh translator for one attempt's answer. */
+  translator(req: ClientRequest, backend: BackendIR): ResponseTranslator;
 }

@@ -6,8 +6,12 @@
 export class EndpointHealth {
   inflight = 0;
   consecutiveFailures = 0;
-  /** Passive ejection (outlier detection) or 429 cooldown: skipped until this time. */
+  /** Passive ejection (outlier detection): skipped until this time. */
   ejectedUntil = 0;
+  /** Set while an ejection is on record, so its end is noticed (and logged) once. */
+  ejected = false;
+  /** 429 cooldown (the upstream's Retry-After): skipped until this time, even by panic routing. */
+  coolUntil = 0;
   /** Active checks: false once unhealthyThreshold probes failed, true again after healthyThreshold good ones. */
   activeUp = true;
   activeFails = 0;
@@ -20,15 +24,25 @@ export class EndpointHealth {
     this.key = key;
   }
 
+  /** Taking traffic: not ejected, not cooling down, passing active checks. */
   available(now: number): boolean {
-    return this.activeUp && this.ejectedUntil <= now;
+    return this.activeUp && this.ejectedUntil <= now && this.coolUntil <= now;
   }
 
-  /** A failed attempt (not 429). Returns true when this failure ejected the endpoint. */
-  recordFailure(now: number, consecutiveFailures: number, ejectionTimeMs: number): boolean {
+  /** Whether the endpoint is ejected at `now` (passive health only). */
+  isEjected(now: number): boolean {
+    return this.ejectedUntil > now;
+  }
+
+  /**
+   * A failed attempt (not 429). Returns true when this failure ejected the endpoint; `mayEject`
+   * is false when the route already has its maximum share of endpoints ejected.
+   */
+  recordFailure(now: number, consecutiveFailures: number, ejectionTimeMs: number, mayEject = true): boolean {
     this.consecutiveFailures++;
-    if (this.consecutiveFailures >= consecutiveFailures && this.ejectedUntil <= now) {
+    if (this.consecutiveFailures >= consecutiveFailures && this.ejectedUntil <= now && mayEject) {
       this.ejectedUntil = now + ejectionTimeMs;
+      this.ejected = true;
       // Half-open after the ejection: one more failure ejects again, one success closes.
       this.consecutiveFailures = consecutiveFailures - 1;
       return true;
@@ -40,9 +54,16 @@ export class EndpointHealth {
     this.consecutiveFailures = 0;
   }
 
+  /** True once, the first time it is asked after an ejection ended. */
+  restoredAt(now: number): boolean {
+    if (!this.ejected || this.ejectedUntil > now) return false;
+    this.ejected = false;
+    return true;
+  }
+
   /** 429 with Retry-After: skip until then; a second cooldown never shortens the first. */
   coolDown(until: number): void {
-    if (until > this.ejectedUntil) this.ejectedUntil = until;
+    if (until > this.coolUntil) this.coolUntil = until;
   }
 
   recordProbe(ok: boolean, unhealthyThreshold: number, healthyThreshold: number): boolean {

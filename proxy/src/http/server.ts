@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Operation } from '../adapters/types.ts';
+import { Errors, type ApiError } from '../api/errors.ts';
+import { Exchange } from '../exchange.ts';
+import { ClientResponse } from '../response/client-response.ts';
+import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
-import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
-import { Exchange } from '../upstream/exchange.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
-import { Errors, readTimedOut, sendError, type ApiError } from './errors.ts';
+import type { CorsPolicy } from './cors.ts';
+import { readTimedOut } from './errors.ts';
 import { readBody } from './read-body.ts';
 
 const OPERATIONS: Record<string, Operation> = {
@@ -15,33 +18,36 @@ const OPERATIONS: Record<string, Operation> = {
   '/v1/completions': 'completions',
   '/v1/embeddings': 'embeddings',
 };
+const MODELS = '/v1/models';
 
 export interface HandlerDeps {
   current(): Runtime;
   draining(): boolean;
   maxBodyBytes: number;
+  /** Cross-origin access for browsers; null = off (OPTIONS answers 405). */
+  cors: CorsPolicy | null;
   logging: Logging;
   metrics: ProxyMetrics;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { logging, metrics } = deps;
+  const { logging, metrics, cors } = deps;
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
     onUpstreamError: (route, backend, reason) => metrics.upstreamErrors.labels(route.id, backend, reason).inc(),
     onEjected: (route, backend, url, until) =>
       log.warn({ route: route.id, backend, endpoint: url, ejectedForMs: Math.round(until - performance.now()) }, 'endpoint ejected'),
+    onRestored: (route, backend, url) => log.info({ route: route.id, backend, endpoint: url }, 'endpoint restored'),
   };
 
   function finish(ex: Exchange): void {
-    // nginx's 499: the client closed the connection before it got a response (or 408 when
-    // node:http closed it because the request did not arrive within --request-read-timeout).
-    if (ex.clientGone && ex.status === 0) ex.status = readTimedOut.has(ex.req.socket) ? 408 : 499;
+    const out = ex.out;
+    if (ex.clientGone) out.clientClosed(readTimedOut.has(ex.req.socket));
     const route = ex.route?.id ?? '';
     const seconds = (performance.now() - ex.startedAt) / 1000;
-    metrics.countRequest(route, ex.backend, ex.status, seconds);
+    metrics.countRequest(route, ex.backend, out.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
     logging.request({
       requestId: ex.requestId,
@@ -50,7 +56,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       model: ex.client?.model ?? '',
       route,
       backend: ex.backend,
-      status: ex.status,
+      status: out.status,
+      error: out.errorCode,
       stream: ex.client?.stream ?? false,
       latencyMs: Math.round(seconds * 1e4) / 10,
       tokensIn: ex.tokensIn,
@@ -60,36 +67,54 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     });
   }
 
-  function reject(ex: Exchange, e: ApiError): void {
-    ex.status = e.status;
-    sendError(ex.res, e);
+  function reject(ex: Exchange, e: ApiError, logCode?: string): void {
+    ex.out.error(e, undefined, logCode);
     finish(ex);
   }
 
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
-    const ex = new Exchange(req, res, requestId, performance.now(), deps.draining);
+    const ex = new Exchange(req, new ClientResponse(res, 'openai'), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
     res.setHeader('x-request-id', requestId);
     if (deps.draining()) res.setHeader('connection', 'close');
     metrics.inflightCount++;
     res.once('close', () => {
       metrics.inflightCount--;
-      if (!res.writableFinished) {
-        ex.clientGone = true;
-        ex.attempt?.abort(new Error('client disconnected'));
-      }
+      if (!res.writableFinished) ex.stop('client-gone');
     });
+
+    if (cors) {
+      const allowed = cors.allow(req.headers.origin);
+      if (req.method === 'OPTIONS') {
+        if (allowed === null) return reject(ex, Errors.corsOriginNotAllowed(req.headers.origin ?? ''));
+        ex.out.empty(204, cors.preflightHeaders(allowed, req.headers));
+        return finish(ex);
+      }
+      if (allowed !== null) {
+        const h = cors.responseHeaders(allowed);
+        for (const k in h) res.setHeader(k, h[k]!);
+      }
+    } else if (req.method === 'OPTIONS') {
+      return reject(ex, Errors.corsDisabled());
+    }
 
     const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
     const op = OPERATIONS[path];
     if (op === undefined) {
-      if (path === '/v1/models') return listModels(ex);
+      if (path === MODELS) return listModels(ex);
+      if (path.startsWith(MODELS + '/')) return retrieveModel(ex, path.slice(MODELS.length + 1));
       return reject(ex, Errors.notFound(path));
     }
     if (req.method !== 'POST') return reject(ex, Errors.methodNotAllowed(req.method ?? '', path));
     if (!authenticate(ex)) return;
+    const type = req.headers['content-type'];
+    if (type !== undefined && !isJson(type)) {
+      // The body is not read: the connection cannot be reused for another request.
+      res.setHeader('connection', 'close');
+      return reject(ex, Errors.unsupportedMediaType(type));
+    }
     readBody(req, deps.maxBodyBytes, (err, raw) => {
       if (err) {
         if (err === 'too-large') {
@@ -98,7 +123,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           if (req.headers['content-length'] === undefined) res.setHeader('connection', 'close');
           return reject(ex, Errors.tooLarge(deps.maxBodyBytes));
         }
-        ex.clientGone = true;
+        ex.stop('client-gone');
         return finish(ex);
       }
       void route(ex, op, raw!);
@@ -129,12 +154,26 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   function listModels(ex: Exchange): void {
-    if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', '/v1/models'));
+    if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', MODELS));
     if (!authenticate(ex)) return;
-    const body = ex.runtime.modelsFor(ex.identity!.tenant);
-    ex.status = 200;
-    ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    ex.res.end(body);
+    ex.out.json(200, ex.runtime.modelsFor(ex.identity!.tenant));
+    finish(ex);
+  }
+
+  /** `GET /v1/models/{id}` (the SDKs' models.retrieve): the model if the caller may use it, else 404 as for any unknown one. */
+  function retrieveModel(ex: Exchange, encoded: string): void {
+    if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', `${MODELS}/{model}`));
+    if (!authenticate(ex)) return;
+    let model: string;
+    try {
+      model = decodeURIComponent(encoded);
+    } catch {
+      model = encoded;
+    }
+    const rt = ex.runtime.models.get(model);
+    if (!rt) return reject(ex, Errors.modelNotFound(model));
+    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
+    ex.out.json(200, JSON.stringify({ id: model, object: 'model', created: 0, owned_by: 'jairouter' }));
     finish(ex);
   }
 
@@ -148,9 +187,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return reject(ex, Errors.notAnObject());
     const b = body as Record<string, unknown>;
     const model = b.model;
-    if (typeof model !== 'string' || model.length === 0) return reject(ex, Errors.missingModel());
+    if (model === undefined || model === null || model === '') return reject(ex, Errors.missingModel());
+    if (typeof model !== 'string') return reject(ex, Errors.modelNotString(Array.isArray(model) ? 'an array' : `a ${typeof model}`));
     const stream = b.stream === true;
-    if (b.stream !== undefined && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
+    if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
     const so = b.stream_options as { include_usage?: unknown } | undefined;
     ex.client = {
       operation,
@@ -163,21 +203,26 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     };
     const rt: RouteRuntime | undefined = ex.runtime.models.get(model);
     if (!rt) return reject(ex, Errors.modelNotFound(model));
-    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotAllowed(model));
+    // A model the caller may not use answers exactly as one that does not exist; the log says why.
+    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
     ex.route = rt;
-    ex.res.setHeader('x-jairouter-route', rt.id);
+    ex.out.setHeader('x-jairouter-route', rt.id);
     ex.hashValue = hashValue(ex, rt, b);
     try {
       await forward(ex, rt, hooks);
     } catch (e) {
       log.error({ requestId: ex.requestId, err: (e as Error).message }, 'forward failed');
-      if (!ex.res.headersSent) {
-        ex.status = 502;
-        sendError(ex.res, Errors.badGateway('internal error'));
-      } else ex.res.destroy();
+      ex.out.error(Errors.badGateway('internal error'), undefined, 'internal_error');
     }
     finish(ex);
   }
+}
+
+/** `application/json`, with parameters (`; charset=utf-8`), or any `+json` type. */
+function isJson(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  const t = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
 }
 
 function hashValue(ex: Exchange, rt: RouteRuntime, body: Record<string, unknown>): string {

@@ -5,6 +5,7 @@ import { createBalancer } from '../balance/index.ts';
 import type { Balancer } from '../balance/types.ts';
 import { EndpointHealth } from '../health/endpoint-health.ts';
 import type { PoolRegistry, UpstreamDispatcher } from '../upstream/pools.ts';
+import { lacksOf } from './capabilities.ts';
 import { ModelIndex, ModelMatcher } from './model-matcher.ts';
 
 export interface EndpointRuntime {
@@ -14,6 +15,10 @@ export interface EndpointRuntime {
   readonly basePath: string;
   readonly pool: UpstreamDispatcher;
   readonly health: EndpointHealth;
+  /** Need bits its backend cannot serve (capabilities declared false, operations its adapter lacks). */
+  readonly lacks: number;
+  /** Its backend's contextWindow in tokens; Infinity when not declared. */
+  readonly window: number;
 }
 
 export interface BackendRuntime {
@@ -36,6 +41,10 @@ export interface RouteRuntime {
   readonly loads: Int32Array;
   /** Strategy and balanced endpoints (keys, weights, costs): equal signatures share balancer state. */
   readonly balanceSignature: string;
+  /** Need bits some endpoint lacks: only these are looked for in a request (0 = no capability check). */
+  readonly checks: number;
+  /** Some backend declares a contextWindow: requests get a token estimate. */
+  readonly windowed: boolean;
 }
 
 export interface TenantRuntime {
@@ -104,6 +113,8 @@ export class Runtime {
         continue;
       }
       const backend: BackendRuntime = { ir: b, name: b.name, adapter };
+      const lacks = lacksOf(b, (op) => adapter.supports(op));
+      const window = b.capabilities.contextWindow ?? Infinity;
       for (const e of b.endpoints) {
         const u = new URL(e.url);
         const key = `${r.id}|${b.name}|${e.url}`;
@@ -117,6 +128,8 @@ export class Runtime {
           basePath: u.pathname.replace(/\/+$/, ''),
           pool: pools.get(u.origin, r.timeouts.connectMs),
           health: h,
+          lacks,
+          window,
         });
       }
     }
@@ -130,7 +143,10 @@ export class Runtime {
     const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced]);
     const keep = before !== undefined && before.balanceSignature === balanceSignature;
     const balancer = keep ? before.balancer : createBalancer(r.loadBalancer.strategy, balanced);
-    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature };
+    let checks = 0;
+    for (const e of endpoints) checks |= e.lacks;
+    const windowed = endpoints.some((e) => e.window !== Infinity);
+    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature, checks, windowed };
   }
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */

@@ -2,6 +2,7 @@ import type { ProxyConfig } from '@jairouter/crds';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { compileInWorker, type CompileOutcome } from './compile-client.ts';
+import { withoutConsequence } from './load.ts';
 import type { ConfigSource } from './types.ts';
 import { watchPaths } from './watch.ts';
 
@@ -17,6 +18,8 @@ export class FileSource implements ConfigSource {
   private readonly metrics: ProxyMetrics;
   private served: string[] = [];
   private version = '';
+  /** The last rejected edit (its config version and problems), so one edit is reported once. */
+  private rejected = '';
   private stopWatching: (() => void) | null = null;
   private reloading: Promise<void> | null = null;
   private again = false;
@@ -68,23 +71,32 @@ export class FileSource implements ConfigSource {
     if (this.stopped) return;
     if (next.errors.length === 0 && next.config.version === this.version) return;
     if (!next.verdict.apply) {
-      for (const p of next.errors) this.log.error({ reason: 'ParseError', message: p }, 'object rejected');
-      this.logRejected(next, 'error');
+      // The same files read again (a second watch event, an editor's second write of the same
+      // bytes) are the same edit: it was reported already.
+      const key = [next.config.version, ...next.verdict.problems].join('\n');
+      if (key === this.rejected) {
+        this.log.debug({ serving: this.version }, 'config change already rejected');
+        return;
+      }
+      this.rejected = key;
       this.metrics.configReloads.labels('rejected').inc();
-      this.log.error({ problems: next.verdict.problems.length, serving: this.version }, 'config change rejected: keeping the last good config');
+      this.log.error({ serving: this.version, problems: next.verdict.problems.length }, 'config change rejected: keeping the last good config');
+      for (const p of next.errors) this.log.error({ reason: 'ParseError', message: p }, 'object rejected');
+      this.logRejected(next, 'error', withoutConsequence);
       return;
     }
+    this.rejected = '';
     this.logRejected(next, 'warn');
     this.served = next.served;
     this.version = next.config.version;
     apply(next.config);
   }
 
-  private logRejected(result: CompileOutcome, level: 'warn' | 'error'): void {
+  private logRejected(result: CompileOutcome, level: 'warn' | 'error', describe = (message: string) => message): void {
     for (const s of result.statuses) {
       for (const c of s.conditions) {
         if (c.status === 'False') {
-          this.log[level]({ kind: s.kind, namespace: s.namespace, name: s.name, reason: c.reason, message: c.message }, 'object rejected');
+          this.log[level]({ kind: s.kind, namespace: s.namespace, name: s.name, reason: c.reason, message: describe(c.message) }, 'object rejected');
         }
       }
     }

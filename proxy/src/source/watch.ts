@@ -9,9 +9,15 @@ import { listConfigFiles } from '@jairouter/crds/config-files';
 export function watchPaths(paths: readonly string[], debounceMs: number, onChange: () => void): () => void {
   let timer: NodeJS.Timeout | undefined;
   const watchers: FSWatcher[] = [];
+  // What the files looked like at the last onChange: the periodic check below fires only for a
+  // change the watchers missed, not a second time for one they reported.
+  let last = fingerprint(paths);
   const fire = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
+    timer = setTimeout(() => {
+      last = fingerprint(paths);
+      onChange();
+    }, debounceMs);
   };
   const arm = (): void => {
     for (const w of watchers.splice(0)) w.close();
@@ -35,7 +41,6 @@ export function watchPaths(paths: readonly string[], debounceMs: number, onChang
   };
   arm();
   // fs.watch misses events on some filesystems: a cheap periodic check of mtimes covers that.
-  let last = fingerprint(paths);
   const poll = setInterval(() => {
     const f = fingerprint(paths);
     if (f !== last) {

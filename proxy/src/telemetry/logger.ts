@@ -23,6 +23,8 @@ export interface RequestLogEntry {
   route: string;
   backend: string;
   status: number;
+  /** The error code answered ('' on success); for a model the caller may not use, the real reason. */
+  error: string;
   stream: boolean;
   latencyMs: number;
   tokensIn: number;
@@ -47,11 +49,11 @@ export interface Logging {
  * (bindings, formatters, object walk) cost a fifth of the proxy's CPU per request.
  * Lines are batched per event-loop turn (see LineBatcher).
  */
-export function createLogging(level: string): Logging {
+export function createLogging(level: string, sink?: Sink): Logging {
   // Synchronous writes of whole batches: an asynchronous destination hands every write to the
   // libuv thread pool, which cost more CPU than the write itself (pino's default is sync too).
-  const dest = new LineBatcher(pino.destination({ dest: 1, sync: true }));
-  process.once('exit', () => dest.flushSync());
+  const dest = new LineBatcher(sink ?? pino.destination({ dest: 1, sync: true }));
+  if (!sink) process.once('exit', () => dest.flushSync());
   const log = pino(
     {
       level,
@@ -70,7 +72,8 @@ export function createLogging(level: string): Logging {
         '{"level":"info"' + isoTime() + ',"service":"jairouter-proxy","requestId":' + JSON.stringify(e.requestId) +
         ',"tenant":' + JSON.stringify(e.tenant) + ',"keyId":' + JSON.stringify(e.keyId) +
         ',"model":' + JSON.stringify(e.model) + ',"route":' + JSON.stringify(e.route) +
-        ',"backend":' + JSON.stringify(e.backend) + ',"status":' + e.status + ',"stream":' + e.stream +
+        ',"backend":' + JSON.stringify(e.backend) + ',"status":' + e.status +
+        (e.error ? ',"error":' + JSON.stringify(e.error) : '') + ',"stream":' + e.stream +
         ',"latencyMs":' + e.latencyMs + ',"tokensIn":' + e.tokensIn + ',"tokensOut":' + e.tokensOut;
       if (e.streamError) line += ',"streamError":' + JSON.stringify(e.streamError);
       if (e.clientGone) line += ',"clientGone":true';
@@ -79,7 +82,8 @@ export function createLogging(level: string): Logging {
   };
 }
 
-interface Sink {
+/** Where log lines go: stdout by default, a collector in in-process tests. */
+export interface Sink {
   write(s: string): boolean;
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;

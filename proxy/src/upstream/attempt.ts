@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { UpstreamRequest, Usage } from '../adapters/types.ts';
+import { Errors } from '../api/errors.ts';
+import type { ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../adapters/types.ts';
+import type { Exchange } from '../exchange.ts';
 import type { EndpointRuntime, RouteRuntime } from '../runtime/runtime.ts';
-import { SseRelay, sseErrorEvent } from '../sse/sse-relay.ts';
-import type { Exchange } from './exchange.ts';
 
 export type FailureReason = 'connect-failure' | 'reset' | 'timeout' | '5xx' | '429';
 
@@ -17,39 +17,28 @@ export type AttemptResult =
       detail: string;
       /** Set when the upstream answered with an error status (body buffered, nothing sent to the client). */
       status?: number;
-      body?: Buffer;
+      /** The upstream's own error message, when its body had one. */
+      message?: string;
       retryAfterMs?: number;
     };
 
-/**
- * Upstream response headers not passed on: hop-by-hop ones; the upstream's own x-request-id
- * (OpenAI sends one), which never replaces ours; and those that describe the platform's
- * provider account rather than the answer (OpenAI's organization and project ids, cookies set
- * for the account's session).
- */
-const NOT_FORWARDED = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'x-request-id', 'set-cookie', 'openai-organization', 'openai-project',
-]);
 const FIRST_BYTE_TIMEOUT = 'JAIROUTER_FIRST_BYTE_TIMEOUT';
 const ERROR_BODY_CAP = 64 * 1024;
-const USAGE_BODY_CAP = 8 * 1024 * 1024;
-
-type Mode = 'init' | 'error' | 'pass' | 'sse';
 
 /**
- * One try against one endpoint, as an undici dispatch handler: the response is relayed to the
- * client chunk by chunk. Error statuses that may be retried are held back (small buffer) so the
- * next endpoint can still answer; streams are held back until their first complete event, so a
- * stream that dies before that fails over invisibly.
+ * One try against one endpoint, as an undici dispatch handler: the adapter's translator
+ * classifies the answer and turns it into the client's, which is relayed chunk by chunk.
+ * Error statuses that may be retried are held back (small buffer) so the next endpoint can
+ * still answer; streams are held back until their first complete event, so a stream that dies
+ * before that fails over invisibly. Stops when the exchange's signal aborts (client gone,
+ * request deadline).
  */
 export class Attempt implements Dispatcher.DispatchHandler {
-  private mode: Mode = 'init';
+  private mode: ResponseMode | 'init' = 'init';
   private status = 0;
   private headers: IncomingHttpHeaders = {};
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private relay: SseRelay | null = null;
+  private errorChunks: Buffer[] = [];
+  private errorSize = 0;
   private committed = false;
   private controller: Dispatcher.DispatchController | null = null;
   private settled = false;
@@ -63,13 +52,18 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private readonly ex: Exchange;
   private readonly route: RouteRuntime;
   private readonly endpoint: EndpointRuntime;
+  private readonly translator: ResponseTranslator;
+  private readonly onStop = (): void => {
+    this.abort(this.ex.timedOut ? Object.assign(new Error('request timeout'), { code: 'JAIROUTER_REQUEST_TIMEOUT' }) : new Error('client disconnected'));
+  };
 
-  constructor(ex: Exchange, route: RouteRuntime, endpoint: EndpointRuntime, upstream: UpstreamRequest) {
+  constructor(ex: Exchange, route: RouteRuntime, endpoint: EndpointRuntime, upstream: UpstreamRequest, translator: ResponseTranslator) {
     this.ex = ex;
     this.route = route;
     this.endpoint = endpoint;
+    this.translator = translator;
     this.result = new Promise((r) => (this.resolve = r));
-    ex.attempt = this;
+    ex.signal.addEventListener('abort', this.onStop);
     this.firstByteTimer = setTimeout(() => {
       if (this.headersAt === 0) this.abort(Object.assign(new Error('no response headers within the first-byte timeout'), { code: FIRST_BYTE_TIMEOUT }));
     }, route.ir.timeouts.firstByteMs);
@@ -87,8 +81,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     );
   }
 
-  /** Stops the upstream request (client gone, request deadline). */
-  abort(err: Error): void {
+  /** Stops the upstream request. */
+  private abort(err: Error): void {
     if (this.settled) return;
     if (this.controller) {
       this.controller.abort(err);
@@ -102,7 +96,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.pendingAbort) controller.abort(this.pendingAbort);
-    else if (this.ex.clientGone) controller.abort(new Error('client disconnected'));
+    else if (this.ex.signal.aborted) this.onStop();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
@@ -111,39 +105,30 @@ export class Attempt implements Dispatcher.DispatchHandler {
     clearTimeout(this.firstByteTimer);
     this.status = status;
     this.headers = headers;
-    if (status >= 500 || status === 429) {
-      this.mode = 'error';
-    } else if (status < 300 && this.ex.client.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.mode = 'sse';
-      this.relay = new SseRelay(!this.ex.client.clientWantsUsage);
-    } else {
-      this.mode = 'pass';
-      this.commit(false);
-    }
+    this.mode = this.translator.classify(status, headers);
+    if (this.mode === 'body') this.commit();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
     switch (this.mode) {
-      case 'pass':
-        if (this.status < 300 && this.size < USAGE_BODY_CAP) {
-          this.chunks.push(chunk);
-          this.size += chunk.length;
-        }
-        this.write(controller, chunk);
+      case 'body': {
+        const out = this.translator.body(chunk);
+        if (out && out.length > 0) this.write(controller, out);
         return;
-      case 'sse': {
-        const out = this.relay!.push(chunk);
+      }
+      case 'stream': {
+        const out = this.translator.stream(chunk);
         if (out && out.length > 0) {
-          if (!this.committed) this.commit(true);
+          if (!this.committed) this.commit();
           this.write(controller, out);
         }
         return;
       }
       case 'error':
-        if (this.size < ERROR_BODY_CAP) {
-          this.chunks.push(chunk);
-          this.size += chunk.length;
+        if (this.errorSize < ERROR_BODY_CAP) {
+          this.errorChunks.push(chunk);
+          this.errorSize += chunk.length;
         }
         return;
       default:
@@ -153,39 +138,39 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.settled) return;
-    const ex = this.ex;
+    const out = this.ex.out;
+    const t = this.translator;
     switch (this.mode) {
-      case 'pass': {
-        if (this.status < 300) this.account(this.endpoint.backend.adapter.usageFromBody(concat(this.chunks, this.size)));
-        ex.res.end();
+      case 'body': {
+        const rest = t.bodyEnd();
+        this.account(t.usage);
+        out.end(rest ?? undefined);
         this.settle({ kind: 'done' });
         return;
       }
-      case 'sse': {
-        const relay = this.relay!;
-        const rest = relay.rest();
-        if (!relay.sawDone) {
+      case 'stream': {
+        const rest = t.streamRest();
+        if (!t.complete) {
           if (!this.committed) {
-            this.settle({ kind: 'failed', reason: 'reset', detail: 'upstream stream ended before [DONE]' });
+            this.settle({ kind: 'failed', reason: 'reset', detail: 'upstream stream ended before its last event' });
             return;
           }
-          if (rest) ex.res.write(rest);
-          ex.res.end(sseErrorEvent('upstream stream ended before completion', 'stream_interrupted'));
-          ex.streamError = 'upstream stream ended before [DONE]';
-          this.account(relay.usage);
+          this.ex.streamError = 'upstream stream ended before its last event';
+          out.endStreamWithError(Errors.streamInterrupted('upstream stream ended before completion', 'stream_interrupted'), rest);
+          this.account(t.usage);
           this.settle({ kind: 'done' });
           return;
         }
-        if (!this.committed) this.commit(true);
-        this.account(relay.usage);
-        ex.res.end(rest ?? undefined);
+        if (!this.committed) this.commit();
+        this.account(t.usage);
+        out.end(rest ?? undefined);
         this.settle({ kind: 'done' });
         return;
       }
       case 'error': {
-        const body = concat(this.chunks, this.size);
+        const body = this.errorChunks.length === 1 ? this.errorChunks[0]! : Buffer.concat(this.errorChunks, this.errorSize);
         const reason: FailureReason = this.status === 429 ? '429' : '5xx';
-        const result: AttemptResult = { kind: 'failed', reason, detail: `status ${this.status}`, status: this.status, body };
+        const result: AttemptResult = { kind: 'failed', reason, detail: `status ${this.status}`, status: this.status, message: t.errorMessage(body) };
         const ra = retryAfterMs(this.headers['retry-after']);
         if (ra !== undefined) result.retryAfterMs = ra;
         this.settle(result);
@@ -208,13 +193,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // Bytes already reached the client: end the stream with a well-formed error event, or
       // cut a JSON body short (a client sees a broken response, never a silently short one).
       ex.streamError = `${reason}: ${err.message}`;
-      if (this.mode === 'sse') {
-        const rest = this.relay!.rest();
-        if (rest) ex.res.write(rest);
-        ex.res.end(sseErrorEvent(`upstream failed mid-stream (${reason})`, reason === 'timeout' ? 'upstream_timeout' : 'stream_interrupted'));
-        this.account(this.relay!.usage);
+      if (this.mode === 'stream') {
+        const code = reason === 'timeout' ? 'upstream_timeout' : 'stream_interrupted';
+        ex.out.endStreamWithError(Errors.streamInterrupted(`upstream failed mid-stream (${reason})`, code), this.translator.streamRest());
+        this.account(this.translator.usage);
       } else {
-        ex.res.destroy(err);
+        ex.out.destroy(err);
       }
       this.settle({ kind: 'done' });
       return;
@@ -222,30 +206,24 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.settle({ kind: 'failed', reason, detail: err.message });
   }
 
-  private commit(stream: boolean): void {
+  private commit(): void {
     this.committed = true;
     const ex = this.ex;
-    const out: OutgoingHttpHeaders = {};
-    const h = this.headers;
-    for (const k in h) {
-      if (NOT_FORWARDED.has(k) || (stream && k === 'content-length')) continue;
-      out[k] = h[k];
-    }
+    const headers: OutgoingHttpHeaders = this.translator.headers(this.headers, this.mode as ResponseMode);
     // x-request-id and the first route's x-jairouter-route are already set on the response;
     // only a fallback route changes the latter.
-    if (this.route !== ex.route) out['x-jairouter-route'] = this.route.id;
-    out['x-jairouter-backend'] = this.endpoint.backend.name;
-    if (ex.draining()) out.connection = 'close';
-    ex.status = this.status;
+    if (this.route !== ex.route) headers['x-jairouter-route'] = this.route.id;
+    headers['x-jairouter-backend'] = this.endpoint.backend.name;
+    if (ex.draining()) headers.connection = 'close';
     ex.backend = this.endpoint.backend.name;
     ex.route = this.route;
-    ex.res.writeHead(this.status, out);
+    ex.out.start(this.status, headers);
   }
 
   private write(controller: Dispatcher.DispatchController, buf: Buffer): void {
-    if (!this.ex.res.write(buf)) {
+    if (!this.ex.out.write(buf)) {
       controller.pause();
-      this.ex.res.once('drain', () => controller.resume());
+      this.ex.out.onDrain(() => controller.resume());
     }
   }
 
@@ -259,13 +237,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.firstByteTimer);
-    this.chunks = [];
+    this.ex.signal.removeEventListener('abort', this.onStop);
+    this.errorChunks = [];
     this.resolve(r);
   }
-}
-
-function concat(chunks: Buffer[], size: number): Buffer {
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);

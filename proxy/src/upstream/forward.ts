@@ -1,122 +1,155 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Errors, apiError, sendError, type ApiError } from '../http/errors.ts';
+import { Errors, type ApiError } from '../api/errors.ts';
+import type { Exchange } from '../exchange.ts';
+import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
-import type { Exchange } from './exchange.ts';
-import { backoffMs, selectEndpoint } from './select.ts';
+import { backoffMs, mayEject, selectEndpoint, soonestCooldownEnd, type PickContext } from './select.ts';
 
 export interface ForwardHooks {
   now(): number;
   onUpstreamError(route: RouteRuntime, backend: string, reason: string): void;
   onEjected(route: RouteRuntime, backend: string, url: string, untilMs: number): void;
+  onRestored(route: RouteRuntime, backend: string, url: string): void;
 }
 
-type Failure = Extract<AttemptResult, { kind: 'failed' }> | { kind: 'unavailable'; route: RouteRuntime };
+type Failure =
+  | Extract<AttemptResult, { kind: 'failed' }>
+  /** Nothing could be picked: every capable endpoint is busy, or cooling down until `coolUntil`. */
+  | { kind: 'unavailable'; route: RouteRuntime; coolUntil: number }
+  /** No backend of the route can serve this request at all. */
+  | { kind: 'incapable'; route: RouteRuntime; message: string };
+
+/** What the failed attempts of one request add up to: the last failure, the smallest Retry-After. */
+class Failures {
+  last: Failure | null = null;
+  retryAfterMs: number | undefined;
+
+  note(f: Failure, now: number): void {
+    // A route that cannot serve the request at all does not hide why another one failed.
+    if (f.kind !== 'incapable' || this.last === null || this.last.kind === 'incapable') this.last = f;
+    const ra = f.kind === 'failed' && f.reason === '429' ? f.retryAfterMs : f.kind === 'unavailable' && f.coolUntil !== Infinity ? f.coolUntil - now : undefined;
+    if (ra !== undefined && (this.retryAfterMs === undefined || ra < this.retryAfterMs)) this.retryAfterMs = ra;
+  }
+}
 
 /**
  * Sends the request to the route's backends: a priority tier at a time, one endpoint per
- * attempt chosen by the route's balancer among the healthy untried ones, retrying per the
- * route's policy, then the routes of `fallback.models`. The client gets the first answer
- * that is not a retryable failure, or an OpenAI-style error describing the last failure.
+ * attempt chosen by the route's balancer among the capable, healthy, untried ones, retrying per
+ * the route's policy, then the routes of `fallback.models`. The client gets the first answer
+ * that is not a retryable failure, or an error describing the last failure.
  */
 export async function forward(ex: Exchange, first: RouteRuntime, hooks: ForwardHooks): Promise<void> {
-  const deadline = setTimeout(() => {
-    ex.timedOut = true;
-    ex.attempt?.abort(Object.assign(new Error('request timeout'), { code: 'JAIROUTER_REQUEST_TIMEOUT' }));
-  }, first.ir.timeouts.requestMs);
+  const deadline = setTimeout(() => ex.stop('deadline'), first.ir.timeouts.requestMs);
   try {
-    let last: Failure | null = await forwardOnRoute(ex, first, hooks);
-    if (last === null) return;
+    const failures = new Failures();
+    if (await forwardOnRoute(ex, first, hooks, failures)) return;
     // Fallback models, in order, each route at most once (allocated only when it comes to this).
     const fallbacks = first.ir.fallbackModels;
     const seen = new Set<RouteRuntime>([first]);
-    for (let k = 0; k < fallbacks.length && !ex.timedOut && !ex.clientGone; k++) {
+    for (let k = 0; k < fallbacks.length && !ex.signal.aborted; k++) {
       const route = ex.runtime.models.get(fallbacks[k]!);
       if (!route || seen.has(route)) continue;
       seen.add(route);
-      const r = await forwardOnRoute(ex, route, hooks);
-      if (r === null) return;
-      last = r;
+      if (await forwardOnRoute(ex, route, hooks, failures)) return;
     }
-    if (!ex.clientGone) fail(ex, last!);
+    if (!ex.clientGone) fail(ex, failures, hooks.now());
   } finally {
     clearTimeout(deadline);
   }
 }
 
-async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardHooks): Promise<Failure | null> {
+/** True when the client has its answer (or is gone); false after noting why the route failed. */
+async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardHooks, failures: Failures): Promise<boolean> {
   const policy = route.ir.retry;
-  const tried = new Uint8Array(route.endpoints.length);
-  let last: Failure = { kind: 'unavailable', route };
+  const op = ex.client.operation;
+  // Capability checks cost nothing on routes whose backends declare no limits.
+  const needs = route.checks === 0 ? 0 : needsOf(op, ex.client.body) & route.checks;
+  const tokens = route.windowed ? estimateTokens(op, ex.client.body) : 0;
+  if (needs !== 0 || route.windowed) {
+    const able = route.endpoints.some((e) => (e.lacks & needs) === 0 && tokens <= e.window);
+    if (!able) {
+      failures.note({ kind: 'incapable', route, message: incapableMessage(route.id, needs, tokens, route.endpoints) }, hooks.now());
+      return false;
+    }
+  }
+  const ctx: PickContext = {
+    tried: new Uint8Array(route.endpoints.length),
+    now: 0,
+    untriedOnly: true,
+    hashValue: ex.hashValue,
+    needs,
+    tokens,
+    onRestored: (r, i) => hooks.onRestored(r, r.endpoints[i]!.backend.name, r.endpoints[i]!.url),
+  };
   for (let n = 0; n <= policy.attempts; n++) {
-    const now = hooks.now();
-    let idx = selectEndpoint(route, tried, now, true, ex.hashValue);
+    ctx.now = hooks.now();
+    ctx.untriedOnly = true;
+    let idx = selectEndpoint(route, ctx);
     if (idx < 0 && n > 0) {
       // Every available endpoint was tried: retry one of them after a backoff.
-      idx = selectEndpoint(route, tried, now, false, ex.hashValue);
+      ctx.untriedOnly = false;
+      idx = selectEndpoint(route, ctx);
       if (idx < 0) break;
       await delay(backoffMs(n, policy.backoffBaseMs, policy.backoffMaxMs, Math.random()));
-      if (ex.clientGone || ex.timedOut) break;
+      if (ex.signal.aborted) break;
     }
-    if (idx < 0) break;
-    tried[idx] = 1;
+    if (idx < 0) {
+      if (n === 0) failures.note({ kind: 'unavailable', route, coolUntil: soonestCooldownEnd(route, needs, tokens, ctx.now) }, ctx.now);
+      break;
+    }
+    ctx.tried[idx] = 1;
     const ep = route.endpoints[idx]!;
-    const upstream = ep.backend.adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath);
+    const adapter = ep.backend.adapter;
+    const upstream = adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath);
     ep.health.inflight++;
     const started = hooks.now();
-    const attempt = new Attempt(ex, route, ep, upstream);
+    const attempt = new Attempt(ex, route, ep, upstream, adapter.translator(ex.client, ep.backend.ir));
     const result = await attempt.result;
     ep.health.inflight--;
-    ex.attempt = null;
     if (result.kind === 'done') {
       ep.health.recordSuccess();
       route.balancer.observe?.(idx, (attempt.headersAt || hooks.now()) - started, true);
-      return null;
+      return true;
     }
-    if (ex.clientGone) return null;
+    if (ex.clientGone) return true;
     hooks.onUpstreamError(route, ep.backend.name, result.reason);
     route.balancer.observe?.(idx, hooks.now() - started, false);
     const t = hooks.now();
+    const passive = route.ir.healthCheck.passive;
     if (result.reason === '429') {
-      ep.health.coolDown(t + (result.retryAfterMs ?? route.ir.retry.backoffBaseMs));
-    } else if (ep.health.recordFailure(t, route.ir.healthCheck.passive.consecutiveFailures, route.ir.healthCheck.passive.ejectionTimeMs)) {
+      ep.health.coolDown(t + (result.retryAfterMs ?? policy.backoffBaseMs));
+    } else if (ep.health.recordFailure(t, passive.consecutiveFailures, passive.ejectionTimeMs, mayEject(route, t))) {
       hooks.onEjected(route, ep.backend.name, ep.url, ep.health.ejectedUntil);
     }
-    last = result;
-    if (ex.timedOut || !policy.retryOn.includes(result.reason as never)) break;
+    failures.note(result, t);
+    if (ex.timedOut || !policy.retryOn.includes(result.reason)) break;
   }
-  return last;
+  return false;
 }
 
-function fail(ex: Exchange, f: Failure): void {
+function fail(ex: Exchange, failures: Failures, now: number): void {
+  const f = failures.last!;
   let e: ApiError;
   const headers: Record<string, string> = {};
-  if (f.kind === 'unavailable') {
-    e = Errors.noHealthyBackend(f.route.id);
-    headers['x-jairouter-route'] = f.route.id;
-    ex.route ??= f.route;
+  if (failures.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(failures.retryAfterMs / 1000)));
+  if (f.kind === 'incapable') {
+    e = Errors.incapable(f.message);
+  } else if (f.kind === 'unavailable') {
+    e = f.coolUntil !== Infinity ? Errors.upstreamRateLimited(` (the first is back in ${Math.ceil((f.coolUntil - now) / 1000)} s)`) : Errors.noHealthyBackend(f.route.id);
   } else if (f.reason === 'timeout') {
     e = Errors.timeout(ex.timedOut ? 'request deadline exceeded' : 'no response headers within the first-byte timeout');
   } else if (f.reason === '429') {
-    e = apiError(429, 'rate_limit_error', 'upstream_rate_limited', `every backend is rate limited${upstreamMessage(f.body)}`);
-    if (f.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(f.retryAfterMs / 1000));
+    e = Errors.upstreamRateLimited(f.message ? `: ${f.message}` : '');
   } else if (f.reason === '5xx') {
-    e = Errors.badGateway(`upstream answered ${f.status}${upstreamMessage(f.body)}`);
+    e = Errors.badGateway(`upstream answered ${f.status}${f.message ? `: ${f.message}` : ''}`);
   } else {
     e = Errors.badGateway(f.reason === 'connect-failure' ? 'could not connect to any backend' : 'connection reset by the backend');
   }
-  ex.status = e.status;
-  sendError(ex.res, e, headers);
-}
-
-/** The upstream's own error message, when it sent an OpenAI-style body (it never holds our secrets). */
-function upstreamMessage(body: Buffer | undefined): string {
-  if (!body || body.length === 0) return '';
-  try {
-    const j = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown } | string };
-    const m = typeof j.error === 'string' ? j.error : j.error?.message;
-    return typeof m === 'string' ? `: ${m.slice(0, 500)}` : '';
-  } catch {
-    return '';
+  if (f.kind !== 'failed') {
+    headers['x-jairouter-route'] = f.route.id;
+    ex.route ??= f.route;
   }
+  if (e.status !== 429) delete headers['retry-after'];
+  ex.out.error(e, headers);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SseRelay, sseErrorEvent } from './sse-relay.ts';
+import { streamErrorEvent, Errors } from '../api/errors.ts';
+import { SseRelay } from './openai-sse-relay.ts';
 
 const chunk = (i: number, usage = 'null') =>
   `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"w${i} "},"finish_reason":null}],"usage":${usage}}\n\n`;
@@ -116,9 +117,9 @@ describe('SseRelay', () => {
   });
 });
 
-describe('sseErrorEvent', () => {
+describe('streamErrorEvent', () => {
   it('is one well-formed SSE event holding an OpenAI error body', () => {
-    const ev = sseErrorEvent('upstream failed', 'stream_interrupted').toString();
+    const ev = streamErrorEvent(Errors.streamInterrupted('upstream failed', 'stream_interrupted')).toString();
     expect(ev.startsWith('data: ')).toBe(true);
     expect(ev.endsWith('\n\n')).toBe(true);
     expect(JSON.parse(ev.slice(6))).toEqual({

@@ -1,6 +1,6 @@
-import type { Usage } from '../adapters/types.ts';
-import { toUsage } from '../adapters/openai-compatible.ts';
-import { objectAt } from '../adapters/json-scan.ts';
+import { objectAt } from './json-scan.ts';
+import { toUsage } from './openai-usage.ts';
+import type { Usage } from './types.ts';
 
 const LF2 = Buffer.from('\n\n');
 const CRLF2 = Buffer.from('\r\n\r\n');
@@ -146,11 +146,4 @@ function isUsageOnly(event: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-/** A well-formed SSE event carrying an OpenAI error body, for failures after the first byte. */
-export function sseErrorEvent(message: string, code: string): Buffer {
-  return Buffer.from(
-    'data: ' + JSON.stringify({ error: { message, type: 'upstream_error', param: null, code } }) + '\n\n',
-  );
 }

@@ -1,0 +1,15 @@
+import { lastObjectValue } from './json-scan.ts';
+import type { Usage } from './types.ts';
+
+/** Token usage from a complete OpenAI-style response body (its last `"usage"` object), or null. */
+export function usageFromBody(body: Buffer): Usage | null {
+  const u = lastObjectValue(body, 'usage');
+  return u ? toUsage(u) : null;
+}
+
+/** OpenAI's usage object (`prompt_tokens`, `completion_tokens`) as the proxy counts it. */
+export function toUsage(u: Record<string, unknown>): Usage {
+  const p = u.prompt_tokens;
+  const c = u.completion_tokens;
+  return { promptTokens: typeof p === 'number' ? p : 0, completionTokens: typeof c === 'number' ? c : 0 };
+}

@@ -1,0 +1,68 @@
+/**
+ * The errors the proxy answers with, independent of how they are written: `http/` and
+ * `upstream/` both use them, and the client's response (response/client-response.ts) renders
+ * them in the client's API schema. Never carries a stack or a secret.
+ */
+
+/** The API schema a client speaks; error bodies and stream error events come out in it. */
+export type ApiSchema = 'openai';
+
+export interface ApiError {
+  status: number;
+  type: string;
+  code: string;
+  message: string;
+  param?: string | null;
+}
+
+export function apiError(status: number, type: string, code: string, message: string, param: string | null = null): ApiError {
+  return { status, type, code, message, param };
+}
+
+/** `{"error": {message, type, param, code}}`: OpenAI's error body. */
+export function errorBody(e: ApiError, _schema: ApiSchema = 'openai'): string {
+  return JSON.stringify({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
+}
+
+/** A well-formed SSE event carrying the error, for failures after a stream started. */
+export function streamErrorEvent(e: ApiError, schema: ApiSchema = 'openai'): Buffer {
+  return Buffer.from('data: ' + errorBody(e, schema) + '\n\n');
+}
+
+export const Errors = {
+  notFound: (path: string) => apiError(404, 'invalid_request_error', 'not_found', `no route for ${path}`),
+  methodNotAllowed: (method: string, path: string) =>
+    apiError(405, 'invalid_request_error', 'method_not_allowed', `${method} is not allowed on ${path}`),
+  corsDisabled: () =>
+    apiError(405, 'invalid_request_error', 'method_not_allowed', 'OPTIONS (CORS preflight) is not enabled on this proxy: start it with --cors-allow-origin ORIGIN'),
+  corsOriginNotAllowed: (origin: string) =>
+    apiError(403, 'permission_error', 'origin_not_allowed', `cross-origin requests from ${JSON.stringify(origin.slice(0, 200))} are not allowed (--cors-allow-origin)`),
+  unsupportedMediaType: (got: string) =>
+    apiError(415, 'invalid_request_error', 'unsupported_media_type', `the request body must be JSON: send Content-Type: application/json (got ${JSON.stringify(got.slice(0, 100))})`),
+  invalidJson: (detail: string) => apiError(400, 'invalid_request_error', 'invalid_json', `request body is not valid JSON: ${detail}`),
+  notAnObject: () => apiError(400, 'invalid_request_error', 'invalid_request', 'request body must be a JSON object'),
+  missingModel: () => apiError(400, 'invalid_request_error', 'missing_model', 'you must provide a model parameter', 'model'),
+  modelNotString: (got: string) =>
+    apiError(400, 'invalid_request_error', 'invalid_type', `model must be a string naming the model, got ${got}`, 'model'),
+  badField: (param: string, message: string) => apiError(400, 'invalid_request_error', 'invalid_value', message, param),
+  missingKey: () =>
+    apiError(401, 'authentication_error', 'missing_api_key', 'no API key provided: send Authorization: Bearer <key>'),
+  invalidKey: () => apiError(401, 'authentication_error', 'invalid_api_key', 'incorrect API key provided'),
+  suspended: (tenant: string) => apiError(403, 'permission_error', 'tenant_suspended', `tenant ${tenant} is suspended`),
+  /**
+   * A model that exists but is not allowed for the caller gets the same answer as one that does
+   * not exist (as OpenAI does), so a tenant cannot map other tenants' model names.
+   */
+  modelNotFound: (model: string) =>
+    apiError(404, 'invalid_request_error', 'model_not_found', `the model ${model} does not exist or you do not have access to it`, 'model'),
+  tooLarge: (limit: number) =>
+    apiError(413, 'invalid_request_error', 'request_too_large', `request body exceeds the limit of ${limit} bytes`),
+  incapable: (message: string) => apiError(400, 'invalid_request_error', 'unsupported_capability', message),
+  noHealthyBackend: (route: string) =>
+    apiError(503, 'service_unavailable', 'no_healthy_backend', `no healthy backend for route ${route}`),
+  badGateway: (detail: string) => apiError(502, 'upstream_error', 'bad_gateway', `upstream request failed: ${detail}`),
+  timeout: (detail: string) => apiError(504, 'timeout', 'upstream_timeout', `upstream timed out: ${detail}`),
+  upstreamRateLimited: (detail: string) => apiError(429, 'rate_limit_error', 'upstream_rate_limited', `every backend is rate limited${detail}`),
+  draining: () => apiError(503, 'service_unavailable', 'shutting_down', 'the proxy is shutting down'),
+  streamInterrupted: (message: string, code: 'stream_interrupted' | 'upstream_timeout') => apiError(502, 'upstream_error', code, message),
+} as const;

@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import type { ClientRequest } from './adapters/types.ts';
+import type { ClientResponse } from './response/client-response.ts';
+import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
+
+/** Why a request's upstream work was stopped: the `reason` of `Exchange.signal`. */
+export type StopReason = 'client-gone' | 'deadline';
+
+/** Per-request state, one object of fixed shape from arrival to the log line. */
+export class Exchange {
+  runtime!: Runtime;
+  identity: Identity | null = null;
+  client!: ClientRequest;
+  route: RouteRuntime | null = null;
+  backend = '';
+  tokensIn = 0;
+  tokensOut = 0;
+  streamError = '';
+  clientGone = false;
+  timedOut = false;
+  hashValue = '';
+  /** Capabilities the request needs (Capability bits, see runtime/capabilities.ts). */
+  needs = 0;
+  /** Estimated prompt tokens plus requested output tokens; 0 when no backend of the route has a contextWindow. */
+  tokenEstimate = 0;
+
+  readonly req: IncomingMessage;
+  readonly out: ClientResponse;
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly draining: () => boolean;
+  /** Aborted when the client goes away or the request deadline passes; upstream attempts stop on it. */
+  private readonly stopper = new AbortController();
+
+  constructor(req: IncomingMessage, out: ClientResponse, requestId: string, startedAt: number, draining: () => boolean) {
+    this.req = req;
+    this.out = out;
+    this.requestId = requestId;
+    this.startedAt = startedAt;
+    this.draining = draining;
+  }
+
+  get signal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
+  /** Stops the request's upstream work; the first reason is the signal's. */
+  stop(reason: StopReason): void {
+    if (reason === 'client-gone') this.clientGone = true;
+    else this.timedOut = true;
+    if (!this.stopper.signal.aborted) this.stopper.abort(reason);
+  }
+}

@@ -1,0 +1,122 @@
+import type { BackendIR } from '@jairouter/crds';
+import type { Operation } from '../adapters/types.ts';
+
+/**
+ * What a request needs from a backend, as bits: features it uses and its operation. A backend
+ * lacks a feature only when it declares it cannot (`capabilities.tools: false`); one that says
+ * nothing is assumed able, as the API documents.
+ */
+export const Need = {
+  tools: 1,
+  vision: 2,
+  json: 4,
+  chat: 8,
+  completions: 16,
+  embeddings: 32,
+} as const;
+
+const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
+  [Need.tools, 'tools', 'capabilities.tools'],
+  [Need.vision, 'images', 'capabilities.vision'],
+  [Need.json, 'JSON mode', 'capabilities.json'],
+  [Need.chat, 'chat completions', 'adapter'],
+  [Need.completions, 'completions', 'adapter'],
+  [Need.embeddings, 'embeddings', 'adapter'],
+];
+
+/** The bits a backend cannot serve: features it declares false, operations its adapter lacks. */
+export function lacksOf(b: BackendIR, supports: (op: Operation) => boolean): number {
+  const c = b.capabilities;
+  let lacks = 0;
+  if (c.tools === false) lacks |= Need.tools;
+  if (c.vision === false) lacks |= Need.vision;
+  if (c.json === false) lacks |= Need.json;
+  for (const op of ['chat', 'completions', 'embeddings'] as const) if (!supports(op)) lacks |= Need[op];
+  return lacks;
+}
+
+/** The features (and operation) a request body uses, as Need bits. */
+export function needsOf(op: Operation, body: Readonly<Record<string, unknown>>): number {
+  let needs: number = Need[op];
+  if (op !== 'chat') return needs;
+  if ((Array.isArray(body.tools) && body.tools.length > 0) || (Array.isArray(body.functions) && body.functions.length > 0)) needs |= Need.tools;
+  const rf = body.response_format as { type?: unknown } | undefined;
+  if (rf && typeof rf === 'object' && (rf.type === 'json_object' || rf.type === 'json_schema')) needs |= Need.json;
+  if (Array.isArray(body.messages)) {
+    for (const m of body.messages as unknown[]) {
+      const content = (m as { content?: unknown } | null)?.content;
+      if (!Array.isArray(content)) continue;
+      for (const part of content as unknown[]) {
+        if ((part as { type?: unknown } | null)?.type === 'image_url') {
+          needs |= Need.vision;
+          return needs;
+        }
+      }
+    }
+  }
+  return needs;
+}
+
+/**
+ * Tokens the request may take in a context window: the prompt's text estimated at one token
+ * per 4 ASCII characters and one per other character (CJK text is about one token each), plus
+ * the output tokens it asks for (`max_completion_tokens` or `max_tokens`), as engines such as
+ * vLLM count them against `max_model_len`.
+ */
+export function estimateTokens(op: Operation, body: Readonly<Record<string, unknown>>): number {
+  const counter = { ascii: 0, other: 0 };
+  if (op === 'chat') {
+    if (Array.isArray(body.messages)) {
+      for (const m of body.messages as unknown[]) {
+        const content = (m as { content?: unknown } | null)?.content;
+        if (typeof content === 'string') countText(content, counter);
+        else if (Array.isArray(content)) {
+          for (const part of content as unknown[]) {
+            const text = (part as { text?: unknown } | null)?.text;
+            if (typeof text === 'string') countText(text, counter);
+          }
+        }
+      }
+    }
+  } else {
+    countValue(op === 'completions' ? body.prompt : body.input, counter);
+  }
+  const out = body.max_completion_tokens ?? body.max_tokens;
+  return Math.ceil(counter.ascii / 4) + counter.other + (typeof out === 'number' && out > 0 ? out : 0);
+}
+
+function countValue(v: unknown, c: { ascii: number; other: number }): void {
+  if (typeof v === 'string') countText(v, c);
+  else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') countText(x, c);
+}
+
+function countText(s: string, c: { ascii: number; other: number }): void {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) < 0x80) c.ascii++;
+    else c.other++;
+  }
+}
+
+/**
+ * Why no backend of a route can take the request, for the client's 400: the features every
+ * backend lacks, the combination none has, or the context window it exceeds.
+ */
+export function incapableMessage(
+  routeId: string,
+  needs: number,
+  tokens: number,
+  backends: ReadonlyArray<{ lacks: number; window: number }>,
+): string {
+  const missing: string[] = [];
+  for (const [bit, name, field] of FEATURES) {
+    if ((needs & bit) !== 0 && backends.every((b) => (b.lacks & bit) !== 0)) missing.push(`${name} (every backend has ${field} ${field === 'adapter' ? 'without it' : 'false'})`);
+  }
+  if (missing.length > 0) return `no backend of route ${routeId} supports ${missing.join(', ')}`;
+  const able = backends.filter((b) => (b.lacks & needs) === 0);
+  if (able.length === 0) {
+    const used = FEATURES.filter(([bit]) => (needs & bit) !== 0 && bit < Need.chat).map(([, name]) => name);
+    return `no backend of route ${routeId} supports all of ${used.join(', ')} in one request`;
+  }
+  const largest = Math.max(...able.map((b) => b.window));
+  return `the request needs about ${tokens} tokens (prompt estimate plus max_tokens), more than the largest contextWindow of route ${routeId} (${largest})`;
+}

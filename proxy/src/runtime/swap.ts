@@ -1,0 +1,64 @@
+import { performance } from 'node:perf_hooks';
+import type { ProxyConfig } from '@jairouter/crds';
+import { ActiveChecker } from '../health/active-checker.ts';
+import type { EndpointHealth } from '../health/endpoint-health.ts';
+import type { Logger } from '../telemetry/logger.ts';
+import { PoolRegistry } from '../upstream/pools.ts';
+import { Runtime } from './runtime.ts';
+
+/**
+ * Applies config versions: owns what outlives one version (connection pools, endpoint health,
+ * the active health checker) and swaps in each new Runtime in one place. Requests hold on to
+ * the Runtime they started with; `current` is what new requests get.
+ */
+export class RuntimeSwap {
+  current: Runtime;
+  private readonly health = new Map<string, EndpointHealth>();
+  private readonly pools: PoolRegistry;
+  private readonly checker: ActiveChecker;
+  private readonly log: Logger;
+
+  constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry()) {
+    this.log = log;
+    this.pools = pools;
+    this.checker = new ActiveChecker(log, (url) => pools.oneOff(url));
+    this.current = this.build(first, null);
+  }
+
+  /** Serves `config` from now on; state of unchanged endpoints and routes carries over. */
+  apply(config: ProxyConfig): Runtime {
+    this.current = this.build(config, this.current);
+    return this.current;
+  }
+
+  private build(config: ProxyConfig, previous: Runtime | null): Runtime {
+    this.pools.beginBuild();
+    const rt = new Runtime(config, this.health, this.pools, previous);
+    this.pools.sweep();
+    for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
+    for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');
+    this.checker.apply(rt);
+    return rt;
+  }
+
+  /** Every endpoint of the config being served, with whether it takes traffic now (for /metrics). */
+  *endpoints(): Iterable<{ route: string; backend: string; endpoint: string; up: boolean }> {
+    const now = performance.now();
+    for (const r of this.current.routes) for (const e of r.endpoints) yield { route: r.id, backend: e.backend.name, endpoint: e.url, up: e.health.available(now) };
+  }
+
+  /** Active probes configured now (for tests). */
+  get probes(): number {
+    return this.checker.size;
+  }
+
+  /** Stops probing (on drain). */
+  stopChecks(): void {
+    this.checker.stop();
+  }
+
+  async close(): Promise<void> {
+    this.checker.stop();
+    await this.pools.closeAll();
+  }
+}
