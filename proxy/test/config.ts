@@ -16,6 +16,8 @@ export interface BackendSpec {
   weight?: number;
   priority?: number;
   maxConcurrency?: number;
+  capabilities?: { tools?: boolean; vision?: boolean; json?: boolean; contextWindow?: number };
+  pricing?: { inputPerMillion?: number; outputPerMillion?: number };
   options?: Record<string, string | number | boolean>;
 }
 
@@ -27,7 +29,7 @@ export interface RouteSpec {
   timeouts?: { connect?: string; firstByte?: string; request?: string };
   healthCheck?: {
     active?: Record<string, unknown>;
-    passive?: { consecutiveFailures?: number; ejectionTime?: string };
+    passive?: { consecutiveFailures?: number; ejectionTime?: string; maxEjectionPercent?: number };
   };
   fallback?: { models: string[] };
 }

@@ -162,6 +162,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
     const m: FakeMode = applyMode ? mode : 'ok';
     rec.mode = m;
+    if (isHealth && modeOpts.failHealth === true) return sendJson(res, 503, errorBody('unhealthy on purpose', 'server_error', null, null));
 
     switch (m) {
       case 'error500':
@@ -180,7 +181,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
             null,
             'rate_limit_exceeded',
           ),
-          { 'retry-after': '1' },
+          { 'retry-after': modeOpts.retryAfter ?? '1' },
         );
       case 'reset':
         finish(rec, 'reset');

@@ -32,6 +32,10 @@ export interface FakeModeOptions {
   fragmentBytes?: number;
   /** Also apply the mode to GET /health and GET /v1/models (default false: health probes stay green). */
   affectHealth?: boolean;
+  /** Health probes (GET /health, /v1/models) get 503 whatever the mode, while inference follows the mode. */
+  failHealth?: boolean;
+  /** error429: the Retry-After header sent (default "1"). */
+  retryAfter?: string;
 }
 
 export interface FakeOptions {
