@@ -261,8 +261,9 @@ describe('Tenant fields at work', () => {
     expect((await chat('sf-weighted', LIMITED_KEY)).status).toBe(200);
     const before = h1.inferenceRequests().length + h2.inferenceRequests().length;
     const denied = await chat('sf-hash', LIMITED_KEY);
-    // 403 today; issue 7 makes it 404 so that other tenants' model names do not show.
-    expect([403, 404]).toContain(denied.status);
+    // 404 as for a model that does not exist, so that other tenants' model names do not show.
+    expect(denied.status).toBe(404);
+    expect(JSON.parse(denied.text).error.code).toBe('model_not_found');
     expect(h1.inferenceRequests().length + h2.inferenceRequests().length).toBe(before);
   });
 
