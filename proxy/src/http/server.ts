@@ -39,7 +39,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     onUpstreamError: (route, backend, reason) => metrics.upstreamErrors.labels(route.id, backend, reason).inc(),
     onEjected: (route, backend, url, until) =>
       log.warn({ route: route.id, backend, endpoint: url, ejectedForMs: Math.round(until - performance.now()) }, 'endpoint ejected'),
-    onRestored: (route, backend, url) => log.info({ route: route.id, backend, endpoint: url }, 'endpoint restored'),
+    onRestored: (route, i) => log.info({ route: route.id, backend: route.endpoints[i]!.backend.name, endpoint: route.endpoints[i]!.url }, 'endpoint restored'),
   };
 
   function finish(ex: Exchange): void {

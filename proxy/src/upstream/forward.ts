@@ -10,7 +10,8 @@ export interface ForwardHooks {
   now(): number;
   onUpstreamError(route: RouteRuntime, backend: string, reason: string): void;
   onEjected(route: RouteRuntime, backend: string, url: string, untilMs: number): void;
-  onRestored(route: RouteRuntime, backend: string, url: string): void;
+  /** An endpoint (`route.endpoints[index]`) whose ejection ended is back in rotation. */
+  onRestored(route: RouteRuntime, index: number): void;
 }
 
 type Failure =
@@ -80,7 +81,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     hashValue: ex.hashValue,
     needs,
     tokens,
-    onRestored: (r, i) => hooks.onRestored(r, r.endpoints[i]!.backend.name, r.endpoints[i]!.url),
+    onRestored: hooks.onRestored,
   };
   for (let n = 0; n <= policy.attempts; n++) {
     ctx.now = hooks.now();
