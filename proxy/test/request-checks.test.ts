@@ -3,9 +3,9 @@
 // byte when the model is rewritten, and the user-agent. In-process, against a fake backend.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import pkg from '../package.json' with { type: 'json' };
-import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
+import { PROVIDER_KEY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
 
 const KEY = 'sk-request-checks-0123456789';
@@ -13,10 +13,18 @@ const ORIGIN = 'https://console.example.com';
 let backend: FakeBackend;
 let proxy: InProcessProxy;
 let withCors: InProcessProxy;
+let probed: FakeBackend;
 
 beforeAll(async () => {
   backend = await startFakeOpenAI({ name: 'checks' });
+  probed = await startFakeOpenAI({ name: 'probed' });
   const yaml = toYaml(
+    providerSecret(),
+    modelRoute('probed', {
+      models: ['probed'],
+      backends: [{ name: 'probed', url: probed.url, credentialsRef: PROVIDER_REF, options: { authHeader: 'api-key', 'header.X-Team': 'ml' } }],
+      healthCheck: { active: { path: '/health', interval: '1h' } },
+    }),
     modelRoute('chat', { models: ['chat'], backends: [{ name: 'checks', url: backend.url }] }),
     modelRoute('renamed', { models: ['renamed'], backends: [{ name: 'checks', url: backend.url, model: 'upstream/model-id' }] }),
     tenantWithKeys('t', { k: KEY }),
@@ -27,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([proxy?.stop(), withCors?.stop()]);
-  await backend?.close();
+  await Promise.all([backend?.close(), probed?.close()]);
 });
 
 beforeEach(() => backend.clearRequests());
@@ -85,6 +93,16 @@ describe('what goes upstream', () => {
   it('upstream requests say they come from jairouter/<version>', async () => {
     await proxy.client(KEY).chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }] });
     expect(backend.inferenceRequests()[0]!.headers['user-agent']).toBe(`jairouter/${pkg.version}`);
+  });
+});
+
+describe('health probes', () => {
+  it('authenticate as requests do: the adapter\'s credential header and static headers, and the user-agent', async () => {
+    const probe = await probed.waitForRequest((r) => r.path === '/health', 5_000);
+    expect(probe.headers['api-key']).toBe(PROVIDER_KEY);
+    expect(probe.headers.authorization).toBeUndefined();
+    expect(probe.headers['x-team']).toBe('ml');
+    expect(probe.headers['user-agent']).toBe(`jairouter/${pkg.version}`);
   });
 });
 

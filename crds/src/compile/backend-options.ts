@@ -4,6 +4,11 @@ import { compareStrings, type Problem } from './status.ts';
 
 /** RFC 9110 token: what Node accepts as a header name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Headers the proxy sets on every upstream request (framing, routing, what it accepts): an
+ * option naming one would corrupt the request, so compile() refuses it.
+ */
+const MANAGED_HEADERS = new Set(['content-length', 'content-type', 'transfer-encoding', 'host', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'accept', 'x-request-id']);
 /** What Node accepts in a header value: no control characters but tab. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -40,10 +45,12 @@ function invalidValue(documented: string, key: string, value: string | number | 
   if (documented.endsWith('<Name>')) {
     const name = key.slice(documented.length - '<Name>'.length);
     if (!HEADER_NAME.test(name)) return `"${name}" is not an HTTP header name`;
+    if (MANAGED_HEADERS.has(name.toLowerCase())) return `"${name}" is set by the proxy on every upstream request and cannot be overridden`;
   }
   if (type === 'string' && typeof value !== 'string') return `must be a string, not a ${typeof value}`;
   const text = String(value);
   if (becomes === 'header-name' && !HEADER_NAME.test(text)) return 'must be an HTTP header name';
+  if (becomes === 'header-name' && MANAGED_HEADERS.has(text.toLowerCase())) return `"${text}" is set by the proxy on every upstream request and cannot carry the credential`;
   if (becomes === 'header-value' && !HEADER_VALUE.test(text)) return 'must not hold control characters (it is sent in a header)';
   return undefined;
 }

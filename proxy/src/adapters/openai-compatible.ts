@@ -31,6 +31,7 @@ export function openAICompatible(name: string): Adapter {
     name,
     supports: () => true,
     toUpstream,
+    authHeaders,
     translator: (req) => new PassThrough(req),
   };
 }
@@ -48,6 +49,12 @@ function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): U
     'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
+  Object.assign(headers, authHeaders(backend));
+  return { path: basePath + PATHS[req.operation], headers, body };
+}
+
+function authHeaders(backend: BackendIR): Record<string, string> {
+  const headers: Record<string, string> = {};
   const opts = backend.options;
   if (backend.credential !== undefined) {
     const header = typeof opts.authHeader === 'string' ? opts.authHeader.toLowerCase() : 'authorization';
@@ -59,7 +66,7 @@ function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): U
   for (const k in opts) {
     if (k.startsWith('header.')) headers[k.slice(7).toLowerCase()] = String(opts[k]);
   }
-  return { path: basePath + PATHS[req.operation], headers, body };
+  return headers;
 }
 
 /** The exact path when the byte scan gave up (an escaped key): same meaning, numbers re-printed. */

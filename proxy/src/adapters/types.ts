@@ -65,6 +65,8 @@ export interface Adapter {
   supports(op: Operation): boolean;
   /** `basePath` is the endpoint URL's path without a trailing slash, e.g. `/v1`. */
   toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest;
+  /** The headers that carry the backend's credential and static options (also sent by health probes). */
+  authHeaders(backend: BackendIR): Record<string, string>;
   /** A fresh translator for one attempt's answer. */
   translator(req: ClientRequest, backend: BackendIR): ResponseTranslator;
 }

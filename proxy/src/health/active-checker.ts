@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
+import { USER_AGENT } from '../adapters/upstream-headers.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 interface Prober {
@@ -33,18 +34,17 @@ export class ActiveChecker {
       if (!active) continue;
       for (const ep of route.endpoints) {
         const url = ep.url.replace(/\/+$/, '') + (active.path.startsWith('/') ? active.path : '/' + active.path);
-        const credential = ep.backend.ir.credential;
+        // Probes authenticate as requests do (the adapter's credential header and static options).
+        const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...ep.backend.adapter.authHeaders(ep.backend.ir) };
         // The health object is keyed by route, backend and URL: a probe with the same key
         // and the same settings records into the same place.
-        const key = JSON.stringify([ep.health.key, url, active, credential ?? null]);
+        const key = JSON.stringify([ep.health.key, url, active, headers]);
         const existing = this.probers.get(key);
         if (existing) {
           this.probers.delete(key);
           next.set(key, existing);
           continue;
         }
-        const headers: Record<string, string> = {};
-        if (credential !== undefined) headers.authorization = 'Bearer ' + credential;
         const dispatcher = this.dispatcherFor(url);
         let running = false;
         const prober: Prober = { timer: undefined as unknown as NodeJS.Timeout, stopped: false };
