@@ -1,6 +1,7 @@
 import type { ModelRouteSpec } from '../api/model-route.ts';
 import { ADAPTER_OPTIONS, findAdapterOption } from '../implemented-adapters.ts';
-import { compareStrings, type Problem } from './status.ts';
+import { compareStrings } from './order.ts';
+import type { Problem } from './status.ts';
 
 /** RFC 9110 token: what Node accepts as a header name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -4,7 +4,8 @@ import { indexServices } from './endpoints.ts';
 import { compileModelRoutes } from './model-route.ts';
 import { compileRateLimitPolicies } from './rate-limit-policy.ts';
 import { indexSecrets } from './secrets.ts';
-import { compareStatuses, compareStrings, type ObjectStatus } from './status.ts';
+import { compareStrings } from './order.ts';
+import { compareStatuses, type ObjectStatus } from './status.ts';
 import { compileTenants } from './tenant.ts';
 
 export interface CompileResult {

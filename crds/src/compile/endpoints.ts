@@ -1,7 +1,8 @@
 import { isRecord } from '../canonical-json.ts';
 import type { KubeObject } from '../resources.ts';
 import { prepare } from './objects.ts';
-import { compareStrings, type Problem } from './status.ts';
+import { compareStrings } from './order.ts';
+import type { Problem } from './status.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 

@@ -1,6 +1,6 @@
 import { canonicalJson, isRecord } from '../canonical-json.ts';
 import { DEFAULT_NAMESPACE, type KubeObject } from '../resources.ts';
-import { compareStrings } from './status.ts';
+import { compareStrings } from './order.ts';
 
 /** What compile() needs to know about any object, read defensively from its metadata. */
 export interface ObjectInfo {

@@ -2,7 +2,7 @@ import { parseDuration } from '../api/common.ts';
 import { RETRY_ON, type Backend, type ModelRouteSpec } from '../api/model-route.ts';
 import type { BackendIR, EndpointIR, RouteIR } from '../proxy-config.ts';
 import type { ObjectInfo } from './objects.ts';
-import { compareStrings } from './status.ts';
+import { compareStrings } from './order.ts';
 
 /** The defaults documented on the ModelRoute schema (crds/src/api/model-route.ts). */
 const ROUTE_DEFAULTS = {

@@ -1,7 +1,8 @@
 import { isRecord } from '../canonical-json.ts';
 import type { KubeObject } from '../resources.ts';
 import { prepare } from './objects.ts';
-import { compareStrings, type Problem } from './status.ts';
+import { compareStrings } from './order.ts';
+import type { Problem } from './status.ts';
 
 /** One data/stringData entry of a Secret, decoded; `invalid` says why it cannot be used. */
 export type SecretEntry = { key: string; value: string } | { key: string; invalid: string };

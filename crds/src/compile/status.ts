@@ -1,4 +1,5 @@
 import type { ObjectInfo } from './objects.ts';
+import { compareStrings } from './order.ts';
 
 /** A condition as compile() computes it; the caller adds lastTransitionTime when it writes status. */
 export interface CompiledCondition {
@@ -101,7 +102,3 @@ export function compareStatuses(a: ObjectStatus, b: ObjectStatus): number {
   return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name);
 }
 
-/** Code-unit order, independent of locale, so output never depends on the machine. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
