@@ -1,11 +1,12 @@
 // Process lifecycle: config hot reload (valid edits served within 2 s, invalid ones keep
-// the last good config) and SIGTERM draining (in-flight streams finish, exit code 0).
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// the last good config and are reported once) and SIGTERM draining (in-flight streams finish,
+// exit code 0).
+import { renameSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chatReply, startFakeOpenAI } from '../src/testing/fake-openai.ts';
-import type { FakeBackend } from '../src/testing/fake-openai.ts';
+import { chatReply, startFakeOpenAI } from '@jairouter/testkit/fake-openai';
+import type { FakeBackend } from '@jairouter/testkit/fake-openai';
 import { NS, modelRoute, secret, tenantWithKeys, toYaml } from './config.ts';
 import type { Doc } from './config.ts';
 import { logAfter, startProxy, waitFor } from './harness.ts';
@@ -62,13 +63,15 @@ async function status(p: ProxyHandle, model: string): Promise<number> {
   return res.status;
 }
 
+const REJECTED = 'config change rejected: keeping the last good config';
+
 /** pino writes the level as a number (40 = warn) or, with a formatter, as its label. */
 const isWarnOrWorse = (l: LogLine) =>
   typeof l.level === 'number' ? l.level >= 40 : ['warn', 'error', 'fatal'].includes(String(l.level));
 
 describe('config hot reload', () => {
   it('valid edits are served within 2 s; invalid ones keep the last good config and are logged', async () => {
-    const p = await start({ configs: toYaml(tenantDocs(), route(['reload-a'])) });
+    const p = await start({ configs: toYaml(tenantDocs(), route(['reload-a'])), args: ['--log-level', 'debug'] });
     const file = p.configFile();
     const v0 = await version(p);
     expect(await status(p, 'reload-a')).toBe(200);
@@ -82,13 +85,28 @@ describe('config hot reload', () => {
     expect((await applied(1_000))['version']).toBe(v1);
     expect(await status(p, 'reload-b')).toBe(200);
 
-    // 2. A schema-invalid object is rejected and logged; the last good config stays.
-    const rejected = logAfter(p, (l) => l.msg === 'object rejected');
-    writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b', 'reload-c'], { backends: [{ name: 'life', url: backend.url, adapter: 'bogus-adapter' }] })));
-    const line = await rejected(RELOAD_DEADLINE_MS);
-    expect(line).toMatchObject({ kind: 'ModelRoute', namespace: NS, name: 'reload' });
-    expect(typeof line['reason']).toBe('string');
-    expect(typeof line['message']).toBe('string');
+    // 2. An edit that would degrade the served route (a second backend whose Secret is missing:
+    // compiled, the route would be served by one of its two backends) is rejected, reported once,
+    // and the last good config stays.
+    const editAt = p.logs.length;
+    const rejected = logAfter(p, (l) => l.msg === REJECTED);
+    writeFileSync(file, toYaml(tenantDocs(), route(['reload-a', 'reload-b', 'reload-c'], {
+      backends: [{ name: 'life', url: backend.url }, { name: 'second', url: backend.url, credentialsRef: { name: 'missing', key: 'apiKey' } }],
+    })));
+    expect(await rejected(RELOAD_DEADLINE_MS)).toMatchObject({ level: 'error', serving: v1, problems: 1 });
+    // The same files read again (touched: a watch event and a reload, same bytes) are the same edit.
+    const seenAgain = logAfter(p, (l) => l.msg === 'config change already rejected');
+    const now = new Date();
+    utimesSync(file, now, now);
+    expect(await seenAgain(RELOAD_DEADLINE_MS)).toMatchObject({ serving: v1 });
+    const since = p.logs.slice(editAt);
+    expect(since.filter((l) => l.msg === REJECTED)).toHaveLength(1);
+    const reasons = since.filter((l) => l.msg === 'object rejected');
+    expect(reasons).toEqual([expect.objectContaining({ kind: 'ModelRoute', namespace: NS, name: 'reload', reason: 'SecretNotFound' })]);
+    expect(reasons[0]!['message']).toBe('backend "second": Secret "missing" not found in namespace ai.');
+    // Nothing says the rejected config is served: no "Serving with 1 of 2 backends", no "config applied".
+    expect(JSON.stringify(since)).not.toMatch(/Serving with|not served|config applied/);
+    expect(since.findIndex((l) => l.msg === REJECTED)).toBeLessThan(since.findIndex((l) => l.msg === 'object rejected'));
     expect(await version(p)).toBe(v1);
     expect(await status(p, 'reload-a')).toBe(200);
     expect(await status(p, 'reload-b')).toBe(200);
