@@ -12,6 +12,7 @@ COPY crds/package.json crds/
 COPY proxy/package.json proxy/
 COPY operator/package.json operator/
 COPY e2e/package.json e2e/
+COPY e2e/testkit/package.json e2e/testkit/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY crds/src crds/src
 COPY crds/bin-support crds/bin-support
@@ -19,10 +20,12 @@ COPY proxy/bin proxy/bin
 COPY proxy/src proxy/src
 COPY operator/bin operator/bin
 COPY operator/src operator/src
+COPY e2e/testkit/bin e2e/testkit/bin
+COPY e2e/testkit/src e2e/testkit/src
 COPY scripts scripts
 RUN ln -s /app/proxy/bin/jairouter-proxy.js /usr/local/bin/jairouter-proxy \
  && ln -s /app/operator/bin/jairouter-operator.js /usr/local/bin/jairouter-operator \
- && ln -s /app/proxy/bin/jairouter-demo-backend.js /usr/local/bin/jairouter-demo-backend
+ && ln -s /app/e2e/testkit/bin/jairouter-demo-backend.js /usr/local/bin/jairouter-demo-backend
 # The compile cache (TypeScript stripping included) lives in /tmp, the only writable path.
 ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache NODE_ENV=production
 USER 65532:65532

@@ -9,7 +9,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 for spec in backend-a:18001 backend-b:18002; do
-  node proxy/bin/jairouter-demo-backend.js --name "${spec%%:*}" --port "${spec##*:}" >/dev/null &
+  node e2e/testkit/bin/jairouter-demo-backend.js --name "${spec%%:*}" --port "${spec##*:}" >/dev/null &
   pids+=($!)
 done
 cat <<MSG

@@ -13,6 +13,7 @@
 //    `sh -c`: npm hands SIGTERM to the shell, dash (Debian's sh) dies of it without passing it on,
 //    and the bin would keep running, orphaned and still listening.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +38,8 @@ export function requireNode(binUrl) {
     console.error(`${name} needs Node >= 22.18; scripts/node-env.sh gave ${process.version}`);
     process.exit(1);
   }
-  const root = join(dirname(bin), '..', '..');
-  const env = spawnSync(join(root, 'scripts', 'node-env.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeEnv = findUp(dirname(bin), join('scripts', 'node-env.sh'));
+  const env = nodeEnv === undefined ? { status: 1 } : spawnSync(nodeEnv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (env.status !== 0) {
     console.error(`${name} needs Node >= 22.18 (this is ${process.version}) and could not fetch one`);
     process.exit(1);
@@ -76,4 +77,15 @@ function stopWhenOrphaned(enabled) {
     process.kill(process.pid, 'SIGTERM');
   }, PARENT_CHECK_MS);
   timer.unref();
+}
+
+/** The repository's `rel` (scripts/node-env.sh) in `dir` or the nearest directory above it: bins
+ * sit at different depths (proxy/bin, e2e/testkit/bin). */
+function findUp(dir, rel) {
+  for (;;) {
+    if (existsSync(join(dir, rel))) return join(dir, rel);
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
 }

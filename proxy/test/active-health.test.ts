@@ -1,7 +1,7 @@
 // Active health checks: an endpoint failing its probes takes no traffic until it passes again.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
 import { logAfter, startProxy, type ProxyHandle } from './harness.ts';
 

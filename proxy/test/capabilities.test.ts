@@ -3,7 +3,7 @@
 // gets a 400 naming what is missing. Driven in-process with the openai SDK against fakes.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { modelRoute, tenantWithKeys, toYaml, type BackendSpec } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
 

@@ -9,9 +9,9 @@ import {
   countTokens,
   embeddingVector,
   startFakeOpenAI,
-} from '../src/testing/fake-openai.ts';
-import type { FakeBackend } from '../src/testing/fake-openai.ts';
-import { chunkKind, loadFixture, parseSse, shapeOf } from '../src/testing/openai-shape.ts';
+} from '@jairouter/testkit/fake-openai';
+import type { FakeBackend } from '@jairouter/testkit/fake-openai';
+import { chunkKind, loadFixture, parseSse, shapeOf } from '@jairouter/testkit/openai-shape';
 import { NS, PROVIDER_KEY, PROVIDER_REF, modelRoute, providerSecret, secret, tenant, tenantWithKeys, toYaml } from './config.ts';
 import { startProxy } from './harness.ts';
 import type { ProxyHandle } from './harness.ts';

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatReply } from '../src/testing/fake-openai.ts';
+import { DEMO_BACKEND_BIN as DEMO_BIN } from '@jairouter/testkit/demo-backend';
+import { chatReply } from '@jairouter/testkit/fake-openai';
 import { REPO_ROOT, startProxy } from './harness.ts';
 import type { ProxyHandle } from './harness.ts';
 
-const DEMO_BIN = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-demo-backend.js');
 const DEMO_KEY = 'sk-demo-jairouter';
 
 interface DemoBackend {

@@ -5,7 +5,7 @@
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
 import { startProxy } from './harness.ts';
 

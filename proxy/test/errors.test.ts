@@ -2,8 +2,8 @@
 // stack traces, and (for the client's own mistakes) no traffic to any backend.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { embeddingVector, startFakeOpenAI } from '../src/testing/fake-openai.ts';
-import type { FakeBackend } from '../src/testing/fake-openai.ts';
+import { embeddingVector, startFakeOpenAI } from '@jairouter/testkit/fake-openai';
+import type { FakeBackend } from '@jairouter/testkit/fake-openai';
 import { FAST_RETRY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
 import { STACK_TRACE, startProxy } from './harness.ts';
 import type { ProxyHandle } from './harness.ts';

@@ -2,9 +2,9 @@
 // driven through the proxy process with the openai SDK against fake backends.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatReply, startFakeOpenAI } from '../src/testing/fake-openai.ts';
-import type { FakeBackend, FakeMode } from '../src/testing/fake-openai.ts';
-import { chunkKind, parseSse } from '../src/testing/openai-shape.ts';
+import { chatReply, startFakeOpenAI } from '@jairouter/testkit/fake-openai';
+import type { FakeBackend, FakeMode } from '@jairouter/testkit/fake-openai';
+import { chunkKind, parseSse } from '@jairouter/testkit/openai-shape';
 import { FAST_RETRY, modelRoute, tenantWithKeys, toYaml } from './config.ts';
 import type { Doc } from './config.ts';
 import { startProxy, waitFor } from './harness.ts';

@@ -6,7 +6,7 @@
 // it was at rest, and no request is still counted in flight.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { modelRoute, tenantWithKeys, toYaml } from './config.ts';
 import { startProxy, waitFor, type ProxyHandle } from './harness.ts';
 

@@ -2,8 +2,8 @@
 // and Prometheus metrics after traffic.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatPromptTokens, chatReply, countTokens, startFakeOpenAI } from '../src/testing/fake-openai.ts';
-import type { FakeBackend } from '../src/testing/fake-openai.ts';
+import { chatPromptTokens, chatReply, countTokens, startFakeOpenAI } from '@jairouter/testkit/fake-openai';
+import type { FakeBackend } from '@jairouter/testkit/fake-openai';
 import { FAST_RETRY, NS, PROVIDER_KEY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
 import { startProxy } from './harness.ts';
 import type { LogLine, ProxyHandle } from './harness.ts';

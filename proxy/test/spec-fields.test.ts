@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OPENAI_COMPATIBLE_OPTIONS } from '@jairouter/crds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatReply, startFakeOpenAI, type FakeBackend, type FakeMode } from '../src/testing/fake-openai.ts';
+import { chatReply, startFakeOpenAI, type FakeBackend, type FakeMode } from '@jairouter/testkit/fake-openai';
 import { FAST_RETRY, PROVIDER_KEY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml, type BackendSpec, type Doc } from './config.ts';
 import { startProxy, type LogLine, type ProxyHandle } from './harness.ts';
 

@@ -6,7 +6,7 @@
 // SIGKILL the last operator: the proxies keep serving, and a proxy restarted meanwhile serves
 // the snapshot the leader wrote to its Secret. A new operator brings changes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../../../proxy/src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
 import type { OperatorProcess, ProxyProcess } from './processes.ts';
 import { condition, GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';

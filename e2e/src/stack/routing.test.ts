@@ -3,7 +3,7 @@
 // it serve them to an OpenAI SDK client, against fake OpenAI backends. Measures how long a
 // change takes from the apply to being served by both proxies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '../../../proxy/src/testing/fake-openai.ts';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
 import { apiError, condition, GROUP_VERSION, Stack, waitFor, type Condition, type Obj } from './stack.ts';
 import { canMakeTestHosts, makeTestHost, type TestHost } from './test-host.ts';

@@ -2,8 +2,7 @@
 // addresses an EndpointSlice may hold (the API server refuses loopback ones) without sending
 // test traffic anywhere but into a namespace this run made. Needs root and iproute2, as CI has.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../config.ts';
+import { DEMO_BACKEND_BIN } from '@jairouter/testkit/demo-backend';
 
 export interface TestHost {
   /** The host's address inside its namespace, e.g. 10.250.3.2. */
@@ -53,8 +52,7 @@ export function makeTestHost(): TestHost {
     address,
     close,
     startBackend(name, port) {
-      const bin = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-demo-backend.js');
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, '--host', address, '--port', String(port), '--name', name], {
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, DEMO_BACKEND_BIN, '--host', address, '--port', String(port), '--name', name], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs one fake OpenAI-compatible backend (proxy/src/testing/fake-openai.ts), the model
+// Runs one fake OpenAI-compatible backend (@jairouter/testkit, src/fake-openai.ts), the model
 // server `make demo` puts behind the proxy. Usage:
 //   jairouter-demo-backend --port 8001 --name backend-a [--host 127.0.0.1] [--models m1,m2] [--mode ok]
 import { requireNode } from '@jairouter/crds/require-node';
@@ -7,7 +7,7 @@ import { requireNode } from '@jairouter/crds/require-node';
 await requireNode(import.meta.url);
 
 const { parseArgs } = await import('node:util');
-const { startFakeOpenAI, FAKE_MODES } = await import('../src/testing/fake-openai.ts');
+const { startFakeOpenAI, FAKE_MODES } = await import('../src/fake-openai.ts');
 
 let args;
 try {

@@ -1,6 +1,6 @@
 // Structural comparison of OpenAI payloads: the same keys with the same JSON types,
 // values ignored. Used to hold the fake backend (and the proxy's output) to the
-// formats recorded in proxy/testdata/fixtures/openai/.
+// formats recorded in e2e/testkit/testdata/fixtures/openai/.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ export interface Fixture {
   };
 }
 
-const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'testdata', 'fixtures', 'openai');
+const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'testdata', 'fixtures', 'openai');
 
 export function loadFixture(name: string): Fixture {
   return JSON.parse(readFileSync(join(FIXTURES_DIR, `${name}.json`), 'utf8')) as Fixture;
