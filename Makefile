@@ -29,7 +29,7 @@ test: deps typecheck check-generated
 ## Builds kube-apiserver, etcd, kubectl and helm for the local control plane (jairouter-envtest,
 ## e2e/) into ~/.cache/jairouter/k8s with the machine's Go: minutes the first time, then nothing.
 k8s-binaries:
-	bash e2e/scripts/build-k8s-binaries.sh
+	bash e2e/testkit/scripts/build-k8s-binaries.sh
 
 ## Only the tests against the local control plane (they run in `make test` too).
 e2e: deps k8s-binaries

@@ -4,10 +4,8 @@
 //   jairouter-envtest build            builds the binaries (kube-apiserver, etcd, kubectl, helm)
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureBinaries } from './binaries.ts';
-import { e2eConfig } from './config.ts';
-import { readControlPlane, startControlPlane, stopControlPlane } from './control-plane.ts';
-import { kubeRequest } from './kube.ts';
+import { e2eConfig } from '@jairouter/testkit/config';
+import { ensureBinaries, kubeRequest, readControlPlane, startControlPlane, stopControlPlane } from '@jairouter/testkit/control-plane';
 
 const USAGE = `Usage:
   jairouter-envtest up --dir DIR [--timeout SECONDS]

@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseVersionsEnv } from './binaries.ts';
-import { readControlPlane, startControlPlane } from './control-plane.ts';
-import { kubectl, kubeRequest, type KubeAccess } from './kube.ts';
-import { freshNamespace, skipK8s, useBinaries } from './testing.ts';
+import { kubectl, kubeRequest, parseVersionsEnv, readControlPlane, startControlPlane, type KubeAccess } from '@jairouter/testkit/control-plane';
+import { freshNamespace, skipK8s, useBinaries } from '@jairouter/testkit/control-plane/testing';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../bin/jairouter-envtest.js', import.meta.url));

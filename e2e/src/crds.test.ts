@@ -6,9 +6,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from './config.ts';
-import { kubectl, kubeRequest } from './kube.ts';
-import { FIELD_MANAGER, freshNamespace, installCrds, readCrds, setupTimeoutMs, skipK8s, useControlPlane } from './testing.ts';
+import { REPO_ROOT } from '@jairouter/testkit/config';
+import { kubectl, kubeRequest } from '@jairouter/testkit/control-plane';
+import { FIELD_MANAGER, freshNamespace, installCrds, readCrds, setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 
 const CRDS = join(REPO_ROOT, 'crds');
 const MANIFESTS = join(CRDS, 'manifests');

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT as root } from './config.ts';
+import { REPO_ROOT as root } from '@jairouter/testkit/config';
 
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] };

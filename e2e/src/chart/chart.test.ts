@@ -4,10 +4,9 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ensureBinaries } from '../binaries.ts';
-import { e2eConfig } from '../config.ts';
-import { kubectl, kubeRequest } from '../kube.ts';
-import { freshNamespace, installCrds, setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
+import { e2eConfig } from '@jairouter/testkit/config';
+import { ensureBinaries, kubectl, kubeRequest } from '@jairouter/testkit/control-plane';
+import { freshNamespace, installCrds, setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import { CHART, findHelm, helmWithValues, render, type K8sObject } from './helm.ts';
 
 const NS = 'jairouter-system';
@@ -143,7 +142,7 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     } catch (e) {
       throw new Error(
         `helm not found and building it failed: ${(e as Error).message}\n` +
-          'Build it with `bash e2e/scripts/build-k8s-binaries.sh` (lands in $JAIROUTER_CACHE/k8s/bin), put helm on PATH ' +
+          'Build it with `bash e2e/testkit/scripts/build-k8s-binaries.sh` (lands in $JAIROUTER_CACHE/k8s/bin), put helm on PATH ' +
           'or set JAIROUTER_HELM; set JAIROUTER_SKIP_K8S=1 to skip these tests instead',
       );
     }

@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { isExecutable, k8sBinaries } from '../binaries.ts';
-import { e2eConfig, REPO_ROOT } from '../config.ts';
-import { runCommand, type CommandResult } from '../kube.ts';
+import { e2eConfig, REPO_ROOT } from '@jairouter/testkit/config';
+import { isExecutable, k8sBinaries, runCommand, type CommandResult } from '@jairouter/testkit/control-plane';
 
 export const CHART = join(REPO_ROOT, 'charts/jairouter');
 

@@ -7,8 +7,8 @@
 // the snapshot the leader wrote to its Secret. A new operator brings changes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
-import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
-import type { OperatorProcess, ProxyProcess } from './processes.ts';
+import { setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
+import type { OperatorProcess, ProxyProcess } from '@jairouter/testkit/processes';
 import { condition, GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
 import { chat, models, readyz } from './traffic.ts';
 

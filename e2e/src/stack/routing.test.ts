@@ -4,7 +4,7 @@
 // change takes from the apply to being served by both proxies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
-import { setupTimeoutMs, skipK8s, useControlPlane } from '../testing.ts';
+import { setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import { apiError, condition, GROUP_VERSION, Stack, waitFor, type Condition, type Obj } from './stack.ts';
 import { canMakeTestHosts, makeTestHost, type TestHost } from './test-host.ts';
 import { chat, chatStatus, models, percentile } from './traffic.ts';

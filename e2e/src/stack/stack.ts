@@ -16,13 +16,12 @@ import {
   PatchStrategy,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { ControlPlane } from '../control-plane.ts';
-import { kubectl } from '../kube.ts';
-import { FIELD_MANAGER, freshNamespace, installCrds } from '../testing.ts';
+import { REPO_ROOT } from '@jairouter/testkit/config';
+import { kubectl, type ControlPlane } from '@jairouter/testkit/control-plane';
+import { FIELD_MANAGER, freshNamespace, installCrds } from '@jairouter/testkit/control-plane/testing';
+import { startOperator, startProxy, type OperatorProcess, type ProxyProcess } from '@jairouter/testkit/processes';
+import { waitFor } from '@jairouter/testkit/wait-for';
 import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
-import { REPO_ROOT } from '../config.ts';
-import { startOperator, startProxy, type OperatorProcess, type ProxyProcess } from './processes.ts';
-import { waitFor } from '../wait-for.ts';
 
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';
 export const SNAPSHOT_SECRET = 'jairouter-snapshot';

@@ -1,7 +1,7 @@
 // Client traffic through a proxy: the OpenAI SDK for chat, plain fetch for /v1/models and
 // /readyz (polled in tight loops, where an SDK client per call would only add noise).
 import OpenAI from 'openai';
-import type { ProxyProcess } from './processes.ts';
+import type { ProxyProcess } from '@jairouter/testkit/processes';
 
 export function sdk(proxy: ProxyProcess, apiKey: string): OpenAI {
   // No SDK retries: every request is seen as sent.

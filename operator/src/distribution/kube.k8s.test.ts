@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/clien
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNamespace, skipK8s, useControlPlane } from '../../../e2e/src/testing.ts';
+import { freshNamespace, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import { servingNames } from './certs.ts';
 import { createPublisher, type DistributionPublisher } from './index.ts';
 import { KubeCertStore, KubeServedStore, KubeTokenReviewer, SERVED_CONFIGMAP } from './kube.ts';

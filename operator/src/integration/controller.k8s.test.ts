@@ -3,7 +3,7 @@
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
+import type { ControlPlane } from '@jairouter/testkit/control-plane';
 import { Controller } from '../kube/controller.ts';
 import { KubeEventRecorder } from '../kube/events.ts';
 import { sourceFactories } from '../kube/sources.ts';

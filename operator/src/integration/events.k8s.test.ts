@@ -4,8 +4,8 @@
 // Skipped when JAIROUTER_SKIP_K8S=1.
 import { KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubeRequest } from '../../../e2e/src/kube.ts';
-import { freshNamespace, skipK8s, useControlPlane } from '../../../e2e/src/testing.ts';
+import { kubeRequest } from '@jairouter/testkit/control-plane';
+import { freshNamespace, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import type { ConditionTransition } from '../reconcile/status.ts';
 import { COMPONENT, KubeEventRecorder, type EventTarget } from '../kube/events.ts';
 

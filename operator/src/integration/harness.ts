@@ -1,15 +1,13 @@
-// Shared by the operator's tests against a real kube-apiserver + etcd (e2e/src/control-plane.ts).
+// Shared by the operator's tests against a real kube-apiserver + etcd (@jairouter/testkit/control-plane).
 // They skip when JAIROUTER_SKIP_K8S=1 or when the binaries are not built yet: building them is
 // the control plane's business (jairouter-envtest), never a side effect of a unit test run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { k8sBinaries, missingBinaries, type K8sBinaries } from '../../../e2e/src/binaries.ts';
-import { e2eConfig, REPO_ROOT } from '../../../e2e/src/config.ts';
-import { startControlPlane, type ControlPlane } from '../../../e2e/src/control-plane.ts';
-import { kubeRequest, type KubeResponse } from '../../../e2e/src/kube.ts';
-import { waitFor } from '../../../e2e/src/wait-for.ts';
+import { e2eConfig, REPO_ROOT } from '@jairouter/testkit/config';
+import { k8sBinaries, kubeRequest, missingBinaries, startControlPlane, type ControlPlane, type K8sBinaries, type KubeResponse } from '@jairouter/testkit/control-plane';
+import { waitFor } from '@jairouter/testkit/wait-for';
 
 /** Why the k8s tests skip, or undefined when they run. */
 export function skipReason(): string | undefined {

@@ -1,8 +1,8 @@
 // Two operator processes (the real bin, real distribution side) on one Lease: one leads and
 // writes status; SIGKILL the leader and the other takes over. The failover time is printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
-import { OPERATOR_BIN, startNode, type NodeProcess } from '../../../e2e/src/stack/processes.ts';
+import type { ControlPlane } from '@jairouter/testkit/control-plane';
+import { OPERATOR_BIN, startNode, type NodeProcess } from '@jairouter/testkit/processes';
 import { condition, route, skipReason, startCluster, waitFor, type Api } from './harness.ts';
 
 const skip = skipReason();

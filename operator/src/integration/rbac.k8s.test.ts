@@ -4,7 +4,7 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ControlPlane } from '../../../e2e/src/control-plane.ts';
+import type { ControlPlane } from '@jairouter/testkit/control-plane';
 import { Controller } from '../kube/controller.ts';
 import { KubeEventRecorder } from '../kube/events.ts';
 import { KubeLeaseClient, LeaderElector } from '../kube/leader-election.ts';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBinaries, type K8sBinaries, type K8sVersions } from './binaries.ts';
-import { e2eConfig } from './config.ts';
+import { e2eConfig } from '../config.ts';
 import { kubeconfigYaml, kubeRequest, type KubeAccess } from './kube.ts';
 import { generatePki, pkiFiles } from './pki.ts';
 import { freePort } from './ports.ts';

@@ -1,11 +1,11 @@
 // Where the control plane's binaries are, and building them when they are not there yet
-// (e2e/scripts/build-k8s-binaries.sh; the first build takes many minutes, later ones nothing).
+// (e2e/testkit/scripts/build-k8s-binaries.sh; the first build takes many minutes, later ones nothing).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPTS = fileURLToPath(new URL('../scripts/', import.meta.url));
+const SCRIPTS = fileURLToPath(new URL('../../scripts/', import.meta.url));
 const BUILD_SCRIPT = join(SCRIPTS, 'build-k8s-binaries.sh');
 
 export interface K8sVersions {

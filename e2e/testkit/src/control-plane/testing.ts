@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { parse } from 'yaml';
 import { ensureBinaries, k8sBinaries, missingBinaries, type K8sBinaries } from './binaries.ts';
-import { e2eConfig } from './config.ts';
+import { e2eConfig } from '../config.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { connectCluster } from './external-cluster.ts';
 import { kubectl, kubeRequest, type KubeAccess } from './kube.ts';
-import { waitFor } from './wait-for.ts';
+import { waitFor } from '../wait-for.ts';
 
 const config = e2eConfig();
 

@@ -1,10 +1,10 @@
-// The only place the e2e package reads process.env, and where the repository is.
+// The only place the testkit reads process.env, and where the repository is.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root directory (with a trailing slash). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface E2eConfig {
   /** Cache root shared with scripts/node-env.sh; binaries live in `<cacheDir>/k8s/bin`. */

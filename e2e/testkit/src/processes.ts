@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { REPO_ROOT } from '../config.ts';
+import { REPO_ROOT } from './config.ts';
 
 export const OPERATOR_BIN = join(REPO_ROOT, 'operator', 'bin', 'jairouter-operator.js');
 export const PROXY_BIN = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-proxy.js');
