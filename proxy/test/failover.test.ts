@@ -286,7 +286,7 @@ describe('health', () => {
 
     await tier0.restart();
     // After the 1 s ejection, traffic goes back to tier 0.
-    await waitFor(async () => (await chat('fo-tier')).backend === tier0.name, { timeoutMs: 15_000, intervalMs: 200, what: 'tier 0 to serve again' });
+    await waitFor('tier 0 to serve again', async () => (await chat('fo-tier')).backend === tier0.name, 15_000, 200);
     const before = tier1.inferenceRequests().length;
     for (let i = 0; i < 5; i++) expect((await chat('fo-tier')).backend).toBe(tier0.name);
     expect(tier1.inferenceRequests()).toHaveLength(before);

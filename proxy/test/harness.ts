@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 
-export { waitFor } from '../src/testing/wait-for.ts';
+export { waitFor } from '@jairouter/testkit/wait-for';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROXY_BIN = join(REPO_ROOT, 'proxy', 'bin', 'jairouter-proxy.js');

@@ -105,10 +105,10 @@ describe('no leaks over a mixed run', () => {
     });
 
     // Once the proxy has finished the requests whose clients left, everything is released.
-    const after = await waitFor(async () => {
+    const after = await waitFor('no request in flight', async () => {
       const g = await gauges();
       return g.inflight === 0 ? g : undefined;
-    }, { what: 'no request in flight' });
+    });
     expect(after.timeouts, `active timers at rest ${rest.timeouts}, after the run ${after.timeouts}`).toBeLessThanOrEqual(rest.timeouts + 2);
   });
 });

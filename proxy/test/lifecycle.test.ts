@@ -49,11 +49,13 @@ async function version(p: ProxyHandle): Promise<string> {
 /** Polls /readyz until the config version differs from `from`; fails after the 2 s contract. */
 async function waitForNewVersion(p: ProxyHandle, from: string): Promise<string> {
   return waitFor(
+    'a new configVersion on /readyz',
     async () => {
       const v = (await p.readyz()).body.configVersion;
       return typeof v === 'string' && v !== from ? v : undefined;
     },
-    { timeoutMs: RELOAD_DEADLINE_MS, intervalMs: 25, what: 'a new configVersion on /readyz' },
+    RELOAD_DEADLINE_MS,
+    25,
   );
 }
 
@@ -241,7 +243,7 @@ describe('SIGTERM', () => {
       })();
 
       p.proc.kill('SIGTERM');
-      await waitFor(async () => (await p.readyz()).status === 503, { timeoutMs: 2_000, intervalMs: 25, what: '/readyz 503 while draining' });
+      await waitFor('/readyz 503 while draining', async () => (await p.readyz()).status === 503, 2_000, 25);
       const notReadyAt = Date.now();
 
       await rest;

@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
-import { waitFor } from '../src/testing/wait-for.ts';
+import { waitFor } from '@jairouter/testkit/wait-for';
 import { FAST_RETRY, modelRoute, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
 
@@ -134,7 +134,7 @@ describe('Retry-After', () => {
 describe('panic routing and the ejection cap', () => {
   it('when every endpoint fails its active checks, requests are tried anyway and succeed', async () => {
     const route = proxy.swap.current.routes.find((x) => x.id === 'ai/all-unhealthy')!;
-    await waitFor(() => route.endpoints.every((e) => !e.health.activeUp), { timeoutMs: 5_000, what: 'both endpoints marked down' });
+    await waitFor('both endpoints marked down', () => route.endpoints.every((e) => !e.health.activeUp), 5_000);
     const reply = await client.chat.completions.create({ model: 'all-unhealthy', messages: hi });
     expect(reply.choices[0]!.message.content).toContain('Hello from sick-');
   });
@@ -157,14 +157,15 @@ describe('panic routing and the ejection cap', () => {
     expect(r.response.headers.get('x-jairouter-backend')).toBe('steady');
     const flaky = fakes['flaky']!;
     if (flaky.inferenceRequests().length === 0) await client.chat.completions.create({ model: 'restore', messages: hi });
-    await waitFor(() => proxy.logs.some((l) => l.msg === 'endpoint ejected' && l['backend'] === 'flaky'), { timeoutMs: 2_000, what: 'flaky ejected' });
+    await waitFor('flaky ejected', () => proxy.logs.some((l) => l.msg === 'endpoint ejected' && l['backend'] === 'flaky'), 2_000);
     flaky.setMode('ok');
     await waitFor(
+      'endpoint restored logged',
       async () => {
         await client.chat.completions.create({ model: 'restore', messages: hi });
         return proxy.logs.some((l) => l.msg === 'endpoint restored' && l['backend'] === 'flaky');
       },
-      { timeoutMs: 5_000, what: 'endpoint restored logged' },
+      5_000,
     );
     const served = new Set<string>();
     for (let i = 0; i < 4; i++) served.add(String((await client.chat.completions.create({ model: 'restore', messages: hi }).withResponse()).response.headers.get('x-jairouter-backend')));

@@ -138,7 +138,7 @@ async function sigtermDrains(launch: NonNullable<StartProxyOptions['launch']>, e
     });
     expect(p.logs.find((l) => l.msg === 'draining')).toMatchObject({ signal: 'SIGTERM' });
     expect(p.logs.some((l) => l.msg === 'stopped')).toBe(true);
-    await waitFor(() => !alive(proxyPid) && processesMentioning(p.configDir).length === 0, { timeoutMs: 5_000, intervalMs: 25, what: 'no process of the chain left' });
+    await waitFor('no process of the chain left', () => !alive(proxyPid) && processesMentioning(p.configDir).length === 0, 5_000, 25);
     expect(await portIsFree(p.baseUrl)).toBe(true);
     expect(await portIsFree(p.adminUrl)).toBe(true);
     return { exit, chain };

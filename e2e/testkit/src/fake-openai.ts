@@ -451,7 +451,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   const port = await listen(opts.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
-  function waitFor(
+  function awaitRecorded(
     kind: 'request' | 'done',
     pred: (r: RecordedRequest) => boolean,
     timeoutMs: number,
@@ -495,10 +495,10 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       requests.length = 0;
     },
     waitForRequest(pred = () => true, timeoutMs = 5_000) {
-      return waitFor('request', pred, timeoutMs);
+      return awaitRecorded('request', pred, timeoutMs);
     },
     waitForDone(pred = () => true, timeoutMs = 5_000) {
-      return waitFor('done', pred, timeoutMs);
+      return awaitRecorded('done', pred, timeoutMs);
     },
     async kill() {
       await stop();

@@ -1,7 +1,16 @@
+// The one polling helper of every package's tests (it replaced a copy in proxy/src/testing).
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Polls `fn` until it returns something other than undefined/false; the last error is in the timeout message. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
+/**
+ * Polls `fn` (sync or async) until it returns something other than undefined/false and resolves
+ * with that. Rejects after `timeoutMs`, naming `what` and the last error `fn` threw.
+ */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  intervalMs = 50,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { withVersion, type ProxyConfig } from '@jairouter/crds';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@jairouter/testkit/wait-for';
 import { parseOptions, type ProxyOptions } from '../config.ts';
-import { waitFor } from '../testing/wait-for.ts';
 import { OperatorSource, type OperatorSourceOptions } from './operator-source.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-opsrc-'));
@@ -105,7 +105,7 @@ class FakeOperator {
   }
 }
 
-const until = (cond: () => boolean, timeoutMs = 5000) => waitFor(cond, { timeoutMs, intervalMs: 20 });
+const until = (cond: () => boolean, timeoutMs = 5000) => waitFor('the condition', cond, timeoutMs, 20);
 
 const log = pino({ level: 'silent' });
 let op: FakeOperator;

@@ -132,7 +132,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   // Fails fast when a process died (its log's tail says why) or the deadline passed.
-  const waitFor = async (what: string, ready: () => Promise<boolean>): Promise<void> => {
+  const waitReady = async (what: string, ready: () => Promise<boolean>): Promise<void> => {
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       const dead = children.find((c) => c.exited);
       if (dead) {
@@ -160,7 +160,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
       '--unsafe-no-fsync',
       '--log-level=warn',
     ]);
-    await waitFor('etcd', () => etcdHealthy(etcdUrl));
+    await waitReady('etcd', () => etcdHealthy(etcdUrl));
     log(`jairouter-envtest: etcd ${bins.versions.etcd} ready on ${etcdUrl} (${Date.now() - t0} ms)`);
 
     const t1 = Date.now();
@@ -187,7 +187,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
       '--profiling=false',
       ...(opts.apiServerArgs ?? []),
     ]);
-    await waitFor('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200);
+    await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200);
     log(`jairouter-envtest: kube-apiserver ${bins.versions.kubernetes} ready on ${server} (${Date.now() - t1} ms)`);
   } catch (err) {
     process.off('exit', onExit);
