@@ -77,8 +77,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
     const ex = new Exchange(req, new ClientResponse(res, 'openai'), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
-    res.setHeader('x-request-id', requestId);
-    if (deps.draining()) res.setHeader('connection', 'close');
+    const out = ex.out;
+    out.setHeader('x-request-id', requestId);
+    if (deps.draining()) out.setHeader('connection', 'close');
     metrics.inflightCount++;
     res.once('close', () => {
       metrics.inflightCount--;
@@ -89,12 +90,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const allowed = cors.allow(req.headers.origin);
       if (req.method === 'OPTIONS') {
         if (allowed === null) return reject(ex, Errors.corsOriginNotAllowed(req.headers.origin ?? ''));
-        ex.out.empty(204, cors.preflightHeaders(allowed, req.headers));
+        out.empty(204, cors.preflightHeaders(allowed, req.headers));
         return finish(ex);
       }
       if (allowed !== null) {
         const h = cors.responseHeaders(allowed);
-        for (const k in h) res.setHeader(k, h[k]!);
+        for (const k in h) out.setHeader(k, h[k]!);
       }
     } else if (req.method === 'OPTIONS') {
       return reject(ex, Errors.corsDisabled());
@@ -112,7 +113,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const type = req.headers['content-type'];
     if (type !== undefined && !isJson(type)) {
       // The body is not read: the connection cannot be reused for another request.
-      res.setHeader('connection', 'close');
+      out.setHeader('connection', 'close');
       return reject(ex, Errors.unsupportedMediaType(type));
     }
     readBody(req, deps.maxBodyBytes, (err, raw) => {
@@ -120,7 +121,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         if (err === 'too-large') {
           // A body of declared length is read to its end and discarded, so the client gets to
           // read the 413 instead of a broken pipe; an open-ended chunked body is cut off.
-          if (req.headers['content-length'] === undefined) res.setHeader('connection', 'close');
+          if (req.headers['content-length'] === undefined) out.setHeader('connection', 'close');
           return reject(ex, Errors.tooLarge(deps.maxBodyBytes));
         }
         ex.stop('client-gone');
