@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '@jairouter/testkit/seeded-random';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyProxyConfig } from '../proxy-config.ts';
@@ -16,18 +17,6 @@ const BUCKETS = Object.keys(emptyResources()) as (keyof Resources)[];
 
 function render(r: CompileResult): string {
   return JSON.stringify(r, null, 2);
-}
-
-/** A small seeded PRNG (mulberry32) so that a failing shuffle can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: readonly T[], rand: () => number): T[] {
@@ -49,7 +38,8 @@ function shuffleKeys(value: unknown, rand: () => number): unknown {
 }
 
 function shuffled(resources: Resources, seed: number): Resources {
-  const rand = rng(seed);
+  // Seeded, so that a failing shuffle can be replayed from its seed.
+  const rand = mulberry32(seed);
   const out: Record<string, KubeObject[]> = {};
   for (const b of BUCKETS) out[b] = shuffle(resources[b], rand).map((o) => shuffleKeys(o, rand) as KubeObject);
   return out as unknown as Resources;

@@ -2,17 +2,8 @@
 import fc from 'fast-check';
 import type { BalanceEndpoint, PickInput } from './types.ts';
 
-/** Small seeded PRNG so that statistical tests are deterministic, never flaky. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG so that statistical tests are deterministic, never flaky. */
+export { mulberry32 } from '@jairouter/testkit/seeded-random';
 
 export function endpoints(weights: readonly number[], costs: readonly number[] = []): BalanceEndpoint[] {
   return weights.map((weight, i) => ({ key: `backend-${i} http://10.0.0.${i}:8000/v1`, weight, cost: costs[i] ?? 0 }));
