@@ -23,7 +23,7 @@ beforeAll(async () => {
     modelRoute('probed', {
       models: ['probed'],
       backends: [{ name: 'probed', url: probed.url, credentialsRef: PROVIDER_REF, options: { authHeader: 'api-key', 'header.X-Team': 'ml' } }],
-      healthCheck: { active: { path: '/health', interval: '1h' } },
+      healthCheck: { active: { interval: '1h' } },
     }),
     modelRoute('chat', { models: ['chat'], backends: [{ name: 'checks', url: backend.url }] }),
     modelRoute('renamed', { models: ['renamed'], backends: [{ name: 'checks', url: backend.url, model: 'upstream/model-id' }] }),
@@ -98,7 +98,7 @@ describe('what goes upstream', () => {
 
 describe('health probes', () => {
   it('authenticate as requests do: the adapter\'s credential header and static headers, and the user-agent', async () => {
-    const probe = await probed.waitForRequest((r) => r.path === '/health', 5_000);
+    const probe = await probed.waitForRequest((r) => r.method === 'GET' && r.path === '/v1/models', 5_000);
     expect(probe.headers['api-key']).toBe(PROVIDER_KEY);
     expect(probe.headers.authorization).toBeUndefined();
     expect(probe.headers['x-team']).toBe('ml');

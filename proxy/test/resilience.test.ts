@@ -61,7 +61,7 @@ beforeAll(async () => {
       modelRoute('all-unhealthy', {
         models: ['all-unhealthy'],
         backends: [{ name: 'sick-1', url: sick1.url }, { name: 'sick-2', url: sick2.url }],
-        healthCheck: { active: { path: '/health', interval: '100ms', timeout: '1s', unhealthyThreshold: 1 } },
+        healthCheck: { active: { interval: '100ms', timeout: '1s', unhealthyThreshold: 1 } },
       }),
       modelRoute('restore', {
         models: ['restore'],
