@@ -178,9 +178,9 @@ describe('client errors (never reach a backend)', () => {
     const absent = await raw('/v1/chat/completions', { method: 'POST', body: chatBody('secret-modex') });
     expect(hidden.status).toBe(404);
     expect(absent.status).toBe(404);
-    const [h, a] = [(await hidden.json()) as { error: Record<string, unknown> }, (await absent.json()) as { error: Record<string, unknown> }];
-    expect({ ...h.error, message: String(h.error.message).replace('secret-model', 'M') }).toEqual({ ...a.error, message: String(a.error.message).replace('secret-modex', 'M') });
-    expect(h.error.code).toBe('model_not_found');
+    const [h, a] = [hidden.body.error!, absent.body.error!];
+    expect({ ...h, message: String(h.message).replace('secret-model', 'M') }).toEqual({ ...a, message: String(a.message).replace('secret-modex', 'M') });
+    expect(h.code).toBe('model_not_found');
     const err = await acme.chat.completions.create({ model: 'secret-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     const line = await proxy.waitForLog((l) => l.msg === 'request' && l['model'] === 'secret-model');
