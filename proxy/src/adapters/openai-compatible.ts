@@ -101,7 +101,9 @@ class PassThrough implements ResponseTranslator {
   }
 
   classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    if (status >= 500 || status === 429) return 'error';
+    // 401/403 mean the backend refused the gateway's credential, not the client's: held back
+    // and answered as a gateway fault (502), never passed on as if the client's key were wrong.
+    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
     this.ok = status < 300;
     if (this.ok && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
       this.relay = new SseRelay(!this.req.clientWantsUsage);

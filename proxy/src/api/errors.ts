@@ -61,6 +61,8 @@ export const Errors = {
   noHealthyBackend: (route: string) =>
     apiError(503, 'service_unavailable', 'no_healthy_backend', `no healthy backend for route ${route}`),
   badGateway: (detail: string) => apiError(502, 'upstream_error', 'bad_gateway', `upstream request failed: ${detail}`),
+  upstreamAuth: (status: number, message: string) =>
+    apiError(502, 'upstream_error', 'upstream_auth_failed', `the backend refused the gateway's credential (${status})${message ? `: ${message}` : ''}; check the backend's credentialsRef`),
   timeout: (detail: string) => apiError(504, 'timeout', 'upstream_timeout', `upstream timed out: ${detail}`),
   upstreamRateLimited: (detail: string) => apiError(429, 'rate_limit_error', 'upstream_rate_limited', `every backend is rate limited${detail}`),
   draining: () => apiError(503, 'service_unavailable', 'shutting_down', 'the proxy is shutting down'),

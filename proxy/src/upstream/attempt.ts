@@ -6,7 +6,8 @@ import type { ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '.
 import type { Exchange } from '../exchange.ts';
 import type { EndpointRuntime, RouteRuntime } from '../runtime/runtime.ts';
 
-export type FailureReason = 'connect-failure' | 'reset' | 'timeout' | '5xx' | '429';
+/** `auth`: the backend refused the gateway's own credential (401/403); never retried, answered 502. */
+export type FailureReason = 'connect-failure' | 'reset' | 'timeout' | '5xx' | '429' | 'auth';
 
 /** How one upstream attempt ended. `done`: the client has its answer (or is gone). */
 export type AttemptResult =
@@ -169,7 +170,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }
       case 'error': {
         const body = this.errorChunks.length === 1 ? this.errorChunks[0]! : Buffer.concat(this.errorChunks, this.errorSize);
-        const reason: FailureReason = this.status === 429 ? '429' : '5xx';
+        const reason: FailureReason = this.status === 429 ? '429' : this.status === 401 || this.status === 403 ? 'auth' : '5xx';
         const result: AttemptResult = { kind: 'failed', reason, detail: `status ${this.status}`, status: this.status, message: t.errorMessage(body) };
         const ra = retryAfterMs(this.headers['retry-after']);
         if (ra !== undefined) result.retryAfterMs = ra;

@@ -124,7 +124,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       hooks.onEjected(route, ep.backend.name, ep.url, ep.health.ejectedUntil);
     }
     failures.note(result, t);
-    if (ex.timedOut || !policy.retryOn.includes(result.reason)) break;
+    if (ex.timedOut || result.reason === 'auth' || !policy.retryOn.includes(result.reason)) break;
   }
   return false;
 }
@@ -142,6 +142,8 @@ function fail(ex: Exchange, failures: Failures, now: number): void {
     e = Errors.timeout(ex.timedOut ? 'request deadline exceeded' : 'no response headers within the first-byte timeout');
   } else if (f.reason === '429') {
     e = Errors.upstreamRateLimited(f.message ? `: ${f.message}` : '');
+  } else if (f.reason === 'auth') {
+    e = Errors.upstreamAuth(f.status ?? 401, f.message ?? '');
   } else if (f.reason === '5xx') {
     e = Errors.badGateway(`upstream answered ${f.status}${f.message ? `: ${f.message}` : ''}`);
   } else {
