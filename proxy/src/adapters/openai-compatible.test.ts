@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BackendIR } from '@jairouter/crds';
 import { openAICompatible } from './openai-compatible.ts';
-import type { ClientRequest } from './types.ts';
+import type { ClientRequest, UpstreamRequest } from './types.ts';
 
-const adapter = openAICompatible('vllm');
+const vllm = openAICompatible('vllm');
+/** The OpenAI-compatible adapter builds its request synchronously. */
+const adapter = { toUpstream: (req: ClientRequest, b: BackendIR, basePath: string) => vllm.toUpstream(req, b, basePath, 'http://x:8000') as UpstreamRequest };
 
 function backend(extra: Partial<BackendIR> = {}): BackendIR {
   return {

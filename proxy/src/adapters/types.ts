@@ -42,6 +42,8 @@ export type ResponseMode = 'error' | 'stream' | 'body';
  */
 export interface ResponseTranslator {
   classify(status: number, headers: IncomingHttpHeaders): ResponseMode;
+  /** The status the client gets for a relayed answer (`body` or `stream`); the upstream's when absent. */
+  status?(upstream: number): number;
   /** The client's response headers, from the upstream's (hop-by-hop and account headers dropped). */
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders;
   /** Body bytes for the client now, or null to hold them until `bodyEnd`. */
@@ -63,10 +65,30 @@ export interface ResponseTranslator {
 export interface Adapter {
   readonly name: string;
   supports(op: Operation): boolean;
-  /** `basePath` is the endpoint URL's path without a trailing slash, e.g. `/v1`. */
-  toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest;
+  /**
+   * The upstream request for one attempt. `basePath` is the endpoint URL's path without a
+   * trailing slash (e.g. `/v1`), `origin` its scheme, host and port (what a request signature
+   * covers). A Promise where building it is asynchronous (request signing). Throws
+   * UnsupportedRequest when this backend cannot honour the request; the proxy then tries
+   * another backend, or answers 400 with the message.
+   */
+  toUpstream(req: ClientRequest, backend: BackendIR, basePath: string, origin: string): UpstreamRequest | Promise<UpstreamRequest>;
   /** The headers that carry the backend's credential and static options (also sent by health probes). */
   authHeaders(backend: BackendIR): Record<string, string>;
   /** A fresh translator for one attempt's answer. */
   translator(req: ClientRequest, backend: BackendIR): ResponseTranslator;
+}
+
+/**
+ * Thrown by `toUpstream` when the backend cannot honour what the request asks for (a field with
+ * no equivalent in the provider's API that would change the answer). The message names the
+ * field and the backend, for the client's 400.
+ */
+export class UnsupportedRequest extends Error {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
 }

@@ -12,6 +12,8 @@ export interface EndpointRuntime {
   readonly index: number;
   readonly backend: BackendRuntime;
   readonly url: string;
+  /** Scheme, host and port of `url`. */
+  readonly origin: string;
   readonly basePath: string;
   readonly pool: UpstreamDispatcher;
   readonly health: EndpointHealth;
@@ -125,6 +127,7 @@ export class Runtime {
           index: endpoints.length,
           backend,
           url: e.url,
+          origin: u.origin,
           basePath: u.pathname.replace(/\/+$/, ''),
           pool: pools.get(u.origin, r.timeouts.connectMs),
           health: h,

@@ -218,7 +218,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (ex.draining()) headers.connection = 'close';
     ex.backend = this.endpoint.backend.name;
     ex.route = this.route;
-    ex.out.start(this.status, headers);
+    ex.out.start(this.translator.status?.(this.status) ?? this.status, headers);
   }
 
   private write(controller: Dispatcher.DispatchController, buf: Buffer): void {

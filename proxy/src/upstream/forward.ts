@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Errors, type ApiError } from '../api/errors.ts';
+import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
@@ -83,6 +84,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     tokens,
     onRestored: hooks.onRestored,
   };
+  let skipped = 0;
   for (let n = 0; n <= policy.attempts; n++) {
     ctx.now = hooks.now();
     ctx.untriedOnly = true;
@@ -102,7 +104,19 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     ctx.tried[idx] = 1;
     const ep = route.endpoints[idx]!;
     const adapter = ep.backend.adapter;
-    const upstream = adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath);
+    let upstream: UpstreamRequest;
+    try {
+      const built = adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath, ep.origin);
+      upstream = built instanceof Promise ? await built : built;
+    } catch (e) {
+      if (!(e instanceof UnsupportedRequest)) throw e;
+      // This backend cannot honour the request; another one of the route may.
+      failures.note({ kind: 'incapable', route, message: e.message }, hooks.now());
+      // A skip costs no attempt, once per endpoint (bounded: a retry may pick it again).
+      if (++skipped <= route.endpoints.length) n--;
+      continue;
+    }
+    if (ex.signal.aborted) return ex.clientGone;
     ep.health.inflight++;
     const started = hooks.now();
     const attempt = new Attempt(ex, route, ep, upstream, adapter.translator(ex.client, ep.backend.ir));
