@@ -1,21 +1,13 @@
 import type { Adapter } from './api/model-route.ts';
 
-/**
- * The adapters the proxy of this release implements. The schema names every provider the API
- * will support; a backend whose adapter is not here yet is reported by compile() (reason
- * UnsupportedAdapter) instead of being silently skipped by the proxy. The proxy has a test
- * that its adapter registry matches this list.
- */
-export const IMPLEMENTED_ADAPTERS: readonly Adapter[] = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'];
-
 /** One key of `backends[].options` that an adapter reads. */
 export interface AdapterOption {
   /** The key; `header.<Name>` stands for every key that starts with `header.`. */
   key: string;
   /** `string`: the value must be a string; `scalar`: a string, number or boolean, sent as text. */
   type: 'string' | 'scalar';
-  /** What the value ends up as in the upstream request, which decides the characters it may hold. */
-  becomes: 'header-name' | 'header-value';
+  /** What the value ends up as in the upstream request, which decides the characters it may hold (`text`: neither header name nor value, e.g. a region or an API version). */
+  becomes: 'header-name' | 'header-value' | 'text';
   /** What it does; no "(default ...)": the reference doc would read that as the map's default. */
   description: string;
 }
@@ -34,10 +26,22 @@ export const OPENAI_COMPATIBLE_OPTIONS: readonly AdapterOption[] = [
   { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request' },
 ];
 
-/** The option keys each implemented adapter reads. */
-export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterOption[]>>> = Object.fromEntries(
-  IMPLEMENTED_ADAPTERS.map((a) => [a, OPENAI_COMPATIBLE_OPTIONS]),
-);
+/**
+ * The adapters the proxy of this release implements, each with the option keys it reads. The
+ * schema names every provider the API will support; a backend whose adapter is not here yet
+ * is reported by compile() (reason UnsupportedAdapter) instead of being silently skipped by
+ * the proxy. The proxy has a test that its adapter registry matches these keys.
+ */
+export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterOption[]>>> = {
+  openai: OPENAI_COMPATIBLE_OPTIONS,
+  vllm: OPENAI_COMPATIBLE_OPTIONS,
+  ollama: OPENAI_COMPATIBLE_OPTIONS,
+  xinference: OPENAI_COMPATIBLE_OPTIONS,
+  localai: OPENAI_COMPATIBLE_OPTIONS,
+  gpustack: OPENAI_COMPATIBLE_OPTIONS,
+};
+
+export const IMPLEMENTED_ADAPTERS: readonly Adapter[] = Object.keys(ADAPTER_OPTIONS) as Adapter[];
 
 /** The documented option that `key` is, if any (`header.X-Team` is `header.<Name>`). */
 export function findAdapterOption(options: readonly AdapterOption[], key: string): AdapterOption | undefined {

@@ -42,7 +42,7 @@ export function checkBackendOptions(spec: ModelRouteSpec): Problem[] {
   return problems;
 }
 
-function invalidValue(documented: string, key: string, value: string | number | boolean, type: 'string' | 'scalar', becomes: 'header-name' | 'header-value'): string | undefined {
+function invalidValue(documented: string, key: string, value: string | number | boolean, type: 'string' | 'scalar', becomes: 'header-name' | 'header-value' | 'text'): string | undefined {
   if (documented.endsWith('<Name>')) {
     const name = key.slice(documented.length - '<Name>'.length);
     if (!HEADER_NAME.test(name)) return `"${name}" is not an HTTP header name`;
@@ -52,6 +52,6 @@ function invalidValue(documented: string, key: string, value: string | number | 
   const text = String(value);
   if (becomes === 'header-name' && !HEADER_NAME.test(text)) return 'must be an HTTP header name';
   if (becomes === 'header-name' && MANAGED_HEADERS.has(text.toLowerCase())) return `"${text}" is set by the proxy on every upstream request and cannot carry the credential`;
-  if (becomes === 'header-value' && !HEADER_VALUE.test(text)) return 'must not hold control characters (it is sent in a header)';
+  if (becomes !== 'header-name' && !HEADER_VALUE.test(text)) return 'must not hold control characters (it is sent in a header)';
   return undefined;
 }
