@@ -1,9 +1,11 @@
 // Writes the CRD manifests (crds/manifests/, charts/jairouter/crds/) and
-// docs/reference/crds.md from the zod schemas. `--check` writes nothing and exits 1
+// docs/reference/crds.md from the zod schemas, and docs/adapters.md's support matrix from the
+// conformance table (@jairouter/testkit/providers/support). `--check` writes nothing and exits 1
 // listing every file that differs from what it would write (make check-generated).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { MANIFEST_DIRS, generatedFiles } from '../src/crd/generated-files.ts';
+import { renderSupportMatrix } from '@jairouter/testkit/providers/support';
+import { MANIFEST_DIRS, generatedFiles, type GeneratedFile } from '../src/crd/generated-files.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const check = process.argv.includes('--check');
@@ -13,7 +15,17 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-const files = generatedFiles();
+const ADAPTERS_DOC = 'docs/adapters.md';
+const MATRIX = /(<!-- support-matrix:start[^>]*-->\n)(?:[\s\S]*?\n)?(<!-- support-matrix:end -->)/;
+
+/** docs/adapters.md with its support matrix regenerated from the conformance table. */
+function adaptersDoc(): GeneratedFile {
+  const current = readFileSync(join(root, ADAPTERS_DOC), 'utf8');
+  if (!MATRIX.test(current)) throw new Error(`${ADAPTERS_DOC}: the support-matrix markers are missing`);
+  return { path: ADAPTERS_DOC, content: current.replace(MATRIX, (_m, start: string, end: string) => `${start}${renderSupportMatrix()}\n${end}`) };
+}
+
+const files = [...generatedFiles(), adaptersDoc()];
 const wanted = new Set(files.map((f) => f.path));
 const stale: string[] = [];
 for (const f of files) {

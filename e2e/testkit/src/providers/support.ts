@@ -32,3 +32,19 @@ export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   openai: {},
   vllm: {},
 };
+
+/** The support matrix of docs/adapters.md: one row per case, one column per adapter in the suite. */
+export function renderSupportMatrix(): string {
+  const adapters = Object.keys(UNSUPPORTED).sort();
+  const reasons: string[] = [];
+  const cell = (adapter: string, c: Case): string => {
+    const why = UNSUPPORTED[adapter]![c];
+    if (!why) return 'yes';
+    reasons.push(`${adapter}, ${c}: ${why}`);
+    return `no (${reasons.length})`;
+  };
+  const lines = [`| case | ${adapters.map((a) => `\`${a}\``).join(' | ')} |`, `|---|${adapters.map(() => '---').join('|')}|`];
+  for (const c of CASES) lines.push(`| ${c} | ${adapters.map((a) => cell(a, c)).join(' | ')} |`);
+  if (reasons.length > 0) lines.push('', ...reasons.map((r, i) => `${i + 1}. ${r}`));
+  return lines.join('\n');
+}
