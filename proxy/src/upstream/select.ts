@@ -27,6 +27,14 @@ export interface PickContext {
  * a 429 stay out: they said when to come back. Returns -1 when nothing can be picked.
  */
 export function selectEndpoint(route: RouteRuntime, ctx: PickContext): number {
+  const picked = pickInTiers(route, ctx, false);
+  return picked === NONE_AVAILABLE ? pickInTiers(route, ctx, true) : picked;
+}
+
+/** pickInTiers found no available capable endpoint at all (not merely all tried or busy): panic. */
+const NONE_AVAILABLE = -2;
+
+function pickInTiers(route: RouteRuntime, ctx: PickContext, panic: boolean): number {
   const { tried, now, untriedOnly, needs, tokens } = ctx;
   const loads = route.loads;
   let anyAvailable = false;
@@ -36,9 +44,13 @@ export function selectEndpoint(route: RouteRuntime, ctx: PickContext): number {
       const ep = route.endpoints[i]!;
       if ((ep.lacks & needs) !== 0 || tokens > ep.window) continue;
       const h = ep.health;
-      if (h.ejected && h.restoredAt(now)) ctx.onRestored(route, i);
-      if (!h.available(now)) continue;
-      anyAvailable = true;
+      if (panic) {
+        if (h.coolUntil > now) continue;
+      } else {
+        if (h.ejected && h.restoredAt(now)) ctx.onRestored(route, i);
+        if (!h.available(now)) continue;
+        anyAvailable = true;
+      }
       if (untriedOnly && tried[i]) continue;
       const max = ep.backend.ir.maxConcurrency;
       if (max !== undefined && h.inflight >= max) continue;
@@ -47,22 +59,7 @@ export function selectEndpoint(route: RouteRuntime, ctx: PickContext): number {
     }
     if (candidates) return route.balancer.pick({ candidates, hashValue: ctx.hashValue, inflight: loads });
   }
-  if (anyAvailable) return -1;
-  for (const tier of route.tiers) {
-    let candidates: number[] | null = null;
-    for (const i of tier) {
-      const ep = route.endpoints[i]!;
-      if ((ep.lacks & needs) !== 0 || tokens > ep.window) continue;
-      const h = ep.health;
-      if (h.coolUntil > now || (untriedOnly && tried[i])) continue;
-      const max = ep.backend.ir.maxConcurrency;
-      if (max !== undefined && h.inflight >= max) continue;
-      loads[i] = h.inflight;
-      (candidates ??= []).push(i);
-    }
-    if (candidates) return route.balancer.pick({ candidates, hashValue: ctx.hashValue, inflight: loads });
-  }
-  return -1;
+  return panic || anyAvailable ? -1 : NONE_AVAILABLE;
 }
 
 /** Whether one more endpoint of the route may be ejected: at most `maxEjectionPercent` of them, and never the last one in. */
