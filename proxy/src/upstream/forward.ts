@@ -98,7 +98,8 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       if (ex.signal.aborted) break;
     }
     if (idx < 0) {
-      if (n === 0) failures.note({ kind: 'unavailable', route, coolUntil: soonestCooldownEnd(route, needs, tokens, ctx.now) }, ctx.now);
+      // Nothing was tried on this route: say why (a backend that refused the request said so already).
+      if (n === 0 && skipped === 0) failures.note({ kind: 'unavailable', route, coolUntil: soonestCooldownEnd(route, needs, tokens, ctx.now) }, ctx.now);
       break;
     }
     ctx.tried[idx] = 1;
@@ -116,7 +117,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       if (++skipped <= route.endpoints.length) n--;
       continue;
     }
-    if (ex.signal.aborted) return ex.clientGone;
+    if (ex.signal.aborted) break;
     ep.health.inflight++;
     const started = hooks.now();
     const attempt = new Attempt(ex, route, ep, upstream, adapter.translator(ex.client, ep.backend.ir));
@@ -144,7 +145,8 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
 }
 
 function fail(ex: Exchange, failures: Failures, now: number): void {
-  const f = failures.last!;
+  // No failure on record: the request deadline passed before an attempt could start.
+  const f: Failure = failures.last ?? { kind: 'failed', reason: 'timeout', detail: 'request deadline exceeded' };
   let e: ApiError;
   const headers: Record<string, string> = {};
   if (failures.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(failures.retryAfterMs / 1000)));
