@@ -26,6 +26,12 @@ export const OPENAI_COMPATIBLE_OPTIONS: readonly AdapterOption[] = [
   { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request' },
 ];
 
+/** What proxy/src/adapters/anthropic/adapter.ts reads. */
+export const ANTHROPIC_OPTIONS: readonly AdapterOption[] = [
+  { key: 'anthropicVersion', type: 'string', becomes: 'header-value', description: 'sent as the anthropic-version header, 2023-06-01 when unset' },
+  { key: 'beta', type: 'string', becomes: 'header-value', description: 'sent as the anthropic-beta header (comma-separated beta feature names)' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -39,6 +45,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   xinference: OPENAI_COMPATIBLE_OPTIONS,
   localai: OPENAI_COMPATIBLE_OPTIONS,
   gpustack: OPENAI_COMPATIBLE_OPTIONS,
+  anthropic: ANTHROPIC_OPTIONS,
 };
 
 export const IMPLEMENTED_ADAPTERS: readonly Adapter[] = Object.keys(ADAPTER_OPTIONS) as Adapter[];

@@ -5,6 +5,7 @@
 // docs/adapters.md's matrix) and skipped here; every other case must pass.
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
 import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { CASES, UNSUPPORTED, type Case } from '@jairouter/testkit/providers/support';
@@ -24,6 +25,7 @@ interface Participant {
 const PARTICIPANTS: Record<string, Participant> = {
   openai: { start: () => startOpenAIProvider({ name: 'openai' }) },
   vllm: { start: () => startOpenAIProvider({ name: 'vllm' }), backend: { model: 'meta-llama/Llama-3.1-8B-Instruct' } },
+  anthropic: { start: () => startAnthropicProvider({ name: 'anthropic' }), backend: { model: 'claude-sonnet-4-5' } },
 };
 
 const TOOL = { type: 'function' as const, function: { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };

@@ -34,6 +34,7 @@ const activeHealth = (title: string): Proof => ({ file: 'proxy/test/active-healt
 const capabilities = (title: string): Proof => ({ file: 'proxy/test/capabilities.test.ts', title });
 
 const OPTIONS = spec('sends every option the adapter reads upstream: authHeader, authPrefix, organization, project, header.<Name>');
+const ANTHROPIC_OPTIONS_PROOF = { file: 'proxy/src/adapters/anthropic/adapter.test.ts', title: 'sends anthropic-version (options.anthropicVersion) and anthropic-beta (options.beta) with the credential as x-api-key' };
 const SERVICE_REF = { file: 'e2e/src/stack/routing.test.ts', title: 'serviceRef backends follow EndpointSlice changes (added endpoints, ready flips, removals)' };
 
 /** `<Kind> <field path>` -> the test that shows the proxy enforcing it. */
@@ -64,6 +65,8 @@ const ENFORCED: Record<string, Proof> = {
   'ModelRoute spec.backends[].options.organization': OPTIONS,
   'ModelRoute spec.backends[].options.project': OPTIONS,
   'ModelRoute spec.backends[].options.header.<Name>': OPTIONS,
+  'ModelRoute spec.backends[].options.anthropicVersion': ANTHROPIC_OPTIONS_PROOF,
+  'ModelRoute spec.backends[].options.beta': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.loadBalancer.strategy': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.loadBalancer.hashKey': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.retry.attempts': { file: 'proxy/test/errors.test.ts', title: '502 after every attempt failed' },

@@ -1,9 +1,11 @@
 import type { Adapter } from './types.ts';
+import { anthropic } from './anthropic/adapter.ts';
 import { openAICompatible } from './openai-compatible.ts';
 
 const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
 
 const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
+registry.set('anthropic', anthropic());
 
 /** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */
 export function adapterFor(name: string): Adapter | undefined {

@@ -31,6 +31,10 @@ export type Case = (typeof CASES)[number];
 export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   openai: {},
   vllm: {},
+  anthropic: {
+    'JSON mode': 'Anthropic has no JSON mode: response_format is refused with 400 rather than emulated',
+    embeddings: 'Anthropic has no embeddings API',
+  },
 };
 
 /** The support matrix of docs/adapters.md: one row per case, one column per adapter in the suite. */

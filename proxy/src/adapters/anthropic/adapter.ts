@@ -1,0 +1,157 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { BackendIR } from '@jairouter/crds';
+import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
+import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { openAIToAnthropic } from './request.ts';
+import { anthropicError, errorToOpenAI, messageToOpenAI, toUsage } from './response.ts';
+import { AnthropicStream } from './stream.ts';
+
+/**
+ * The `anthropic` adapter: OpenAI chat requests to Anthropic's Messages API
+ * (`POST {url}/v1/messages`) and its answers, JSON and stream, back to OpenAI's shape.
+ *
+ * Backend options (all optional):
+ *   anthropicVersion   the anthropic-version header (default 2023-06-01)
+ *   beta               the anthropic-beta header (comma-separated beta names)
+ *
+ * `now` is the clock for `created` (adapters read no clock of their own).
+ */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+/** Bodies larger than this are not kept for translation (a chat answer is far smaller). */
+const BODY_CAP = 16 * 1024 * 1024;
+
+export function anthropic(now: () => number = Date.now): Adapter {
+  return {
+    name: 'anthropic',
+    supports: (op: Operation) => op === 'chat',
+    toUpstream,
+    authHeaders,
+    translator: (req) => new AnthropicTranslator(req, Math.floor(now() / 1000)),
+  };
+}
+
+function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
+  const body = JSON.stringify(openAIToAnthropic(req.body, backend.model ?? req.model, req.stream));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    accept: req.stream ? 'text/event-stream' : 'application/json',
+    'user-agent': USER_AGENT,
+    'x-request-id': req.requestId,
+  };
+  Object.assign(headers, authHeaders(backend));
+  return { path: basePath + '/v1/messages', headers, body };
+}
+
+export function authHeaders(backend: BackendIR): Record<string, string> {
+  const opts = backend.options;
+  const headers: Record<string, string> = { 'anthropic-version': typeof opts.anthropicVersion === 'string' ? opts.anthropicVersion : ANTHROPIC_VERSION };
+  if (typeof opts.beta === 'string' && opts.beta) headers['anthropic-beta'] = opts.beta;
+  if (backend.credential !== undefined) headers['x-api-key'] = backend.credential;
+  return headers;
+}
+
+/** One attempt's Anthropic answer, as OpenAI's. */
+class AnthropicTranslator implements ResponseTranslator {
+  usage: Usage | null = null;
+  private streamer: AnthropicStream | null = null;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private upstreamStatus = 200;
+  private readonly req: ClientRequest;
+  private readonly created: number;
+
+  constructor(req: ClientRequest, created: number) {
+    this.req = req;
+    this.created = created;
+  }
+
+  get complete(): boolean {
+    return this.streamer?.complete ?? false;
+  }
+
+  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
+    // 529 is Anthropic's overloaded: a 5xx like the others, retried on another endpoint.
+    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
+    this.upstreamStatus = status;
+    if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
+      this.streamer = new AnthropicStream(this.req.clientWantsUsage, this.created);
+      return 'stream';
+    }
+    return 'body';
+  }
+
+  /** Decided with the headers (a body is relayed from them on): a 413 is a context-length 400. */
+  status(upstream: number): number {
+    return upstream === 413 ? 400 : upstream;
+  }
+
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = forwardableHeaders(upstream, true);
+    delete h['content-encoding'];
+    h['content-type'] = mode === 'stream' || (this.req.stream && this.upstreamStatus < 300) ? 'text/event-stream' : 'application/json';
+    return h;
+  }
+
+  body(chunk: Buffer): null {
+    if (this.size < BODY_CAP) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return null;
+  }
+
+  bodyEnd(): Buffer {
+    const raw = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    if (this.upstreamStatus >= 300) {
+      const e = errorToOpenAI(this.upstreamStatus, raw);
+      return Buffer.from(JSON.stringify(e.body));
+    }
+    try {
+      const m = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      if (this.req.stream) {
+        // A stream was asked for and a JSON message came: the client still gets a stream.
+        return Buffer.from(this.asStream(m));
+      }
+      const out = messageToOpenAI(m, this.created);
+      this.usage = toUsage(out.usage as Record<string, unknown>);
+      return Buffer.from(JSON.stringify(out));
+    } catch {
+      return Buffer.from(JSON.stringify({ error: { message: 'the Anthropic backend answered with a body that is not JSON', type: 'upstream_error', param: null, code: 'bad_gateway' } }));
+    }
+  }
+
+  /** A whole message replayed as the OpenAI chunks a stream of it would have given. */
+  private asStream(m: Record<string, unknown>): string {
+    const c = messageToOpenAI(m, this.created);
+    const choice = (c.choices as Array<Record<string, unknown>>)[0]!;
+    const msg = choice.message as Record<string, unknown>;
+    const base = { id: c.id, object: 'chat.completion.chunk', created: this.created, model: c.model };
+    const delta: Record<string, unknown> = { role: 'assistant', content: msg.content ?? '' };
+    if (msg.reasoning_content) delta.reasoning_content = msg.reasoning_content;
+    if (msg.tool_calls) delta.tool_calls = (msg.tool_calls as unknown[]).map((t, index) => ({ index, ...(t as object) }));
+    let out = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
+    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice.finish_reason }] })}\n\n`;
+    this.usage = toUsage(c.usage as Record<string, unknown>);
+    if (this.req.clientWantsUsage) out += `data: ${JSON.stringify({ ...base, choices: [], usage: c.usage })}\n\n`;
+    return out + 'data: [DONE]\n\n';
+  }
+
+  stream(chunk: Buffer): Buffer | null {
+    const out = this.streamer!.push(chunk);
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  streamRest(): Buffer | null {
+    const out = this.streamer!.rest();
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  errorMessage(body: Buffer): string {
+    return anthropicError(body).message;
+  }
+}
