@@ -10,6 +10,8 @@ export interface AdapterOption {
   becomes: 'header-name' | 'header-value' | 'text';
   /** What it does; no "(default ...)": the reference doc would read that as the map's default. */
   description: string;
+  /** The adapter cannot build a request without it: compile() refuses a backend that lacks it (reason InvalidOption). */
+  required?: true;
 }
 
 /**
@@ -32,6 +34,22 @@ export const ANTHROPIC_OPTIONS: readonly AdapterOption[] = [
   { key: 'beta', type: 'string', becomes: 'header-value', description: 'sent as the anthropic-beta header (comma-separated beta feature names)' },
 ];
 
+/** The credential header options and static headers, for providers reached with a Bearer token by default. */
+const BEARER_OPTIONS: readonly AdapterOption[] = OPENAI_COMPATIBLE_OPTIONS.filter((o) => o.key !== 'organization' && o.key !== 'project');
+
+/** What proxy/src/adapters/azure-openai.ts reads. */
+export const AZURE_OPENAI_OPTIONS: readonly AdapterOption[] = [
+  { key: 'apiVersion', type: 'string', becomes: 'text', required: true, description: 'the api-version query parameter (e.g. 2024-10-21); v1 calls the v1 API ({url}/openai/v1, the model in the body) instead of a deployment' },
+  { key: 'authHeader', type: 'string', becomes: 'header-name', description: 'the header that carries the credential, api-key when unset (authorization for a Microsoft Entra ID token)' },
+  { key: 'authPrefix', type: 'string', becomes: 'header-value', description: 'text put before the credential, "Bearer " in authorization and nothing in another header when unset' },
+  { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request' },
+];
+
+/** What proxy/src/adapters/cohere/ reads: the credential always goes as a Bearer token. */
+const COHERE_OPTIONS: readonly AdapterOption[] = [
+  { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request (e.g. X-Client-Name)' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -45,6 +63,10 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   xinference: OPENAI_COMPATIBLE_OPTIONS,
   localai: OPENAI_COMPATIBLE_OPTIONS,
   gpustack: OPENAI_COMPATIBLE_OPTIONS,
+  'azure-openai': AZURE_OPENAI_OPTIONS,
+  huggingface: BEARER_OPTIONS,
+  dashscope: BEARER_OPTIONS,
+  hunyuan: BEARER_OPTIONS,
   anthropic: ANTHROPIC_OPTIONS,
 };
 

@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
+import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
 import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { CASES, UNSUPPORTED, type Case } from '@jairouter/testkit/providers/support';
@@ -25,6 +26,11 @@ interface Participant {
 const PARTICIPANTS: Record<string, Participant> = {
   openai: { start: () => startOpenAIProvider({ name: 'openai' }) },
   vllm: { start: () => startOpenAIProvider({ name: 'vllm' }), backend: { model: 'meta-llama/Llama-3.1-8B-Instruct' } },
+  'azure-openai': { start: () => startAzureOpenAIProvider({ name: 'azure-openai' }), backend: { model: 'gpt4o-prod', options: { apiVersion: '2024-10-21' } } },
+  // OpenAI-compatible hosted providers: the OpenAI fake stands in for their wire format.
+  huggingface: { start: () => startOpenAIProvider({ name: 'huggingface' }), backend: { model: 'meta-llama/Llama-3.3-70B-Instruct' } },
+  dashscope: { start: () => startOpenAIProvider({ name: 'dashscope' }), backend: { model: 'qwen-plus' } },
+  hunyuan: { start: () => startOpenAIProvider({ name: 'hunyuan' }), backend: { model: 'hunyuan-turbos-latest' } },
   anthropic: { start: () => startAnthropicProvider({ name: 'anthropic' }), backend: { model: 'claude-sonnet-4-5' } },
 };
 

@@ -65,6 +65,7 @@ const ENFORCED: Record<string, Proof> = {
   'ModelRoute spec.backends[].options.organization': OPTIONS,
   'ModelRoute spec.backends[].options.project': OPTIONS,
   'ModelRoute spec.backends[].options.header.<Name>': OPTIONS,
+  'ModelRoute spec.backends[].options.apiVersion': { file: 'proxy/src/adapters/azure-openai.test.ts', title: 'calls the deployment (the backend model) with options.apiVersion, the body passed through and the credential in api-key' },
   'ModelRoute spec.backends[].options.anthropicVersion': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.backends[].options.beta': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.loadBalancer.strategy': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),

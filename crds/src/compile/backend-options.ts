@@ -14,8 +14,8 @@ const MANAGED_HEADERS = new Set(['content-length', 'content-type', 'transfer-enc
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
- * Options a backend's adapter does not read (UnsupportedOption) or could not use
- * (InvalidOption), in spec order; each message starts with the field path. A backend whose
+ * Options a backend's adapter does not read (UnsupportedOption), could not use or requires
+ * but lacks (InvalidOption), in spec order; each message starts with the field path. A backend whose
  * adapter this release lacks is skipped with UnsupportedAdapter instead, so its options are
  * not looked at.
  */
@@ -37,6 +37,11 @@ export function checkBackendOptions(spec: ModelRouteSpec): Problem[] {
       }
       const why = invalidValue(option.key, key, value, option.type, option.becomes);
       if (why) problems.push({ reason: 'InvalidOption', message: `${at}: ${why}` });
+    }
+    for (const o of known) {
+      if (o.required && options[o.key] === undefined) {
+        problems.push({ reason: 'InvalidOption', message: `spec.backends[${i}].options.${o.key}: adapter "${b.adapter}" requires this option` });
+      }
     }
   });
   return problems;

@@ -1,10 +1,13 @@
 import type { Adapter } from './types.ts';
 import { anthropic } from './anthropic/adapter.ts';
+import { azureOpenAI } from './azure-openai.ts';
 import { openAICompatible } from './openai-compatible.ts';
+import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
 
 const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
 
 const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
+for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());
 
 /** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */

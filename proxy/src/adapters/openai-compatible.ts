@@ -26,22 +26,52 @@ const PATHS: Record<Operation, string> = {
 /** Error bodies kept to read the upstream's message (the rest is dropped). */
 const USAGE_BODY_CAP = 8 * 1024 * 1024;
 
-export function openAICompatible(name: string): Adapter {
+/**
+ * What a provider that speaks the OpenAI API with small differences changes (Azure OpenAI,
+ * Hugging Face, DashScope, Hunyuan); every hook is optional and the default is OpenAI's.
+ */
+export interface OpenAIVariant {
+  /** The credential header when `options.authHeader` is unset (authorization). */
+  readonly authHeader?: string;
+  /** The upstream path (basePath + /chat/completions, ...). */
+  path?(req: ClientRequest, backend: BackendIR, basePath: string): string;
+  /** False when the model travels in the path and the body's model is left as the client sent it. */
+  modelInBody?(backend: BackendIR): boolean;
+  /** False when the upstream rejects `stream_options`: a stream's usage is then not captured unless it sends it anyway. */
+  streamUsage?(backend: BackendIR): boolean;
+  /**
+   * Members of the request body this provider names differently: key -> new value, or undefined
+   * to remove it (the body is then re-serialised); null when nothing changes. Throws
+   * UnsupportedRequest for a field the provider cannot honour.
+   */
+  adjust?(req: ClientRequest): Record<string, unknown> | null;
+}
+
+export function openAICompatible(name: string, variant: OpenAIVariant = {}): Adapter {
+  const auth = (backend: BackendIR) => authHeaders(backend, variant.authHeader ?? 'authorization');
   return {
     name,
     supports: () => true,
-    toUpstream,
-    authHeaders,
+    toUpstream: (req, backend, basePath) => toUpstream(req, backend, basePath, variant, auth),
+    authHeaders: auth,
     translator: (req) => new PassThrough(req),
   };
 }
 
-function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
+function toUpstream(
+  req: ClientRequest,
+  backend: BackendIR,
+  basePath: string,
+  variant: OpenAIVariant,
+  auth: (backend: BackendIR) => Record<string, string>,
+): UpstreamRequest {
   const upstreamModel = backend.model ?? req.model;
-  const rewrite = upstreamModel !== req.model;
-  const addUsage = req.stream && !req.clientWantsUsage && req.operation !== 'embeddings';
+  const rewrite = upstreamModel !== req.model && (variant.modelInBody?.(backend) ?? true);
+  const addUsage = req.stream && !req.clientWantsUsage && req.operation !== 'embeddings' && (variant.streamUsage?.(backend) ?? true);
+  const changes = variant.adjust?.(req) ?? null;
   let body: string | Buffer = req.raw;
-  if (rewrite || addUsage) body = spliceRequest(req.raw, rewrite ? upstreamModel : null, addUsage) ?? reserialise(req, upstreamModel, addUsage);
+  if (changes) body = reserialise(req, rewrite ? upstreamModel : req.model, addUsage, changes);
+  else if (rewrite || addUsage) body = spliceRequest(req.raw, rewrite ? upstreamModel : null, addUsage) ?? reserialise(req, rewrite ? upstreamModel : req.model, addUsage);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
@@ -49,15 +79,15 @@ function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): U
     'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
-  Object.assign(headers, authHeaders(backend));
-  return { path: basePath + PATHS[req.operation], headers, body };
+  Object.assign(headers, auth(backend));
+  return { path: variant.path?.(req, backend, basePath) ?? basePath + PATHS[req.operation], headers, body };
 }
 
-function authHeaders(backend: BackendIR): Record<string, string> {
+function authHeaders(backend: BackendIR, defaultHeader: string): Record<string, string> {
   const headers: Record<string, string> = {};
   const opts = backend.options;
   if (backend.credential !== undefined) {
-    const header = typeof opts.authHeader === 'string' ? opts.authHeader.toLowerCase() : 'authorization';
+    const header = typeof opts.authHeader === 'string' ? opts.authHeader.toLowerCase() : defaultHeader;
     const prefix = typeof opts.authPrefix === 'string' ? opts.authPrefix : header === 'authorization' ? 'Bearer ' : '';
     headers[header] = prefix + backend.credential;
   }
@@ -69,9 +99,10 @@ function authHeaders(backend: BackendIR): Record<string, string> {
   return headers;
 }
 
-/** The exact path when the byte scan gave up (an escaped key): same meaning, numbers re-printed. */
-function reserialise(req: ClientRequest, model: string, addUsage: boolean): string {
-  const copy: Record<string, unknown> = { ...req.body, model };
+/** The exact path when the byte scan gave up (an escaped key) or members change: same meaning, numbers re-printed. */
+function reserialise(req: ClientRequest, model: string, addUsage: boolean, changes: Record<string, unknown> = {}): string {
+  const copy: Record<string, unknown> = { ...req.body, model, ...changes };
+  for (const k in changes) if (changes[k] === undefined) delete copy[k];
   if (addUsage) {
     const so = req.body.stream_options;
     copy.stream_options = { ...(so && typeof so === 'object' ? so : {}), include_usage: true };

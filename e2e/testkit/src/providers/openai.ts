@@ -63,7 +63,8 @@ export function scenarioFromOpenAI(body: Json): ScenarioRequest {
     json: rf?.type === 'json_object' || rf?.type === 'json_schema',
     stop: typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop.map(String) : [],
     maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number | undefined,
-    reasoning: body.reasoning_effort !== undefined,
+    // DashScope's and Hunyuan's switch for the same thing (the adapters map reasoning_effort to it).
+    reasoning: body.reasoning_effort !== undefined || body.enable_thinking === true,
     stream: body.stream === true,
   };
 }
@@ -71,7 +72,7 @@ export function scenarioFromOpenAI(body: Json): ScenarioRequest {
 export async function startOpenAIProvider(opts: { name?: string; credential?: string } = {}): Promise<ProviderFake> {
   const name = opts.name ?? 'openai-fake';
   const credential = opts.credential ?? 'sk-openai-fake-credential';
-  const server = await startFakeServer((req, res) => handle(name, credential, req, res));
+  const server = await startFakeServer((req, res) => handleOpenAIRequest(name, credential, req, res));
   return { name, url: `${server.origin}/v1`, credential, requests: server.requests, close: server.close };
 }
 
@@ -80,7 +81,11 @@ function error(res: ServerResponse, kind: ScenarioErrorKind, message: string, re
   sendJson(res, status, { error: { message, type, param: null, code } }, retryAfter ? { 'retry-after': retryAfter } : {});
 }
 
-async function handle(name: string, credential: string, req: FakeRequest, res: ServerResponse): Promise<void> {
+/**
+ * Answers one request as the OpenAI API would (paths under /v1, Bearer credential); fakes of
+ * providers that differ only in paths and auth (Azure OpenAI) hand it a request in OpenAI's form.
+ */
+export async function handleOpenAIRequest(name: string, credential: string, req: FakeRequest, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && req.path === '/v1/models') return sendJson(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: name }] });
   if (req.headers.authorization !== `Bearer ${credential}`) return error(res, 'authentication', 'Incorrect API key provided.');
   const body = req.json as Json | undefined;

@@ -31,6 +31,10 @@ export type Case = (typeof CASES)[number];
 export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   openai: {},
   vllm: {},
+  'azure-openai': {},
+  huggingface: {},
+  dashscope: {},
+  hunyuan: {},
   anthropic: {
     'JSON mode': 'Anthropic has no JSON mode: response_format is refused with 400 rather than emulated',
     embeddings: 'Anthropic has no embeddings API',

@@ -1,0 +1,62 @@
+// The Azure OpenAI fake, checked with the `openai` SDK's AzureOpenAI client talking to it
+// directly (endpoint, apiVersion, deployment), and with the OpenAI client on the v1 API.
+import OpenAI, { AzureOpenAI } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzureOpenAIProvider } from './azure.ts';
+import type { ProviderFake } from './scenario.ts';
+
+let fake: ProviderFake;
+let client: AzureOpenAI;
+const TOOL = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+
+beforeAll(async () => {
+  fake = await startAzureOpenAIProvider({ name: 'az' });
+  client = new AzureOpenAI({ endpoint: fake.url, apiKey: fake.credential, apiVersion: '2024-10-21', deployment: 'gpt4o-prod', maxRetries: 0 });
+});
+afterAll(() => fake.close());
+
+describe('Azure OpenAI fake, driven by the AzureOpenAI client', () => {
+  it('answers a chat at the deployment path with api-version and the api-key header', async () => {
+    const r = await client.chat.completions.create({ model: 'ignored', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi there' }] });
+    expect(r.choices[0]!.message.content).toBe('Hello from az: hi there [system: be brief]');
+    expect(r.model).toBe('gpt4o-prod');
+    expect(r.usage).toMatchObject({ prompt_tokens: 4, completion_tokens: 8 });
+    const seen = fake.requests.at(-1)!;
+    expect(seen.path).toBe('/openai/deployments/gpt4o-prod/chat/completions');
+    expect(seen.query.get('api-version')).toBe('2024-10-21');
+    expect(seen.headers['api-key']).toBe(fake.credential);
+  });
+
+  it('streams with usage, calls tools and embeds', async () => {
+    const final = await client.chat.completions.stream({ model: 'x', messages: [{ role: 'user', content: 'stream me' }], stream_options: { include_usage: true } }).finalChatCompletion();
+    expect(final.choices[0]!.message.content).toBe('Hello from az: stream me');
+    expect(final.usage?.completion_tokens).toBe(5);
+    const tools = await client.chat.completions.stream({ model: 'x', messages: [{ role: 'user', content: 'weather?' }], tools: [TOOL] }).finalChatCompletion();
+    expect(tools.choices[0]!.message.tool_calls![0]).toMatchObject({ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    const e = await client.embeddings.create({ model: 'x', input: ['a b', 'c'] });
+    expect(e.data).toHaveLength(2);
+    expect(fake.requests.at(-1)!.path).toBe('/openai/deployments/gpt4o-prod/embeddings');
+  });
+
+  it('returns content-filter results and the content_filter finish reason', async () => {
+    const r = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'CONTENT FILTER please' }] });
+    expect(r.choices[0]!.finish_reason).toBe('content_filter');
+    expect((r.choices[0] as unknown as { content_filter_results: { violence: { filtered: boolean } } }).content_filter_results.violence.filtered).toBe(true);
+  });
+
+  it('serves the v1 API with the model in the body', async () => {
+    const v1 = new OpenAI({ baseURL: `${fake.url}/openai/v1`, apiKey: 'unused', defaultHeaders: { 'api-key': fake.credential }, maxRetries: 0 });
+    const r = await v1.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.model).toBe('gpt-4o-mini');
+  });
+
+  it('answers errors as the SDK types them', async () => {
+    const limited = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'ERROR 429' }] }).catch((x: unknown) => x);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    const denied = await new AzureOpenAI({ endpoint: fake.url, apiKey: 'wrong', apiVersion: '2024-10-21', deployment: 'd', maxRetries: 0 })
+      .chat.completions.create({ model: 'm', messages: [] }).catch((x: unknown) => x);
+    expect(denied).toBeInstanceOf(OpenAI.AuthenticationError);
+    const noVersion = await fetch(`${fake.url}/openai/deployments/d/chat/completions`, { method: 'POST', headers: { 'api-key': fake.credential }, body: '{}' });
+    expect(noVersion.status).toBe(404);
+  });
+});
