@@ -60,6 +60,8 @@ export interface ResponseTranslator {
   readonly usage: Usage | null;
   /** The upstream's own message from an error body, or ''. Never holds the proxy's secrets. */
   errorMessage(body: Buffer): string;
+  /** When to try again, from an error body, for providers that say it there rather than in Retry-After (Gemini's RetryInfo). */
+  retryAfterMs?(body: Buffer): number | undefined;
 }
 
 export interface Adapter {

@@ -172,7 +172,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
         const body = this.errorChunks.length === 1 ? this.errorChunks[0]! : Buffer.concat(this.errorChunks, this.errorSize);
         const reason: FailureReason = this.status === 429 ? '429' : this.status === 401 || this.status === 403 ? 'auth' : '5xx';
         const result: AttemptResult = { kind: 'failed', reason, detail: `status ${this.status}`, status: this.status, message: t.errorMessage(body) };
-        const ra = retryAfterMs(this.headers['retry-after']);
+        const ra = retryAfterMs(this.headers['retry-after']) ?? t.retryAfterMs?.(body);
         if (ra !== undefined) result.retryAfterMs = ra;
         this.settle(result);
         return;
