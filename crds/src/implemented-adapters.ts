@@ -50,6 +50,11 @@ const COHERE_OPTIONS: readonly AdapterOption[] = [
   { key: 'header.<Name>', type: 'scalar', becomes: 'header-value', description: 'a static header <Name> sent with every request (e.g. X-Client-Name)' },
 ];
 
+/** What proxy/src/adapters/gemini/adapter.ts reads. */
+export const GEMINI_OPTIONS: readonly AdapterOption[] = [
+  { key: 'apiVersion', type: 'string', becomes: 'text', description: 'the Gemini API version in the request path: v1beta when unset, or v1' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -63,6 +68,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   xinference: OPENAI_COMPATIBLE_OPTIONS,
   localai: OPENAI_COMPATIBLE_OPTIONS,
   gpustack: OPENAI_COMPATIBLE_OPTIONS,
+  gemini: GEMINI_OPTIONS,
   'azure-openai': AZURE_OPENAI_OPTIONS,
   huggingface: BEARER_OPTIONS,
   dashscope: BEARER_OPTIONS,

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
 import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
+import { startGeminiProvider } from '@jairouter/testkit/providers/gemini';
 import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { CASES, UNSUPPORTED, type Case } from '@jairouter/testkit/providers/support';
@@ -26,6 +27,7 @@ interface Participant {
 const PARTICIPANTS: Record<string, Participant> = {
   openai: { start: () => startOpenAIProvider({ name: 'openai' }) },
   vllm: { start: () => startOpenAIProvider({ name: 'vllm' }), backend: { model: 'meta-llama/Llama-3.1-8B-Instruct' } },
+  gemini: { start: () => startGeminiProvider({ name: 'gemini' }), backend: { model: 'gemini-2.5-flash' } },
   'azure-openai': { start: () => startAzureOpenAIProvider({ name: 'azure-openai' }), backend: { model: 'gpt4o-prod', options: { apiVersion: '2024-10-21' } } },
   // OpenAI-compatible hosted providers: the OpenAI fake stands in for their wire format.
   huggingface: { start: () => startOpenAIProvider({ name: 'huggingface' }), backend: { model: 'meta-llama/Llama-3.3-70B-Instruct' } },

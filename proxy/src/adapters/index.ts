@@ -1,6 +1,7 @@
 import type { Adapter } from './types.ts';
 import { anthropic } from './anthropic/adapter.ts';
 import { azureOpenAI } from './azure-openai.ts';
+import { gemini } from './gemini/adapter.ts';
 import { openAICompatible } from './openai-compatible.ts';
 import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
 
@@ -9,6 +10,7 @@ const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpu
 const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
 for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());
+registry.set('gemini', gemini());
 
 /** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */
 export function adapterFor(name: string): Adapter | undefined {

@@ -31,6 +31,7 @@ export type Case = (typeof CASES)[number];
 export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   openai: {},
   vllm: {},
+  gemini: {},
   'azure-openai': {},
   huggingface: {},
   dashscope: {},

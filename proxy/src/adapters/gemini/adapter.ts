@@ -1,0 +1,190 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { BackendIR } from '@jairouter/crds';
+import { UnsupportedRequest, type Adapter, type ClientRequest, type Operation, type ResponseMode, type ResponseTranslator, type UpstreamRequest, type Usage } from '../types.ts';
+import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { chatToGemini } from './request.ts';
+import { embeddingsToOpenAI, errorToOpenAI, googleError, responseToOpenAI } from './response.ts';
+import { GeminiStream } from './stream.ts';
+
+/**
+ * The `gemini` adapter: OpenAI chat and embeddings requests to the Gemini API
+ * (`POST {url}/{apiVersion}/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
+ * `:batchEmbedContents`) with the credential in `x-goog-api-key`, and the answers, JSON and
+ * stream, back to OpenAI's shape.
+ *
+ * Backend options (all optional):
+ *   apiVersion   v1beta (default) or v1, the API version in the path
+ *
+ * `now` is the clock for `created` (adapters read no clock of their own).
+ */
+export const API_VERSIONS = ['v1beta', 'v1'] as const;
+
+/** Bodies larger than this are not kept for translation (an answer is far smaller). */
+const BODY_CAP = 32 * 1024 * 1024;
+
+export function gemini(now: () => number = Date.now): Adapter {
+  return {
+    name: 'gemini',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
+    toUpstream,
+    authHeaders,
+    translator: (req, backend) => new GeminiTranslator(req, upstreamModel(req, backend), Math.floor(now() / 1000)),
+  };
+}
+
+/** The model id without the `models/` prefix Gemini's resource names carry. */
+function upstreamModel(req: ClientRequest, backend: BackendIR): string {
+  const m = backend.model ?? req.model;
+  return m.startsWith('models/') ? m.slice(7) : m;
+}
+
+function apiVersion(backend: BackendIR): string {
+  const v = backend.options.apiVersion;
+  if (v === undefined || v === '') return 'v1beta';
+  // It becomes a path segment: nothing that could leave it.
+  if (typeof v !== 'string' || !/^v[0-9a-z]+$/.test(v)) throw new UnsupportedRequest('options.apiVersion', `the gemini backend ${backend.name} has an apiVersion that is not an API version (v1beta, v1)`);
+  return v;
+}
+
+function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
+  const model = upstreamModel(req, backend);
+  const base = `${basePath}/${apiVersion(backend)}/models/${encodeURIComponent(model)}`;
+  let path: string;
+  let body: string;
+  if (req.operation === 'embeddings') {
+    path = `${base}:batchEmbedContents`;
+    body = JSON.stringify(embeddingsToGemini(req.body, model));
+  } else if (req.operation === 'chat') {
+    path = req.stream ? `${base}:streamGenerateContent?alt=sse` : `${base}:generateContent`;
+    body = JSON.stringify(chatToGemini(req.body));
+  } else {
+    throw new UnsupportedRequest('prompt', 'the gemini adapter serves chat completions and embeddings, not legacy completions');
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    accept: req.stream ? 'text/event-stream' : 'application/json',
+    'user-agent': USER_AGENT,
+    'x-request-id': req.requestId,
+  };
+  Object.assign(headers, authHeaders(backend));
+  return { path, headers, body };
+}
+
+function authHeaders(backend: BackendIR): Record<string, string> {
+  return backend.credential !== undefined ? { 'x-goog-api-key': backend.credential } : {};
+}
+
+/** The embeddings inputs as texts (token arrays have no Gemini equivalent). */
+export function embeddingInputs(body: Readonly<Record<string, unknown>>): string[] {
+  const input = body.input;
+  if (typeof input === 'string') return [input];
+  if (Array.isArray(input) && input.every((i) => typeof i === 'string')) return input as string[];
+  throw new UnsupportedRequest('input', 'input: the gemini adapter embeds text only (not token arrays)');
+}
+
+/** An OpenAI embeddings request as a Gemini batchEmbedContents request. */
+export function embeddingsToGemini(body: Readonly<Record<string, unknown>>, model: string): Record<string, unknown> {
+  for (const k in body) {
+    if (body[k] === null || body[k] === undefined || ['model', 'input', 'dimensions', 'encoding_format', 'user'].includes(k)) continue;
+    throw new UnsupportedRequest(k, `${k}: the gemini adapter cannot send this embeddings field`);
+  }
+  const dims = typeof body.dimensions === 'number' ? body.dimensions : undefined;
+  return {
+    requests: embeddingInputs(body).map((text) => ({
+      model: `models/${model}`,
+      content: { parts: [{ text }] },
+      ...(dims !== undefined ? { outputDimensionality: dims } : {}),
+    })),
+  };
+}
+
+/** One attempt's Gemini answer, as OpenAI's. */
+class GeminiTranslator implements ResponseTranslator {
+  usage: Usage | null = null;
+  private streamer: GeminiStream | null = null;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private upstreamStatus = 0;
+
+  private readonly req: ClientRequest;
+  private readonly model: string;
+  private readonly created: number;
+
+  constructor(req: ClientRequest, model: string, created: number) {
+    this.req = req;
+    this.model = model;
+    this.created = created;
+  }
+
+  get complete(): boolean {
+    return this.streamer?.complete ?? false;
+  }
+
+  classify(status: number, _headers: IncomingHttpHeaders): ResponseMode {
+    // 401/403 are the gateway's credential failing: held back, answered 502 by the proxy.
+    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
+    this.upstreamStatus = status;
+    if (status < 300 && this.req.stream && this.req.operation === 'chat') {
+      this.streamer = new GeminiStream(`chatcmpl-${this.req.requestId}`, this.model, this.created, this.req.clientWantsUsage);
+      return 'stream';
+    }
+    return 'body';
+  }
+
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = forwardableHeaders(upstream, true);
+    delete h['content-encoding'];
+    h['content-type'] = mode === 'stream' ? 'text/event-stream' : 'application/json';
+    return h;
+  }
+
+  body(chunk: Buffer): null {
+    if (this.size < BODY_CAP) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return null;
+  }
+
+  bodyEnd(): Buffer {
+    const raw = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    if (this.upstreamStatus >= 300) return Buffer.from(JSON.stringify(errorToOpenAI(this.upstreamStatus, raw)));
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return Buffer.from(JSON.stringify({ error: { message: 'the Gemini backend answered a body that is not JSON', type: 'api_error', param: null, code: 'bad_upstream_response' } }));
+    }
+    let out: Record<string, unknown>;
+    if (this.req.operation === 'embeddings') {
+      out = embeddingsToOpenAI(parsed, this.model, embeddingInputs(this.req.body), this.req.body.encoding_format === 'base64');
+    } else {
+      out = responseToOpenAI(parsed, this.model, `chatcmpl-${this.req.requestId}`, this.created);
+    }
+    const u = out.usage as Record<string, unknown>;
+    this.usage = { promptTokens: u.prompt_tokens as number, completionTokens: (u.completion_tokens as number | undefined) ?? 0 };
+    return Buffer.from(JSON.stringify(out));
+  }
+
+  stream(chunk: Buffer): Buffer | null {
+    const out = this.streamer!.push(chunk);
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  streamRest(): Buffer | null {
+    const out = this.streamer!.end();
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  errorMessage(body: Buffer): string {
+    return googleError(body).message;
+  }
+
+  retryAfterMs(body: Buffer): number | undefined {
+    return googleError(body).retryDelayMs;
+  }
+}
