@@ -65,6 +65,10 @@ describe('Gemini fake, driven by the @google/genai SDK', () => {
       .catch((e: unknown) => e);
     expect(unsigned).toBeInstanceOf(ApiError);
     expect((unsigned as ApiError).message).toContain('thought_signature');
+    const forged = await ai.models
+      .generateContent({ model: 'gemini-fake', contents: [history[0]!, { role: 'model', parts: [{ ...callPart, thoughtSignature: 'Zm9yZ2Vk' }] }, history[2]!], config: { tools: TOOLS } })
+      .catch((e: unknown) => e);
+    expect((forged as ApiError).status).toBe(400);
     const forced = await ai.models.generateContent({
       model: 'gemini-fake',
       contents: 'weather?',

@@ -1,7 +1,8 @@
 // A fake of the Gemini API's wire format (generateContent, streamGenerateContent with alt=sse,
 // batchEmbedContents and embedContent, Google error bodies), driven by the shared scenario.
-// Tested with the official `@google/genai` SDK. Like Gemini 3, it refuses a replayed function
-// call that lacks a thought signature, and gives one with every call it makes.
+// Tested with the official `@google/genai` SDK. Like Gemini 3, it gives a thought signature
+// with the first function call of each answer and refuses a replayed call whose signature is
+// missing or not one it gave (or Google's documented skip value).
 import type { ServerResponse } from 'node:http';
 import { embedding, pieces, respond, streamPlan, words, type ProviderFake, type ScenarioErrorKind, type ScenarioMessage, type ScenarioReply, type ScenarioRequest } from './scenario.ts';
 import { sendEvents, sendJson, startFakeServer, type FakeRequest } from './server.ts';
@@ -124,13 +125,16 @@ async function handle(name: string, credential: string, req: FakeRequest, res: S
   await sendEvents(res, 'text/event-stream', events.map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`), streamPlan(scenario));
 }
 
-/** The name of the first replayed model function call without a thought signature, if any. */
+/** What Google documents for replaying a call another model made: Gemini then skips the check. */
+const SKIP_SIGNATURE = 'skip_thought_signature_validator';
+
+/** The name of the first replayed model function call without a valid thought signature (its own, or the documented skip value), if any. */
 function unsignedCall(body: Json): string | undefined {
   for (const c of (body.contents as Json[] | undefined) ?? []) {
     if (c.role !== 'model') continue;
     const parts = (c.parts as Json[] | undefined) ?? [];
     const first = parts.find((p) => p.functionCall);
-    if (first && typeof first.thoughtSignature !== 'string') return String((first.functionCall as Json).name);
+    if (first && first.thoughtSignature !== FAKE_SIGNATURE && first.thoughtSignature !== SKIP_SIGNATURE) return String((first.functionCall as Json).name);
   }
   return undefined;
 }
