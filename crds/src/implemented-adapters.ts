@@ -55,6 +55,11 @@ export const GEMINI_OPTIONS: readonly AdapterOption[] = [
   { key: 'apiVersion', type: 'string', becomes: 'text', description: 'the Gemini API version in the request path: v1beta when unset, or v1' },
 ];
 
+/** What proxy/src/adapters/bedrock/adapter.ts reads; the credential's form picks SigV4 or a Bedrock API key. */
+export const BEDROCK_OPTIONS: readonly AdapterOption[] = [
+  { key: 'region', type: 'string', becomes: 'text', description: 'the AWS region requests are signed for (SigV4), e.g. eu-west-1; read from a bedrock-runtime.<region>.amazonaws.com url when unset, us-east-1 otherwise' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -74,6 +79,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   dashscope: BEARER_OPTIONS,
   hunyuan: BEARER_OPTIONS,
   anthropic: ANTHROPIC_OPTIONS,
+  bedrock: BEDROCK_OPTIONS,
 };
 
 export const IMPLEMENTED_ADAPTERS: readonly Adapter[] = Object.keys(ADAPTER_OPTIONS) as Adapter[];

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
 import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
+import { startBedrockProvider } from '@jairouter/testkit/providers/bedrock';
 import { startGeminiProvider } from '@jairouter/testkit/providers/gemini';
 import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
@@ -34,6 +35,9 @@ const PARTICIPANTS: Record<string, Participant> = {
   dashscope: { start: () => startOpenAIProvider({ name: 'dashscope' }), backend: { model: 'qwen-plus' } },
   hunyuan: { start: () => startOpenAIProvider({ name: 'hunyuan' }), backend: { model: 'hunyuan-turbos-latest' } },
   anthropic: { start: () => startAnthropicProvider({ name: 'anthropic' }), backend: { model: 'claude-sonnet-4-5' } },
+  // SigV4 with the access-key JSON credential. One model id serves every case: the fake answers
+  // Converse for any model, and embeddings need a Cohere (or Titan, one text per call) model id.
+  bedrock: { start: () => startBedrockProvider({ name: 'bedrock' }), backend: { model: 'cohere.embed-v4:0', options: { region: 'us-east-1' } } },
 };
 
 const TOOL = { type: 'function' as const, function: { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };

@@ -68,6 +68,7 @@ const ENFORCED: Record<string, Proof> = {
   'ModelRoute spec.backends[].options.apiVersion': { file: 'proxy/src/adapters/azure-openai.test.ts', title: 'calls the deployment (the backend model) with options.apiVersion, the body passed through and the credential in api-key' },
   'ModelRoute spec.backends[].options.anthropicVersion': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.backends[].options.beta': ANTHROPIC_OPTIONS_PROOF,
+  'ModelRoute spec.backends[].options.region': { file: 'proxy/src/adapters/bedrock/adapter.test.ts', title: 'signs for options.region, else for the region of a bedrock-runtime.<region>.amazonaws.com url, else us-east-1' },
   'ModelRoute spec.loadBalancer.strategy': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.loadBalancer.hashKey': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.retry.attempts': { file: 'proxy/test/errors.test.ts', title: '502 after every attempt failed' },

@@ -1,6 +1,8 @@
 import type { Adapter } from './types.ts';
 import { anthropic } from './anthropic/adapter.ts';
 import { azureOpenAI } from './azure-openai.ts';
+import { bedrock } from './bedrock/adapter.ts';
+import { awsDefaultCredentials } from './bedrock/default-credentials.ts';
 import { gemini } from './gemini/adapter.ts';
 import { openAICompatible } from './openai-compatible.ts';
 import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
@@ -10,6 +12,8 @@ const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpu
 const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
 for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());
+// The clock signs requests and times credential refreshes; the AWS default chain serves backends without a credentialsRef.
+registry.set('bedrock', bedrock({ now: () => Date.now(), defaultCredentials: awsDefaultCredentials }));
 registry.set('gemini', gemini());
 
 /** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */

@@ -40,6 +40,9 @@ export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
     'JSON mode': 'Anthropic has no JSON mode: response_format is refused with 400 rather than emulated',
     embeddings: 'Anthropic has no embeddings API',
   },
+  bedrock: {
+    'JSON mode': 'the Converse API has no JSON mode: response_format is refused with 400 rather than emulated',
+  },
 };
 
 /** The support matrix of docs/adapters.md: one row per case, one column per adapter in the suite. */
