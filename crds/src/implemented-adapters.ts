@@ -78,6 +78,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   huggingface: BEARER_OPTIONS,
   dashscope: BEARER_OPTIONS,
   hunyuan: BEARER_OPTIONS,
+  cohere: COHERE_OPTIONS,
   anthropic: ANTHROPIC_OPTIONS,
   bedrock: BEDROCK_OPTIONS,
 };

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
 import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
+import { startCohereProvider } from '@jairouter/testkit/providers/cohere';
 import { startBedrockProvider } from '@jairouter/testkit/providers/bedrock';
 import { startGeminiProvider } from '@jairouter/testkit/providers/gemini';
 import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
@@ -34,6 +35,7 @@ const PARTICIPANTS: Record<string, Participant> = {
   huggingface: { start: () => startOpenAIProvider({ name: 'huggingface' }), backend: { model: 'meta-llama/Llama-3.3-70B-Instruct' } },
   dashscope: { start: () => startOpenAIProvider({ name: 'dashscope' }), backend: { model: 'qwen-plus' } },
   hunyuan: { start: () => startOpenAIProvider({ name: 'hunyuan' }), backend: { model: 'hunyuan-turbos-latest' } },
+  cohere: { start: () => startCohereProvider({ name: 'cohere' }), backend: { model: 'command-a-03-2025' } },
   anthropic: { start: () => startAnthropicProvider({ name: 'anthropic' }), backend: { model: 'claude-sonnet-4-5' } },
   // SigV4 with the access-key JSON credential. One model id serves every case: the fake answers
   // Converse for any model, and embeddings need a Cohere (or Titan, one text per call) model id.

@@ -1,6 +1,7 @@
 import type { Adapter } from './types.ts';
 import { anthropic } from './anthropic/adapter.ts';
 import { azureOpenAI } from './azure-openai.ts';
+import { cohere } from './cohere/adapter.ts';
 import { bedrock } from './bedrock/adapter.ts';
 import { awsDefaultCredentials } from './bedrock/default-credentials.ts';
 import { gemini } from './gemini/adapter.ts';
@@ -10,7 +11,7 @@ import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
 const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
 
 const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
-for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan()]) registry.set(a.name, a);
+for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan(), cohere()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());
 // The clock signs requests and times credential refreshes; the AWS default chain serves backends without a credentialsRef.
 registry.set('bedrock', bedrock({ now: () => Date.now(), defaultCredentials: awsDefaultCredentials }));

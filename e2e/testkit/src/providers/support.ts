@@ -36,6 +36,7 @@ export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   huggingface: {},
   dashscope: {},
   hunyuan: {},
+  cohere: {},
   anthropic: {
     'JSON mode': 'Anthropic has no JSON mode: response_format is refused with 400 rather than emulated',
     embeddings: 'Anthropic has no embeddings API',

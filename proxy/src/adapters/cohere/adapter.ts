@@ -1,0 +1,164 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { BackendIR } from '@jairouter/crds';
+import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
+import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { openAIToCohere, openAIToCohereEmbed } from './request.ts';
+import { chatToOpenAI, clientStatus, cohereErrorMessage, embedToOpenAI, errorToOpenAI, isFailure, toUsage } from './response.ts';
+import { CohereStream } from './stream.ts';
+
+/**
+ * The `cohere` adapter: OpenAI chat requests to Cohere's v2 Chat API (`POST {url}/v2/chat`,
+ * streams as v2 stream events) and embeddings to `POST {url}/v2/embed`, answers translated
+ * back to OpenAI's shape. The credential goes as a Bearer token.
+ *
+ * Backend options (all optional):
+ *   header.<Name>   a static header (e.g. X-Client-Name)
+ *
+ * `now` is the clock for `created` (adapters read no clock of their own).
+ */
+
+/** Bodies larger than this are not kept for translation (a chat answer is far smaller). */
+const BODY_CAP = 16 * 1024 * 1024;
+
+export function cohere(now: () => number = Date.now): Adapter {
+  return {
+    name: 'cohere',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
+    toUpstream,
+    authHeaders,
+    translator: (req, backend) => new CohereTranslator(req, backend.model ?? req.model, Math.floor(now() / 1000)),
+  };
+}
+
+function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
+  const model = backend.model ?? req.model;
+  const embed = req.operation === 'embeddings';
+  const body = JSON.stringify(embed ? openAIToCohereEmbed(req.body, model) : openAIToCohere(req.body, model, req.stream));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    accept: req.stream && !embed ? 'text/event-stream' : 'application/json',
+    'user-agent': USER_AGENT,
+    'x-request-id': req.requestId,
+  };
+  Object.assign(headers, authHeaders(backend));
+  return { path: basePath + (embed ? '/v2/embed' : '/v2/chat'), headers, body };
+}
+
+function authHeaders(backend: BackendIR): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const opts = backend.options;
+  for (const k in opts) if (k.startsWith('header.')) headers[k.slice(7).toLowerCase()] = String(opts[k]);
+  if (backend.credential !== undefined) headers.authorization = `Bearer ${backend.credential}`;
+  return headers;
+}
+
+/** One attempt's Cohere answer, as OpenAI's. */
+class CohereTranslator implements ResponseTranslator {
+  usage: Usage | null = null;
+  private streamer: CohereStream | null = null;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private upstreamStatus = 200;
+  private readonly req: ClientRequest;
+  private readonly model: string;
+  private readonly created: number;
+
+  constructor(req: ClientRequest, model: string, created: number) {
+    this.req = req;
+    this.model = model;
+    this.created = created;
+  }
+
+  get complete(): boolean {
+    return this.streamer?.complete ?? false;
+  }
+
+  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
+    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
+    this.upstreamStatus = status;
+    if (status < 300 && this.req.stream && this.req.operation === 'chat' && String(headers['content-type'] ?? '').includes('text/event-stream')) {
+      this.streamer = new CohereStream(this.req.clientWantsUsage, this.created, this.model);
+      return 'stream';
+    }
+    return 'body';
+  }
+
+  /** Decided with the headers: 422 (invalid) and 413 are 400s, 498 (Cohere's invalid token) is the gateway's credential failing. */
+  status(upstream: number): number {
+    return clientStatus(upstream);
+  }
+
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = forwardableHeaders(upstream, true);
+    delete h['content-encoding'];
+    h['content-type'] = mode === 'stream' || (this.req.stream && this.req.operation === 'chat' && this.upstreamStatus < 300) ? 'text/event-stream' : 'application/json';
+    return h;
+  }
+
+  body(chunk: Buffer): null {
+    if (this.size < BODY_CAP) {
+      this.chunks.push(chunk);
+      this.size += chunk.length;
+    }
+    return null;
+  }
+
+  bodyEnd(): Buffer {
+    const raw = Buffer.concat(this.chunks, this.size);
+    this.chunks = [];
+    if (this.upstreamStatus >= 300) return Buffer.from(JSON.stringify(errorToOpenAI(this.upstreamStatus, raw).body));
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return failure('the Cohere backend answered with a body that is not JSON');
+    }
+    if (this.req.operation === 'embeddings') {
+      const out = embedToOpenAI(r, this.model, this.req.body.encoding_format);
+      this.usage = toUsage(out.usage as Record<string, unknown>);
+      return Buffer.from(JSON.stringify(out));
+    }
+    // The status line is already sent (it is decided before the body): an answer Cohere ended
+    // in ERROR or TIMEOUT can only be told in the body, as an error.
+    if (isFailure(r.finish_reason)) return failure(`the Cohere answer ended with ${String(r.finish_reason)}`);
+    const out = chatToOpenAI(r, this.model, this.created);
+    this.usage = toUsage(out.usage as Record<string, unknown>);
+    if (this.req.stream) return Buffer.from(this.asStream(out));
+    return Buffer.from(JSON.stringify(out));
+  }
+
+  /** A whole answer (a stream was asked for, a JSON body came) replayed as the chunks a stream of it would have given. */
+  private asStream(c: Record<string, unknown>): string {
+    const choice = (c.choices as Array<Record<string, unknown>>)[0]!;
+    const msg = choice.message as Record<string, unknown>;
+    const base = { id: c.id, object: 'chat.completion.chunk', created: this.created, model: c.model };
+    const delta: Record<string, unknown> = { role: 'assistant', content: msg.content ?? '' };
+    if (msg.reasoning_content) delta.reasoning_content = msg.reasoning_content;
+    if (msg.tool_calls) delta.tool_calls = (msg.tool_calls as unknown[]).map((t, index) => ({ index, ...(t as object) }));
+    let out = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
+    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice.finish_reason }] })}\n\n`;
+    if (this.req.clientWantsUsage) out += `data: ${JSON.stringify({ ...base, choices: [], usage: c.usage })}\n\n`;
+    return out + 'data: [DONE]\n\n';
+  }
+
+  stream(chunk: Buffer): Buffer | null {
+    const out = this.streamer!.push(chunk);
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  streamRest(): Buffer | null {
+    const out = this.streamer!.rest();
+    this.usage = this.streamer!.usage;
+    return out;
+  }
+
+  errorMessage(body: Buffer): string {
+    return cohereErrorMessage(body);
+  }
+}
+
+function failure(message: string): Buffer {
+  return Buffer.from(JSON.stringify({ error: { message, type: 'upstream_error', param: null, code: 'bad_gateway' } }));
+}
