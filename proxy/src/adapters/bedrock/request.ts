@@ -35,6 +35,7 @@ const refuse = (field: string, why: string): UnsupportedRequest => new Unsupport
 export const THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 1024, medium: 4096, high: 16384, xhigh: 32768 };
 /** Output room left beside the thinking budget when the client set no max_tokens (Anthropic requires max_tokens > budget). */
 const ANSWER_ROOM = 4096;
+const MIN_BUDGET = 1024;
 
 const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
 
@@ -158,8 +159,12 @@ export function converseRequest(b: Json): ConverseRequest {
 
   const effort = b.reasoning_effort;
   if (typeof effort === 'string' && effort !== 'none') {
-    const budget = THINKING_BUDGET[effort];
+    let budget = THINKING_BUDGET[effort];
     if (budget === undefined) throw refuse('reasoning_effort', `"${effort}" is not one of ${Object.keys(THINKING_BUDGET).join(', ')}, none`);
+    // The budget counts inside maxTokens (Anthropic requires max_tokens above it): a client
+    // limit cuts the budget, and one that leaves less than the 1024-token minimum is refused.
+    if (inf.maxTokens !== undefined && budget >= inf.maxTokens) budget = inf.maxTokens - 1;
+    if (budget < MIN_BUDGET) throw refuse('reasoning_effort', `needs max_tokens above ${MIN_BUDGET} (thinking takes at least ${MIN_BUDGET} tokens)`);
     req.additionalModelRequestFields = { thinking: { type: 'enabled', budget_tokens: budget } };
     inf.maxTokens ??= budget + ANSWER_ROOM;
   }
