@@ -189,6 +189,8 @@ async function handle(name: string, origin: string, req: FakeRequest, res: Serve
   if (reply.kind === 'error') {
     const [status, type] = ERRORS[reply.error];
     const message = reply.error === 'context_length' ? `Input is too long for requested model. (${reply.message})` : reply.message;
+    // Bedrock does not document a Retry-After on ThrottlingException; the scenario asks for one
+    // so the conformance case shows the proxy keeping it when a provider sends it.
     return error(res, status, type, message, reply.retryAfter ? { 'retry-after': reply.retryAfter } : {});
   }
   const usage = { inputTokens: reply.usage.input, outputTokens: reply.usage.output, totalTokens: reply.usage.input + reply.usage.output };
