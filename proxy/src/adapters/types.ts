@@ -14,6 +14,23 @@ export interface ClientRequest {
   /** The client itself asked for `stream_options.include_usage`. */
   readonly clientWantsUsage: boolean;
   readonly requestId: string;
+  /**
+   * Set when the client spoke another API than OpenAI's (the Anthropic ingress): `body` and
+   * `raw` are then its translation to OpenAI chat, which every adapter reads, and this is the
+   * request as it came, for a backend that speaks the client's API (`Adapter.passesThrough`).
+   */
+  readonly ingress?: IngressRequest;
+}
+
+/** A request as it came in a non-OpenAI API, with the headers a backend of that API needs. */
+export interface IngressRequest {
+  readonly schema: 'anthropic';
+  readonly raw: Buffer;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** The client's API version header (anthropic-version), if any. */
+  readonly version: string | undefined;
+  /** The client's beta-features header (anthropic-beta), if any. */
+  readonly beta: string | undefined;
 }
 
 export interface UpstreamRequest {
@@ -66,6 +83,12 @@ export interface ResponseTranslator {
 
 export interface Adapter {
   readonly name: string;
+  /**
+   * The ingress schema whose requests this adapter forwards as they came and whose answers it
+   * relays untranslated (the anthropic adapter for the Anthropic ingress). For any other
+   * adapter, the proxy wraps the adapter's OpenAI answer in the ingress's translator.
+   */
+  readonly passesThrough?: IngressRequest['schema'];
   supports(op: Operation): boolean;
   /**
    * The upstream request for one attempt. `basePath` is the endpoint URL's path without a

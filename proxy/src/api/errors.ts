@@ -4,8 +4,10 @@
  * them in the client's API schema. Never carries a stack or a secret.
  */
 
+import { anthropicErrorType } from '../adapters/anthropic/mapping.ts';
+
 /** The API schema a client speaks; error bodies and stream error events come out in it. */
-export type ApiSchema = 'openai';
+export type ApiSchema = 'openai' | 'anthropic';
 
 export interface ApiError {
   status: number;
@@ -19,14 +21,19 @@ export function apiError(status: number, type: string, code: string, message: st
   return { status, type, code, message, param };
 }
 
-/** `{"error": {message, type, param, code}}`: OpenAI's error body. */
-export function errorBody(e: ApiError, _schema: ApiSchema = 'openai'): string {
+/**
+ * The error body in the client's schema: OpenAI's `{"error": {message, type, param, code}}`, or
+ * Anthropic's `{"type": "error", "error": {type, message}}` with the type Anthropic uses for the
+ * status (the SDKs pick their error class from the status, scripts read the type).
+ */
+export function errorBody(e: ApiError, schema: ApiSchema = 'openai'): string {
+  if (schema === 'anthropic') return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(e.status), message: e.message } });
   return JSON.stringify({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
 }
 
-/** A well-formed SSE event carrying the error, for failures after a stream started. */
+/** A well-formed SSE event carrying the error, for failures after a stream started (Anthropic's is named `error`). */
 export function streamErrorEvent(e: ApiError, schema: ApiSchema = 'openai'): Buffer {
-  return Buffer.from('data: ' + errorBody(e, schema) + '\n\n');
+  return Buffer.from((schema === 'anthropic' ? 'event: error\n' : '') + 'data: ' + errorBody(e, schema) + '\n\n');
 }
 
 export const Errors = {

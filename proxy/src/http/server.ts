@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Operation } from '../adapters/types.ts';
+import type { ClientRequest, Operation } from '../adapters/types.ts';
 import { Errors, type ApiError } from '../api/errors.ts';
 import { Exchange } from '../exchange.ts';
+import { COUNT_TOKENS, MESSAGES, countTokens, messagesRequest } from '../ingress/anthropic/index.ts';
 import { ClientResponse } from '../response/client-response.ts';
 import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
@@ -75,7 +76,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
-    const ex = new Exchange(req, new ClientResponse(res, 'openai'), requestId, performance.now(), deps.draining);
+    const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
+    // The Anthropic ingress answers in Anthropic's schema from the first error on.
+    const anthropic = path === MESSAGES || path === COUNT_TOKENS;
+    const ex = new Exchange(req, new ClientResponse(res, anthropic ? 'anthropic' : 'openai'), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
     const out = ex.out;
     out.setHeader('x-request-id', requestId);
@@ -101,9 +105,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return reject(ex, Errors.corsDisabled());
     }
 
-    const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
     const op = OPERATIONS[path];
-    if (op === undefined) {
+    if (op === undefined && !anthropic) {
       if (path === MODELS) return listModels(ex);
       if (path.startsWith(MODELS + '/')) return retrieveModel(ex, path.slice(MODELS.length + 1));
       return reject(ex, Errors.notFound(path));
@@ -127,7 +130,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         ex.stop('client-gone');
         return finish(ex);
       }
-      void route(ex, op, raw!);
+      if (op !== undefined) void route(ex, op, raw!);
+      else void anthropicRoute(ex, path, raw!);
     });
   };
 
@@ -202,13 +206,45 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       clientWantsUsage: !!so && typeof so === 'object' && so.include_usage === true,
       requestId: ex.requestId,
     };
+    return dispatch(ex, ex.client);
+  }
+
+  /** `POST /v1/messages` and `/v1/messages/count_tokens`: the Anthropic ingress (ingress/anthropic/). */
+  async function anthropicRoute(ex: Exchange, path: string, raw: Buffer): Promise<void> {
+    if (path === COUNT_TOKENS) {
+      const counted = countTokens(raw);
+      if ('status' in counted) return reject(ex, counted);
+      if (!routeFor(ex, counted.model)) return;
+      ex.out.json(200, counted.answer);
+      return finish(ex);
+    }
+    const client = messagesRequest(raw, ex.req.headers, ex.requestId);
+    if ('status' in client) return reject(ex, client);
+    ex.client = client;
+    return dispatch(ex, client);
+  }
+
+  /** The route serving `model` for the caller, or null after answering 404. */
+  function routeFor(ex: Exchange, model: string): RouteRuntime | null {
     const rt: RouteRuntime | undefined = ex.runtime.models.get(model);
-    if (!rt) return reject(ex, Errors.modelNotFound(model));
+    if (!rt) {
+      reject(ex, Errors.modelNotFound(model));
+      return null;
+    }
     // A model the caller may not use answers exactly as one that does not exist; the log says why.
-    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
+    if (!ex.identity!.tenant.allow.matches(model)) {
+      reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
+      return null;
+    }
+    return rt;
+  }
+
+  async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
+    const rt = routeFor(ex, client.model);
+    if (!rt) return;
     ex.route = rt;
     ex.out.setHeader('x-jairouter-route', rt.id);
-    ex.hashValue = hashValue(ex, rt, b);
+    ex.hashValue = hashValue(ex, rt, client.body);
     try {
       await forward(ex, rt, hooks);
     } catch (e) {

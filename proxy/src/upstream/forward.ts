@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Errors, type ApiError } from '../api/errors.ts';
 import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
+import { ingressTranslator } from '../ingress/anthropic/index.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
@@ -120,7 +121,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     if (ex.signal.aborted) break;
     ep.health.inflight++;
     const started = hooks.now();
-    const attempt = new Attempt(ex, route, ep, upstream, adapter.translator(ex.client, ep.backend.ir));
+    const attempt = new Attempt(ex, route, ep, upstream, ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough));
     const result = await attempt.result;
     ep.health.inflight--;
     if (result.kind === 'done') {

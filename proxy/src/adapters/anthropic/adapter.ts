@@ -4,6 +4,7 @@ import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslato
 import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
 import { openAIToAnthropic } from './request.ts';
 import { anthropicError, errorToOpenAI, messageToOpenAI, toUsage } from './response.ts';
+import { AnthropicPassThrough, passThroughRequest } from './passthrough.ts';
 import { AnthropicStream } from './stream.ts';
 
 /**
@@ -24,24 +25,30 @@ const BODY_CAP = 16 * 1024 * 1024;
 export function anthropic(now: () => number = Date.now): Adapter {
   return {
     name: 'anthropic',
+    passesThrough: 'anthropic',
     supports: (op: Operation) => op === 'chat',
     toUpstream,
     authHeaders,
-    translator: (req) => new AnthropicTranslator(req, Math.floor(now() / 1000)),
+    translator: (req) => (req.ingress?.schema === 'anthropic' ? new AnthropicPassThrough(req.stream) : new AnthropicTranslator(req, Math.floor(now() / 1000))),
   };
 }
 
 function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
+  if (req.ingress?.schema === 'anthropic') return passThroughRequest(req, req.ingress, backend, basePath, baseHeaders(req, backend));
   const body = JSON.stringify(openAIToAnthropic(req.body, backend.model ?? req.model, req.stream));
+  const headers = baseHeaders(req, backend);
+  headers['content-length'] = String(Buffer.byteLength(body));
+  return { path: basePath + '/v1/messages', headers, body };
+}
+
+function baseHeaders(req: ClientRequest, backend: BackendIR): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
     accept: req.stream ? 'text/event-stream' : 'application/json',
     'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
-  Object.assign(headers, authHeaders(backend));
-  return { path: basePath + '/v1/messages', headers, body };
+  return Object.assign(headers, authHeaders(backend));
 }
 
 export function authHeaders(backend: BackendIR): Record<string, string> {
