@@ -3,6 +3,7 @@
 // scenario, so the expected answer is the same whatever the provider). A case an adapter
 // cannot do is listed with its reason in @jairouter/testkit/providers/support (the source of
 // docs/adapters.md's matrix) and skipped here; every other case must pass.
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
@@ -235,4 +236,47 @@ describe.each(adapters)('adapter %s', (adapter) => {
     }
     it(name, () => RUN[name]({ client, model: `conf-${adapter}`, fake: fakes[adapter]!, name: fakes[adapter]!.name, proxy }));
   }
+});
+
+// The same backends through the Anthropic-compatible ingress (POST /v1/messages), driven by the
+// official @anthropic-ai/sdk: translated to OpenAI chat for every adapter but `anthropic`, which
+// gets the request as it came. The cases an adapter cannot do over OpenAI it cannot do here.
+const ANTHROPIC_TOOL = { name: 'get_weather', description: 'Weather in a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
+
+describe.each(adapters)('Anthropic ingress (@anthropic-ai/sdk), adapter %s', (adapter) => {
+  const model = `conf-${adapter}`;
+  const sdk = () => new Anthropic({ baseURL: proxy.baseUrl, apiKey: KEY, maxRetries: 0, timeout: 15_000 });
+  const unsupported = UNSUPPORTED[adapter]!;
+
+  it('message with a system prompt, stop reason and usage', async () => {
+    const r = await sdk().messages.create({ model, max_tokens: 100, system: 'be brief', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.content).toEqual([expect.objectContaining({ type: 'text', text: `Hello from ${fakes[adapter]!.name}: hi [system: be brief]` })]);
+    expect(r.stop_reason).toBe('end_turn');
+    expect(r.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('streaming, assembled by finalMessage()', async () => {
+    const final = await sdk().messages.stream({ model, max_tokens: 100, messages: [{ role: 'user', content: 'stream me' }] }).finalMessage();
+    expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: `Hello from ${fakes[adapter]!.name}: stream me` })]);
+    expect(final.usage).toMatchObject({ input_tokens: 2, output_tokens: 5 });
+  });
+
+  it.skipIf(!!unsupported['tool call round trip'])('tool use and tool_result round trip', async () => {
+    const r = await sdk().messages.create({ model, max_tokens: 100, tools: [ANTHROPIC_TOOL], messages: [{ role: 'user', content: 'weather?' }] });
+    expect(r.stop_reason).toBe('tool_use');
+    const use = r.content.find((b) => b.type === 'tool_use');
+    expect(use).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
+    if (use?.type !== 'tool_use') return;
+    const after = await sdk().messages.create({
+      model, max_tokens: 100, tools: [ANTHROPIC_TOOL],
+      messages: [{ role: 'user', content: 'weather?' }, { role: 'assistant', content: [use] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'sunny' }] }],
+    });
+    expect(after.content).toEqual([expect.objectContaining({ type: 'text', text: 'The tool said: sunny' })]);
+  });
+
+  it.skipIf(!!unsupported['streaming tool call'])('streaming tool use (input_json_delta)', async () => {
+    const final = await sdk().messages.stream({ model, max_tokens: 100, tools: [ANTHROPIC_TOOL], messages: [{ role: 'user', content: 'weather?' }] }).finalMessage();
+    expect(final.stop_reason).toBe('tool_use');
+    expect(final.content.find((b) => b.type === 'tool_use')).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
+  });
 });
