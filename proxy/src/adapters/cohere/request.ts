@@ -112,7 +112,14 @@ export function openAIToCohere(body: Readonly<Json>, model: string, stream: bool
   const tools = Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as Json[]) : undefined;
   for (const [i, t] of (tools ?? []).entries()) if (t.type !== 'function') refuse(`tools[${i}]`, `offers only function tools, not ${String(t.type)}`);
   const tc = toolChoice(body.tool_choice, tools);
-  if (tc.tools) out.tools = tc.tools.map((t) => ({ type: 'function', function: t.function }));
+  if (tc.tools) {
+    // OpenAI's per-function `strict` is one switch for all tools in Cohere (strict_tools).
+    out.tools = tc.tools.map((t) => {
+      const { strict: _strict, ...f } = (t.function ?? {}) as Json;
+      return { type: 'function', function: f };
+    });
+    if (tc.tools.some((t) => (t.function as Json | undefined)?.strict === true)) out.strict_tools = true;
+  }
   if (tc.choice) out.tool_choice = tc.choice;
   const rf = responseFormat(body.response_format);
   if (rf) out.response_format = rf;
