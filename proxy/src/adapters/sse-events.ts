@@ -13,22 +13,29 @@ export class SseEvents {
   private pending = '';
   // A character split across two chunks is decoded once both halves arrived.
   private readonly decoder = new TextDecoder();
+  private splitting = false;
 
   push(chunk: Buffer | string): SseEvent[] {
-    const text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
+    const text = this.pending + (typeof chunk === 'string' ? chunk : this.decode(chunk));
     const out: SseEvent[] = [];
     let from = 0;
     for (;;) {
-      const m = /\r?\n\r?\n/g;
-      m.lastIndex = from;
-      const hit = m.exec(text);
-      if (!hit) break;
-      const ev = parse(text.slice(from, hit.index));
+      const [at, len] = boundary(text, from);
+      if (at < 0) break;
+      const ev = parse(text.slice(from, at));
       if (ev) out.push(ev);
-      from = hit.index + hit[0].length;
+      from = at + len;
     }
     this.pending = text.slice(from);
     return out;
+  }
+
+  /** Chunks that end on an ASCII byte (nearly all) decode directly; the stream decoder holds a split character. */
+  private decode(chunk: Buffer): string {
+    const asciiEnd = chunk.length === 0 || chunk[chunk.length - 1]! < 0x80;
+    if (!this.splitting && asciiEnd) return chunk.toString('utf8');
+    this.splitting = !asciiEnd;
+    return this.decoder.decode(chunk, { stream: true });
   }
 
   /** The last event when the stream ended without its blank line, or none. */
@@ -38,6 +45,14 @@ export class SseEvents {
     const ev = p.trim() ? parse(p) : null;
     return ev ? [ev] : [];
   }
+}
+
+/** The first blank line at or after `from` (LF or CRLF framing): its index and length, or -1. */
+function boundary(text: string, from: number): [number, number] {
+  const lf = text.indexOf('\n\n', from);
+  const crlf = text.indexOf('\r\n\r\n', from);
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return [crlf, 4];
+  return lf < 0 ? [-1, 0] : [lf, 2];
 }
 
 function parse(block: string): SseEvent | null {

@@ -24,6 +24,7 @@ export class AnthropicStream {
   private id = '';
   private model = '';
   private raw: Json = {};
+  private head: string | undefined;
   private finish: string | null = null;
   /** Anthropic content block index -> OpenAI tool-call index. */
   private readonly toolIndex = new Map<number, number>();
@@ -47,8 +48,10 @@ export class AnthropicStream {
     return out ? Buffer.from(out) : null;
   }
 
+  /** One chunk; the part before the delta is built once per stream (JSON.stringify of the whole chunk per delta doubled the cost). */
   private chunk(delta: Json, finish: string | null = null): string {
-    return `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    this.head ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
+    return `${this.head}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 
   private event(e: SseEvent): string {
