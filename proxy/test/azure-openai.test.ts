@@ -42,11 +42,17 @@ describe('azure-openai through the proxy', () => {
     expect(seen.headers['api-key']).toBe(fake.credential);
   });
 
-  it('does not send stream_options to an api-version older than it, so the stream still works', async () => {
+  it('does not send stream_options to an api-version older than it, so the stream still works, its prompt-filter chunk included', async () => {
     const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'stream me' }], stream: true });
     let text = '';
-    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    const chunks: unknown[] = [];
+    for await (const c of stream) {
+      chunks.push(c);
+      text += c.choices[0]?.delta.content ?? '';
+    }
     expect(text).toBe('Hello from az: stream me');
+    // Azure's opening chunk (no choices, the prompt's filter results) is relayed as it came.
+    expect(chunks[0]).toMatchObject({ choices: [], prompt_filter_results: [{ prompt_index: 0 }] });
     expect((fake.requests.at(-1)!.json as Record<string, unknown>).stream_options).toBeUndefined();
   });
 

@@ -28,7 +28,11 @@ describe('Azure OpenAI fake, driven by the AzureOpenAI client', () => {
   });
 
   it('streams with usage, calls tools and embeds', async () => {
-    const final = await client.chat.completions.stream({ model: 'x', messages: [{ role: 'user', content: 'stream me' }], stream_options: { include_usage: true } }).finalChatCompletion();
+    const stream = client.chat.completions.stream({ model: 'x', messages: [{ role: 'user', content: 'stream me' }], stream_options: { include_usage: true } });
+    const firsts: unknown[] = [];
+    stream.on('chunk', (c) => firsts.length === 0 && firsts.push(c));
+    const final = await stream.finalChatCompletion();
+    expect(firsts[0]).toMatchObject({ choices: [], prompt_filter_results: [{ prompt_index: 0 }] });
     expect(final.choices[0]!.message.content).toBe('Hello from az: stream me');
     expect(final.usage?.completion_tokens).toBe(5);
     const tools = await client.chat.completions.stream({ model: 'x', messages: [{ role: 'user', content: 'weather?' }], tools: [TOOL] }).finalChatCompletion();

@@ -1,12 +1,12 @@
 // A fake of Azure OpenAI: the OpenAI wire format (the OpenAI fake answers) at Azure's paths,
 // /openai/deployments/{deployment}/{operation}?api-version=... and the v1 API under /openai/v1,
 // with the credential in `api-key` (or a Bearer token, as Microsoft Entra ID sends). Answers
-// carry Azure's content-filter results; `CONTENT FILTER` in the last user message gets the
+// carry Azure's content-filter results (a stream opens with a prompt-filter chunk); `CONTENT FILTER` in the last user message gets the
 // `content_filter` finish reason. Tested with the `openai` SDK's AzureOpenAI client.
 import type { ServerResponse } from 'node:http';
 import { handleOpenAIRequest } from './openai.ts';
 import type { ProviderFake } from './scenario.ts';
-import { sendJson, startFakeServer, type FakeRequest } from './server.ts';
+import { sendJson, sse, startFakeServer, type FakeRequest } from './server.ts';
 
 type Json = Record<string, unknown>;
 
@@ -48,6 +48,18 @@ function handle(name: string, credential: string, req: FakeRequest, res: ServerR
         content_filter_results: { ...FILTER_RESULTS, violence: { filtered: true, severity: 'high' } } }],
       usage: { prompt_tokens: 2, completion_tokens: 0, total_tokens: 2 },
     });
+  }
+  // Azure opens a stream with a chunk of no choices that carries the prompt's filter results.
+  if (operation === 'chat/completions' && json?.stream === true) {
+    const write = res.write.bind(res) as (chunk: string | Buffer) => boolean;
+    let first = true;
+    res.write = ((chunk: string | Buffer) => {
+      if (first) {
+        first = false;
+        write(sse({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: FILTER_RESULTS }] }));
+      }
+      return write(chunk);
+    }) as typeof res.write;
   }
   const asOpenAI: FakeRequest = { ...req, path: `/v1/${operation}`, headers: { ...req.headers, authorization: `Bearer ${credential}` }, json, raw: JSON.stringify(json) };
   return handleOpenAIRequest(name, credential, asOpenAI, res);
