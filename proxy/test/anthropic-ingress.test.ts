@@ -179,8 +179,17 @@ describe('Anthropic ingress', () => {
     expect((e as Error).message).toContain('top_k');
   });
 
-  it('ends a stream the backend cut with an Anthropic error event', async () => {
-    const stream = client.messages.stream({ model: 'claude-via-openai', max_tokens: 100, messages: [{ role: 'user', content: 'CUT STREAM one two three four five six seven' }] });
+  it.each(BACKENDS)('ends a stream $label cut with an Anthropic error event', async ({ model }) => {
+    const r = await fetch(`${proxy.baseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'CUT STREAM one two three four five six seven' }] }),
+    });
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(text).toContain('event: message_start');
+    expect(text.trimEnd().split('\n\n').at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream (stream ended before completion|failed mid-stream \(reset\))"\}\}$/);
+    const stream = client.messages.stream({ model, max_tokens: 100, messages: [{ role: 'user', content: 'CUT STREAM one two three four five six seven' }] });
     const e = await stream.finalMessage().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Anthropic.APIError);
     expect((e as Error).message).toMatch(/ended before completion|mid-stream/);
