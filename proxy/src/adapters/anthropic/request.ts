@@ -119,10 +119,11 @@ function textOf(content: unknown, field: string): string {
     .join('');
 }
 
+/** Anthropic refuses empty text blocks; an empty user text says nothing, so it is left out. */
 function userBlocks(content: unknown): Block[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : [];
   if (!Array.isArray(content)) return [];
-  return (content as Json[]).map((p): Block => {
+  return (content as Json[]).filter((p) => p.type !== 'text' || p.text).map((p): Block => {
     if (p.type === 'text') return { type: 'text', text: String(p.text ?? '') };
     if (p.type === 'image_url') return imageBlock(String(((p.image_url ?? {}) as Json).url ?? ''));
     return unsupported('messages[].content', `${String(p.type)} parts have no Anthropic equivalent`);

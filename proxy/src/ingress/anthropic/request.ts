@@ -85,7 +85,8 @@ function userTurn(content: unknown, messages: Json[]): void {
   for (const b of content as Json[]) {
     if (b.type === 'tool_result') {
       const c = b.content;
-      let text = typeof c === 'string' ? c : Array.isArray(c) ? (c as Json[]).filter((x) => x.type === 'text').map((x) => String(x.text ?? '')).join('\n') : '';
+      // OpenAI tool messages carry text only: an image a tool returned is named, not dropped unseen.
+      let text = typeof c === 'string' ? c : Array.isArray(c) ? (c as Json[]).map((x) => (x.type === 'text' ? String(x.text ?? '') : `[${String(x.type)} omitted: this backend takes only text in tool results]`)).join('\n') : '';
       if (b.is_error === true) text = `Error: ${text}`;
       messages.push({ role: 'tool', tool_call_id: b.tool_use_id, content: text });
     } else if (b.type === 'text') {
