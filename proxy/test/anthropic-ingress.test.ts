@@ -179,6 +179,15 @@ describe('Anthropic ingress', () => {
     expect((e as Error).message).toContain('top_k');
   });
 
+  it('sends a request with no OpenAI form (top_k, a server tool) to an anthropic backend as it came', async () => {
+    const before = anthropicFake.requests.length;
+    const params = { model: 'claude-direct', max_tokens: 10, top_k: 5, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }], messages: [{ role: 'user', content: 'hi' }] };
+    const r = await client.messages.create(params as unknown as Anthropic.MessageCreateParamsNonStreaming);
+    expect(r.type).toBe('message');
+    const got = anthropicFake.requests.slice(before).find((q) => q.path === '/v1/messages')!;
+    expect(got.json).toMatchObject({ model: 'claude-sonnet-4-5', top_k: 5, tools: [{ type: 'web_search_20250305', name: 'web_search' }] });
+  });
+
   it.each(BACKENDS)('ends a stream $label cut with an Anthropic error event', async ({ model }) => {
     const r = await fetch(`${proxy.baseUrl}/v1/messages`, {
       method: 'POST',

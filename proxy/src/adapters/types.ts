@@ -31,6 +31,12 @@ export interface IngressRequest {
   readonly version: string | undefined;
   /** The client's beta-features header (anthropic-beta), if any. */
   readonly beta: string | undefined;
+  /**
+   * Why the request has no OpenAI translation (a field with no equivalent), if it has none: it
+   * can then only go to a backend that passes it through; the others refuse it as they refuse
+   * an UnsupportedRequest (the next backend is tried, else 400 with this message).
+   */
+  readonly untranslatable: { readonly field: string; readonly message: string } | undefined;
 }
 
 export interface UpstreamRequest {

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Errors, type ApiError } from '../api/errors.ts';
 import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
-import { ingressTranslator } from '../ingress/anthropic/index.ts';
+import { ingressTranslator, upstreamRequest } from '../ingress/anthropic/index.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
@@ -108,7 +108,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const adapter = ep.backend.adapter;
     let upstream: UpstreamRequest;
     try {
-      const built = adapter.toUpstream(ex.client, ep.backend.ir, ep.basePath, ep.origin);
+      const built = upstreamRequest(adapter, ex.client, ep.backend.ir, ep.basePath, ep.origin);
       upstream = built instanceof Promise ? await built : built;
     } catch (e) {
       if (!(e instanceof UnsupportedRequest)) throw e;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ClientRequest, ResponseTranslator } from '../../adapters/types.ts';
+import type { BackendIR } from '@jairouter/crds';
+import { UnsupportedRequest, type Adapter, type ClientRequest, type ResponseTranslator, type UpstreamRequest } from '../../adapters/types.ts';
 import { Errors, type ApiError } from '../../api/errors.ts';
 import { estimateTokens } from '../../runtime/capabilities.ts';
 import { UntranslatableField, anthropicToOpenAI } from './request.ts';
@@ -36,11 +37,11 @@ function parseBody(raw: Buffer): { body: Json; model: string } | ApiError {
   return { body: b, model: b.model };
 }
 
-function translate(body: Json): { openai: Json } | ApiError {
+function translate(body: Json): { openai: Json } | UntranslatableField {
   try {
     return { openai: anthropicToOpenAI(body) };
   } catch (e) {
-    if (e instanceof UntranslatableField) return Errors.badField(e.field, e.message);
+    if (e instanceof UntranslatableField) return e;
     throw e;
   }
 }
@@ -52,10 +53,12 @@ export function messagesRequest(raw: Buffer, headers: IncomingHttpHeaders, reque
   const { body, model } = parsed;
   if (typeof body.max_tokens !== 'number') return Errors.badField('max_tokens', 'max_tokens: Field required (a number)');
   if (body.stream !== undefined && typeof body.stream !== 'boolean') return Errors.badField('stream', 'stream must be a boolean');
-  const translated = translate(body);
-  if ('status' in translated) return translated;
-  const openai = translated.openai;
   const stream = body.stream === true;
+  // Without an OpenAI form the request may still go to an Anthropic backend as it came; for
+  // routing and accounting it is then only its model and stream flag.
+  const translated = translate(body);
+  const untranslatable = translated instanceof UntranslatableField ? { field: translated.field, message: translated.message } : undefined;
+  const openai = translated instanceof UntranslatableField ? { model, messages: [], stream } : translated.openai;
   return {
     operation: 'chat',
     raw: Buffer.from(JSON.stringify(openai)),
@@ -64,7 +67,7 @@ export function messagesRequest(raw: Buffer, headers: IncomingHttpHeaders, reque
     stream,
     clientWantsUsage: stream,
     requestId,
-    ingress: { schema: 'anthropic', raw, body, version: header(headers, 'anthropic-version'), beta: header(headers, 'anthropic-beta') },
+    ingress: { schema: 'anthropic', raw, body, version: header(headers, 'anthropic-version'), beta: header(headers, 'anthropic-beta'), untranslatable },
   };
 }
 
@@ -77,8 +80,15 @@ export function countTokens(raw: Buffer): { model: string; answer: string } | Ap
   const parsed = parseBody(raw);
   if ('status' in parsed) return parsed;
   const translated = translate(parsed.body);
-  if ('status' in translated) return translated;
+  if (translated instanceof UntranslatableField) return Errors.badField(translated.field, translated.message);
   return { model: parsed.model, answer: JSON.stringify({ input_tokens: estimateTokens('chat', { ...translated.openai, max_tokens: 0 }) }) };
+}
+
+/** The upstream request of an attempt: a request without an OpenAI form is refused by every backend that does not pass it through. */
+export function upstreamRequest(adapter: Adapter, client: ClientRequest, backend: BackendIR, basePath: string, origin: string): UpstreamRequest | Promise<UpstreamRequest> {
+  const u = client.ingress?.untranslatable;
+  if (u !== undefined && adapter.passesThrough !== client.ingress!.schema) throw new UnsupportedRequest(u.field, `${u.message} (backend ${backend.name}, adapter ${adapter.name})`);
+  return adapter.toUpstream(client, backend, basePath, origin);
 }
 
 /** The translator an attempt uses: the backend's own when it speaks the client's API, else wrapped. */
