@@ -106,8 +106,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     clearTimeout(this.firstByteTimer);
     this.status = status;
     this.headers = headers;
+    // Nothing is sent before the first bytes for the client exist: a translator that holds a
+    // body until its end can still choose the status from it (a provider's 400 that is really a
+    // refused credential), and an upstream that breaks before then fails over invisibly.
     this.mode = this.translator.classify(status, headers);
-    if (this.mode === 'body') this.commit();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -115,7 +117,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     switch (this.mode) {
       case 'body': {
         const out = this.translator.body(chunk);
-        if (out && out.length > 0) this.write(controller, out);
+        if (out && out.length > 0) {
+          if (!this.committed) this.commit();
+          this.write(controller, out);
+        }
         return;
       }
       case 'stream': {
@@ -144,6 +149,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     switch (this.mode) {
       case 'body': {
         const rest = t.bodyEnd();
+        if (!this.committed) this.commit();
         this.account(t.usage);
         out.end(rest ?? undefined);
         this.settle({ kind: 'done' });

@@ -106,6 +106,8 @@ class GeminiTranslator implements ResponseTranslator {
   private chunks: Buffer[] = [];
   private size = 0;
   private upstreamStatus = 0;
+  /** Set when the body shows the answer must reach the client with another status. */
+  private clientStatus: number | undefined;
 
   private readonly req: ClientRequest;
   private readonly model: string;
@@ -132,6 +134,10 @@ class GeminiTranslator implements ResponseTranslator {
     return 'body';
   }
 
+  status(upstream: number): number {
+    return this.clientStatus ?? upstream;
+  }
+
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
     const h = forwardableHeaders(upstream, true);
     delete h['content-encoding'];
@@ -150,11 +156,17 @@ class GeminiTranslator implements ResponseTranslator {
   bodyEnd(): Buffer {
     const raw = Buffer.concat(this.chunks, this.size);
     this.chunks = [];
-    if (this.upstreamStatus >= 300) return Buffer.from(JSON.stringify(errorToOpenAI(this.upstreamStatus, raw)));
+    if (this.upstreamStatus >= 300) {
+      const body = errorToOpenAI(this.upstreamStatus, raw);
+      // Google answers a refused API key with 400 API_KEY_INVALID: the gateway's credential, a 502.
+      if ((body.error as { code?: unknown }).code === 'upstream_auth_failed') this.clientStatus = 502;
+      return Buffer.from(JSON.stringify(body));
+    }
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
+      this.clientStatus = 502;
       return Buffer.from(JSON.stringify({ error: { message: 'the Gemini backend answered a body that is not JSON', type: 'api_error', param: null, code: 'bad_upstream_response' } }));
     }
     let out: Record<string, unknown>;
