@@ -53,7 +53,7 @@ export const Errors = {
     apiError(400, 'invalid_request_error', 'invalid_type', `model must be a string naming the model, got ${got}`, 'model'),
   badField: (param: string, message: string) => apiError(400, 'invalid_request_error', 'invalid_value', message, param),
   missingKey: () =>
-    apiError(401, 'authentication_error', 'missing_api_key', 'no API key provided: send Authorization: Bearer <key>'),
+    apiError(401, 'authentication_error', 'missing_api_key', 'no API key provided: send Authorization: Bearer <key> (or x-api-key: <key>)'),
   invalidKey: () => apiError(401, 'authentication_error', 'invalid_api_key', 'incorrect API key provided'),
   suspended: (tenant: string) => apiError(403, 'permission_error', 'tenant_suspended', `tenant ${tenant} is suspended`),
   /**
