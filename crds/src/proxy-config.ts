@@ -61,7 +61,8 @@ export const RouteIR = z.object({
   healthCheck: z.object({
     active: z
       .object({
-        path: z.string(),
+        /** Absent: each adapter's own cheap endpoint (the proxy's probe-url.ts). */
+        path: z.string().optional(),
         intervalMs: z.number().int(),
         timeoutMs: z.number().int(),
         unhealthyThreshold: z.number().int(),

@@ -129,7 +129,7 @@ export const ModelRouteSpec = z
       .object({
         active: z
           .object({
-            path: z.string().optional().describe('Path probed with GET, relative to the backend base URL (default /models).'),
+            path: z.string().optional().describe('Path probed with GET, relative to the backend base URL. Default: what each engine answers cheaply: vLLM /health and Ollama /api/version at the server root, /models under the base URL for the other OpenAI-compatible servers, the provider\'s model list for hosted ones; Bedrock endpoints are not probed without a path (every request must be signed).'),
             interval: Duration.optional().describe('Probe interval (default 10s).'),
             timeout: Duration.optional().describe('Probe timeout (default 2s).'),
             unhealthyThreshold: z.number().int().min(1).optional().describe('Failed probes before an endpoint is marked down (default 3).'),

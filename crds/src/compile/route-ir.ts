@@ -18,7 +18,6 @@ const ROUTE_DEFAULTS = {
   consecutiveFailures: 5,
   ejectionTime: '30s',
   maxEjectionPercent: 50,
-  activePath: '/models',
   activeInterval: '10s',
   activeTimeout: '2s',
   unhealthyThreshold: 3,
@@ -84,7 +83,7 @@ export function routeIR(info: ObjectInfo, spec: ModelRouteSpec, backends: Backen
       ...(active
         ? {
             active: {
-              path: active.path ?? d.activePath,
+              ...(active.path !== undefined && { path: active.path }),
               intervalMs: parseDuration(active.interval ?? d.activeInterval),
               timeoutMs: parseDuration(active.timeout ?? d.activeTimeout),
               unhealthyThreshold: active.unhealthyThreshold ?? d.unhealthyThreshold,

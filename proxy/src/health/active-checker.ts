@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
 import { USER_AGENT } from '../adapters/upstream-headers.ts';
+import { probeUrl } from './probe-url.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 interface Prober {
@@ -29,11 +30,16 @@ export class ActiveChecker {
 
   apply(rt: Runtime): void {
     const next = new Map<string, Prober>();
+    const skipped = new Set<string>();
     for (const route of rt.routes) {
       const active = route.ir.healthCheck.active;
       if (!active) continue;
       for (const ep of route.endpoints) {
-        const url = ep.url.replace(/\/+$/, '') + (active.path.startsWith('/') ? active.path : '/' + active.path);
+        const url = probeUrl(ep.backend.ir, ep.url, ep.origin, active.path);
+        if (url === null) {
+          skipped.add(`${route.id}/${ep.backend.name}`);
+          continue;
+        }
         // Probes authenticate as requests do (the adapter's credential header and static options).
         const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...ep.backend.adapter.authHeaders(ep.backend.ir) };
         // The health object is keyed by route, backend and URL: a probe with the same key
@@ -74,6 +80,7 @@ export class ActiveChecker {
         void probe();
       }
     }
+    for (const b of skipped) this.log.warn({ backend: b }, 'active health check skipped: this adapter has no unsigned probe (set healthCheck.active.path to probe it anyway)');
     this.stop();
     this.probers = next;
   }
