@@ -14,7 +14,7 @@ export class AnthropicIngressTranslator implements ResponseTranslator {
   private readonly model: string;
   private readonly streamer: OpenAIToAnthropicStream;
   private chunks: Buffer[] = [];
-  private status_ = 200;
+  private upstreamStatus = 200;
 
   constructor(inner: ResponseTranslator, model: string) {
     this.inner = inner;
@@ -31,12 +31,13 @@ export class AnthropicIngressTranslator implements ResponseTranslator {
   }
 
   classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
+    this.upstreamStatus = status;
     return this.inner.classify(status, headers);
   }
 
+  /** The backend translator's choice, which it may make from the body (so it is asked after bodyEnd too). */
   status(upstream: number): number {
-    this.status_ = this.inner.status?.(upstream) ?? upstream;
-    return this.status_;
+    return this.inner.status?.(upstream) ?? upstream;
   }
 
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
@@ -58,7 +59,8 @@ export class AnthropicIngressTranslator implements ResponseTranslator {
     if (rest) this.chunks.push(rest);
     const body = Buffer.concat(this.chunks);
     this.chunks = [];
-    if (this.status_ >= 300) return Buffer.from(errorToAnthropic(this.status_, body));
+    const status = this.status(this.upstreamStatus);
+    if (status >= 300) return Buffer.from(errorToAnthropic(status, body));
     try {
       return Buffer.from(JSON.stringify(completionToMessage(JSON.parse(body.toString('utf8')) as Record<string, unknown>, this.model)));
     } catch {
