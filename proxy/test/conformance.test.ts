@@ -30,6 +30,10 @@ interface Participant {
 const PARTICIPANTS: Record<string, Participant> = {
   openai: { start: () => startOpenAIProvider({ name: 'openai' }) },
   vllm: { start: () => startOpenAIProvider({ name: 'vllm' }), backend: { model: 'meta-llama/Llama-3.1-8B-Instruct' } },
+  ollama: { start: () => startOpenAIProvider({ name: 'ollama' }), backend: { model: 'llama3.1:8b' } },
+  xinference: { start: () => startOpenAIProvider({ name: 'xinference' }) },
+  localai: { start: () => startOpenAIProvider({ name: 'localai' }) },
+  gpustack: { start: () => startOpenAIProvider({ name: 'gpustack' }) },
   gemini: { start: () => startGeminiProvider({ name: 'gemini' }), backend: { model: 'gemini-2.5-flash' } },
   'azure-openai': { start: () => startAzureOpenAIProvider({ name: 'azure-openai' }), backend: { model: 'gpt4o-prod', options: { apiVersion: '2024-10-21' } } },
   // OpenAI-compatible hosted providers: the OpenAI fake stands in for their wire format.

@@ -31,6 +31,10 @@ export type Case = (typeof CASES)[number];
 export const UNSUPPORTED: Record<string, Partial<Record<Case, string>>> = {
   openai: {},
   vllm: {},
+  ollama: {},
+  xinference: {},
+  localai: {},
+  gpustack: {},
   gemini: {},
   'azure-openai': {},
   huggingface: {},
