@@ -1,29 +1,33 @@
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * How much of a too-large body is still read (and discarded) after the 413 went out: the
+ * client is usually still sending, and a connection closed under it makes it see a broken pipe
+ * instead of the answer. Past this the connection is cut; --request-read-timeout bounds the time.
+ */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
 /** Reads a request body up to `limit` bytes; `too-large` as soon as it is known to be bigger. */
 export function readBody(
   req: IncomingMessage,
   limit: number,
   done: (err: 'too-large' | 'aborted' | null, body?: Buffer) => void,
 ): void {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) {
-    req.resume();
-    done('too-large');
-    return;
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
+  const tooLarge = (): void => {
+    finished = true;
+    chunks.length = 0;
+    done('too-large');
+  };
   req.on('data', (c: Buffer) => {
-    if (finished) return;
     size += c.length;
-    if (size > limit) {
-      finished = true;
-      chunks.length = 0;
-      done('too-large');
+    if (finished) {
+      if (size > limit + DRAIN_CAP) req.destroy();
       return;
     }
+    if (size > limit) return tooLarge();
     chunks.push(c);
   });
   req.on('end', () => {
@@ -36,4 +40,6 @@ export function readBody(
     finished = true;
     done('aborted');
   });
+  // A declared length over the limit is answered at once; the body is still drained (above).
+  if (Number(req.headers['content-length']) > limit) tooLarge();
 }

@@ -122,9 +122,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     readBody(req, deps.maxBodyBytes, (err, raw) => {
       if (err) {
         if (err === 'too-large') {
-          // A body of declared length is read to its end and discarded, so the client gets to
-          // read the 413 instead of a broken pipe; an open-ended chunked body is cut off.
-          if (req.headers['content-length'] === undefined) out.setHeader('connection', 'close');
+          // The rest of the body is read and discarded (up to a cap, see read-body.ts), so the
+          // client gets to read the 413 instead of a broken pipe.
           return reject(ex, Errors.tooLarge(deps.maxBodyBytes));
         }
         ex.stop('client-gone');
