@@ -1,5 +1,4 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 
 /** AWS credentials as SigV4 needs them; `expiration` is set for temporary ones (web identity, SSO). */
 export interface AwsCredentials {
@@ -62,6 +61,8 @@ export interface SignInput {
  */
 export async function signRequest(input: SignInput): Promise<Record<string, string>> {
   const url = new URL(input.origin);
+  // Loaded on the first signed request: a proxy without SigV4 backends never holds the signer.
+  const { SignatureV4 } = await import('@smithy/signature-v4');
   const signer = new SignatureV4({
     service: 'bedrock',
     region: input.region,

@@ -1,5 +1,4 @@
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import type { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { Usage } from '../types.ts';
 import { finishReason, openAIUsage, usageOf, type CompletionMeta } from './response.ts';
 
@@ -12,7 +11,19 @@ export interface StreamEvent {
   payload: Json;
 }
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
+let codec: EventStreamCodec | null = null;
+let toUtf8: (bytes: Uint8Array) => string = () => '';
+
+/**
+ * Loads the event-stream codec, once, before the first stream is decoded (the adapter awaits
+ * it while building a streaming request): a proxy without Bedrock streams never holds it.
+ */
+export async function loadEventStreamCodec(): Promise<void> {
+  if (codec) return;
+  const [{ EventStreamCodec: Codec }, utf8] = await Promise.all([import('@smithy/eventstream-codec'), import('@smithy/util-utf8')]);
+  toUtf8 = utf8.toUtf8;
+  codec = new Codec(utf8.toUtf8, utf8.fromUtf8);
+}
 
 /**
  * Splits AWS event-stream bytes into messages. A message may arrive split across network
@@ -29,7 +40,7 @@ export class EventStreamDecoder {
       const total = this.buf.readUInt32BE(0);
       if (total < 16) throw new Error(`event-stream message length ${total} is too small`);
       if (this.buf.length < total) break;
-      const msg = codec.decode(this.buf.subarray(0, total));
+      const msg = codec!.decode(this.buf.subarray(0, total));
       this.buf = this.buf.subarray(total);
       const h = (k: string): string => {
         const v = msg.headers[k];
