@@ -1,3 +1,4 @@
+import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
@@ -19,8 +20,6 @@ import { AnthropicStream } from './stream.ts';
  */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
-/** Bodies larger than this are not kept for translation (a chat answer is far smaller). */
-const BODY_CAP = 16 * 1024 * 1024;
 
 export function anthropic(now: () => number = Date.now): Adapter {
   return {
@@ -63,8 +62,7 @@ export function authHeaders(backend: BackendIR): Record<string, string> {
 class AnthropicTranslator implements ResponseTranslator {
   usage: Usage | null = null;
   private streamer: AnthropicStream | null = null;
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private readonly held = new BufferedBody();
   private upstreamStatus = 200;
   private readonly req: ClientRequest;
   private readonly created: number;
@@ -102,16 +100,11 @@ class AnthropicTranslator implements ResponseTranslator {
   }
 
   body(chunk: Buffer): null {
-    if (this.size < BODY_CAP) {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    }
-    return null;
+    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
-    const raw = Buffer.concat(this.chunks, this.size);
-    this.chunks = [];
+    const raw = this.held.take();
     if (this.upstreamStatus >= 300) {
       const e = errorToOpenAI(this.upstreamStatus, raw);
       return Buffer.from(JSON.stringify(e.body));
@@ -120,7 +113,9 @@ class AnthropicTranslator implements ResponseTranslator {
       const m = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
       if (this.req.stream) {
         // A stream was asked for and a JSON message came: the client still gets a stream.
-        return Buffer.from(this.asStream(m));
+        const c = messageToOpenAI(m, this.created);
+        this.usage = toUsage(c.usage as Record<string, unknown>);
+        return Buffer.from(completionAsChunks(c, this.created, this.req.clientWantsUsage));
       }
       const out = messageToOpenAI(m, this.created);
       this.usage = toUsage(out.usage as Record<string, unknown>);
@@ -128,22 +123,6 @@ class AnthropicTranslator implements ResponseTranslator {
     } catch {
       return Buffer.from(JSON.stringify({ error: { message: 'the Anthropic backend answered with a body that is not JSON', type: 'upstream_error', param: null, code: 'bad_gateway' } }));
     }
-  }
-
-  /** A whole message replayed as the OpenAI chunks a stream of it would have given. */
-  private asStream(m: Record<string, unknown>): string {
-    const c = messageToOpenAI(m, this.created);
-    const choice = (c.choices as Array<Record<string, unknown>>)[0]!;
-    const msg = choice.message as Record<string, unknown>;
-    const base = { id: c.id, object: 'chat.completion.chunk', created: this.created, model: c.model };
-    const delta: Record<string, unknown> = { role: 'assistant', content: msg.content ?? '' };
-    if (msg.reasoning_content) delta.reasoning_content = msg.reasoning_content;
-    if (msg.tool_calls) delta.tool_calls = (msg.tool_calls as unknown[]).map((t, index) => ({ index, ...(t as object) }));
-    let out = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
-    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice.finish_reason }] })}\n\n`;
-    this.usage = toUsage(c.usage as Record<string, unknown>);
-    if (this.req.clientWantsUsage) out += `data: ${JSON.stringify({ ...base, choices: [], usage: c.usage })}\n\n`;
-    return out + 'data: [DONE]\n\n';
   }
 
   stream(chunk: Buffer): Buffer | null {

@@ -49,7 +49,7 @@ describe('cohere adapter', () => {
     expect(refused({ n: 1, logprobs: false, parallel_tool_calls: true })).toBeUndefined();
   });
 
-  it('answers a 422 as a 400 and a Cohere answer that ended in ERROR as an error body', () => {
+  it('answers a 422 as a 400 and a Cohere answer that ended in ERROR as an error body with status 502', () => {
     const t = adapter.translator(request({ model: 'm', messages: [] }), backend());
     expect(t.classify(422, { 'content-type': 'application/json' })).toBe('body');
     expect(t.status!(422)).toBe(400);
@@ -59,6 +59,8 @@ describe('cohere adapter', () => {
     failed.classify(200, { 'content-type': 'application/json' });
     failed.body(Buffer.from('{"id":"x","finish_reason":"ERROR","message":{"role":"assistant"}}'));
     expect(JSON.parse(String(failed.bodyEnd()))).toMatchObject({ error: { message: 'the Cohere answer ended with ERROR' } });
+    // The proxy asks for the status after the body ended (a held body is committed with its first bytes).
+    expect(failed.status!(200)).toBe(502);
     const held = adapter.translator(request({ model: 'm', messages: [] }), backend());
     expect(held.classify(429, {})).toBe('error');
     expect(held.errorMessage(Buffer.from('{"message":"trial key limit"}'))).toBe('trial key limit');

@@ -1,3 +1,4 @@
+import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
@@ -17,8 +18,6 @@ import { CohereStream } from './stream.ts';
  * `now` is the clock for `created` (adapters read no clock of their own).
  */
 
-/** Bodies larger than this are not kept for translation (a chat answer is far smaller). */
-const BODY_CAP = 16 * 1024 * 1024;
 
 export function cohere(now: () => number = Date.now): Adapter {
   return {
@@ -57,8 +56,9 @@ function authHeaders(backend: BackendIR): Record<string, string> {
 class CohereTranslator implements ResponseTranslator {
   usage: Usage | null = null;
   private streamer: CohereStream | null = null;
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private readonly held = new BufferedBody();
+  /** The body turned out to be a failure: answered 502. */
+  private failed = false;
   private upstreamStatus = 200;
   private readonly req: ClientRequest;
   private readonly model: string;
@@ -84,9 +84,13 @@ class CohereTranslator implements ResponseTranslator {
     return 'body';
   }
 
-  /** Decided with the headers: 422 (invalid) and 413 are 400s, 498 (Cohere's invalid token) is the gateway's credential failing. */
+  /**
+   * 422 (invalid) and 413 are 400s, 498 (Cohere's invalid token) is the gateway's credential
+   * failing; a 200 whose answer is a failure (not JSON, or ended in ERROR or TIMEOUT) is a 502.
+   * Asked after bodyEnd: a held body is committed with its first bytes.
+   */
   status(upstream: number): number {
-    return clientStatus(upstream);
+    return this.failed ? 502 : clientStatus(upstream);
   }
 
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
@@ -97,21 +101,17 @@ class CohereTranslator implements ResponseTranslator {
   }
 
   body(chunk: Buffer): null {
-    if (this.size < BODY_CAP) {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    }
-    return null;
+    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
-    const raw = Buffer.concat(this.chunks, this.size);
-    this.chunks = [];
+    const raw = this.held.take();
     if (this.upstreamStatus >= 300) return Buffer.from(JSON.stringify(errorToOpenAI(this.upstreamStatus, raw).body));
     let r: Record<string, unknown>;
     try {
       r = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
+      this.failed = true;
       return failure('the Cohere backend answered with a body that is not JSON');
     }
     if (this.req.operation === 'embeddings') {
@@ -119,27 +119,14 @@ class CohereTranslator implements ResponseTranslator {
       this.usage = toUsage(out.usage as Record<string, unknown>);
       return Buffer.from(JSON.stringify(out));
     }
-    // The status line is already sent (it is decided before the body): an answer Cohere ended
-    // in ERROR or TIMEOUT can only be told in the body, as an error.
-    if (isFailure(r.finish_reason)) return failure(`the Cohere answer ended with ${String(r.finish_reason)}`);
+    if (isFailure(r.finish_reason)) {
+      this.failed = true;
+      return failure(`the Cohere answer ended with ${String(r.finish_reason)}`);
+    }
     const out = chatToOpenAI(r, this.model, this.created);
     this.usage = toUsage(out.usage as Record<string, unknown>);
-    if (this.req.stream) return Buffer.from(this.asStream(out));
+    if (this.req.stream) return Buffer.from(completionAsChunks(out, this.created, this.req.clientWantsUsage));
     return Buffer.from(JSON.stringify(out));
-  }
-
-  /** A whole answer (a stream was asked for, a JSON body came) replayed as the chunks a stream of it would have given. */
-  private asStream(c: Record<string, unknown>): string {
-    const choice = (c.choices as Array<Record<string, unknown>>)[0]!;
-    const msg = choice.message as Record<string, unknown>;
-    const base = { id: c.id, object: 'chat.completion.chunk', created: this.created, model: c.model };
-    const delta: Record<string, unknown> = { role: 'assistant', content: msg.content ?? '' };
-    if (msg.reasoning_content) delta.reasoning_content = msg.reasoning_content;
-    if (msg.tool_calls) delta.tool_calls = (msg.tool_calls as unknown[]).map((t, index) => ({ index, ...(t as object) }));
-    let out = `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] })}\n\n`;
-    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice.finish_reason }] })}\n\n`;
-    if (this.req.clientWantsUsage) out += `data: ${JSON.stringify({ ...base, choices: [], usage: c.usage })}\n\n`;
-    return out + 'data: [DONE]\n\n';
   }
 
   stream(chunk: Buffer): Buffer | null {

@@ -1,3 +1,4 @@
+import { BufferedBody } from '../buffered-body.ts';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 import { UnsupportedRequest, type Adapter, type ClientRequest, type Operation, type ResponseMode, type ResponseTranslator, type UpstreamRequest, type Usage } from '../types.ts';
@@ -19,8 +20,6 @@ import { GeminiStream } from './stream.ts';
  */
 export const API_VERSIONS = ['v1beta', 'v1'] as const;
 
-/** Bodies larger than this are not kept for translation (an answer is far smaller). */
-const BODY_CAP = 32 * 1024 * 1024;
 
 export function gemini(now: () => number = Date.now): Adapter {
   return {
@@ -103,8 +102,7 @@ export function embeddingsToGemini(body: Readonly<Record<string, unknown>>, mode
 class GeminiTranslator implements ResponseTranslator {
   usage: Usage | null = null;
   private streamer: GeminiStream | null = null;
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private readonly held = new BufferedBody();
   private upstreamStatus = 0;
   /** Set when the body shows the answer must reach the client with another status. */
   private clientStatus: number | undefined;
@@ -146,16 +144,11 @@ class GeminiTranslator implements ResponseTranslator {
   }
 
   body(chunk: Buffer): null {
-    if (this.size < BODY_CAP) {
-      this.chunks.push(chunk);
-      this.size += chunk.length;
-    }
-    return null;
+    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
-    const raw = Buffer.concat(this.chunks, this.size);
-    this.chunks = [];
+    const raw = this.held.take();
     if (this.upstreamStatus >= 300) {
       const body = errorToOpenAI(this.upstreamStatus, raw);
       // Google answers a refused API key with 400 API_KEY_INVALID: the gateway's credential, a 502.
