@@ -41,6 +41,7 @@ export class ProxyServer {
       draining: () => this.draining,
       maxBodyBytes: opts.maxBodyBytes,
       cors: opts.corsOrigins.length > 0 ? new CorsPolicy(opts.corsOrigins) : null,
+      discovered: swap.discovery,
       logging: opts.logging,
       metrics,
     });

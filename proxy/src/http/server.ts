@@ -27,6 +27,8 @@ export interface HandlerDeps {
   maxBodyBytes: number;
   /** Cross-origin access for browsers; null = off (OPTIONS answers 405). */
   cors: CorsPolicy | null;
+  /** What the backends of prefix routes serve, listed by GET /v1/models; null = exact names only. */
+  discovered?: { version: number; names(): Iterable<string> } | null;
   logging: Logging;
   metrics: ProxyMetrics;
 }
@@ -160,7 +162,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   function listModels(ex: Exchange): void {
     if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', MODELS));
     if (!authenticate(ex)) return;
-    ex.out.json(200, ex.runtime.modelsFor(ex.identity!.tenant));
+    ex.out.json(200, ex.runtime.modelsFor(ex.identity!.tenant, deps.discovered ?? null));
     finish(ex);
   }
 

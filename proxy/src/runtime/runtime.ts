@@ -53,8 +53,10 @@ export interface TenantRuntime {
   readonly ir: TenantIR;
   readonly id: string;
   readonly allow: ModelMatcher;
-  /** `GET /v1/models` body for this tenant, built on first use. */
+  /** `GET /v1/models` body for this tenant, built on first use and again when discovery changes. */
   modelsBody: string | null;
+  /** The ModelDiscovery version `modelsBody` was built with. */
+  modelsVersion: number;
 }
 
 export interface Identity {
@@ -96,6 +98,7 @@ export class Runtime {
         id: t.id,
         allow: new ModelMatcher(t.access.models),
         modelsBody: null,
+        modelsVersion: -1,
       };
       this.tenants.push(tenant);
       for (const k of t.apiKeys) {
@@ -161,14 +164,22 @@ export class Runtime {
     return hit;
   }
 
-  modelsFor(tenant: TenantRuntime): string {
-    if (tenant.modelsBody === null) {
-      const data = this.models
-        .exactNames()
+  /**
+   * `GET /v1/models` for a tenant: the exact names of the routes, and the names the backends of
+   * prefix routes report serving (`discovered`, whose `version` says when to rebuild), each
+   * only if it reaches its route and the tenant may use it.
+   */
+  modelsFor(tenant: TenantRuntime, discovered: { version: number; names(): Iterable<string> } | null = null): string {
+    const version = discovered?.version ?? 0;
+    if (tenant.modelsBody === null || tenant.modelsVersion !== version) {
+      const names = new Set(this.models.exactNames());
+      if (discovered) for (const n of discovered.names()) if (this.models.get(n) !== undefined) names.add(n);
+      const data = [...names]
         .filter((m) => tenant.allow.matches(m))
         .sort()
         .map((id) => ({ id, object: 'model', created: 0, owned_by: 'jairouter' }));
       tenant.modelsBody = JSON.stringify({ object: 'list', data });
+      tenant.modelsVersion = version;
     }
     return tenant.modelsBody;
   }

@@ -4,6 +4,7 @@ import { ActiveChecker } from '../health/active-checker.ts';
 import type { EndpointHealth } from '../health/endpoint-health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { PoolRegistry } from '../upstream/pools.ts';
+import { ModelDiscovery } from './model-discovery.ts';
 import { Runtime } from './runtime.ts';
 
 /**
@@ -16,12 +17,15 @@ export class RuntimeSwap {
   private readonly health = new Map<string, EndpointHealth>();
   private readonly pools: PoolRegistry;
   private readonly checker: ActiveChecker;
+  /** What the backends of prefix routes serve, for GET /v1/models. */
+  readonly discovery: ModelDiscovery;
   private readonly log: Logger;
 
   constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry()) {
     this.log = log;
     this.pools = pools;
     this.checker = new ActiveChecker(log, (url) => pools.oneOff(url));
+    this.discovery = new ModelDiscovery(log, (url) => pools.oneOff(url));
     this.current = this.build(first, null);
   }
 
@@ -38,6 +42,7 @@ export class RuntimeSwap {
     for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
     for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');
     this.checker.apply(rt);
+    this.discovery.apply(rt);
     return rt;
   }
 
@@ -55,10 +60,12 @@ export class RuntimeSwap {
   /** Stops probing (on drain). */
   stopChecks(): void {
     this.checker.stop();
+    this.discovery.stop();
   }
 
   async close(): Promise<void> {
     this.checker.stop();
+    this.discovery.stop();
     await this.pools.closeAll();
   }
 }
