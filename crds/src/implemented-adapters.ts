@@ -12,6 +12,8 @@ export interface AdapterOption {
   description: string;
   /** The adapter cannot build a request without it: compile() refuses a backend that lacks it (reason InvalidOption). */
   required?: true;
+  /** The only values the adapter understands: compile() refuses any other (reason InvalidOption). */
+  values?: readonly string[];
 }
 
 /**
@@ -60,6 +62,13 @@ export const BEDROCK_OPTIONS: readonly AdapterOption[] = [
   { key: 'region', type: 'string', becomes: 'text', description: 'the AWS region requests are signed for (SigV4), e.g. eu-west-1; read from a bedrock-runtime.<region>.amazonaws.com url when unset, us-east-1 otherwise' },
 ];
 
+/** What proxy/src/adapters/openai-like.ts (hunyuan) reads: the Bearer options for the compatible API, api and region for the native one. */
+const HUNYUAN_OPTIONS: readonly AdapterOption[] = [
+  ...BEARER_OPTIONS,
+  { key: 'api', type: 'string', becomes: 'text', values: ['compatible', 'native'], description: 'compatible: the OpenAI-compatible endpoint at the url (Bearer credential); native: the Tencent Cloud API ChatCompletions action (version 2023-09-01) at the url, TC3-HMAC-SHA256-signed with a credential {"secretId","secretKey"}; compatible when unset' },
+  { key: 'region', type: 'string', becomes: 'text', description: 'native API only: sent as the X-TC-Region header, e.g. ap-guangzhou; not sent when unset' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -77,7 +86,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   'azure-openai': AZURE_OPENAI_OPTIONS,
   huggingface: BEARER_OPTIONS,
   dashscope: BEARER_OPTIONS,
-  hunyuan: BEARER_OPTIONS,
+  hunyuan: HUNYUAN_OPTIONS,
   cohere: COHERE_OPTIONS,
   anthropic: ANTHROPIC_OPTIONS,
   bedrock: BEDROCK_OPTIONS,

@@ -69,6 +69,7 @@ const ENFORCED: Record<string, Proof> = {
   'ModelRoute spec.backends[].options.anthropicVersion': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.backends[].options.beta': ANTHROPIC_OPTIONS_PROOF,
   'ModelRoute spec.backends[].options.region': { file: 'proxy/src/adapters/bedrock/adapter.test.ts', title: 'signs for options.region, else for the region of a bedrock-runtime.<region>.amazonaws.com url, else us-east-1' },
+  'ModelRoute spec.backends[].options.api': { file: 'proxy/src/adapters/hunyuan/native.test.ts', title: 'calls ChatCompletions 2023-09-01 signed with TC3-HMAC-SHA256 (options.api: native), options.region as X-TC-Region' },
   'ModelRoute spec.loadBalancer.strategy': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.loadBalancer.hashKey': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.retry.attempts': { file: 'proxy/test/errors.test.ts', title: '502 after every attempt failed' },

@@ -35,7 +35,7 @@ export function checkBackendOptions(spec: ModelRouteSpec): Problem[] {
         problems.push({ reason: 'UnsupportedOption', message: `${at}: adapter "${b.adapter}" does not read this option (it reads ${reads})` });
         continue;
       }
-      const why = invalidValue(option.key, key, value, option.type, option.becomes);
+      const why = option.values && !option.values.includes(String(value)) ? `must be one of ${option.values.join(', ')}` : invalidValue(option.key, key, value, option.type, option.becomes);
       if (why) problems.push({ reason: 'InvalidOption', message: `${at}: ${why}` });
     }
     for (const o of known) {

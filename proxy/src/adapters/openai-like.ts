@@ -1,10 +1,12 @@
 import { openAICompatible } from './openai-compatible.ts';
 import { UnsupportedRequest, type Adapter, type ClientRequest } from './types.ts';
+import { HunyuanNativeTranslator, nativeToUpstream } from './hunyuan/native.ts';
 
 /**
  * Hosted providers that speak the OpenAI API at the backend's url (Bearer credential), with the
- * differences that change an answer handled here. Their native APIs (DashScope text-generation,
- * Hunyuan's TC3-signed ChatCompletions) are not implemented: compile() refuses `options.api`.
+ * differences that change an answer handled here. Hunyuan's native API (TC3-signed
+ * ChatCompletions, `options.api: native`) is in hunyuan/native.ts; DashScope's native
+ * text-generation API is not implemented.
  */
 
 /**
@@ -31,12 +33,14 @@ export function dashScope(): Adapter {
 }
 
 /**
- * Tencent Hunyuan's OpenAI-compatible endpoint: one choice per answer (its ChatCompletions has
- * no `n`) and no log probabilities, so a request for either is refused rather than answered
- * without them.
+ * Tencent Hunyuan: the OpenAI-compatible endpoint by default, with one choice per answer (its
+ * ChatCompletions has no `n`) and no log probabilities, so a request for either is refused
+ * rather than answered without them; `options.api: native` calls the Tencent Cloud API
+ * ChatCompletions action instead (hunyuan/native.ts). `now` is the clock that dates signatures
+ * and `created`.
  */
-export function hunyuan(): Adapter {
-  return openAICompatible('hunyuan', {
+export function hunyuan(now: () => number = Date.now): Adapter {
+  const compatible = openAICompatible('hunyuan', {
     adjust: (req) => {
       if (req.operation !== 'chat') return null;
       const n = req.body.n;
@@ -45,4 +49,11 @@ export function hunyuan(): Adapter {
       return thinkingSwitch(req);
     },
   });
+  return {
+    ...compatible,
+    toUpstream: (req, backend, basePath, origin) => (backend.options.api === 'native' ? nativeToUpstream(req, backend, basePath, origin, now) : compatible.toUpstream(req, backend, basePath, origin)),
+    // A native request is signed over its body: health probes get no credential header.
+    authHeaders: (backend) => (backend.options.api === 'native' ? {} : compatible.authHeaders(backend)),
+    translator: (req, backend) => (backend.options.api === 'native' ? new HunyuanNativeTranslator(req, backend.model ?? req.model, Math.floor(now() / 1000)) : compatible.translator(req, backend)),
+  };
 }
