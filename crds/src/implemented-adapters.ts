@@ -69,6 +69,12 @@ const HUNYUAN_OPTIONS: readonly AdapterOption[] = [
   { key: 'region', type: 'string', becomes: 'text', description: 'native API only: sent as the X-TC-Region header, e.g. ap-guangzhou; not sent when unset' },
 ];
 
+/** What proxy/src/adapters/openai-like.ts (dashscope) reads: the Bearer options for compatible mode, api to pick the native API. */
+const DASHSCOPE_OPTIONS: readonly AdapterOption[] = [
+  ...BEARER_OPTIONS,
+  { key: 'api', type: 'string', becomes: 'text', values: ['compatible', 'native'], description: 'compatible: the OpenAI-compatible mode at the url; native: the text-generation API at the url\'s origin (/api/v1/services/aigc/text-generation/generation), Bearer credential; compatible when unset' },
+];
+
 /**
  * The adapters the proxy of this release implements, each with the option keys it reads. The
  * schema names every provider the API will support; a backend whose adapter is not here yet
@@ -85,7 +91,7 @@ export const ADAPTER_OPTIONS: Readonly<Partial<Record<Adapter, readonly AdapterO
   gemini: GEMINI_OPTIONS,
   'azure-openai': AZURE_OPENAI_OPTIONS,
   huggingface: BEARER_OPTIONS,
-  dashscope: BEARER_OPTIONS,
+  dashscope: DASHSCOPE_OPTIONS,
   hunyuan: HUNYUAN_OPTIONS,
   cohere: COHERE_OPTIONS,
   anthropic: ANTHROPIC_OPTIONS,

@@ -1,12 +1,13 @@
 import { openAICompatible } from './openai-compatible.ts';
 import { UnsupportedRequest, type Adapter, type ClientRequest } from './types.ts';
 import { HunyuanNativeTranslator, nativeToUpstream } from './hunyuan/native.ts';
+import { DashScopeNativeTranslator, dashScopeNativeToUpstream } from './dashscope/native.ts';
 
 /**
  * Hosted providers that speak the OpenAI API at the backend's url (Bearer credential), with the
  * differences that change an answer handled here. Hunyuan's native API (TC3-signed
- * ChatCompletions, `options.api: native`) is in hunyuan/native.ts; DashScope's native
- * text-generation API is not implemented.
+ * ChatCompletions, `options.api: native`) is in hunyuan/native.ts, DashScope's native
+ * text-generation API in dashscope/native.ts.
  */
 
 /**
@@ -27,9 +28,17 @@ export function huggingFace(): Adapter {
   return openAICompatible('huggingface');
 }
 
-/** Alibaba Cloud Model Studio (DashScope) compatible mode. */
-export function dashScope(): Adapter {
-  return openAICompatible('dashscope', { adjust: (req) => (req.operation === 'chat' ? thinkingSwitch(req) : null) });
+/**
+ * Alibaba Cloud Model Studio (DashScope): compatible mode by default; `options.api: native`
+ * calls the text-generation API instead (dashscope/native.ts). `now` is the clock for `created`.
+ */
+export function dashScope(now: () => number = Date.now): Adapter {
+  const compatible = openAICompatible('dashscope', { adjust: (req) => (req.operation === 'chat' ? thinkingSwitch(req) : null) });
+  return {
+    ...compatible,
+    toUpstream: (req, backend, basePath, origin) => (backend.options.api === 'native' ? dashScopeNativeToUpstream(req, backend, compatible.authHeaders(backend)) : compatible.toUpstream(req, backend, basePath, origin)),
+    translator: (req, backend) => (backend.options.api === 'native' ? new DashScopeNativeTranslator(req, backend.model ?? req.model, Math.floor(now() / 1000)) : compatible.translator(req, backend)),
+  };
 }
 
 /**
