@@ -14,6 +14,8 @@ export interface AdapterOption {
   required?: true;
   /** The only values the adapter understands: compile() refuses any other (reason InvalidOption). */
   values?: readonly string[];
+  /** Read only when another option has this value: compile() refuses it otherwise (reason InvalidOption). */
+  onlyWith?: { key: string; value: string };
 }
 
 /**
@@ -66,7 +68,7 @@ export const BEDROCK_OPTIONS: readonly AdapterOption[] = [
 const HUNYUAN_OPTIONS: readonly AdapterOption[] = [
   ...BEARER_OPTIONS,
   { key: 'api', type: 'string', becomes: 'text', values: ['compatible', 'native'], description: 'compatible: the OpenAI-compatible endpoint at the url (Bearer credential); native: the Tencent Cloud API ChatCompletions action (version 2023-09-01) at the url, TC3-HMAC-SHA256-signed with a credential {"secretId","secretKey"}; compatible when unset' },
-  { key: 'region', type: 'string', becomes: 'text', description: 'native API only: sent as the X-TC-Region header, e.g. ap-guangzhou; not sent when unset' },
+  { key: 'region', type: 'string', becomes: 'text', onlyWith: { key: 'api', value: 'native' }, description: 'native API only: sent as the X-TC-Region header, e.g. ap-guangzhou; not sent when unset' },
 ];
 
 /** What proxy/src/adapters/openai-like.ts (dashscope) reads: the Bearer options for compatible mode, api to pick the native API. */

@@ -35,7 +35,9 @@ export function checkBackendOptions(spec: ModelRouteSpec): Problem[] {
         problems.push({ reason: 'UnsupportedOption', message: `${at}: adapter "${b.adapter}" does not read this option (it reads ${reads})` });
         continue;
       }
-      const why = option.values && !option.values.includes(String(value)) ? `must be one of ${option.values.join(', ')}` : invalidValue(option.key, key, value, option.type, option.becomes);
+      const why = option.values && !option.values.includes(String(value)) ? `must be one of ${option.values.join(', ')}`
+        : option.onlyWith && options[option.onlyWith.key] !== option.onlyWith.value ? `adapter "${b.adapter}" reads this option only with ${option.onlyWith.key}: ${option.onlyWith.value}`
+        : invalidValue(option.key, key, value, option.type, option.becomes);
       if (why) problems.push({ reason: 'InvalidOption', message: `${at}: ${why}` });
     }
     for (const o of known) {
