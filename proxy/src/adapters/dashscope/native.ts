@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
-import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
+import { completionAsChunks } from '../buffered-body.ts';
+import { HeldTranslator } from '../held-translator.ts';
 import { SseEvents } from '../sse-events.ts';
-import { UnsupportedRequest, type ClientRequest, type ResponseMode, type ResponseTranslator, type UpstreamRequest, type Usage } from '../types.ts';
-import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { UnsupportedRequest, type ClientRequest, type UpstreamRequest, type Usage } from '../types.ts';
+import { USER_AGENT } from '../upstream-headers.ts';
 
 /**
  * DashScope's native text-generation API (`options.api: native`): `POST
@@ -186,44 +186,9 @@ export class DashScopeStream {
 }
 
 /** One attempt's text-generation answer, as OpenAI's. */
-export class DashScopeNativeTranslator implements ResponseTranslator {
-  usage: Usage | null = null;
-  private streamer: DashScopeStream | null = null;
-  private readonly held = new BufferedBody();
-  private upstreamStatus = 200;
-  private readonly req: ClientRequest;
-  private readonly model: string;
-  private readonly created: number;
-
-  constructor(req: ClientRequest, model: string, created: number) {
-    this.req = req;
-    this.model = model;
-    this.created = created;
-  }
-
-  get complete(): boolean {
-    return this.streamer?.complete ?? false;
-  }
-
-  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
-    this.upstreamStatus = status;
-    if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.streamer = new DashScopeStream(this.req.clientWantsUsage, this.created, this.model);
-      return 'stream';
-    }
-    return 'body';
-  }
-
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = forwardableHeaders(upstream, true);
-    delete h['content-encoding'];
-    h['content-type'] = mode === 'stream' || (this.req.stream && this.upstreamStatus < 300) ? 'text/event-stream' : 'application/json';
-    return h;
-  }
-
-  body(chunk: Buffer): null {
-    return this.held.push(chunk);
+export class DashScopeNativeTranslator extends HeldTranslator<DashScopeStream> {
+  protected openStream(): DashScopeStream {
+    return new DashScopeStream(this.req.clientWantsUsage, this.created, this.model);
   }
 
   bodyEnd(): Buffer {
@@ -239,16 +204,6 @@ export class DashScopeNativeTranslator implements ResponseTranslator {
     this.usage = toUsage(r.usage);
     if (this.req.stream) return Buffer.from(completionAsChunks(out, this.created, this.req.clientWantsUsage));
     return Buffer.from(JSON.stringify(out));
-  }
-
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.streamer!.push(chunk);
-    this.usage = this.streamer!.usage;
-    return out;
-  }
-
-  streamRest(): Buffer | null {
-    return null;
   }
 
   errorMessage(body: Buffer): string {

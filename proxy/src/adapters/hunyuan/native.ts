@@ -1,9 +1,9 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
-import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
+import { completionAsChunks } from '../buffered-body.ts';
+import { HeldTranslator } from '../held-translator.ts';
 import { SseEvents } from '../sse-events.ts';
-import { UnsupportedRequest, type ClientRequest, type ResponseMode, type ResponseTranslator, type UpstreamRequest, type Usage } from '../types.ts';
-import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { UnsupportedRequest, type ClientRequest, type UpstreamRequest, type Usage } from '../types.ts';
+import { USER_AGENT } from '../upstream-headers.ts';
 import { tc3Authorization } from './tc3.ts';
 
 /**
@@ -256,50 +256,20 @@ export class HunyuanStream {
 }
 
 /** One attempt's ChatCompletions answer, as OpenAI's. */
-export class HunyuanNativeTranslator implements ResponseTranslator {
-  usage: Usage | null = null;
-  private streamer: HunyuanStream | null = null;
-  private readonly held = new BufferedBody();
+export class HunyuanNativeTranslator extends HeldTranslator<HunyuanStream> {
   private clientStatus = 200;
-  private upstreamStatus = 200;
-  private readonly req: ClientRequest;
-  private readonly model: string;
-  private readonly created: number;
 
-  constructor(req: ClientRequest, model: string, created: number) {
-    this.req = req;
-    this.model = model;
-    this.created = created;
+  protected openStream(): HunyuanStream {
+    return new HunyuanStream(this.req.clientWantsUsage, this.created, this.model);
   }
 
-  get complete(): boolean {
-    return this.streamer?.complete ?? false;
-  }
-
-  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
-    this.upstreamStatus = status;
-    if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.streamer = new HunyuanStream(this.req.clientWantsUsage, this.created, this.model);
-      return 'stream';
-    }
-    return 'body';
+  protected override get answerStatus(): number {
+    return this.clientStatus;
   }
 
   /** Chosen from the body (Response.Error comes with HTTP 200); asked after bodyEnd. */
   status(upstream: number): number {
     return this.streamer ? upstream : this.clientStatus;
-  }
-
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = forwardableHeaders(upstream, true);
-    delete h['content-encoding'];
-    h['content-type'] = mode === 'stream' || (this.req.stream && this.clientStatus < 300) ? 'text/event-stream' : 'application/json';
-    return h;
-  }
-
-  body(chunk: Buffer): null {
-    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
@@ -324,16 +294,6 @@ export class HunyuanNativeTranslator implements ResponseTranslator {
     this.usage = toUsage(r.Usage);
     if (this.req.stream) return Buffer.from(completionAsChunks(out, this.created, this.req.clientWantsUsage));
     return Buffer.from(JSON.stringify(out));
-  }
-
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.streamer!.push(chunk);
-    this.usage = this.streamer!.usage;
-    return out;
-  }
-
-  streamRest(): Buffer | null {
-    return this.streamer!.rest();
   }
 
   errorMessage(body: Buffer): string {
