@@ -1,8 +1,8 @@
-import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { completionAsChunks } from '../buffered-body.ts';
+import { HeldTranslator } from '../held-translator.ts';
 import type { BackendIR } from '@jairouter/crds';
-import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
-import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import type { Adapter, ClientRequest, Operation, UpstreamRequest } from '../types.ts';
+import { USER_AGENT } from '../upstream-headers.ts';
 import { openAIToCohere, openAIToCohereEmbed } from './request.ts';
 import { chatToOpenAI, clientStatus, cohereErrorMessage, embedToOpenAI, errorToOpenAI, isFailure, toUsage } from './response.ts';
 import { CohereStream } from './stream.ts';
@@ -53,35 +53,12 @@ function authHeaders(backend: BackendIR): Record<string, string> {
 }
 
 /** One attempt's Cohere answer, as OpenAI's. */
-class CohereTranslator implements ResponseTranslator {
-  usage: Usage | null = null;
-  private streamer: CohereStream | null = null;
-  private readonly held = new BufferedBody();
+class CohereTranslator extends HeldTranslator<CohereStream> {
   /** The body turned out to be a failure: answered 502. */
   private failed = false;
-  private upstreamStatus = 200;
-  private readonly req: ClientRequest;
-  private readonly model: string;
-  private readonly created: number;
 
-  constructor(req: ClientRequest, model: string, created: number) {
-    this.req = req;
-    this.model = model;
-    this.created = created;
-  }
-
-  get complete(): boolean {
-    return this.streamer?.complete ?? false;
-  }
-
-  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
-    this.upstreamStatus = status;
-    if (status < 300 && this.req.stream && this.req.operation === 'chat' && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.streamer = new CohereStream(this.req.clientWantsUsage, this.created, this.model);
-      return 'stream';
-    }
-    return 'body';
+  protected openStream(): CohereStream {
+    return new CohereStream(this.req.clientWantsUsage, this.created, this.model);
   }
 
   /**
@@ -91,17 +68,6 @@ class CohereTranslator implements ResponseTranslator {
    */
   status(upstream: number): number {
     return this.failed ? 502 : clientStatus(upstream);
-  }
-
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = forwardableHeaders(upstream, true);
-    delete h['content-encoding'];
-    h['content-type'] = mode === 'stream' || (this.req.stream && this.req.operation === 'chat' && this.upstreamStatus < 300) ? 'text/event-stream' : 'application/json';
-    return h;
-  }
-
-  body(chunk: Buffer): null {
-    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
@@ -127,18 +93,6 @@ class CohereTranslator implements ResponseTranslator {
     this.usage = toUsage(out.usage as Record<string, unknown>);
     if (this.req.stream) return Buffer.from(completionAsChunks(out, this.created, this.req.clientWantsUsage));
     return Buffer.from(JSON.stringify(out));
-  }
-
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.streamer!.push(chunk);
-    this.usage = this.streamer!.usage;
-    return out;
-  }
-
-  streamRest(): Buffer | null {
-    const out = this.streamer!.rest();
-    this.usage = this.streamer!.usage;
-    return out;
   }
 
   errorMessage(body: Buffer): string {
