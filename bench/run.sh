@@ -6,7 +6,8 @@
 #   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
 #   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
 #   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
-# Targets: direct direct_shared nginx portkey bare jairouter custom    Modes: json sse    Loads: sat r200 r1000
+# Targets: direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock custom
+# Modes: json sse    Loads: sat r200 r1000
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
 # the repo's Node (24, type stripping), whatever node the machine has (make sets this already)
@@ -26,11 +27,13 @@ REPS=${REPS:-3}
 WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target+mode before the reps
 LOADS=${LOADS:-"sat r1000"}
 MODES=${MODES:-"json sse"}
-TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter"}
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock"}
 # load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
 # fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
 # ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
-SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey"}
+# The translating path (jairouter_anthropic, jairouter_bedrock) is reported at saturation: its
+# CPU per request beside the pass-through path's.
+SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock"}
 LG_CPU=${LG_CPU:-0}    # wrk (and the mock, when something else is under test)
 SUT_CPU=${SUT_CPU:-1}  # system under test
 OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
@@ -40,7 +43,16 @@ JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --
 JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
 declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
-                 [jairouter]=9401 [custom]=${CUSTOM_PORT:-9402} [bare]=9403)
+                 [jairouter]=9401 [jairouter_anthropic]=9401 [jairouter_bedrock]=9401
+                 [custom]=${CUSTOM_PORT:-9402} [bare]=9403)
+# the model each target's requests name (post.lua MODEL). jairouter_anthropic and _bedrock are the
+# same proxy process as jairouter, on routes whose backend speaks Anthropic Messages and Bedrock
+# Converse (jairouter.yaml): the cost of translating, beside the pass-through path.
+declare -A MODEL=([jairouter_anthropic]=claude-bench [jairouter_bedrock]=bedrock-bench)
+model_of() { echo "${MODEL[$1]:-gpt-4o-mini}"; }
+proc_of() { # target -> the process that serves it
+  case $1 in direct|direct_shared) echo mock ;; jairouter_*) echo jairouter ;; *) echo "$1" ;; esac
+}
 # `bare`: the peer harness's minimal node:http + undici proxy (MODE=usage: parse, route by model,
 # read usage), the yardstick of what any Node proxy costs on this machine. Run from a copy in
 # bench/run/bare with this repo's node_modules, since ../shared has no node_modules of its own.
@@ -74,7 +86,7 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
   fi
   if [[ " $TARGETS " == *" jairouter "* && ! -f $ROOT/proxy/src/main.ts ]]; then
     log "proxy/src/main.ts does not exist yet: skipping target jairouter"
-    TARGETS=$(sed 's/\<jairouter\>//' <<<"$TARGETS")
+    TARGETS=$(sed 's/\<jairouter[a-z_]*\>//g' <<<"$TARGETS")
   fi
 }
 
@@ -100,6 +112,9 @@ start_servers() {
     [[ -n ${SPID[$t]:-} ]] && continue
     local is_mock=0; [[ $t == mock || $t == direct || $t == direct_shared ]] && is_mock=1
     if [[ $is_mock == 1 && -n ${SPID[mock]:-} ]]; then SPID[$t]=${SPID[mock]}; continue; fi
+    if [[ $(proc_of "$t") == jairouter && $t != jairouter ]]; then # a route of the jairouter process
+      start_servers jairouter || return 1; SPID[$t]=${SPID[jairouter]}; continue
+    fi
     local port=${PORT[$t]:-$MOCK_PORT}
     if port_busy "$port" || { [[ $t == jairouter ]] && port_busy $ADMIN_PORT; }; then
       log "port $port (for $t) is already in use by another process; stop it first"; return 1
@@ -141,10 +156,12 @@ smoke() { # target: one JSON and one SSE request must come back from the mock th
   local t=$1 s r; local -a hargs; header_args "$t"
   for s in false true; do
     r=$(curl -s -m 5 -w '\n%{http_code}' "${hargs[@]}" -H 'content-type: application/json' \
-      -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":'$s'}' \
+      -d '{"model":"'"$(model_of "$t")"'","messages":[{"role":"user","content":"hi"}],"stream":'$s'}' \
       "http://127.0.0.1:${PORT[$t]}/v1/chat/completions")
-    if [[ ${r##*$'\n'} != 200 || $r != *chatcmpl-mock* || ( $s == true && $r != *'[DONE]'* ) ]]; then
-      log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -5 "$LOG/$t".* >&2; return 1
+    # the mock's text (every API it speaks carries the same), OpenAI-shaped, to the end
+    if [[ ${r##*$'\n'} != 200 || ( $s == false && $r != *'"content":"This is a fixed mock completion'* ) ||
+          ( $s == true && ( $r != *'"delta":{"content":"tok19 "}'* || $r != *'[DONE]'* ) ) ]]; then
+      log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -5 "$LOG/$(proc_of "$t")".* >&2; return 1
     fi
   done
 }
@@ -170,7 +187,7 @@ rss_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k ==
 
 headers_for() { # target -> wrk -H args (one per line)
   case $1 in
-    jairouter) echo "Authorization: Bearer $BENCH_KEY" ;;
+    jairouter*) echo "Authorization: Bearer $BENCH_KEY" ;;
     custom) echo "Authorization: Bearer ${CUSTOM_AUTH:-sk-bench-custom}" ;;
     portkey) echo "Authorization: Bearer sk-bench-portkey"
       echo "x-portkey-provider: openai"
@@ -187,13 +204,17 @@ header_args() { # target -> the caller's array hargs: -H HEADER for each line of
 ensure_alive() { # target...: restart what died (something else on the box may kill it), say how it ended
   local t p rc
   for t in "$@"; do
-    [[ $t == direct* ]] && t=mock
+    t=$(proc_of "$t")
     p=${SPID[$t]:-}; [[ -n $p ]] && kill -0 "$p" 2>/dev/null && continue
     wait "$p" 2>/dev/null; rc=$?
     log "$t (pid $p) died (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))")); restarting it"
     echo "$(date -Is) $t pid $p died, exit status $rc, restarted" >>"$OUT/restarts.txt"
     unset "SPID[$t]"; [[ $t == mock ]] && unset 'SPID[direct]' 'SPID[direct_shared]'
+    [[ $t == jairouter ]] && unset 'SPID[jairouter_anthropic]' 'SPID[jairouter_bedrock]'
     start_servers "$t" || exit 1
+    for a in direct direct_shared jairouter_anthropic jairouter_bedrock; do # the aliases follow it
+      [[ $(proc_of $a) == "$t" ]] && SPID[$a]=${SPID[$t]}
+    done
   done
 }
 
@@ -222,14 +243,15 @@ measure() {
   local flag=$OUT/.sampling; : >"$flag"
   ( max=0; while [[ -e $flag ]]; do r=$(rss_kb "${sut[@]}"); ((r>max)) && max=$r; echo $max >"$flag.max"; sleep 0.5; done ) &
   local sampler=$!
-  local logb0; logb0=$(stat -c %s "$LOG/$target.log" 2>/dev/null || echo 0)
+  local logf; logf=$LOG/$(proc_of "$target").log
+  local logb0; logb0=$(stat -c %s "$logf" 2>/dev/null || echo 0)
   local c0 m0 b0; c0=$(cpu_ticks "${sut[@]}"); m0=$(cpu_ticks $mock); b0=$(cpu_busy)
   local wout
-  wout=$(STREAM=$stream WRK_DELAY_MS=$delay taskset -c $LG_CPU wrk -t1 -c$conns -d${dur}s --timeout 10s -s post.lua "${hargs[@]}" "$url" 2>&1)
+  wout=$(STREAM=$stream MODEL=$(model_of "$target") WRK_DELAY_MS=$delay taskset -c $LG_CPU wrk -t1 -c$conns -d${dur}s --timeout 10s -s post.lua "${hargs[@]}" "$url" 2>&1)
   local c1 m1 b1; c1=$(cpu_ticks "${sut[@]}"); m1=$(cpu_ticks $mock); b1=$(cpu_busy)
   rm -f "$flag"; wait $sampler 2>/dev/null
   local rss_max; rss_max=$(cat "$flag.max" 2>/dev/null || echo 0); rm -f "$flag.max"
-  local logb1; logb1=$(stat -c %s "$LOG/$target.log" 2>/dev/null || echo 0)
+  local logb1; logb1=$(stat -c %s "$logf" 2>/dev/null || echo 0)
   [[ $record == 0 ]] && return 0
   local stats; stats=$(curl -s 127.0.0.1:$MOCK_PORT/stats)
   local mock_total; mock_total=$(sed -n 's/^ "total": \([0-9]*\),/\1/p' <<<"$stats")

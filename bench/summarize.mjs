@@ -19,7 +19,7 @@ for (const r of rows) {
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(r);
 }
-const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter'];
+const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter', 'jairouter_anthropic', 'jairouter_bedrock'];
 const agg = new Map();
 for (const [k, rs] of groups) {
   agg.set(k, {
@@ -68,10 +68,11 @@ for (const load of ['sat', 'r200', 'r1000']) {
       out.push(`| ${t} | ${f0(a.rps)} | ${cells(a).join(' | ')} | ${f0(a.cpu0)} | ${a.errors} |`);
     }
     // JAiRouter against Portkey, and against the bare Node proxy (what Node itself costs here).
-    for (const peer of ['portkey', 'bare']) {
-      const [j, p] = [get('jairouter'), get(peer)];
+    // The translating routes against the pass-through route of the same process.
+    for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter']]) {
+      const [j, p] = [get(me), get(peer)];
       if (!j || !p) continue;
-      out.push(`| **jairouter ÷ ${peer}** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
+      out.push(`| **${me} ÷ ${peer}** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
         `${ratio(j.p50, p.p50)} / ${ratio(j.p99, p.p99)} | ${ratio(added(j, 'p50'), added(p, 'p50'))} | ${ratio(added(j, 'p99'), added(p, 'p99'))} | ` +
         `${ratio(j.rssStart, p.rssStart)} | ${ratio(j.rssMax, p.rssMax)} | | |`);
     }
