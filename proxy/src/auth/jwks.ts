@@ -141,7 +141,7 @@ export class RemoteKeySet implements KeySource {
   async keys(header: CompactJWSHeaderParameters): Promise<CryptoKey[]> {
     if (!this.#local) {
       await this.#fetchOnDemand();
-      if (!this.#local) throw new KeysUnavailable(`JWKS unavailable: ${this.#lastError ?? 'no fetch allowed yet'}`);
+      if (!this.#local) throw new KeysUnavailable(`JWKS unavailable: ${this.#lastError ?? 'not fetched yet'}`);
     }
     const before = this.#local;
     try {
@@ -197,7 +197,8 @@ export class RemoteKeySet implements KeySource {
 /**
  * One key set per JWKS URI, shared by every verifier built from any config version,
  * so a config swap neither refetches nor restarts timers. Key sets whose URI left the
- * config are dropped with `retainOnly`.
+ * config are dropped with `retainOnly`. After `close()` key sets still answer from
+ * what they hold and fetch on demand, but no longer refresh in the background.
  */
 export class JwksRegistry {
   readonly now: () => number;
@@ -212,7 +213,7 @@ export class JwksRegistry {
       refreshIntervalMs: opts.refreshIntervalMs ?? 5 * 60_000,
       minRefetchIntervalMs: opts.minRefetchIntervalMs ?? 30_000,
       now: this.now,
-      log: opts.log ?? (() => {}),
+      log: quietly(opts.log),
     };
   }
 
@@ -241,6 +242,18 @@ export class JwksRegistry {
     this.#closed = true;
     for (const set of this.#sets.values()) set.close();
   }
+}
+
+/** A logger that cannot throw into a background fetch (an unhandled rejection would end the process). */
+function quietly(log: JwksRegistryOptions['log']): (msg: string, fields: object) => void {
+  if (!log) return () => {};
+  return (msg, fields) => {
+    try {
+      log(msg, fields);
+    } catch {
+      // Logging is best effort here.
+    }
+  };
 }
 
 async function fetchText(uri: string, timeoutMs: number): Promise<string> {

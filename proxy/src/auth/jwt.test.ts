@@ -174,6 +174,43 @@ describe('valid tokens', () => {
     expect(idp.hits).toBe(1);
   });
 
+  it('a config swap keeps the key sets of retained URIs and drops the others', async () => {
+    const { idp, keySet, registry, verifier } = await setUp();
+    await keySet.settled();
+    const other = await new Idp().start();
+    try {
+      const both = new JwtVerifier(
+        [
+          { issuer: ISS, audiences: [], jwksUri: idp.uri, userClaim: 'sub' },
+          { issuer: 'https://other.example.com', audiences: [], jwksUri: other.uri, userClaim: 'sub' },
+        ],
+        registry,
+      );
+      await registry.keySet(other.uri).settled();
+      expect(other.hits).toBe(1);
+      registry.retainOnly(verifier.jwksUris); // the next config no longer names `other`
+      const again = new JwtVerifier([{ issuer: 'https://other.example.com', audiences: [], jwksUri: other.uri, userClaim: 'sub' }], registry);
+      await registry.keySet(other.uri).settled();
+      expect(other.hits).toBe(2);
+      expect(idp.hits).toBe(1);
+      void both;
+      void again;
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('logs fetch failures without the query of the URI, which may carry credentials', async () => {
+    const lines: string[] = [];
+    idp = await new Idp().start();
+    idp.mode = '500';
+    registry = new JwksRegistry({ log: (msg, fields) => lines.push(`${msg} ${JSON.stringify(fields)}`) });
+    const set = registry.keySet(`${idp.uri}?access_token=s3cr3t`);
+    await set.settled();
+    expect(lines).toEqual([expect.stringMatching(/^jwks fetch failed .*"error":"HTTP 500"/)]);
+    expect(lines.join()).not.toContain('s3cr3t');
+  });
+
   it('a token arriving before the first fetch ends waits for it and does not start another', async () => {
     const { idp, verifier } = await setUp({ mode: 'hang' });
     const first = verifier.verify(await token(ec));

@@ -53,10 +53,13 @@ interface IssuerEntry {
 export class JwtVerifier {
   readonly #byIssuer = new Map<string, IssuerEntry[]>();
   readonly #now: () => number;
+  /** The JWKS URIs this verifier reads: pass the union over live verifiers to `JwksRegistry.retainOnly` after a config swap. */
+  readonly jwksUris: readonly string[];
 
   /** Never throws: an unusable spec (both or neither JWKS source, a bad document) refuses its tokens with the reason. */
   constructor(issuers: JwtIssuerSpec[], registry: JwksRegistry) {
     this.#now = registry.now;
+    this.jwksUris = [...new Set(issuers.flatMap((spec) => (spec.jwksUri === undefined ? [] : [spec.jwksUri])))];
     for (const spec of issuers) {
       const entry = makeEntry(spec, registry);
       const list = this.#byIssuer.get(spec.issuer);
@@ -251,6 +254,8 @@ function verifyReason(err: unknown, spec: JwtIssuerSpec): string {
   if (err instanceof errors.JOSEAlgNotAllowed) return 'alg is not accepted';
   if (err instanceof errors.JWTInvalid || err instanceof errors.JWSInvalid) return 'malformed token';
   if (err instanceof errors.JOSENotSupported) return `token uses an unsupported feature (${err.code})`;
+  // jose's own check of the key against the alg, e.g. an RSA key under 2048 bits.
+  if (err instanceof TypeError) return `the key of issuer ${quote(spec.issuer)} cannot verify this token's alg`;
   return 'token could not be verified';
 }
 
