@@ -477,6 +477,7 @@ describe('looksLikeJwt and peek', () => {
   it('peeks at the unverified iss and aud', async () => {
     expect(JwtVerifier.peek(await token(rsa, { aud: ['a', 'b'] }))).toEqual({ iss: ISS, aud: ['a', 'b'] });
     expect(JwtVerifier.peek(await token(rsa, { iss: undefined, aud: 'a' }))).toEqual({ aud: ['a'] });
+    expect(JwtVerifier.peek(await token(rsa, { aud: ['a', 7] }))).toEqual({ iss: ISS, aud: ['a'] });
     expect(JwtVerifier.peek('sk-abc')).toBeUndefined();
   });
 });

@@ -73,7 +73,8 @@ export class JwtVerifier {
     if (!headerOf(token)) return undefined;
     const payload = payloadOf(token);
     if (!payload) return undefined;
-    const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+    const raw: unknown[] = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+    const aud = raw.filter((a): a is string => typeof a === 'string');
     return typeof payload.iss === 'string' ? { iss: payload.iss, aud } : { aud };
   }
 
