@@ -1,6 +1,7 @@
 import { contentVersion } from './canonical-json.ts';
 import { z } from 'zod';
 import { ADAPTERS, RETRY_ON, STRATEGIES } from './api/model-route.ts';
+import { ALGORITHMS } from './api/rate-limit-policy.ts';
 
 /**
  * ProxyConfig: the document the proxy runs. Produced by compile(), identical whether the
@@ -8,7 +9,9 @@ import { ADAPTERS, RETRY_ON, STRATEGIES } from './api/model-route.ts';
  * defaults applied, all references resolved. Holds provider credentials in clear text, so
  * it only travels over authenticated channels and is stored in Secrets.
  */
-export const PROXY_CONFIG_SCHEMA_VERSION = 1;
+// 2: tenants carry jwt issuers, roles and a budget; limits (RateLimitPolicy rules and tenant
+// quotas). A proxy that reads 1 refuses a 2 and keeps its last good config.
+export const PROXY_CONFIG_SCHEMA_VERSION = 2;
 
 export const EndpointIR = z.object({
   /** Absolute base URL, e.g. http://10.0.0.7:8000/v1; API paths are appended to it. */
@@ -76,24 +79,70 @@ export const RouteIR = z.object({
 });
 export type RouteIR = z.infer<typeof RouteIR>;
 
+export const JwtIssuerIR = z.object({
+  issuer: z.string(),
+  /** Accepted aud values; empty = aud is not checked. */
+  audiences: z.array(z.string()),
+  /** Exactly one of jwksUri and jwks. */
+  jwksUri: z.string().optional(),
+  /** The JWKS document read from jwksSecretRef (public keys only). */
+  jwks: z.string().optional(),
+  userClaim: z.string(),
+  rolesClaim: z.string().optional(),
+});
+export type JwtIssuerIR = z.infer<typeof JwtIssuerIR>;
+
 export const TenantIR = z.object({
   /** `namespace/name` of the Tenant. */
   id: z.string(),
   namespace: z.string(),
   name: z.string(),
   generation: z.number().int(),
-  /** API keys as lowercase hex SHA-256 of the key bytes; `id` is `<secret>/<entry>`. */
-  apiKeys: z.array(z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  /**
+   * API keys as lowercase hex SHA-256 of the key bytes; `id` is `<secret>/<entry>`; `roles` from
+   * the Secret's `jairouter.io/roles` annotation.
+   */
+  apiKeys: z.array(z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), roles: z.array(z.string()) })),
+  /** Trusted token issuers (spec.jwt.issuers), in spec order. */
+  jwtIssuers: z.array(JwtIssuerIR),
   access: z.object({
-    /**
-     * Allowed model patterns, for every key of the tenant; `["*"]` when the spec left it open.
-     * Per-role grants (spec.access.roles) are refused by compile() until identities carry roles.
-     */
+    /** Allowed model patterns, for every identity of the tenant; `["*"]` when the spec left it open. */
     models: z.array(z.string()),
+    /** Extra model patterns per role, for identities that hold the role. */
+    roles: z.array(z.object({ name: z.string(), models: z.array(z.string()) })),
   }),
+  /** spec.quotas.budget: spend per UTC day, week (from Monday) or month, in the backends' pricing unit. */
+  budget: z.object({ limit: z.number(), period: z.enum(['day', 'week', 'month']) }).optional(),
   suspended: z.boolean(),
 });
 export type TenantIR = z.infer<typeof TenantIR>;
+
+/**
+ * One limit: a rule of a RateLimitPolicy, or a Tenant quota (spec.quotas) turned into one. A
+ * request is held to it when its route is in `routes` or its tenant in `tenants`.
+ */
+export const LimitIR = z.object({
+  /** `namespace/policy/rule` for a RateLimitPolicy rule, `namespace/tenant/quota:<field>` for a quota. */
+  id: z.string(),
+  /** `namespace/name` of the RateLimitPolicy or Tenant it comes from. */
+  source: z.string(),
+  sourceKind: z.enum(['RateLimitPolicy', 'Tenant']),
+  name: z.string(),
+  algorithm: z.enum(ALGORITHMS),
+  /** What a counter is kept per: tenant, user, apiKey, clientIP, model, header:<name>. */
+  key: z.array(z.string()),
+  unit: z.enum(['requests', 'tokens']),
+  limit: z.number().int(),
+  periodMs: z.number().int(),
+  burst: z.number().int(),
+  warmUp: z.object({ periodMs: z.number().int(), coldFactor: z.number() }).optional(),
+  adaptive: z.object({ latencyTargetMs: z.number().int(), min: z.number().int(), max: z.number().int() }).optional(),
+  scope: z.enum(['Local', 'Cluster']),
+  /** Route ids (`namespace/name`) and tenant ids it applies to. */
+  routes: z.array(z.string()),
+  tenants: z.array(z.string()),
+});
+export type LimitIR = z.infer<typeof LimitIR>;
 
 export const ProxyConfigBody = z.object({
   schemaVersion: z.literal(PROXY_CONFIG_SCHEMA_VERSION),
@@ -101,6 +150,8 @@ export const ProxyConfigBody = z.object({
   routes: z.array(RouteIR),
   /** Sorted by id. */
   tenants: z.array(TenantIR),
+  /** Sorted by id. */
+  limits: z.array(LimitIR),
 });
 export type ProxyConfigBody = z.infer<typeof ProxyConfigBody>;
 
@@ -117,5 +168,5 @@ export function withVersion(body: ProxyConfigBody): ProxyConfig {
 }
 
 export function emptyProxyConfig(): ProxyConfig {
-  return withVersion({ schemaVersion: PROXY_CONFIG_SCHEMA_VERSION, routes: [], tenants: [] });
+  return withVersion({ schemaVersion: PROXY_CONFIG_SCHEMA_VERSION, routes: [], tenants: [], limits: [] });
 }

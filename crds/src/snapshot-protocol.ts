@@ -47,7 +47,8 @@ export const ProxyName = z
 export const SnapshotLine = z.object({ type: z.literal('snapshot'), config: ProxyConfig });
 export type SnapshotLine = z.infer<typeof SnapshotLine>;
 
-export const HeartbeatLine = z.object({ type: z.literal('heartbeat') });
+/** `proxies`: how many proxies the operator knows to be running (they split Cluster limits by it while Redis is down). */
+export const HeartbeatLine = z.object({ type: z.literal('heartbeat'), proxies: z.number().int().min(1).optional() });
 export type HeartbeatLine = z.infer<typeof HeartbeatLine>;
 
 /** One line of the stream. Unknown `type`s are for later versions: a proxy ignores them. */

@@ -17,7 +17,7 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** The key of the snapshot Secret that holds the ProxyConfig JSON (mounted by proxies as --snapshot-file). */
 export const SNAPSHOT_SECRET_KEY = 'snapshot.json';
 /** The ProxyConfig schemaVersion this build reads; a newer one is refused, the last good config stays. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** The version a config must carry: `sha256:` of the canonical JSON of everything but `version`. */
 export function configVersion(config: Record<string, unknown>): string {
@@ -38,7 +38,9 @@ export function checkSnapshotConfig(value: unknown): SnapshotCheck {
   if (value.schemaVersion !== SCHEMA_VERSION) {
     return { ok: false, reason: `schemaVersion ${JSON.stringify(value.schemaVersion)} is not ${SCHEMA_VERSION}, the one this proxy reads` };
   }
-  if (!Array.isArray(value.routes) || !Array.isArray(value.tenants)) return { ok: false, reason: 'routes and tenants must be arrays' };
+  if (!Array.isArray(value.routes) || !Array.isArray(value.tenants) || !Array.isArray(value.limits)) {
+    return { ok: false, reason: 'routes, tenants and limits must be arrays' };
+  }
   if (typeof value.version !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(value.version)) return { ok: false, reason: 'version must be sha256:<hex>' };
   const want = configVersion(value);
   if (want !== value.version) return { ok: false, reason: `version does not match the content (content hashes to ${want})` };

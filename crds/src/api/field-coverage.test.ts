@@ -115,40 +115,10 @@ const ROUTE = { models: ['m'], backends: [{ name: 'b', adapter: 'openai', url: '
 const MASK_RULES = ['email', { name: 'employee-id', regex: 'EMP-[0-9]{6}', replacement: '[EMP]' }];
 
 const REFUSED: Refusal[] = [
-  {
-    what: 'JWT issuer with a jwksUri', kind: 'Tenant', reason: 'NotImplemented', names: ['spec.jwt is not implemented yet (issue #9)'],
-    spec: { jwt: { issuers: [{ issuer: 'https://login.example.com', audiences: ['jairouter'], jwksUri: 'https://login.example.com/jwks.json', claims: { user: 'sub', roles: 'groups' } }] } },
-  },
-  {
-    what: 'JWT issuer with a jwksSecretRef', kind: 'Tenant', reason: 'NotImplemented', names: ['spec.jwt is not implemented yet (issue #9)'],
-    spec: { jwt: { issuers: [{ issuer: 'https://login.example.com', jwksSecretRef: { name: 'jwks', key: 'jwks.json' } }] } },
-  },
-  {
-    what: 'roles', kind: 'Tenant', reason: 'NotImplemented', names: ['spec.access.roles is not implemented yet (issue #9)'],
-    spec: { access: { roles: [{ name: 'admin', models: ['*'] }] } },
-  },
-  ...(['requestsPerMinute', 'tokensPerMinute', 'tokensPerDay'] as const).map((q): Refusal => ({
-    what: q, kind: 'Tenant', reason: 'NotImplemented', names: [`spec.quotas.${q} is not implemented yet (issue #9)`], spec: { quotas: { [q]: 10 } },
-  })),
-  {
-    what: 'budget', kind: 'Tenant', reason: 'NotImplemented', names: ['spec.quotas.budget is not implemented yet (issue #9)'],
-    spec: { quotas: { budget: { limit: 100, period: 'month' } } },
-  },
   ...(['requests', 'responses'] as const).map((side): Refusal => ({
     what: `masking ${side}`, kind: 'Tenant', reason: 'NotImplemented', names: [`spec.masking.${side} is not implemented yet (issue #10)`],
     spec: { masking: { [side]: MASK_RULES } },
   })),
-  {
-    what: 'every RateLimitPolicy', kind: 'RateLimitPolicy', reason: 'NotImplemented', names: ['RateLimitPolicy is not enforced yet (issue #9)'],
-    spec: {
-      targetRefs: [{ kind: 'ModelRoute', name: 'chat' }, { kind: 'Tenant', name: 'acme' }],
-      rules: [
-        { name: 'bucket', algorithm: 'TokenBucket', key: ['tenant', 'header:x-team'], limit: { requests: 60, per: '1m' }, burst: 20, scope: 'Cluster' },
-        { name: 'warm', algorithm: 'WarmUp', limit: { tokens: 100000, per: '1m' }, warmUp: { period: '10m', coldFactor: 3 } },
-        { name: 'adaptive', algorithm: 'Adaptive', limit: { requests: 100, per: '1s' }, adaptive: { latencyTarget: '2s', min: 10, max: 500 } },
-      ],
-    },
-  },
   {
     what: 'an option the adapter does not read', kind: 'ModelRoute', reason: 'UnsupportedOption', names: ['spec.backends[0].options.pathPrefix'],
     spec: { ...ROUTE, backends: [{ ...ROUTE.backends[0], options: { pathPrefix: '/v2' } }] },

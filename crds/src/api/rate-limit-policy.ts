@@ -77,7 +77,7 @@ export const RateLimitPolicySpec = z
       .superRefine(uniqueKey('name', 'rule')),
   })
   .strict()
-  .describe('Rate limits and token limits for routes and tenants. Not implemented yet: compile() refuses every RateLimitPolicy (reason NotImplemented) until issue #9 lands.');
+  .describe('Rate limits and token limits for routes and tenants: a request is held to every rule of every policy that targets its route or its tenant.');
 export type RateLimitPolicySpec = z.infer<typeof RateLimitPolicySpec>;
 
 export const RateLimitPolicy = z.object({

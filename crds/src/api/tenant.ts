@@ -57,7 +57,7 @@ export const TenantSpec = z
       })
       .strict()
       .optional()
-      .describe(`JWT/OIDC bearer tokens accepted for this tenant. ${notImplemented(9)}`),
+      .describe('JWT/OIDC bearer tokens accepted for this tenant (Authorization: Bearer <jwt>). A token belongs to the tenant whose issuer and audience it carries; asymmetric signatures only (RS*, PS*, ES*, EdDSA), exp and nbf checked with 60 s leeway.'),
     access: z
       .object({
         models: z.array(ModelPattern).optional().describe('Models every identity of the tenant may call (default: all).'),
@@ -71,16 +71,16 @@ export const TenantSpec = z
               .strict(),
           )
           .optional()
-          .describe(`Per-role model grants. ${notImplemented(9)}`),
+          .describe('Per-role model grants: an identity holding the role may also call these models. Roles come from the JWT roles claim, or for API keys from the jairouter.io/roles annotation of their Secret.'),
       })
       .strict()
       .optional()
       .describe('Authorisation: which models the tenant may use.'),
     quotas: z
       .object({
-        requestsPerMinute: z.number().int().min(0).optional().describe(`Requests per minute for the whole tenant. ${notImplemented(9)}`),
-        tokensPerMinute: z.number().int().min(0).optional().describe(`Tokens (input + output) per minute. ${notImplemented(9)}`),
-        tokensPerDay: z.number().int().min(0).optional().describe(`Tokens (input + output) per day. ${notImplemented(9)}`),
+        requestsPerMinute: z.number().int().min(0).optional().describe('Requests per minute for the whole tenant, across every proxy replica (sliding window).'),
+        tokensPerMinute: z.number().int().min(0).optional().describe('Tokens (input + output) per minute for the whole tenant: reserved at admission from the prompt and max_tokens, settled with the real usage.'),
+        tokensPerDay: z.number().int().min(0).optional().describe('Tokens (input + output) per UTC day for the whole tenant, reserved and settled like tokensPerMinute.'),
         budget: z
           .object({
             limit: z.number().min(0).describe('Spend limit, in the pricing unit of the backends.'),
@@ -88,11 +88,11 @@ export const TenantSpec = z
           })
           .strict()
           .optional()
-          .describe(`Spend budget. ${notImplemented(9)}`),
+          .describe('Spend budget per UTC day, week (from Monday) or month: each request costs its usage at the serving backend\'s pricing; once spent, requests get 429 until the next period.'),
       })
       .strict()
       .optional()
-      .describe(`Tenant-wide quotas. ${notImplemented(9)}`),
+      .describe('Tenant-wide quotas, held across every proxy replica (through Redis when the proxies have one).'),
     masking: z
       .object({
         requests: z.array(MaskRule).optional().describe(`Masking applied to prompts before they leave the gateway. ${notImplemented(10)}`),

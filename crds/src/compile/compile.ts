@@ -26,12 +26,17 @@ export function compile(resources: Resources): CompileResult {
   const services = indexServices(resources.services, resources.endpointSlices);
   const routes = compileModelRoutes(resources.modelRoutes, secrets, services);
   const tenants = compileTenants(resources.tenants, secrets);
-  const policies = compileRateLimitPolicies(resources.rateLimitPolicies);
+  const policies = compileRateLimitPolicies(
+    resources.rateLimitPolicies,
+    new Set(routes.routes.map((r) => r.id)),
+    new Set(tenants.tenants.map((t) => t.id)),
+  );
   const config = withVersion({
     schemaVersion: PROXY_CONFIG_SCHEMA_VERSION,
     routes: [...routes.routes].sort((a, b) => compareStrings(a.id, b.id)),
     tenants: [...tenants.tenants].sort((a, b) => compareStrings(a.id, b.id)),
+    limits: [...tenants.limits, ...policies.limits].sort((a, b) => compareStrings(a.id, b.id)),
   });
-  const statuses: ObjectStatus[] = [...routes.statuses, ...tenants.statuses, ...policies].sort(compareStatuses);
+  const statuses: ObjectStatus[] = [...routes.statuses, ...tenants.statuses, ...policies.statuses].sort(compareStatuses);
   return { config, statuses };
 }

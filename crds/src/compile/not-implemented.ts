@@ -10,18 +10,9 @@ import { isRecord } from '../canonical-json.ts';
  * shows the proxy enforcing it.
  */
 const TENANT_FIELDS: readonly { path: readonly string[]; issue: number }[] = [
-  { path: ['jwt'], issue: 9 },
-  { path: ['access', 'roles'], issue: 9 },
-  { path: ['quotas', 'requestsPerMinute'], issue: 9 },
-  { path: ['quotas', 'tokensPerMinute'], issue: 9 },
-  { path: ['quotas', 'tokensPerDay'], issue: 9 },
-  { path: ['quotas', 'budget'], issue: 9 },
   { path: ['masking', 'requests'], issue: 10 },
   { path: ['masking', 'responses'], issue: 10 },
 ];
-
-/** RateLimitPolicy as a whole: no rule of it is applied yet. */
-export const RATE_LIMIT_POLICY_ISSUE = 9;
 
 export const NOT_IMPLEMENTED = 'NotImplemented';
 
@@ -31,10 +22,6 @@ export function tenantNotImplemented(spec: TenantSpec): string | undefined {
   if (found.length === 0) return undefined;
   const fields = found.map((f) => `spec.${f.path.join('.')} is not implemented yet (issue #${f.issue})`).join('; ');
   return `${fields}: remove ${found.length === 1 ? 'it' : 'them'}; this Tenant is not served until then.`;
-}
-
-export function rateLimitPolicyNotImplemented(): string {
-  return `RateLimitPolicy is not enforced yet (issue #${RATE_LIMIT_POLICY_ISSUE}): none of its rules would limit anything, so it is not accepted; remove it until then.`;
 }
 
 function valueAt(value: unknown, path: readonly string[]): unknown {

@@ -7,7 +7,7 @@ import type { Problem } from './status.ts';
 /** One data/stringData entry of a Secret, decoded; `invalid` says why it cannot be used. */
 export type SecretEntry = { key: string; value: string } | { key: string; invalid: string };
 
-type IndexedSecret = { conflicting: true } | { conflicting: false; entries: Map<string, SecretEntry> };
+type IndexedSecret = { conflicting: true } | { conflicting: false; entries: Map<string, SecretEntry>; annotations: Readonly<Record<string, string>> };
 
 /** Secrets by `namespace/name`. */
 export type SecretIndex = ReadonlyMap<string, IndexedSecret>;
@@ -18,7 +18,7 @@ export function indexSecrets(secrets: readonly KubeObject[]): SecretIndex {
   const { entries, conflicting } = prepare(secrets);
   const index = new Map<string, IndexedSecret>();
   for (const info of conflicting) index.set(info.id, { conflicting: true });
-  for (const { info, object } of entries) index.set(info.id, { conflicting: false, entries: decodeSecret(object) });
+  for (const { info, object } of entries) index.set(info.id, { conflicting: false, entries: decodeSecret(object), annotations: annotationsOf(object) });
   return index;
 }
 
@@ -47,6 +47,20 @@ function decodeSecret(object: KubeObject): Map<string, SecretEntry> {
     }
   }
   return out;
+}
+
+function annotationsOf(object: KubeObject): Record<string, string> {
+  const m = object['metadata'];
+  const a = isRecord(m) ? m['annotations'] : undefined;
+  const out: Record<string, string> = {};
+  if (isRecord(a)) for (const k of Object.keys(a)) if (typeof a[k] === 'string') out[k] = a[k];
+  return out;
+}
+
+/** One annotation of a Secret that can be used; undefined when absent or the Secret is not usable. */
+export function secretAnnotation(index: SecretIndex, namespace: string, name: string, annotation: string): string | undefined {
+  const secret = index.get(`${namespace}/${name}`);
+  return secret && !secret.conflicting ? secret.annotations[annotation] : undefined;
 }
 
 /** The entries of a Secret that can be used, or why it cannot. */

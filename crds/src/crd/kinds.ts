@@ -61,7 +61,7 @@ export const KINDS: readonly KindDefinition[] = [
     plural: 'tenants',
     singular: 'tenant',
     shortNames: ['tn'],
-    description: 'Tenant is a group of callers: the API keys they authenticate with, which models they may use, and whether they are suspended. JWT, roles, quotas, budget and masking are not implemented yet: compile() refuses a Tenant that sets them (reason NotImplemented).',
+    description: 'Tenant is a group of callers: the API keys they authenticate with, which models they may use, and whether they are suspended. Masking is not implemented yet: compile() refuses a Tenant that sets it (reason NotImplemented).',
     schema: Tenant,
     printerColumns: [
       condition('Accepted'),
@@ -75,7 +75,7 @@ export const KINDS: readonly KindDefinition[] = [
     plural: 'ratelimitpolicies',
     singular: 'ratelimitpolicy',
     shortNames: ['rlp'],
-    description: 'RateLimitPolicy limits the requests and tokens of the ModelRoutes and Tenants it targets. Not implemented yet: compile() refuses every RateLimitPolicy (reason NotImplemented).',
+    description: 'RateLimitPolicy limits the requests and tokens of the ModelRoutes and Tenants it targets.',
     schema: RateLimitPolicy,
     printerColumns: [condition('Accepted'), condition('Programmed'), AGE],
   },

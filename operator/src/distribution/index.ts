@@ -92,10 +92,12 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
     log,
   });
   const bundle = await tls.ensure();
+  let served: ServedSync | undefined;
   const server = new SnapshotServer({
     authenticator,
     tls: bundle,
     log,
+    proxyCount: () => served?.servedVersions().size ?? 0,
     ...(opts.heartbeatMs !== undefined && { heartbeatMs: opts.heartbeatMs }),
     ...(opts.registry !== undefined && { registry: opts.registry }),
   });
@@ -112,7 +114,6 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
   }
   log.info({ listen: server.address() }, 'snapshot stream listening');
   const store = kube(opts.snapshotStore, (k) => new KubeSnapshotStore(k, namespace, opts.snapshotSecret ?? DEFAULTS.snapshotSecret));
-  let served: ServedSync | undefined;
   if (opts.shareServed) {
     const { replica, store: servedStore, ...timings } = opts.shareServed;
     served = new ServedSync({ ...timings, local: server, replica, log, store: kube(servedStore, (k) => new KubeServedStore(k, namespace)) });

@@ -23,9 +23,9 @@ const DAY = 86_400_000;
 
 function config(n: number): ProxyConfig {
   return withVersion({
-    schemaVersion: 1,
+    schemaVersion: 2, limits: [],
     routes: [],
-    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], access: { models: ['*'] }, suspended: false }],
+    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] }, suspended: false }],
   });
 }
 

@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'jairouter-dist-'));
 /** A config with one route for `model` to the fake backend and one tenant holding API_KEY. */
 function config(model: string, backendUrl: string): ProxyConfig {
   return withVersion({
-    schemaVersion: 1,
+    schemaVersion: 2, limits: [],
     routes: [
       {
         id: 'ai/chat', namespace: 'ai', name: 'chat', generation: 1, models: [model],
@@ -35,8 +35,9 @@ function config(model: string, backendUrl: string): ProxyConfig {
     tenants: [
       {
         id: 'ai/acme', namespace: 'ai', name: 'acme', generation: 1,
-        apiKeys: [{ id: 'acme-keys/k', sha256: createHash('sha256').update(API_KEY).digest('hex') }],
-        access: { models: ['*'] }, suspended: false,
+        apiKeys: [{ id: 'acme-keys/k', sha256: createHash('sha256').update(API_KEY).digest('hex'), roles: [] }],
+        jwtIssuers: [],
+        access: { models: ['*'], roles: [] }, suspended: false,
       },
     ],
   });

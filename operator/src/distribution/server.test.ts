@@ -9,9 +9,9 @@ import { call, client, FakeReviewer, subscribe, until } from './testing.ts';
 
 function config(n: number): ProxyConfig {
   return withVersion({
-    schemaVersion: 1,
+    schemaVersion: 2, limits: [],
     routes: [],
-    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], access: { models: ['*'] }, suspended: false }],
+    tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] }, suspended: false }],
   });
 }
 

@@ -23,10 +23,13 @@ export interface SnapshotServerOptions {
   heartbeatMs?: number;
   /** Where to register the stream's metrics (the operator's /metrics registry); none when absent. */
   registry?: Registry;
+  /** Proxies running across every operator replica (the shared served versions); default: this replica's streams. */
+  proxyCount?: () => number;
 }
 
 const MAX_REPORT_BYTES = 16 * 1024;
-const HEARTBEAT_LINE = '{"type":"heartbeat"}\n';
+/** The heartbeat also tells proxies how many of them there are: they split Cluster limits by it while Redis is down. */
+const heartbeatLine = (proxies: number) => `{"type":"heartbeat","proxies":${proxies}}\n`;
 
 /**
  * The HTTPS side of distribution (protocol in crds/src/snapshot-protocol.ts): streams the
@@ -70,7 +73,8 @@ export class SnapshotServer {
     });
     this.heartbeat = setInterval(() => {
       // A stream still holding unsent bytes needs no heartbeat: the data is on its way.
-      for (const set of this.streams.values()) for (const res of set) if (!res.writableNeedDrain) res.write(HEARTBEAT_LINE);
+      const line = heartbeatLine(this.proxyCount());
+      for (const set of this.streams.values()) for (const res of set) if (!res.writableNeedDrain) res.write(line);
     }, opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
@@ -111,6 +115,11 @@ export class SnapshotServer {
 
   servedVersions(): ReadonlyMap<string, string> {
     return this.served;
+  }
+
+  /** Proxies known to be running: every replica's (opts.proxyCount), at least those streaming from this one. */
+  proxyCount(): number {
+    return Math.max(this.streams.size, this.opts.proxyCount?.() ?? 0, 1);
   }
 
   onServedChange(cb: () => void): void {
@@ -199,6 +208,7 @@ export class SnapshotServer {
     this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
     if (have) this.setServed(proxy, have);
     if (this.current && this.current.version !== have && this.sendSnapshot(res)) this.pushes.inc();
+    res.write(heartbeatLine(this.proxyCount()));
     res.once('close', () => {
       set.delete(res);
       if (set.size === 0 && this.streams.get(proxy) === set) {
