@@ -27,6 +27,10 @@ export interface ProxyOptions {
   /** Origins browsers may call the API from (`*` = any); empty = CORS off. */
   corsOrigins: string[];
   logLevel: string;
+  /** Redis for scope: Cluster limits and quotas (redis://, rediss://, with user:password@); undefined = none. */
+  redisUrl?: string;
+  /** Output tokens a token limit reserves for a request that names no max_tokens. */
+  defaultMaxTokens: number;
 }
 
 export class UsageError extends Error {}
@@ -54,6 +58,13 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --cors-allow-origin O  let browser pages from origin O (https://app.example.com, or * for any)
                          call the API: answers CORS preflights and adds the CORS headers;
                          repeatable (default: off, OPTIONS gets 405)
+  --redis-url URL        Redis holding the counters of scope: Cluster limits and tenant quotas,
+                         shared by every replica (redis://[user:password@]host:6379[/db], or
+                         rediss:// for TLS; env JAIROUTER_REDIS_URL). Without it, or while it
+                         is unreachable, each replica enforces its share: the limit divided by
+                         the number of replicas
+  --default-max-tokens N output tokens a token limit reserves for a request that names no
+                         max_tokens, until its real usage settles it (default 1024)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help             this text`;
 
@@ -91,6 +102,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'request-read-timeout': { type: 'string' },
         'cors-allow-origin': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        'redis-url': { type: 'string' },
+        'default-max-tokens': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -126,8 +139,25 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     throw new UsageError(`--log-level: unknown level ${JSON.stringify(logLevel)}`);
   }
+  const redisUrl = values['redis-url'] ?? (env.JAIROUTER_REDIS_URL || undefined);
+  if (redisUrl !== undefined) {
+    let u: URL | undefined;
+    try {
+      u = new URL(redisUrl);
+    } catch {
+      u = undefined;
+    }
+    // The URL may hold a password: never echo it.
+    if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) {
+      throw new UsageError('--redis-url: expected redis://[user:password@]host[:port][/db] or rediss://... (value not shown: it may hold a password)');
+    }
+  }
+  const dmt = values['default-max-tokens'] ?? '1024';
+  if (!/^\d+$/.test(dmt) || Number(dmt) < 1) throw new UsageError(`--default-max-tokens: expected a whole number of tokens, at least 1, got ${JSON.stringify(dmt)}`);
   return {
     configPaths: values.config ?? [],
+    ...(redisUrl !== undefined && { redisUrl }),
+    defaultMaxTokens: Number(dmt),
     ...(operator && { operator }),
     listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),

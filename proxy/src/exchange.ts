@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientRequest } from './adapters/types.ts';
+import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
 
@@ -23,6 +24,12 @@ export class Exchange {
   needs = 0;
   /** Estimated prompt tokens plus requested output tokens; 0 when no backend of the route has a contextWindow. */
   tokenEstimate = 0;
+  /** What the request took from its limits, settled when it finishes; null when no limit applied. */
+  taken: Taken[] | null = null;
+  /** Some upstream answered 429 (steers Adaptive limits). */
+  upstreamThrottled = false;
+  /** Why it was refused, for the request log: the rule that limited it, the grant that was missing. */
+  detail = '';
 
   readonly req: IncomingMessage;
   readonly out: ClientResponse;

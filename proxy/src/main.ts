@@ -1,5 +1,6 @@
 import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
+import { Limits } from './limits/engine.ts';
 import { ProxyServer } from './proxy-server.ts';
 import { RuntimeSwap } from './runtime/swap.ts';
 import type { Runtime } from './runtime/runtime.ts';
@@ -57,10 +58,30 @@ if (configured()) {
   if (swap.current.tenants.length === 0) log.warn('no Tenant is configured: every request will get 401');
 }
 
+// Cluster-scope limits: counted in Redis when there is one, else (and while it is down) each
+// replica enforces its share, the limit divided by the replicas the operator reports.
+// ioredis is loaded only when there is a Redis to talk to.
+const redis = opts.redisUrl
+  ? new (await import('./limits/redis.ts')).RedisLimits({
+      url: opts.redisUrl,
+      onStateChange: (up: boolean, err?: string) => {
+        metrics.redisUp.set(up ? 1 : 0);
+        metrics.redisTransitions.labels(up ? 'up' : 'down').inc();
+        if (up) log.info('redis reachable: Cluster limits are shared by every replica again');
+        else log.warn({ err }, 'redis unreachable: Cluster limits fall back to this replica\'s share (limit / replicas)');
+      },
+    })
+  : null;
+if (redis) metrics.redisUp.set(1);
+const limits = new Limits({ redis, replicas: () => operatorSource?.replicas ?? 1 });
+
 server = new ProxyServer({
   swap,
   logging,
   metrics,
+  limits,
+  defaultMaxTokens: opts.defaultMaxTokens,
+  ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,
   requestReadTimeoutMs: opts.requestReadTimeoutMs,
   corsOrigins: opts.corsOrigins,

@@ -5,6 +5,7 @@ import { createAdminServer } from './http/admin.ts';
 import { CorsPolicy } from './http/cors.ts';
 import { clientErrorResponse, readTimedOut } from './http/errors.ts';
 import { createHandler } from './http/server.ts';
+import type { Limits } from './limits/engine.ts';
 import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
 import type { ProxyMetrics } from './telemetry/metrics.ts';
@@ -20,6 +21,12 @@ export interface ProxyServerOptions {
   corsOrigins: readonly string[];
   /** Whether there is a config to serve (false while a cluster proxy waits for its first snapshot). */
   configured(): boolean;
+  /** Rate limits and quotas (default: local counters only, one replica). */
+  limits?: Limits;
+  /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
+  defaultMaxTokens?: number;
+  /** Closed after the drain (the Redis connection of Cluster limits). */
+  onClose?(): Promise<void>;
 }
 
 /**
@@ -44,6 +51,8 @@ export class ProxyServer {
       discovered: swap.discovery,
       logging: opts.logging,
       metrics,
+      limits: opts.limits ?? null,
+      ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;
     this.api = createServer(
@@ -98,6 +107,7 @@ export class ProxyServer {
     this.admin.close();
     this.admin.closeAllConnections();
     await this.opts.swap.close();
+    await this.opts.onClose?.();
   }
 }
 

@@ -55,6 +55,8 @@ export const Errors = {
   missingKey: () =>
     apiError(401, 'authentication_error', 'missing_api_key', 'no API key provided: send Authorization: Bearer <key> (or x-api-key: <key>)'),
   invalidKey: () => apiError(401, 'authentication_error', 'invalid_api_key', 'incorrect API key provided'),
+  /** A bearer token that looks like a JWT and failed a check; `reason` names the check, never the token. */
+  invalidToken: (reason: string) => apiError(401, 'authentication_error', 'invalid_token', `the bearer token was rejected: ${reason}`),
   suspended: (tenant: string) => apiError(403, 'permission_error', 'tenant_suspended', `tenant ${tenant} is suspended`),
   /**
    * A model that exists but is not allowed for the caller gets the same answer as one that does
@@ -71,6 +73,12 @@ export const Errors = {
   upstreamAuth: (status: number, message: string) =>
     apiError(502, 'upstream_error', 'upstream_auth_failed', `the backend refused the gateway's credential (${status})${message ? `: ${message}` : ''}; check the backend's credentialsRef`),
   timeout: (detail: string) => apiError(504, 'timeout', 'upstream_timeout', `upstream timed out: ${detail}`),
+  /** Our own limiter refused: `what` names the rule (`RateLimitPolicy ns/name rule x`, `Tenant ns/name quota tokensPerMinute`). */
+  rateLimited: (what: string, unit: 'requests' | 'tokens', retryAfterS: number) =>
+    apiError(429, 'rate_limit_error', unit === 'tokens' ? 'tokens_rate_limit_exceeded' : 'rate_limit_exceeded',
+      `rate limit reached: ${what} (${unit}); try again in ${retryAfterS} s`),
+  budgetExceeded: (tenant: string, period: string, retryAfterS: number) =>
+    apiError(429, 'insufficient_quota', 'budget_exceeded', `tenant ${tenant} has spent its ${period}ly budget; it renews in ${retryAfterS} s`),
   upstreamRateLimited: (detail: string) => apiError(429, 'rate_limit_error', 'upstream_rate_limited', `every backend is rate limited${detail}`),
   draining: () => apiError(503, 'service_unavailable', 'shutting_down', 'the proxy is shutting down'),
   streamInterrupted: (message: string, code: 'stream_interrupted' | 'upstream_timeout') => apiError(502, 'upstream_error', code, message),

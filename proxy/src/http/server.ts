@@ -6,7 +6,10 @@ import { Errors, type ApiError } from '../api/errors.ts';
 import { Exchange } from '../exchange.ts';
 import { COUNT_TOKENS, MESSAGES, countTokens, messagesRequest } from '../ingress/anthropic/index.ts';
 import { ClientResponse } from '../response/client-response.ts';
-import type { RouteRuntime, Runtime } from '../runtime/runtime.ts';
+import { looksLikeJwt } from '../auth/jwt.ts';
+import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime, type Taken } from '../limits/engine.ts';
+import { estimateTokens } from '../runtime/capabilities.ts';
+import { Identity, type RouteRuntime, type Runtime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
@@ -31,15 +34,24 @@ export interface HandlerDeps {
   discovered?: { version: number; names(): Iterable<string> } | null;
   logging: Logging;
   metrics: ProxyMetrics;
+  /** Rate limits and quotas; null = none are ever applied (tests of other stages). */
+  limits?: Limits | null;
+  /** Output tokens a token limit reserves for a request that names no max_tokens. */
+  defaultMaxTokens?: number;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logging, metrics, cors } = deps;
+  const limits = deps.limits ?? new Limits({ redis: null, replicas: () => 1 });
+  const defaultMaxTokens = deps.defaultMaxTokens ?? 1024;
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
-    onUpstreamError: (route, backend, reason) => metrics.upstreamErrors.labels(route.id, backend, reason).inc(),
+    onUpstreamError: (route, backend, reason, ex) => {
+      if (reason === '429' && ex) ex.upstreamThrottled = true;
+      metrics.upstreamErrors.labels(route.id, backend, reason).inc();
+    },
     onEjected: (route, backend, url, until) =>
       log.warn({ route: route.id, backend, endpoint: url, ejectedForMs: Math.round(until - performance.now()) }, 'endpoint ejected'),
     onRestored: (route, i) => log.info({ route: route.id, backend: route.endpoints[i]!.backend.name, endpoint: route.endpoints[i]!.url }, 'endpoint restored'),
@@ -52,10 +64,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, out.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
+    if (ex.taken !== null) settle(ex, seconds);
     logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
       keyId: ex.identity?.keyId ?? '',
+      user: ex.identity && ex.identity.keyId === '' ? ex.identity.user : '',
       model: ex.client?.model ?? '',
       route,
       backend: ex.backend,
@@ -67,11 +81,24 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       tokensOut: ex.tokensOut,
       streamError: ex.streamError,
       clientGone: ex.clientGone,
+      detail: ex.detail,
     });
   }
 
-  function reject(ex: Exchange, e: ApiError, logCode?: string): void {
-    ex.out.error(e, undefined, logCode);
+  /**
+   * Charges token limits the real usage instead of the reservation. Usage unknown because the
+   * client left mid-answer: the reservation stands (the upstream likely generated it anyway).
+   */
+  function settle(ex: Exchange, seconds: number): void {
+    const used = ex.tokensIn + ex.tokensOut;
+    const known = used > 0 || !ex.clientGone;
+    const answeredMs = ex.out.startedAt > 0 ? ex.out.startedAt - ex.startedAt : seconds * 1000;
+    limits.settle(ex.taken!, known ? used : null, answeredMs, ex.upstreamThrottled);
+  }
+
+  function reject(ex: Exchange, e: ApiError, logCode?: string | Record<string, string>): void {
+    if (typeof logCode === 'object') ex.out.error(e, logCode);
+    else ex.out.error(e, undefined, logCode);
     finish(ex);
   }
 
@@ -114,7 +141,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return reject(ex, Errors.notFound(path));
     }
     if (req.method !== 'POST') return reject(ex, Errors.methodNotAllowed(req.method ?? '', path));
-    if (!authenticate(ex)) return;
+    const auth = authenticate(ex);
+    if (auth === true) return receive(ex, op, path);
+    if (auth !== false) void auth.then((ok) => ok && receive(ex, op, path));
+  };
+
+  /** Reads the body of an authenticated API request and routes it. */
+  function receive(ex: Exchange, op: Operation | undefined, path: string): void {
+    const { req, out } = ex;
     const type = req.headers['content-type'];
     if (type !== undefined && !isJson(type)) {
       // The body is not read: the connection cannot be reused for another request.
@@ -134,9 +168,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (op !== undefined) void route(ex, op, raw!);
       else void anthropicRoute(ex, path, raw!);
     });
-  };
+  }
 
-  function authenticate(ex: Exchange): boolean {
+  /**
+   * An API key is looked up at once; a JWT (when some tenant trusts an issuer) is verified
+   * asynchronously. False (or a promise of it) once the request has been answered.
+   */
+  function authenticate(ex: Exchange): boolean | Promise<boolean> {
     const h = ex.req.headers;
     let key: string | undefined;
     const auth = h.authorization;
@@ -147,10 +185,19 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return false;
     }
     const id = ex.runtime.authenticate(key);
-    if (!id) {
-      reject(ex, Errors.invalidKey());
-      return false;
+    if (id) return admit(ex, id);
+    if (ex.runtime.acceptsTokens && looksLikeJwt(key)) {
+      return ex.runtime.authenticateToken(key).then((r) => {
+        if (r instanceof Identity) return admit(ex, r);
+        reject(ex, Errors.invalidToken(r.reason), 'invalid_token');
+        return false;
+      });
     }
+    reject(ex, Errors.invalidKey());
+    return false;
+  }
+
+  function admit(ex: Exchange, id: Identity): boolean {
     ex.identity = id;
     if (id.tenant.ir.suspended) {
       reject(ex, Errors.suspended(id.tenant.ir.name));
@@ -159,17 +206,28 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     return true;
   }
 
+  /** Runs `then` once the request is authenticated (at once for an API key); nothing if it was refused. */
+  function authenticated(ex: Exchange, then: () => void): void {
+    const auth = authenticate(ex);
+    if (auth === true) then();
+    else if (auth !== false) void auth.then((ok) => ok && then());
+  }
+
   function listModels(ex: Exchange): void {
     if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', MODELS));
-    if (!authenticate(ex)) return;
-    ex.out.json(200, ex.runtime.modelsFor(ex.identity!.tenant, deps.discovered ?? null));
-    finish(ex);
+    authenticated(ex, () => {
+      ex.out.json(200, ex.runtime.modelsFor(ex.identity!, deps.discovered ?? null));
+      finish(ex);
+    });
   }
 
   /** `GET /v1/models/{id}` (the SDKs' models.retrieve): the model if the caller may use it, else 404 as for any unknown one. */
   function retrieveModel(ex: Exchange, encoded: string): void {
     if (ex.req.method !== 'GET') return reject(ex, Errors.methodNotAllowed(ex.req.method ?? '', `${MODELS}/{model}`));
-    if (!authenticate(ex)) return;
+    authenticated(ex, () => retrieveAuthenticated(ex, encoded));
+  }
+
+  function retrieveAuthenticated(ex: Exchange, encoded: string): void {
     let model: string;
     try {
       model = decodeURIComponent(encoded);
@@ -178,7 +236,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const rt = ex.runtime.models.get(model);
     if (!rt) return reject(ex, Errors.modelNotFound(model));
-    if (!ex.identity!.tenant.allow.matches(model)) return reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
+    if (!ex.identity!.may(model)) return reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
     ex.out.json(200, JSON.stringify({ id: model, object: 'model', created: 0, owned_by: 'jairouter' }));
     finish(ex);
   }
@@ -233,16 +291,111 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return null;
     }
     // A model the caller may not use answers exactly as one that does not exist; the log says why.
-    if (!ex.identity!.tenant.allow.matches(model)) {
+    if (!ex.identity!.may(model)) {
+      const id = ex.identity!;
+      ex.detail = `${model} is in neither spec.access.models of Tenant ${id.tenant.id} nor a spec.access.roles grant of ` +
+        (id.roles.length ? `the caller's roles (${id.roles.join(', ')})` : 'the caller, which holds no role');
       reject(ex, Errors.modelNotFound(model), 'model_not_allowed');
       return null;
     }
     return rt;
   }
 
+  /** The limits a request on `route` by `tenant` is held to: the route's and the tenant's, each once. */
+  function limitsOf(route: RouteRuntime, tenant: { limits: LimitRuntime[] }): readonly LimitRuntime[] {
+    if (tenant.limits.length === 0) return route.limits;
+    if (route.limits.length === 0) return tenant.limits;
+    const all = [...route.limits];
+    for (const l of tenant.limits) if (!all.includes(l)) all.push(l);
+    return all;
+  }
+
+  function keySource(ex: Exchange, model: string): KeySource {
+    const id = ex.identity!;
+    const headers = ex.req.headers;
+    return {
+      tenant: id.tenant.id,
+      user: id.user,
+      apiKey: id.keyId,
+      clientIP: ex.req.socket.remoteAddress ?? '',
+      model,
+      header: (name) => {
+        const v = headers[name.toLowerCase()];
+        return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
+      },
+    };
+  }
+
+  /**
+   * Admits the request on `rt` under its limits, or on the first route of its fallback.models
+   * that the caller may use and whose limits admit it. Null after answering 429.
+   */
+  async function admitLimits(ex: Exchange, rt: RouteRuntime, client: ClientRequest): Promise<RouteRuntime | null> {
+    let rules = limitsOf(rt, ex.identity!.tenant);
+    if (rules.length === 0) return rt;
+    const tokens = rules.some((l) => l.tokens) ? reservation(client) : 0;
+    let first = await limits.admit(rules, keySource(ex, client.model), tokens);
+    let route = rt;
+    if (!first.ok) {
+      const refused = first;
+      for (const fm of rt.ir.fallbackModels) {
+        const fr = ex.runtime.models.get(fm);
+        if (!fr || fr === rt || !ex.identity!.may(fm)) continue;
+        rules = limitsOf(fr, ex.identity!.tenant);
+        const again = await limits.admit(rules, keySource(ex, fm), tokens);
+        if (again.ok) {
+          first = again;
+          route = fr;
+          break;
+        }
+      }
+      if (!first.ok) {
+        const d = refused.decision;
+        const retryAfterS = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+        const l = refused.limit.ir;
+        const what = l.sourceKind === 'Tenant' ? `Tenant ${l.source} ${l.name.replace(':', ' ')}` : `RateLimitPolicy ${l.source} rule ${l.name}`;
+        ex.detail = `limited by ${what}`;
+        metrics.rateLimited.labels(l.id).inc();
+        const headers: Record<string, string> = { 'retry-after': String(retryAfterS) };
+        rateLimitHeaders([{ limit: refused.limit, decision: d }], (k, v) => (headers[k] = v));
+        reject(ex, Errors.rateLimited(what, l.unit, retryAfterS), headers);
+        return null;
+      }
+    }
+    ex.taken = first.taken;
+    rateLimitHeaders(first.taken, (k, v) => ex.out.setHeader(k, v));
+    if (first.delayMs > 0) {
+      // LeakyBucket: admitted, but not before its turn.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, first.ok ? first.delayMs : 0);
+        ex.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+    }
+    return route;
+  }
+
+  /** Tokens a token limit reserves: the prompt estimate plus max_tokens, or the default when none is named. */
+  function reservation(client: ClientRequest): number {
+    const b = client.body;
+    const named = b.max_completion_tokens ?? b.max_tokens;
+    const estimate = estimateTokens(client.operation === 'chat' ? 'chat' : client.operation, b);
+    return typeof named === 'number' && named > 0 ? estimate : estimate + (client.operation === 'embeddings' ? 0 : defaultMaxTokens);
+  }
+
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
-    const rt = routeFor(ex, client.model);
+    const found = routeFor(ex, client.model);
+    if (!found) return;
+    const rt = await admitLimits(ex, found, client);
     if (!rt) return;
+    if (ex.signal.aborted) {
+      // Left while queued (LeakyBucket): it never ran, so it is given back.
+      limits.undo(ex.taken!);
+      ex.taken = null;
+      return finish(ex);
+    }
     ex.route = rt;
     ex.out.setHeader('x-jairouter-route', rt.id);
     ex.hashValue = hashValue(ex, rt, client.body);

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { errorBody, streamErrorEvent, type ApiError, type ApiSchema } from '../api/errors.ts';
 
 /**
@@ -11,6 +12,8 @@ export class ClientResponse {
   status = 0;
   /** The code of the error answered, for the request log; may be more precise than the body. */
   errorCode = '';
+  /** performance.now() when a relayed answer started (0 before): an upstream's time to answer. */
+  startedAt = 0;
 
   readonly schema: ApiSchema;
   private readonly res: ServerResponse;
@@ -33,6 +36,7 @@ export class ClientResponse {
   /** Starts a relayed answer; headers set with setHeader go out too. */
   start(status: number, headers: OutgoingHttpHeaders): void {
     this.status = status;
+    this.startedAt = performance.now();
     this.res.writeHead(status, headers);
   }
 

@@ -1,9 +1,11 @@
 import { hash } from 'node:crypto';
 import type { BackendIR, ProxyConfig, RouteIR, TenantIR } from '@jairouter/crds';
 import { adapterFor, type Adapter } from '../adapters/index.ts';
+import { JwtVerifier, type JwksRegistry } from '../auth/jwt.ts';
 import { createBalancer } from '../balance/index.ts';
 import type { Balancer } from '../balance/types.ts';
 import { EndpointHealth } from '../health/endpoint-health.ts';
+import { LimitRuntime } from '../limits/engine.ts';
 import type { PoolRegistry, UpstreamDispatcher } from '../upstream/pools.ts';
 import { lacksOf } from './capabilities.ts';
 import { ModelIndex, ModelMatcher } from './model-matcher.ts';
@@ -47,21 +49,63 @@ export interface RouteRuntime {
   readonly checks: number;
   /** Some backend declares a contextWindow: requests get a token estimate. */
   readonly windowed: boolean;
+  /** The limits that target this route (RateLimitPolicy targetRefs). */
+  readonly limits: LimitRuntime[];
 }
 
 export interface TenantRuntime {
   readonly ir: TenantIR;
   readonly id: string;
+  /** spec.access.models: what every identity of the tenant may call. */
   readonly allow: ModelMatcher;
-  /** `GET /v1/models` body for this tenant, built on first use and again when discovery changes. */
-  modelsBody: string | null;
-  /** The ModelDiscovery version `modelsBody` was built with. */
+  /** spec.access.roles: what holders of each role may call in addition. */
+  readonly grants: ReadonlyMap<string, ModelMatcher>;
+  /**
+   * `GET /v1/models` bodies by role set (Identity.rolesKey), built on first use and again when
+   * discovery changes (`modelsVersion`).
+   */
+  readonly modelsBodies: Map<string, string>;
   modelsVersion: number;
+  /** The limits that target this tenant: its quotas and RateLimitPolicy targetRefs. */
+  readonly limits: LimitRuntime[];
 }
 
-export interface Identity {
+/**
+ * Who is calling: a tenant, and within it an API key or a token's user, with roles. An API key's
+ * identity is built once per config version; a token's per request.
+ */
+export class Identity {
   readonly tenant: TenantRuntime;
+  /** `<secret>/<entry>` of the API key; '' for a token. */
   readonly keyId: string;
+  /** The token's user claim; for an API key its id (so a `user` limit key counts per key). */
+  readonly user: string;
+  readonly roles: readonly string[];
+  /** The roles, sorted and joined: identities with equal roles see the same model list. */
+  readonly rolesKey: string;
+  /** The grants of the roles that the tenant defines (unknown roles grant nothing). */
+  private readonly granted: readonly ModelMatcher[];
+
+  constructor(tenant: TenantRuntime, keyId: string, user: string, roles: readonly string[]) {
+    this.tenant = tenant;
+    this.keyId = keyId;
+    this.user = user;
+    this.roles = roles;
+    this.rolesKey = [...roles].sort().join(',');
+    const granted: ModelMatcher[] = [];
+    for (const r of roles) {
+      const g = tenant.grants.get(r);
+      if (g && !granted.includes(g)) granted.push(g);
+    }
+    this.granted = granted;
+  }
+
+  /** Whether the caller may use `model`: the tenant's access.models, or a grant of one of its roles. */
+  may(model: string): boolean {
+    if (this.tenant.allow.matches(model)) return true;
+    for (const g of this.granted) if (g.matches(model)) return true;
+    return false;
+  }
 }
 
 /**
@@ -74,14 +118,18 @@ export interface Identity {
 export class Runtime {
   readonly routes: RouteRuntime[] = [];
   readonly models = new ModelIndex<RouteRuntime>();
-  readonly tenantsByKeyHash = new Map<string, { tenant: TenantRuntime; keyId: string; sha256: string }>();
+  readonly tenantsByKeyHash = new Map<string, { identity: Identity; sha256: string }>();
   readonly tenants: TenantRuntime[] = [];
+  /** Every limit of the config, by id. */
+  readonly limits = new Map<string, LimitRuntime>();
+  /** Token issuers by `iss`: the tenants that trust each, with the audiences that pick one. */
+  readonly issuers = new Map<string, { tenant: TenantRuntime; audiences: readonly string[]; verifier: JwtVerifier }[]>();
   /** Backends left out because this proxy has no adapter for them: `route/backend: adapter`. */
   readonly skipped: string[] = [];
 
   readonly config: ProxyConfig;
 
-  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null) {
+  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null, jwks: JwksRegistry | null = null) {
     this.config = config;
     const before = new Map<string, RouteRuntime>();
     if (previous) for (const r of previous.routes) before.set(r.id, r);
@@ -97,15 +145,40 @@ export class Runtime {
         ir: t,
         id: t.id,
         allow: new ModelMatcher(t.access.models),
-        modelsBody: null,
+        // An older operator's config has no roles: every identity then has the models alone.
+        grants: new Map((t.access.roles ?? []).map((r) => [r.name, new ModelMatcher(r.models)])),
+        modelsBodies: new Map(),
         modelsVersion: -1,
+        limits: [],
       };
       this.tenants.push(tenant);
+      for (const iss of t.jwtIssuers ?? []) {
+        if (!jwks) break;
+        const verifier = new JwtVerifier([{
+          issuer: iss.issuer,
+          audiences: [...iss.audiences],
+          userClaim: iss.userClaim,
+          ...(iss.jwksUri !== undefined ? { jwksUri: iss.jwksUri } : {}),
+          ...(iss.jwks !== undefined ? { jwks: iss.jwks } : {}),
+          ...(iss.rolesClaim !== undefined ? { rolesClaim: iss.rolesClaim } : {}),
+        }], jwks);
+        const list = this.issuers.get(iss.issuer) ?? [];
+        list.push({ tenant, audiences: iss.audiences, verifier });
+        this.issuers.set(iss.issuer, list);
+      }
       for (const k of t.apiKeys) {
         if (!this.tenantsByKeyHash.has(k.sha256)) {
-          this.tenantsByKeyHash.set(k.sha256, { tenant, keyId: k.id, sha256: k.sha256 });
+          this.tenantsByKeyHash.set(k.sha256, { identity: new Identity(tenant, k.id, k.id, k.roles ?? []), sha256: k.sha256 });
         }
       }
+    }
+    const routesById = new Map(this.routes.map((r) => [r.id, r]));
+    const tenantsById = new Map(this.tenants.map((t) => [t.id, t]));
+    for (const l of config.limits ?? []) {
+      const limit = new LimitRuntime(l, previous?.limits.get(l.id));
+      this.limits.set(l.id, limit);
+      for (const id of l.routes) routesById.get(id)?.limits.push(limit);
+      for (const id of l.tenants) tenantsById.get(id)?.limits.push(limit);
     }
   }
 
@@ -152,7 +225,7 @@ export class Runtime {
     let checks = 0;
     for (const e of endpoints) checks |= e.lacks;
     const windowed = endpoints.some((e) => e.window !== Infinity);
-    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature, checks, windowed };
+    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature, checks, windowed, limits: [] };
   }
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */
@@ -161,7 +234,30 @@ export class Runtime {
     const digest = hash('sha256', key);
     const hit = this.tenantsByKeyHash.get(digest);
     if (!hit || !sameHex(hit.sha256, digest)) return undefined;
-    return hit;
+    return hit.identity;
+  }
+
+  /**
+   * The identity a bearer token proves, or why it proves none (a reason for the 401 that names
+   * the check that failed and never echoes the token). The token's unverified iss and aud pick
+   * the tenant (compile() gives each issuer and audience to one tenant); that tenant's issuer
+   * entry then verifies the signature and claims.
+   */
+  async authenticateToken(token: string): Promise<Identity | { reason: string }> {
+    const peek = JwtVerifier.peek(token);
+    if (!peek) return { reason: 'the bearer token is neither an API key of this gateway nor a well-formed JWT' };
+    const trusting = peek.iss === undefined ? undefined : this.issuers.get(peek.iss);
+    if (!trusting) return { reason: 'the token\'s issuer (iss) is not trusted by any tenant' };
+    const entry = trusting.find((e) => e.audiences.length === 0 || peek.aud.some((a) => e.audiences.includes(a)));
+    if (!entry) return { reason: 'the token\'s audience (aud) is not accepted by any tenant that trusts its issuer' };
+    const r = await entry.verifier.verify(token);
+    if (!r.ok) return { reason: r.reason };
+    return new Identity(entry.tenant, '', r.user, r.roles);
+  }
+
+  /** Whether any tenant trusts a token issuer (else a bearer value is only ever an API key). */
+  get acceptsTokens(): boolean {
+    return this.issuers.size > 0;
   }
 
   /**
@@ -169,19 +265,27 @@ export class Runtime {
    * prefix routes report serving (`discovered`, whose `version` says when to rebuild), each
    * only if it reaches its route and the tenant may use it.
    */
-  modelsFor(tenant: TenantRuntime, discovered: { version: number; names(): Iterable<string> } | null = null): string {
+  modelsFor(identity: Identity, discovered: { version: number; names(): Iterable<string> } | null = null): string {
     const version = discovered?.version ?? 0;
-    if (tenant.modelsBody === null || tenant.modelsVersion !== version) {
+    const tenant = identity.tenant;
+    if (tenant.modelsVersion !== version) {
+      tenant.modelsBodies.clear();
+      tenant.modelsVersion = version;
+    }
+    let body = tenant.modelsBodies.get(identity.rolesKey);
+    if (body === undefined) {
       const names = new Set(this.models.exactNames());
       if (discovered) for (const n of discovered.names()) if (this.models.get(n) !== undefined) names.add(n);
       const data = [...names]
-        .filter((m) => tenant.allow.matches(m))
+        .filter((m) => identity.may(m))
         .sort()
         .map((id) => ({ id, object: 'model', created: 0, owned_by: 'jairouter' }));
-      tenant.modelsBody = JSON.stringify({ object: 'list', data });
-      tenant.modelsVersion = version;
+      body = JSON.stringify({ object: 'list', data });
+      // Role sets come from tokens, so their number is the IdP's to choose: keep a bounded few.
+      if (tenant.modelsBodies.size >= 64) tenant.modelsBodies.clear();
+      tenant.modelsBodies.set(identity.rolesKey, body);
     }
-    return tenant.modelsBody;
+    return body;
   }
 }
 

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '@jairouter/crds';
+import { JwksRegistry } from '../auth/jwt.ts';
 import { ActiveChecker } from '../health/active-checker.ts';
 import type { EndpointHealth } from '../health/endpoint-health.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -19,6 +20,8 @@ export class RuntimeSwap {
   private readonly checker: ActiveChecker;
   /** What the backends of prefix routes serve, for GET /v1/models. */
   readonly discovery: ModelDiscovery;
+  /** Token issuers' key sets, kept across versions so that a config change refetches nothing. */
+  readonly jwks: JwksRegistry;
   private readonly log: Logger;
 
   constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry()) {
@@ -26,6 +29,7 @@ export class RuntimeSwap {
     this.pools = pools;
     this.checker = new ActiveChecker(log, (url) => pools.oneOff(url));
     this.discovery = new ModelDiscovery(log, (url) => pools.oneOff(url));
+    this.jwks = new JwksRegistry({ log: (msg, fields) => log.warn(fields, msg) });
     this.current = this.build(first, null);
   }
 
@@ -37,12 +41,16 @@ export class RuntimeSwap {
 
   private build(config: ProxyConfig, previous: Runtime | null): Runtime {
     this.pools.beginBuild();
-    const rt = new Runtime(config, this.health, this.pools, previous);
+    const rt = new Runtime(config, this.health, this.pools, previous, this.jwks);
     this.pools.sweep();
     for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
     for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');
     this.checker.apply(rt);
     this.discovery.apply(rt);
+    // Key sets of issuers no longer in the config stop refreshing.
+    const uris: string[] = [];
+    for (const list of rt.issuers.values()) for (const e of list) uris.push(...e.verifier.jwksUris);
+    this.jwks.retainOnly(uris);
     return rt;
   }
 
@@ -61,11 +69,13 @@ export class RuntimeSwap {
   stopChecks(): void {
     this.checker.stop();
     this.discovery.stop();
+    this.jwks.close();
   }
 
   async close(): Promise<void> {
     this.checker.stop();
     this.discovery.stop();
+    this.jwks.close();
     await this.pools.closeAll();
   }
 }

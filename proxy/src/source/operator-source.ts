@@ -23,7 +23,7 @@ export interface OperatorSourceOptions {
 }
 
 /** Served until the first snapshot arrives: no routes, no tenants (every request 401), not ready. */
-const NOTHING: ProxyConfig = { schemaVersion: 1, routes: [], tenants: [], version: '' };
+const NOTHING: ProxyConfig = { schemaVersion: 2, routes: [], tenants: [], limits: [], version: '' };
 
 /**
  * Cluster mode: snapshots pushed by the operator over its HTTPS stream (protocol in
@@ -37,6 +37,11 @@ const NOTHING: ProxyConfig = { schemaVersion: 1, routes: [], tenants: [], versio
 export class OperatorSource implements ConfigSource {
   private readonly o: OperatorSourceOptions;
   private readonly log: Logger;
+  /**
+   * Proxies running, as the operator's heartbeat says: Cluster limits are split by it while
+   * Redis is unavailable. Kept when the operator is unreachable (the last count is the best one).
+   */
+  replicas = 1;
   private held: ProxyConfig | null = null;
   private apply: ((c: ProxyConfig) => void) | null = null;
   private firstWaiter: ((c: ProxyConfig) => void) | null = null;
@@ -193,14 +198,18 @@ export class OperatorSource implements ConfigSource {
   }
 
   private onLine(line: string): void {
-    let msg: { type?: unknown; config?: unknown };
+    let msg: { type?: unknown; config?: unknown; proxies?: unknown };
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
       this.log.error('operator sent a line that is not JSON: ignored');
       return;
     }
-    if (msg.type !== 'snapshot') return; // heartbeats, and types from later versions
+    if (msg.type === 'heartbeat') {
+      if (typeof msg.proxies === 'number' && Number.isSafeInteger(msg.proxies) && msg.proxies >= 1) this.replicas = msg.proxies;
+      return;
+    }
+    if (msg.type !== 'snapshot') return; // types from later versions
     if (this.settling) {
       setImmediate(() => this.onLine(line));
       return;

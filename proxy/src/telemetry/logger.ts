@@ -19,6 +19,8 @@ export interface RequestLogEntry {
   requestId: string;
   tenant: string;
   keyId: string;
+  /** The user claim of a token ('' for an API key, whose keyId says who it is). */
+  user: string;
   model: string;
   route: string;
   backend: string;
@@ -32,6 +34,8 @@ export interface RequestLogEntry {
   /** Set when the upstream failed after the response started. */
   streamError: string;
   clientGone: boolean;
+  /** Why the request was refused, beyond the error code: the rule that limited it, the grant that was missing. */
+  detail: string;
 }
 
 export interface Logging {
@@ -71,12 +75,14 @@ export function createLogging(level: string, sink?: Sink): Logging {
       let line =
         '{"level":"info"' + isoTime() + ',"service":"jairouter-proxy","requestId":' + JSON.stringify(e.requestId) +
         ',"tenant":' + JSON.stringify(e.tenant) + ',"keyId":' + JSON.stringify(e.keyId) +
+        (e.user ? ',"user":' + JSON.stringify(e.user) : '') +
         ',"model":' + JSON.stringify(e.model) + ',"route":' + JSON.stringify(e.route) +
         ',"backend":' + JSON.stringify(e.backend) + ',"status":' + e.status +
         (e.error ? ',"error":' + JSON.stringify(e.error) : '') + ',"stream":' + e.stream +
         ',"latencyMs":' + e.latencyMs + ',"tokensIn":' + e.tokensIn + ',"tokensOut":' + e.tokensOut;
       if (e.streamError) line += ',"streamError":' + JSON.stringify(e.streamError);
       if (e.clientGone) line += ',"clientGone":true';
+      if (e.detail) line += ',"detail":' + JSON.stringify(e.detail);
       dest.write(line + ',"msg":"request"}\n');
     },
   };

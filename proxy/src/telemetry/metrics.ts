@@ -28,6 +28,24 @@ export class ProxyMetrics {
     labelNames: ['route', 'backend', 'direction'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'jairouter_rate_limited_total',
+    help: 'Requests refused with 429 by the gateway\'s own limits, by the limit (RateLimitPolicy rule `namespace/policy/rule`, or tenant quota `namespace/tenant/quota:<field>`; budget: `namespace/tenant/budget`).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  /** 1 while the Redis of Cluster limits answers, 0 while they fall back to per-replica shares; absent without --redis-url. */
+  readonly redisUp = new Gauge({
+    name: 'jairouter_ratelimit_redis_up',
+    help: '1 while the Redis holding Cluster-scope limits answers; 0 while each replica enforces its share of them (the limit divided by the replicas).',
+    registers: [this.registry],
+  });
+  readonly redisTransitions = new Counter({
+    name: 'jairouter_ratelimit_redis_transitions_total',
+    help: 'Times the Redis of Cluster-scope limits became unreachable (to="down") or reachable again (to="up").',
+    labelNames: ['to'] as const,
+    registers: [this.registry],
+  });
   /** Requests being handled now; a plain number on the hot path, read by the gauge at scrape time. */
   inflightCount = 0;
   readonly inflight: Gauge = new Gauge({

@@ -10,7 +10,7 @@ import { backoffMs, mayEject, selectEndpoint, soonestCooldownEnd, type PickConte
 
 export interface ForwardHooks {
   now(): number;
-  onUpstreamError(route: RouteRuntime, backend: string, reason: string): void;
+  onUpstreamError(route: RouteRuntime, backend: string, reason: string, ex?: Exchange): void;
   onEjected(route: RouteRuntime, backend: string, url: string, untilMs: number): void;
   /** An endpoint (`route.endpoints[index]`) whose ejection ended is back in rotation. */
   onRestored(route: RouteRuntime, index: number): void;
@@ -130,7 +130,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       return true;
     }
     if (ex.clientGone) return true;
-    hooks.onUpstreamError(route, ep.backend.name, result.reason);
+    hooks.onUpstreamError(route, ep.backend.name, result.reason, ex);
     route.balancer.observe?.(idx, hooks.now() - started, false);
     const t = hooks.now();
     const passive = route.ir.healthCheck.passive;
