@@ -86,7 +86,8 @@ export function adaptiveStart(spec: LimitSpec): number {
   const a = adaptiveBounds(spec);
   return Math.min(a.max, Math.max(a.min, Math.round(spec.limit)));
 }
-function adaptiveBounds(spec: LimitSpec): { latencyTargetMs: number; min: number; max: number } {
+/** Adaptive: min and max as enforced (integers, 1 <= min <= max); without `adaptive`, both are the limit. */
+export function adaptiveBounds(spec: LimitSpec): { latencyTargetMs: number; min: number; max: number } {
   const a = spec.adaptive ?? { latencyTargetMs: Infinity, min: spec.limit, max: spec.limit };
   const min = Math.max(1, Math.round(a.min));
   return { latencyTargetMs: a.latencyTargetMs, min, max: Math.max(min, Math.round(a.max)) };
@@ -135,7 +136,8 @@ export function specProblems(spec: LimitSpec): string[] {
   return p;
 }
 
-function sane(spec: LimitSpec): LimitSpec {
+/** The spec createLimiter runs (clamped as specProblems describes); redis.ts sends the same to Lua. */
+export function saneSpec(spec: LimitSpec): LimitSpec {
   const s: LimitSpec = {
     algorithm: spec.algorithm,
     limit: spec.limit >= 1 ? spec.limit : 1,
@@ -148,7 +150,7 @@ function sane(spec: LimitSpec): LimitSpec {
 }
 
 export function createLimiter(spec: LimitSpec, now: number): Limiter {
-  const s = sane(spec);
+  const s = saneSpec(spec);
   switch (s.algorithm) {
     case 'TokenBucket':
       return new TokenBucket(s.limit, s.periodMs, s.burst, now);
@@ -173,7 +175,7 @@ function refuse(limit: number, remaining: number, resetMs: number, retryAfterMs:
   const d: Decision = {
     allowed: false,
     delayMs: 0,
-    retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)),
+    retryAfterMs: Math.max(1, Math.ceil(oversize ? retryAfterMs - EPS : retryAfterMs)),
     limit,
     remaining: Math.max(0, Math.floor(remaining + EPS)),
     resetMs: Math.max(0, Math.ceil(resetMs - EPS)),
@@ -236,17 +238,31 @@ class TokenBucket implements Limiter {
   }
 
   take(now: number, amount: number): Decision {
+    const saved = this.snapshot();
     this.#refill(now);
     const n = positive(amount);
-    const toFull = (this.#cap - this.#tokens) / this.#rate;
-    if (n > this.#cap) return refuse(this.#limit, this.#tokens, toFull, toFull, true);
-    if (this.#tokens + EPS >= n) {
+    const tokens = this.#tokens;
+    const toFull = (this.#cap - tokens) / this.#rate;
+    if (tokens + EPS >= n && n <= this.#cap) {
       this.#tokens -= n;
       return allow(this.#limit, this.#tokens, (this.#cap - this.#tokens) / this.#rate);
     }
-    const tokens = this.#tokens;
+    this.restore(saved);
+    if (n > this.#cap) return refuse(this.#limit, tokens, toFull, toFull, true);
     const retry = waitMs((n - tokens) / this.#rate, (w) => Math.min(this.#cap, tokens + w * this.#rate) + EPS >= n);
     return refuse(this.#limit, tokens, toFull, retry);
+  }
+
+  /**
+   * A refused take leaves the state as it was, refill included: the Lua script writes
+   * nothing on a refusal, and refilling in two steps instead of one rounds differently.
+   */
+  snapshot(): [number, number, number, number, number] {
+    return [this.#limit, this.#cap, this.#rate, this.#tokens, this.#t];
+  }
+
+  restore(s: [number, number, number, number, number]): void {
+    [this.#limit, this.#cap, this.#rate, this.#tokens, this.#t] = s;
   }
 
   adjust(now: number, _at: number, delta: number): void {
@@ -524,14 +540,22 @@ class WarmUp implements Limiter {
   }
 
   take(now: number, amount: number): Decision {
+    // A refusal leaves the state as it was (see TokenBucket.snapshot).
+    const stored = this.#stored;
+    const tat = this.#tat;
+    const refused = (d: Decision): Decision => {
+      this.#stored = stored;
+      this.#tat = tat;
+      return d;
+    };
     this.#sync(now);
     const n = positive(amount);
     const ahead = this.#tat - now;
-    if (n > this.#cap) return refuse(this.#limit, this.#remaining(now), ahead, ahead, true);
+    if (n > this.#cap) return refused(refuse(this.#limit, this.#remaining(now), ahead, ahead, true));
     const over = ahead + n * this.#stable - this.#cap * this.#stable;
     if (over > EPS) {
       const excess = (n - this.#cap) * this.#stable;
-      return refuse(this.#limit, this.#remaining(now), ahead, waitMs(over, (w) => Math.max(0, ahead - w) + excess <= EPS));
+      return refused(refuse(this.#limit, this.#remaining(now), ahead, waitMs(over, (w) => Math.max(0, ahead - w) + excess <= EPS)));
     }
     this.#charge(n);
     return allow(this.#limit, this.#remaining(now), this.#tat - now);
@@ -619,9 +643,12 @@ class Adaptive implements Limiter {
   }
 
   take(now: number, amount: number): Decision {
+    const saved = this.#bucket.snapshot();
     this.#forgetIfStale(now);
     // Over the current L + burst is oversize: only a larger L would admit it, and no wait promises that.
-    return this.#bucket.take(now, amount);
+    const d = this.#bucket.take(now, amount);
+    if (!d.allowed) this.#bucket.restore(saved);
+    return d;
   }
 
   adjust(now: number, at: number, delta: number): void {

@@ -1,0 +1,240 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLimiter, type Algorithm, type Decision, type LimitSpec } from './algorithms.ts';
+import { RedisLimits, redisKey, type ClusterItem } from './redis.ts';
+
+const REDIS_SERVER = '/usr/bin/redis-server';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+  });
+  proc.removeAllListeners('exit');
+  return proc;
+}
+
+async function stopRedis(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = once(proc, 'exit');
+  proc.kill('SIGKILL');
+  await exited;
+}
+
+/** Resolves when `onStateChange` next reports `up`; records every report. */
+function stateWatcher() {
+  const reports: boolean[] = [];
+  let waiters: { up: boolean; resolve: () => void }[] = [];
+  return {
+    reports,
+    onStateChange(up: boolean) {
+      reports.push(up);
+      for (const w of waiters.filter((w) => w.up === up)) w.resolve();
+      waiters = waiters.filter((w) => w.up !== up);
+    },
+    next(up: boolean): Promise<void> {
+      return new Promise((resolve) => waiters.push({ up, resolve }));
+    },
+  };
+}
+
+let port = 0;
+let server: ChildProcess;
+let url = '';
+const opened: RedisLimits[] = [];
+
+function limits(opts: Partial<ConstructorParameters<typeof RedisLimits>[0]> = {}): RedisLimits {
+  const l = new RedisLimits({ url, ...opts });
+  opened.push(l);
+  return l;
+}
+
+async function ready(l: RedisLimits, item: ClusterItem): Promise<void> {
+  // The first takes may come before the connection is up; wait for one answered.
+  for (;;) {
+    if ((await l.takeAll([{ ...item, amount: 0 }])) !== null) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  url = `redis://127.0.0.1:${port}`;
+  server = await startRedis(port);
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((l) => l.close()));
+  await stopRedis(server);
+});
+
+let seq = 0;
+const rule = (name: string) => `test/${name}/${++seq}`;
+const tb = (limit: number, periodMs: number, burst = 0): LimitSpec => ({ algorithm: 'TokenBucket', limit, periodMs, burst });
+
+describe('RedisLimits against a real redis-server', () => {
+  it('limit 5 per minute: 5 allowed, the 6th refused with the remaining time, the key expires when full again', async () => {
+    const l = limits();
+    const item: ClusterItem = { rule: rule('five'), key: 'tenant-a:user:1', spec: tb(5, 60_000), amount: 1 };
+    await ready(l, item);
+    const t0 = Date.now();
+    const first = await l.takeAll([item]);
+    expect(first!.at).toBeGreaterThan(t0 - 5000); // Redis's clock: Unix ms
+    expect(first!.decisions[0]).toMatchObject({ allowed: true, remaining: 4, limit: 5 });
+    for (let i = 3; i >= 0; i--) expect((await l.takeAll([item]))!.decisions[0]).toMatchObject({ allowed: true, remaining: i });
+    const sixth = (await l.takeAll([item]))!.decisions[0]!;
+    const elapsed = Date.now() - t0;
+    expect(sixth).toMatchObject({ allowed: false, remaining: 0, delayMs: 0 });
+    expect(sixth.retryAfterMs).toBeLessThanOrEqual(12_000);
+    expect(sixth.retryAfterMs).toBeGreaterThanOrEqual(12_000 - elapsed - 1);
+    const admin = new Redis(url);
+    const ttl = await admin.pttl(redisKey(item.rule, item.key, item.spec));
+    await admin.quit();
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(61_000);
+  });
+
+  it('all or nothing: when one rule refuses, no rule of the call is charged', async () => {
+    const l = limits();
+    const one: ClusterItem = { rule: rule('one'), key: 'k', spec: tb(1, 60_000), amount: 1 };
+    const five: ClusterItem = { rule: rule('five'), key: 'k', spec: tb(5, 60_000), amount: 1 };
+    await ready(l, one);
+    expect((await l.takeAll([one, five]))!.decisions.map((d) => d.allowed)).toEqual([true, true]);
+    expect((await l.takeAll([one, five]))!.decisions.map((d) => d.allowed)).toEqual([false, true]);
+    // `five` was charged once, not twice: 4 left.
+    const alone = [];
+    for (let i = 0; i < 5; i++) alone.push((await l.takeAll([five]))!.decisions[0]!.allowed);
+    expect(alone).toEqual([true, true, true, true, false]);
+  });
+
+  it('two replicas share one limit exactly, even when their takes race', async () => {
+    const a = limits();
+    const b = limits();
+    for (const algorithm of ['TokenBucket', 'FixedWindow', 'SlidingWindow', 'LeakyBucket', 'WarmUp', 'Adaptive'] as const) {
+      const spec: LimitSpec = {
+        algorithm,
+        limit: 10,
+        periodMs: 3_600_000,
+        burst: 0,
+        warmUp: { periodMs: 1000, coldFactor: 1 },
+        adaptive: { latencyTargetMs: 1000, min: 1, max: 100 },
+      };
+      const item: ClusterItem = { rule: rule(`shared-${algorithm}`), key: 'k', spec, amount: 1 };
+      await ready(a, item);
+      await ready(b, item);
+      const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).takeAll([item])));
+      const admitted = replies.filter((r) => r!.decisions[0]!.allowed).length;
+      // LeakyBucket with burst 0 admits one and refuses the rest until it drains.
+      expect([algorithm, admitted]).toEqual([algorithm, algorithm === 'LeakyBucket' ? 1 : 10]);
+    }
+  });
+
+  it('Redis killed: takeAll answers null at once and onStateChange(false) is called once; restarted: back without a new instance', async () => {
+    const states = stateWatcher();
+    const l = limits({ onStateChange: (up) => states.onStateChange(up) });
+    const item: ClusterItem = { rule: rule('outage'), key: 'k', spec: tb(100, 60_000), amount: 1 };
+    await ready(l, item);
+    expect(states.reports).toEqual([]);
+
+    const down = states.next(false);
+    await stopRedis(server);
+    const started = Date.now();
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push(await l.takeAll([item]));
+    expect(replies).toEqual([null, null, null, null, null]);
+    expect(Date.now() - started).toBeLessThan(5 * 250 + 500); // each within its 250 ms at most
+    await down;
+    l.adjust([{ rule: item.rule, key: item.key, spec: item.spec, at: 0, delta: -1 }]); // dropped, does not throw
+    l.observe(item.rule, item.key, item.spec, 10, false);
+
+    const up = states.next(true);
+    server = await startRedis(port);
+    await up;
+    expect(states.reports).toEqual([false, true]);
+    const back = await l.takeAll([item]);
+    expect(back!.decisions[0]).toMatchObject({ allowed: true, remaining: 99 }); // a fresh server: a fresh state
+  });
+});
+
+describe('the Lua script decides as algorithms.ts does', () => {
+  const ALGORITHMS: Algorithm[] = ['TokenBucket', 'LeakyBucket', 'SlidingWindow', 'FixedWindow', 'WarmUp', 'Adaptive'];
+  const specArb = fc
+    .record({
+      algorithm: fc.constantFrom(...ALGORITHMS),
+      limit: fc.integer({ min: 1, max: 20 }),
+      periodMs: fc.integer({ min: 100, max: 60_000 }),
+      burst: fc.integer({ min: 0, max: 5 }),
+      coldFactor: fc.double({ min: 1, max: 5, noNaN: true }),
+      // Short warm-ups too, so that sequences reach the warm region below Guava's threshold.
+      warmMs: fc.oneof(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 100, max: 600_000 })),
+      target: fc.integer({ min: 10, max: 3000 }),
+      min: fc.integer({ min: 1, max: 10 }),
+      span: fc.integer({ min: 0, max: 30 }),
+    })
+    .map((r): LimitSpec => ({
+      algorithm: r.algorithm,
+      limit: r.limit,
+      periodMs: r.periodMs,
+      burst: r.burst,
+      ...(r.algorithm === 'WarmUp' ? { warmUp: { periodMs: r.warmMs, coldFactor: r.coldFactor } } : {}),
+      ...(r.algorithm === 'Adaptive' ? { adaptive: { latencyTargetMs: r.target, min: r.min, max: r.min + r.span } } : {}),
+    }));
+  const opArb = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('take' as const), gap: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20_000 })), amount: fc.integer({ min: 0, max: 6 }) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('adjust' as const), gap: fc.integer({ min: 0, max: 5000 }), delta: fc.integer({ min: -6, max: 6 }), take: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('observe' as const), gap: fc.integer({ min: 0, max: 5000 }), latency: fc.integer({ min: 0, max: 4000 }), throttled: fc.boolean() }) },
+  );
+
+  it('every decision of a random sequence of takes, adjustments and observations is the same', async () => {
+    let now = 0;
+    const l = limits({ clock: () => now });
+    await ready(l, { rule: rule('probe'), key: 'k', spec: tb(1, 1000), amount: 0 });
+    await fc.assert(
+      fc.asyncProperty(specArb, fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 10 ** 12 }), async (spec, ops, start) => {
+        now = start;
+        const local = createLimiter(spec, now);
+        const item: ClusterItem = { rule: rule('diff'), key: 'k', spec, amount: 0 };
+        const ats = [now];
+        const got: Decision[] = [];
+        const want: Decision[] = [];
+        for (const op of ops) {
+          now += op.gap;
+          if (op.op === 'take') {
+            want.push(local.take(now, op.amount));
+            const reply = await l.takeAll([{ ...item, amount: op.amount }]);
+            got.push(reply!.decisions[0]!);
+            ats.push(reply!.at);
+          } else if (op.op === 'adjust') {
+            const at = ats[op.take % ats.length]!; // the settled take may be any earlier one
+            local.adjust(now, at, op.delta);
+            l.adjust([{ rule: item.rule, key: item.key, spec, at, delta: op.delta }]);
+          } else {
+            local.observe(now, op.latency, op.throttled);
+            l.observe(item.rule, item.key, spec, op.latency, op.throttled);
+          }
+        }
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
