@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientRequest } from './adapters/types.ts';
+import type { BudgetHold } from './limits/budget.ts';
 import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
@@ -26,6 +27,8 @@ export class Exchange {
   tokenEstimate = 0;
   /** What the request took from its limits, settled when it finishes; null when no limit applied. */
   taken: Taken[] | null = null;
+  /** The tenant budget's reservation, settled with the real cost when the request finishes. */
+  budgetHold: BudgetHold | null = null;
   /** Some upstream answered 429 (steers Adaptive limits). */
   upstreamThrottled = false;
   /** Why it was refused, for the request log: the rule that limited it, the grant that was missing. */

@@ -1,5 +1,6 @@
 import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
+import { Budgets } from './limits/budget.ts';
 import { Limits } from './limits/engine.ts';
 import { ProxyServer } from './proxy-server.ts';
 import { RuntimeSwap } from './runtime/swap.ts';
@@ -73,13 +74,16 @@ const redis = opts.redisUrl
     })
   : null;
 if (redis) metrics.redisUp.set(1);
-const limits = new Limits({ redis, replicas: () => operatorSource?.replicas ?? 1 });
+const replicas = () => operatorSource?.replicas ?? 1;
+const limits = new Limits({ redis, replicas });
+const budgets = new Budgets({ shared: redis?.budgetStore() ?? null, replicas });
 
 server = new ProxyServer({
   swap,
   logging,
   metrics,
   limits,
+  budgets,
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,

@@ -5,6 +5,7 @@ import { createAdminServer } from './http/admin.ts';
 import { CorsPolicy } from './http/cors.ts';
 import { clientErrorResponse, readTimedOut } from './http/errors.ts';
 import { createHandler } from './http/server.ts';
+import type { Budgets } from './limits/budget.ts';
 import type { Limits } from './limits/engine.ts';
 import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
@@ -23,6 +24,8 @@ export interface ProxyServerOptions {
   configured(): boolean;
   /** Rate limits and quotas (default: local counters only, one replica). */
   limits?: Limits;
+  /** Tenant budgets (default: local counters only, one replica). */
+  budgets?: Budgets;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
   /** Closed after the drain (the Redis connection of Cluster limits). */
@@ -52,6 +55,7 @@ export class ProxyServer {
       logging: opts.logging,
       metrics,
       limits: opts.limits ?? null,
+      budgets: opts.budgets ?? null,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -74,9 +74,11 @@ export const Errors = {
     apiError(502, 'upstream_error', 'upstream_auth_failed', `the backend refused the gateway's credential (${status})${message ? `: ${message}` : ''}; check the backend's credentialsRef`),
   timeout: (detail: string) => apiError(504, 'timeout', 'upstream_timeout', `upstream timed out: ${detail}`),
   /** Our own limiter refused: `what` names the rule (`RateLimitPolicy ns/name rule x`, `Tenant ns/name quota tokensPerMinute`). */
-  rateLimited: (what: string, unit: 'requests' | 'tokens', retryAfterS: number) =>
+  rateLimited: (what: string, unit: 'requests' | 'tokens', retryAfterS: number, oversize?: { needs: number; limit: number }) =>
     apiError(429, 'rate_limit_error', unit === 'tokens' ? 'tokens_rate_limit_exceeded' : 'rate_limit_exceeded',
-      `rate limit reached: ${what} (${unit}); try again in ${retryAfterS} s`),
+      oversize
+        ? `request too large for ${what}: it reserves ${oversize.needs} tokens (prompt estimate plus max_tokens, or the gateway's default when max_tokens is not set), more than the ${oversize.limit} the limit admits at once; lower max_tokens`
+        : `rate limit reached: ${what} (${unit}); try again in ${retryAfterS} s`),
   budgetExceeded: (tenant: string, period: string, retryAfterS: number) =>
     apiError(429, 'insufficient_quota', 'budget_exceeded', `tenant ${tenant} has spent its ${period}ly budget; it renews in ${retryAfterS} s`),
   upstreamRateLimited: (detail: string) => apiError(429, 'rate_limit_error', 'upstream_rate_limited', `every backend is rate limited${detail}`),

@@ -7,7 +7,8 @@ import { Exchange } from '../exchange.ts';
 import { COUNT_TOKENS, MESSAGES, countTokens, messagesRequest } from '../ingress/anthropic/index.ts';
 import { ClientResponse } from '../response/client-response.ts';
 import { looksLikeJwt } from '../auth/jwt.ts';
-import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime, type Taken } from '../limits/engine.ts';
+import { Budgets, microCost } from '../limits/budget.ts';
+import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime } from '../limits/engine.ts';
 import { estimateTokens } from '../runtime/capabilities.ts';
 import { Identity, type RouteRuntime, type Runtime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
@@ -34,8 +35,10 @@ export interface HandlerDeps {
   discovered?: { version: number; names(): Iterable<string> } | null;
   logging: Logging;
   metrics: ProxyMetrics;
-  /** Rate limits and quotas; null = none are ever applied (tests of other stages). */
+  /** Rate limits and quotas (default: counted in this process, one replica). */
   limits?: Limits | null;
+  /** Tenant budgets (default: counted in this process, one replica). */
+  budgets?: Budgets | null;
   /** Output tokens a token limit reserves for a request that names no max_tokens. */
   defaultMaxTokens?: number;
 }
@@ -44,6 +47,7 @@ export interface HandlerDeps {
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logging, metrics, cors } = deps;
   const limits = deps.limits ?? new Limits({ redis: null, replicas: () => 1 });
+  const budgets = deps.budgets ?? new Budgets({ shared: null, replicas: () => 1 });
   const defaultMaxTokens = deps.defaultMaxTokens ?? 1024;
   const log = logging.log;
   const hooks: ForwardHooks = {
@@ -65,6 +69,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     metrics.countRequest(route, ex.backend, out.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
     if (ex.taken !== null) settle(ex, seconds);
+    if (ex.budgetHold !== null) settleBudget(ex);
     logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
@@ -83,6 +88,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       clientGone: ex.clientGone,
       detail: ex.detail,
     });
+  }
+
+  /** The real cost at the serving backend's prices; unknown (null) as for token limits. */
+  function settleBudget(ex: Exchange): void {
+    const used = ex.tokensIn + ex.tokensOut;
+    const served = ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+    const cost = used === 0 && ex.clientGone ? null : served ? microCost(ex.tokensIn, ex.tokensOut, served) : 0;
+    budgets.settle(ex.budgetHold!, cost);
   }
 
   /**
@@ -331,8 +344,9 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
    * that the caller may use and whose limits admit it. Null after answering 429.
    */
   async function admitLimits(ex: Exchange, rt: RouteRuntime, client: ClientRequest): Promise<RouteRuntime | null> {
+    const budget = ex.identity!.tenant.ir.budget;
     let rules = limitsOf(rt, ex.identity!.tenant);
-    if (rules.length === 0) return rt;
+    if (rules.length === 0 && budget === undefined) return rt;
     const tokens = rules.some((l) => l.tokens) ? reservation(client) : 0;
     let first = await limits.admit(rules, keySource(ex, client.model), tokens);
     let route = rt;
@@ -358,11 +372,25 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         metrics.rateLimited.labels(l.id).inc();
         const headers: Record<string, string> = { 'retry-after': String(retryAfterS) };
         rateLimitHeaders([{ limit: refused.limit, decision: d }], (k, v) => (headers[k] = v));
-        reject(ex, Errors.rateLimited(what, l.unit, retryAfterS), headers);
+        const oversize = d.oversize ? { needs: tokens, limit: d.limit } : undefined;
+        reject(ex, Errors.rateLimited(what, l.unit, retryAfterS, oversize), headers);
         return null;
       }
     }
-    ex.taken = first.taken;
+    ex.taken = first.taken.length > 0 ? first.taken : null;
+    if (budget !== undefined) {
+      const b = await budgets.admit(ex.identity!.tenant.id, budget, reservedCost(route, client));
+      if (!b.ok) {
+        if (ex.taken) limits.undo(ex.taken);
+        ex.taken = null;
+        const retryAfterS = Math.max(1, Math.ceil(b.retryAfterMs / 1000));
+        ex.detail = `budget of Tenant ${ex.identity!.tenant.id} spent for this ${b.period}`;
+        metrics.rateLimited.labels(`${ex.identity!.tenant.id}/budget`).inc();
+        reject(ex, Errors.budgetExceeded(ex.identity!.tenant.id, b.period, retryAfterS), { 'retry-after': String(retryAfterS) });
+        return null;
+      }
+      ex.budgetHold = b.hold;
+    }
     rateLimitHeaders(first.taken, (k, v) => ex.out.setHeader(k, v));
     if (first.delayMs > 0) {
       // LeakyBucket: admitted, but not before its turn.
@@ -377,11 +405,29 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     return route;
   }
 
+  /**
+   * What a budget reserves: the prompt estimate at the route's highest input price, plus
+   * max_tokens (or the default) at its highest output price.
+   */
+  function reservedCost(route: RouteRuntime, client: ClientRequest): number {
+    let inP = 0;
+    let outP = 0;
+    for (const e of route.endpoints) {
+      inP = Math.max(inP, e.backend.ir.pricing.inputPerMillion);
+      outP = Math.max(outP, e.backend.ir.pricing.outputPerMillion);
+    }
+    const b = client.body;
+    const named = b.max_completion_tokens ?? b.max_tokens;
+    const out = client.operation === 'embeddings' ? 0 : typeof named === 'number' && named > 0 ? named : defaultMaxTokens;
+    const total = estimateTokens(client.operation, b) + (typeof named === 'number' && named > 0 ? 0 : out);
+    return microCost(Math.max(0, total - out), out, { inputPerMillion: inP, outputPerMillion: outP });
+  }
+
   /** Tokens a token limit reserves: the prompt estimate plus max_tokens, or the default when none is named. */
   function reservation(client: ClientRequest): number {
     const b = client.body;
     const named = b.max_completion_tokens ?? b.max_tokens;
-    const estimate = estimateTokens(client.operation === 'chat' ? 'chat' : client.operation, b);
+    const estimate = estimateTokens(client.operation, b);
     return typeof named === 'number' && named > 0 ? estimate : estimate + (client.operation === 'embeddings' ? 0 : defaultMaxTokens);
   }
 
@@ -392,8 +438,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (!rt) return;
     if (ex.signal.aborted) {
       // Left while queued (LeakyBucket): it never ran, so it is given back.
-      limits.undo(ex.taken!);
+      if (ex.taken) limits.undo(ex.taken);
+      if (ex.budgetHold) budgets.undo(ex.budgetHold);
       ex.taken = null;
+      ex.budgetHold = null;
       return finish(ex);
     }
     ex.route = rt;
