@@ -28,7 +28,10 @@ describe('snapshot wire check (zod-free, used by the proxy)', () => {
   it.each([
     [null, 'not a JSON object'],
     [[], 'not a JSON object'],
-    [{ ...emptyProxyConfig(), schemaVersion: 2 }, 'schemaVersion 2'],
+    [{ ...emptyProxyConfig(), schemaVersion: 3 }, 'schemaVersion 3'],
+    // An operator of schema 1 (before limits) is not served by mistake as a config with no limits.
+    [{ ...emptyProxyConfig(), schemaVersion: 1 }, 'schemaVersion 1'],
+    [{ ...emptyProxyConfig(), limits: undefined }, 'arrays'],
     [{ ...emptyProxyConfig(), routes: {} }, 'arrays'],
     [{ ...emptyProxyConfig(), version: 'v1' }, 'sha256'],
   ])('refuses %j', (value, reason) => {

@@ -32,6 +32,9 @@ const spec = (title: string): Proof => ({ file: 'proxy/test/spec-fields.test.ts'
 const failover = (title: string): Proof => ({ file: 'proxy/test/failover.test.ts', title });
 const activeHealth = (title: string): Proof => ({ file: 'proxy/test/active-health.test.ts', title });
 const capabilities = (title: string): Proof => ({ file: 'proxy/test/capabilities.test.ts', title });
+const identity = (title: string): Proof => ({ file: 'proxy/test/identity.test.ts', title });
+const limits = (title: string): Proof => ({ file: 'proxy/test/limits.test.ts', title });
+const algorithms = (title: string): Proof => ({ file: 'proxy/src/limits/algorithms.test.ts', title });
 
 const OPTIONS = spec('sends every option the adapter reads upstream: authHeader, authPrefix, organization, project, header.<Name>');
 const ANTHROPIC_OPTIONS_PROOF = { file: 'proxy/src/adapters/anthropic/adapter.test.ts', title: 'sends anthropic-version (options.anthropicVersion) and anthropic-beta (options.beta) with the credential as x-api-key' };
@@ -91,6 +94,35 @@ const ENFORCED: Record<string, Proof> = {
   'Tenant spec.apiKeys.secretRefs[].name': chat('accepts every entry of the tenant key Secret, from data and from stringData'),
   'Tenant spec.access.models[]': spec('a key reaches only the models in access.models'),
   'Tenant spec.suspended': spec('a suspended tenant gets 403 tenant_suspended and reaches no backend'),
+  'Tenant spec.jwt.issuers[].issuer': identity('a token of a trusted issuer authenticates as its tenant, with the user claim in the request log'),
+  'Tenant spec.jwt.issuers[].audiences[]': identity('401 invalid_token for a token %s, naming the check and never echoing the token'),
+  'Tenant spec.jwt.issuers[].jwksUri': identity('a token of a trusted issuer authenticates as its tenant, with the user claim in the request log'),
+  'Tenant spec.jwt.issuers[].jwksSecretRef.name': identity('a key set from a Secret (jwksSecretRef) verifies ES256 tokens, with roles at a nested claim path'),
+  'Tenant spec.jwt.issuers[].jwksSecretRef.key': identity('a key set from a Secret (jwksSecretRef) verifies ES256 tokens, with roles at a nested claim path'),
+  'Tenant spec.jwt.issuers[].claims.user': identity('a token of a trusted issuer authenticates as its tenant, with the user claim in the request log'),
+  'Tenant spec.jwt.issuers[].claims.roles': identity('a role in the token grants its models; without it the model answers 404 like one that does not exist'),
+  'Tenant spec.access.roles[].name': identity('a role in the token grants its models; without it the model answers 404 like one that does not exist'),
+  'Tenant spec.access.roles[].models[]': identity('roles may come as a space-separated string, and a prefix grant covers the models it matches'),
+  'Tenant spec.quotas.requestsPerMinute': limits('a tenant quota tokensPerMinute limits its tokens; requestsPerMinute its requests'),
+  'Tenant spec.quotas.tokensPerMinute': limits('a tenant quota tokensPerMinute limits its tokens; requestsPerMinute its requests'),
+  'Tenant spec.quotas.tokensPerDay': { file: 'crds/testdata/compile/tenant-identity-and-quotas/config.json', title: '"id": "ai/jwt-uri/quota:tokensPerDay"' },
+  'Tenant spec.quotas.budget.limit': limits("a tenant is charged each request's cost at the serving backend's prices and gets 429 insufficient_quota once the budget is spent"),
+  'Tenant spec.quotas.budget.period': { file: 'proxy/src/limits/budget.test.ts', title: 'a week starts on Monday 00:00 UTC, also when now is a Sunday' },
+  'RateLimitPolicy spec.targetRefs[].kind': limits('a rule that targets both the route and the tenant counts a request once'),
+  'RateLimitPolicy spec.targetRefs[].name': limits('a rule that targets both the route and the tenant counts a request once'),
+  'RateLimitPolicy spec.rules[].name': limits('TokenBucket 3 per minute on a tenant: three pass with falling x-ratelimit-remaining-requests, the fourth is a RateLimitError with Retry-After and never reaches the backend'),
+  'RateLimitPolicy spec.rules[].algorithm': limits('LeakyBucket queues up to burst requests behind the one being admitted and refuses the next'),
+  'RateLimitPolicy spec.rules[].key[]': limits('key [apiKey] counts each key on its own; key [tenant] counts them together'),
+  'RateLimitPolicy spec.rules[].limit.requests': limits('TokenBucket 3 per minute on a tenant: three pass with falling x-ratelimit-remaining-requests, the fourth is a RateLimitError with Retry-After and never reaches the backend'),
+  'RateLimitPolicy spec.rules[].limit.tokens': limits('a request reserves its prompt estimate plus max_tokens; what it did not use comes back'),
+  'RateLimitPolicy spec.rules[].limit.per': algorithms('limit 5 per minute: 5 at once, the 6th refused for 12 s, then one every 12 s'),
+  'RateLimitPolicy spec.rules[].burst': algorithms('burst adds capacity, not rate: limit + burst at once, then limit per period'),
+  'RateLimitPolicy spec.rules[].warmUp.period': algorithms('starts cold: a burst of about capacity / coldFactor, then one every 3 s, reaching 1 s after the warm-up period'),
+  'RateLimitPolicy spec.rules[].warmUp.coldFactor': algorithms('starts cold: a burst of about capacity / coldFactor, then one every 3 s, reaching 1 s after the warm-up period'),
+  'RateLimitPolicy spec.rules[].adaptive.latencyTarget': algorithms('adds 1 per good answer up to max; halves on a slow or throttled answer, at most once per interval, down to min'),
+  'RateLimitPolicy spec.rules[].adaptive.min': algorithms('adds 1 per good answer up to max; halves on a slow or throttled answer, at most once per interval, down to min'),
+  'RateLimitPolicy spec.rules[].adaptive.max': algorithms('adds 1 per good answer up to max; halves on a slow or throttled answer, at most once per interval, down to min'),
+  'RateLimitPolicy spec.rules[].scope': { file: 'proxy/src/limits/redis.test.ts', title: 'two replicas share one limit exactly, even when their takes race' },
 };
 
 /** Map fields whose keys are fields in their own right: the keys compile() lets through. */
