@@ -1,6 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +22,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startRedis(port: number, extra: string[] = []): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
+  const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
@@ -236,5 +240,67 @@ describe('the Lua script decides as algorithms.ts does', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('connecting', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jr-redis-'));
+  const servers: ChildProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map(stopRedis));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const item = (): ClusterItem => ({ rule: rule('connect'), key: 'k', spec: tb(3, 60_000), amount: 1 });
+
+  it('a password in the URL authenticates; a wrong one is reported without the password in the message', async () => {
+    const p = await freePort();
+    servers.push(await startRedis(p, ['--requirepass', 'right-pass-1']));
+    const good = limits({ url: `redis://:right-pass-1@127.0.0.1:${p}` });
+    await ready(good, item());
+    const errors: string[] = [];
+    const down = new Promise<void>((resolve) => {
+      limits({
+        url: `redis://default:wrong-pass-2@127.0.0.1:${p}`,
+        onStateChange: (up, err) => {
+          if (!up) errors.push(err ?? '');
+          resolve();
+        },
+      });
+    });
+    await down;
+    expect(errors[0]).toMatch(/WRONGPASS|invalid/i);
+    expect(errors.join()).not.toContain('wrong-pass-2');
+  });
+
+  it('rediss:// speaks TLS and verifies the server against the given CA', async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const p = await freePort();
+    const cert = join(dir, 'cert.pem');
+    servers.push(await startRedis(0, ['--tls-port', String(p), '--tls-cert-file', cert, '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no']));
+    const trusted = limits({ url: `rediss://127.0.0.1:${p}`, tls: { ca: readFileSync(cert) } });
+    await ready(trusted, item());
+    expect((await trusted.takeAll([item()]))!.decisions[0]!.allowed).toBe(true);
+    // Without the CA the self-signed certificate is refused: TLS is really on, and verified.
+    const refused = new Promise<string>((resolve) => {
+      limits({ url: `rediss://127.0.0.1:${p}`, onStateChange: (up, err) => !up && resolve(err ?? '') });
+    });
+    expect(await refused).toMatch(/certificate/i);
+  });
+
+  it('redis+cluster:// runs the script on Redis Cluster: every key of a call in the {jr} slot', async () => {
+    const p = await freePort();
+    servers.push(await startRedis(p, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1']));
+    const admin = new Redis(p, '127.0.0.1');
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    // A lone node announces no address unless told (above), and turns ok a moment after it owns every slot.
+    while (!((await admin.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) await new Promise((r) => setTimeout(r, 50));
+    await admin.quit();
+    const l = limits({ url: `redis+cluster://127.0.0.1:${p}` });
+    const one: ClusterItem = { rule: rule('c-one'), key: 'tenant-x', spec: tb(1, 60_000), amount: 1 };
+    const two: ClusterItem = { rule: rule('c-two'), key: 'user-y', spec: { algorithm: 'FixedWindow', limit: 5, periodMs: 60_000, burst: 0 }, amount: 1 };
+    await ready(l, one);
+    expect((await l.takeAll([one, two]))!.decisions.map((d) => d.allowed)).toEqual([true, true]);
+    expect((await l.takeAll([one, two]))!.decisions.map((d) => [d.allowed, d.remaining])).toEqual([[false, 0], [true, 3]]);
+    expect((await l.takeAll([two]))!.decisions[0]).toMatchObject({ allowed: true, remaining: 3 }); // the refused call charged nothing
   });
 });

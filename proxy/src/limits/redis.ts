@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { adaptiveBounds, adaptiveStart, saneSpec, type Decision, type LimitSpec } from './algorithms.ts';
 
@@ -33,10 +34,15 @@ export interface ClusterAdjustment {
 }
 
 export interface RedisLimitsOptions {
-  /** redis://[user:password@]host:port[/db] or rediss:// (TLS). */
+  /**
+   * redis://[user:password@]host:port[/db], rediss:// for TLS; redis+cluster:// and
+   * rediss+cluster:// for Redis Cluster (the host is the seed node).
+   */
   url: string;
-  /** Redis Cluster (ioredis Cluster, the URL's host as the seed node) instead of one server. */
+  /** Redis Cluster, as the +cluster schemes say. */
   cluster?: boolean;
+  /** TLS options for rediss:// (a private CA, a client certificate). */
+  tls?: ConnectionOptions;
   /** Called on each transition: up after being down, down after being up. Starts as up. */
   onStateChange?(up: boolean, err?: string): void;
   /** Called when the script itself fails (a bug, not an outage); the take answers null. */
@@ -454,30 +460,30 @@ export class RedisLimits {
     this.#onStateChange = opts.onStateChange;
     this.#onError = opts.onError;
     const url = new URL(opts.url);
+    const cluster = opts.cluster === true || url.protocol.endsWith('+cluster:');
+    const tls = url.protocol.startsWith('rediss') ? { ...opts.tls } : undefined;
     this.#password = url.password ? decodeURIComponent(url.password) : undefined;
     // Fail fast while down (no offline queue, no retries of a command, a short connect
     // timeout) and reconnect in the background with a capped backoff.
-    const common: RedisOptions = {
+    const retry = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000);
+    const redisOptions: RedisOptions = {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 6379),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
       commandTimeout: this.#timeoutMs,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
+      retryStrategy: retry,
     };
-    if (opts.cluster) {
-      const redisOptions: RedisOptions = { ...common };
-      if (url.username) redisOptions.username = decodeURIComponent(url.username);
-      if (this.#password !== undefined) redisOptions.password = this.#password;
-      if (url.protocol === 'rediss:') redisOptions.tls = {};
-      this.#client = new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
-        enableOfflineQueue: false,
-        clusterRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
-        redisOptions,
-      });
-    } else {
-      // ioredis reads redis:// and rediss:// URLs itself: user, password, db, TLS.
-      this.#client = new Redis(opts.url, common);
-    }
+    if (url.username) redisOptions.username = decodeURIComponent(url.username);
+    if (this.#password !== undefined) redisOptions.password = this.#password;
+    const db = url.pathname.slice(1);
+    if (db && !cluster) redisOptions.db = Number(db);
+    // ioredis does not turn TLS on from a rediss:// URL: it has to be asked.
+    if (tls) redisOptions.tls = tls;
+    this.#client = cluster
+      ? new Cluster([{ host: redisOptions.host!, port: redisOptions.port! }], { enableOfflineQueue: false, clusterRetryStrategy: retry, redisOptions })
+      : new Redis(redisOptions);
     this.#client.defineCommand('jrLimits', { lua: LIMITS_LUA });
     this.#client.on('ready', () => this.#setUp(true));
     this.#client.on('error', (err: Error) => this.#setUp(false, err.message));
