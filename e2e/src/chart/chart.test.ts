@@ -35,6 +35,16 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     }
   }, setupTimeoutMs());
 
+  it('hands proxy.redis (a URL, or a Secret key holding one) to the proxy as JAIROUTER_REDIS_URL, and refuses a URL that is not redis://', async () => {
+    const env = async (values: object) =>
+      ((container(one(await render(needHelm(), values), 'Deployment', 'jairouter-proxy')).env as Json[]) ?? []).find((e) => e.name === 'JAIROUTER_REDIS_URL');
+    expect(await env({})).toBeUndefined();
+    expect(await env({ proxy: { redis: { url: 'redis://redis.redis:6379' } } })).toEqual({ name: 'JAIROUTER_REDIS_URL', value: 'redis://redis.redis:6379' });
+    expect(await env({ proxy: { redis: { url: 'redis://ignored:6379', existingSecret: { name: 'redis-url', key: 'url' } } } }))
+      .toEqual({ name: 'JAIROUTER_REDIS_URL', valueFrom: { secretKeyRef: { name: 'redis-url', key: 'url' } } });
+    await expect(render(needHelm(), { proxy: { redis: { url: 'http://redis:6379' } } })).rejects.toThrow(/redis\/url/);
+  });
+
   it('passes helm lint, also --strict, for every value combination', async () => {
     const h = needHelm();
     for (const [name, values] of Object.entries(COMBINATIONS)) {
