@@ -41,6 +41,12 @@ export class LimitRuntime {
     this.redisPrefix = ir.id;
   }
 
+  /** Drops the counters that are back to fresh (bounded memory between table-full sweeps). */
+  sweep(now: number): void {
+    this.table.sweep(now);
+    if (this.degraded !== null && this.degraded.table !== this.table) this.degraded.table.sweep(now);
+  }
+
   /** The local table standing in for the cluster counters: the limit split among `replicas`. */
   degradedTable(replicas: number): LimiterTable {
     const n = Math.max(1, Math.floor(replicas));

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLimiter, type Algorithm, type Decision, type LimitSpec } from './algorithms.ts';
+import { Budgets, MICRO } from './budget.ts';
 import { RedisLimits, redisKey, type ClusterItem } from './redis.ts';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -96,6 +97,25 @@ const rule = (name: string) => `test/${name}/${++seq}`;
 const tb = (limit: number, periodMs: number, burst = 0): LimitSpec => ({ algorithm: 'TokenBucket', limit, periodMs, burst });
 
 describe('RedisLimits against a real redis-server', () => {
+  it('budgets: two replicas reserving at once never spend more than the budget between them, and refunds come back', async () => {
+    const [a, b] = [limits(), limits()];
+    for (const l of [a, b]) await ready(l, { rule: rule('warm'), key: 'k', spec: tb(1, 1000), amount: 0 });
+    const replicas = [a, b].map((l) => new Budgets({ shared: l.budgetStore(), replicas: () => 2 }));
+    const tenant = `ns/budget-${++seq}`;
+    const budget = { limit: 1, period: 'day' as const };
+    // 20 reservations of 0.1 at once, spread over both replicas: exactly 10 fit in 1.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => replicas[i % 2]!.admit(tenant, budget, 0.1 * MICRO)));
+    const held = results.filter((r) => r.ok);
+    expect(held.length).toBe(10);
+    // Each cost 0.05 in the end: half of the budget comes back. A settlement travels on the
+    // connection of the replica that reserved; Redis runs one connection's commands in order,
+    // so a reservation of 0 answered on each connection means both have arrived.
+    for (const r of held) replicas[0]!.settle((r as { hold: NonNullable<Parameters<Budgets['settle']>[0]> }).hold, 0.05 * MICRO);
+    await Promise.all(replicas.map((r) => r.admit(tenant, budget, 0)));
+    const more = await Promise.all(Array.from({ length: 8 }, () => replicas[1]!.admit(tenant, budget, 0.1 * MICRO)));
+    expect(more.filter((r) => r.ok).length).toBe(5);
+  });
+
   it('limit 5 per minute: 5 allowed, the 6th refused with the remaining time, the key expires when full again', async () => {
     const l = limits();
     const item: ClusterItem = { rule: rule('five'), key: 'tenant-a:user:1', spec: tb(5, 60_000), amount: 1 };

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { adaptiveBounds, adaptiveStart, saneSpec, type Decision, type LimitSpec } from './algorithms.ts';
+import type { BudgetStore } from './budget.ts';
 
 /**
  * Cluster-scope limits: the algorithms of algorithms.ts run in one Lua script inside Redis,
@@ -485,6 +486,7 @@ export class RedisLimits {
       ? new Cluster([{ host: redisOptions.host!, port: redisOptions.port! }], { enableOfflineQueue: false, clusterRetryStrategy: retry, redisOptions })
       : new Redis(redisOptions);
     this.#client.defineCommand('jrLimits', { lua: LIMITS_LUA });
+    this.#client.defineCommand('jrBudget', { lua: BUDGET_LUA, numberOfKeys: 1 });
     this.#client.on('ready', () => this.#setUp(true));
     this.#client.on('error', (err: Error) => this.#setUp(false, err.message));
     this.#client.on('close', () => this.#setUp(false, 'connection closed'));
@@ -563,6 +565,44 @@ export class RedisLimits {
     );
   }
 
+  /**
+   * Tenant budgets in the same Redis: spend per key in millionths (integers), reserved only
+   * while the total stays within the limit, in one atomic script.
+   */
+  budgetStore(): BudgetStore {
+    const budget = (this.#client as unknown as { jrBudget: (key: string, mode: string, amount: number, limit: number, ttlMs: number) => Promise<[number, string]> }).jrBudget.bind(this.#client);
+    const key = (k: string) => `jr:{jr}:budget:${k}`;
+    return {
+      reserve: async (k, amount, limit, ttlMs) => {
+        if (this.#client.status !== 'ready') return null;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const call = budget(key(k), 'reserve', Math.round(amount), Math.round(limit), Math.ceil(ttlMs));
+          const timeout = new Promise<null>((resolve) => {
+            timer = setTimeout(() => resolve(null), this.#timeoutMs);
+            timer.unref();
+          });
+          const r = await Promise.race([call, timeout]);
+          if (r === null) {
+            call.catch(() => {});
+            this.#setUp(false, `no answer within ${this.#timeoutMs} ms`);
+            return null;
+          }
+          return { ok: r[0] === 1, spent: Number(r[1]) };
+        } catch (err) {
+          this.#failed(err);
+          return null;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      add: (k, delta, ttlMs) => {
+        if (this.#client.status !== 'ready') return;
+        budget(key(k), 'add', Math.round(delta), 0, Math.ceil(ttlMs)).catch((err: unknown) => this.#failed(err));
+      },
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     try {
@@ -572,6 +612,20 @@ export class RedisLimits {
     }
   }
 }
+
+/** KEYS[1] the spend; ARGV: reserve|add, amount (millionths), limit, ttl ms. Answers {admitted, spend}. */
+const BUDGET_LUA = `
+local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
+local amount = tonumber(ARGV[2])
+if ARGV[1] == 'reserve' then
+  if spent + amount > tonumber(ARGV[3]) then return {0, tostring(spent)} end
+  spent = spent + amount
+else
+  spent = math.max(0, spent + amount)
+end
+redis.call('SET', KEYS[1], string.format('%d', spent), 'PX', ARGV[4])
+return {1, string.format('%d', spent)}
+`;
 
 function toDecision(r: number[]): Decision {
   const d: Decision = { allowed: r[0] === 1, delayMs: r[1]!, retryAfterMs: r[2]!, limit: r[3]!, remaining: r[4]!, resetMs: r[5]! };

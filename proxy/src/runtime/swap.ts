@@ -23,6 +23,8 @@ export class RuntimeSwap {
   /** Token issuers' key sets, kept across versions so that a config change refetches nothing. */
   readonly jwks: JwksRegistry;
   private readonly log: Logger;
+  /** Drops limit counters that are back to fresh, so idle keys do not accumulate. */
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry()) {
     this.log = log;
@@ -31,6 +33,11 @@ export class RuntimeSwap {
     this.discovery = new ModelDiscovery(log, (url) => pools.oneOff(url));
     this.jwks = new JwksRegistry({ log: (msg, fields) => log.warn(fields, msg) });
     this.current = this.build(first, null);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const l of this.current.limits.values()) l.sweep(now);
+    }, 60_000);
+    this.sweeper.unref();
   }
 
   /** Serves `config` from now on; state of unchanged endpoints and routes carries over. */
@@ -67,12 +74,14 @@ export class RuntimeSwap {
 
   /** Stops probing (on drain). */
   stopChecks(): void {
+    clearInterval(this.sweeper);
     this.checker.stop();
     this.discovery.stop();
     this.jwks.close();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.checker.stop();
     this.discovery.stop();
     this.jwks.close();
