@@ -16,6 +16,11 @@
  * the latest report per proxy while the proxy has a stream open (that drives `Programmed`);
  * opening a stream with `have=V` also counts as a report of V. Answer: 204.
  *
+ * `POST /v1/usage` with a UsageReport body, every USAGE_REPORT_INTERVAL_MS: what the proxy's
+ * tenants consumed in the current UTC minute and day (and budget period), and how many requests
+ * its limits refused today. Any replica takes it (no stream needed); replicas share reports like
+ * served versions, and the leader sums them into Tenant and RateLimitPolicy status. Answer: 204.
+ *
  * Errors are JSON ErrorBody with 400 (bad request), 401 (no or invalid token), 403 (token of
  * another account), 404, 405.
  *
@@ -32,6 +37,8 @@ export {
   PROXY_HEADER,
   SERVED_PATH,
   SNAPSHOT_SECRET_KEY,
+  USAGE_PATH,
+  USAGE_REPORT_INTERVAL_MS,
   SNAPSHOTS_PATH,
   checkSnapshotConfig,
   configVersion,
@@ -61,6 +68,35 @@ export const ServedReport = z.object({
   version: z.string().min(1).max(200),
 });
 export type ServedReport = z.infer<typeof ServedReport>;
+
+const Count = z.number().int().min(0);
+
+/** One tenant's consumption as one proxy counted it. */
+export const TenantUsageReport = z.object({
+  requestsMinute: Count,
+  tokensMinute: Count,
+  requestsDay: Count,
+  tokensDay: Count,
+  /** Requests refused with 429 by the gateway's own limits and budget, today. */
+  throttledDay: Count,
+  /** Spend in the tenant's budget period `period` (its key, e.g. 2026-12), in millionths of the pricing unit. */
+  budget: z.object({ period: z.string().max(32), spentMicros: Count }).optional(),
+});
+export type TenantUsageReport = z.infer<typeof TenantUsageReport>;
+
+export const UsageReport = z.object({
+  proxy: ProxyName,
+  /** The UTC minute (`2026-12-04T00:05`) and day (`2026-12-04`) the counts are for. */
+  minute: z.string().max(32),
+  day: z.string().max(32),
+  /** The Redis of Cluster limits: none configured, answering, or not (limits split per replica). */
+  redis: z.enum(['none', 'up', 'down']),
+  /** By tenant id (`namespace/name`). */
+  tenants: z.record(z.string().max(512), TenantUsageReport),
+  /** Requests each limit (LimitIR id) refused today. */
+  limits: z.record(z.string().max(1024), z.object({ throttledDay: Count })),
+});
+export type UsageReport = z.infer<typeof UsageReport>;
 
 export const ErrorBody = z.object({
   /** Machine-readable: `unauthenticated`, `forbidden`, `bad_request`, `not_found`, `method_not_allowed`. */

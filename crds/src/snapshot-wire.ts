@@ -9,6 +9,9 @@ import type { ProxyConfig } from './proxy-config.ts';
 export const SNAPSHOTS_PATH = '/v1/snapshots';
 /** Where a proxy reports the version it serves: `POST ${SERVED_PATH}`. */
 export const SERVED_PATH = '/v1/served';
+/** Where a proxy reports what its tenants consumed: `POST ${USAGE_PATH}` (UsageReport), every USAGE_REPORT_INTERVAL_MS. */
+export const USAGE_PATH = '/v1/usage';
+export const USAGE_REPORT_INTERVAL_MS = 10_000;
 /** Request header naming the proxy (its pod name). */
 export const PROXY_HEADER = 'x-jairouter-proxy';
 export const NDJSON = 'application/x-ndjson';

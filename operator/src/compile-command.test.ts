@@ -34,7 +34,7 @@ describe('jairouter-operator compile', () => {
     const doc = parse(r.out) as { config: { version: string; routes: any[]; tenants: any[] }; status: any[] };
     expect(doc.config.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(doc.config.routes[0].backends[0].credential).toBe('<redacted>');
-    expect(doc.config.tenants[0].apiKeys[0]).toEqual({ id: 'acme-keys/alice', sha256: '<redacted>' });
+    expect(doc.config.tenants[0].apiKeys[0]).toEqual({ id: 'acme-keys/alice', sha256: '<redacted>', roles: [] });
     expect(doc.status.map((s) => `${s.kind} ${s.namespace}/${s.name}`)).toEqual(['ModelRoute ai/chat', 'Tenant ai/acme']);
     expect(doc.status[0].conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(['Accepted=True', 'ResolvedRefs=True']);
     expect(doc.status[0].conditions[0].observedGeneration).toBe(3);
@@ -69,13 +69,13 @@ describe('jairouter-operator compile', () => {
     expect(good.err).toContain('all accepted');
   });
 
-  it('--strict exits 3 for a field that is not implemented yet: the Tenant and the policy are refused as NotImplemented', () => {
+  it('--strict exits 3 for a field that is not implemented yet: the Tenants that set masking are refused as NotImplemented', () => {
     const r = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('not-implemented.yaml'));
     expect(r.code).toBe(3);
     expect(r.err).toContain('2 with problems');
-    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.quotas\.requestsPerMinute is not implemented yet/);
-    expect(r.err).toMatch(/RateLimitPolicy ai\/fair-use REJECTED: Accepted=False NotImplemented: RateLimitPolicy is not enforced yet/);
-    // Left out of the config, not served without its quota.
+    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.masking\.requests is not implemented yet/);
+    expect(r.err).toMatch(/Tenant ai\/masked REJECTED: Accepted=False NotImplemented: spec\.masking\.responses is not implemented yet/);
+    // Left out of the config, not served without its masking.
     expect(parse(r.out).config.tenants.map((t: { id: string }) => t.id)).toEqual(['ai/acme']);
   });
 

@@ -2,6 +2,7 @@ import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
 import { Budgets } from './limits/budget.ts';
 import { Limits } from './limits/engine.ts';
+import { UsageMeter } from './limits/usage.ts';
 import { ProxyServer } from './proxy-server.ts';
 import { RuntimeSwap } from './runtime/swap.ts';
 import type { Runtime } from './runtime/runtime.ts';
@@ -62,11 +63,13 @@ if (configured()) {
 // Cluster-scope limits: counted in Redis when there is one, else (and while it is down) each
 // replica enforces its share, the limit divided by the replicas the operator reports.
 // ioredis is loaded only when there is a Redis to talk to.
+let redisUp = true;
 const redis = opts.redisUrl
   ? new (await import('./limits/redis.ts')).RedisLimits({
       url: opts.redisUrl,
       onStateChange: (up: boolean, err?: string) => {
         metrics.redisUp.set(up ? 1 : 0);
+        redisUp = up;
         metrics.redisTransitions.labels(up ? 'up' : 'down').inc();
         if (up) log.info('redis reachable: Cluster limits are shared by every replica again');
         else log.warn({ err }, 'redis unreachable: Cluster limits fall back to this replica\'s share (limit / replicas)');
@@ -75,8 +78,14 @@ const redis = opts.redisUrl
   : null;
 if (redis) metrics.redisUp.set(1);
 const replicas = () => operatorSource?.replicas ?? 1;
+metrics.replicas = replicas;
 const limits = new Limits({ redis, replicas });
 const budgets = new Budgets({ shared: redis?.budgetStore() ?? null, replicas });
+// With an operator, consumption is reported to it for Tenant and RateLimitPolicy status.
+const usage = operatorSource ? new UsageMeter() : undefined;
+if (operatorSource && usage) {
+  operatorSource.reportUsage(() => ({ ...usage.report(), redis: redis ? (redisUp ? 'up' : 'down') : 'none' }));
+}
 
 server = new ProxyServer({
   swap,
@@ -84,6 +93,7 @@ server = new ProxyServer({
   metrics,
   limits,
   budgets,
+  ...(usage && { usage }),
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,

@@ -7,6 +7,7 @@ import { clientErrorResponse, readTimedOut } from './http/errors.ts';
 import { createHandler } from './http/server.ts';
 import type { Budgets } from './limits/budget.ts';
 import type { Limits } from './limits/engine.ts';
+import type { UsageMeter } from './limits/usage.ts';
 import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
 import type { ProxyMetrics } from './telemetry/metrics.ts';
@@ -26,6 +27,8 @@ export interface ProxyServerOptions {
   limits?: Limits;
   /** Tenant budgets (default: local counters only, one replica). */
   budgets?: Budgets;
+  /** Counts tenants' consumption for the operator (operator mode). */
+  usage?: UsageMeter;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
   /** Closed after the drain (the Redis connection of Cluster limits). */
@@ -56,6 +59,7 @@ export class ProxyServer {
       metrics,
       limits: opts.limits ?? null,
       budgets: opts.budgets ?? null,
+      usage: opts.usage ?? null,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -85,6 +85,14 @@ export const RateLimitPolicy = z.object({
   kind: z.literal('RateLimitPolicy'),
   metadata: ObjectMeta,
   spec: RateLimitPolicySpec,
-  status: BaseStatus.optional().describe('Observed state of the RateLimitPolicy.'),
+  status: BaseStatus.extend({
+    throttledToday: z.number().int().optional().describe('Requests its rules refused with 429 since 00:00 UTC, over every proxy replica.'),
+    clusterScope: z
+      .enum(['Shared', 'PerReplica'])
+      .optional()
+      .describe('For rules with scope Cluster: Shared while every proxy reaches its Redis; PerReplica while some proxy has no Redis or cannot reach it (it then enforces limit / replicas).'),
+  })
+    .optional()
+    .describe('Observed state of the RateLimitPolicy.'),
 });
 export type RateLimitPolicy = z.infer<typeof RateLimitPolicy>;

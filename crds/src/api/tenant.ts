@@ -107,8 +107,22 @@ export const TenantSpec = z
   .describe('A group of callers: how they authenticate, what they may use and how much.');
 export type TenantSpec = z.infer<typeof TenantSpec>;
 
+export const TenantUsage = z
+  .object({
+    requestsThisMinute: z.number().int().describe('Requests admitted in the current UTC minute, over every proxy replica.'),
+    tokensThisMinute: z.number().int().describe('Tokens (input + output) used in the current UTC minute.'),
+    requestsToday: z.number().int().describe('Requests admitted since 00:00 UTC.'),
+    tokensToday: z.number().int().describe('Tokens used since 00:00 UTC.'),
+    throttledToday: z.number().int().describe('Requests refused with 429 by the gateway\'s limits and budget since 00:00 UTC.'),
+    budgetSpent: z.number().optional().describe('Spent in the current budget period, in the pricing unit (with spec.quotas.budget).'),
+    budgetLeft: z.number().optional().describe('Left of the budget in the current period (with spec.quotas.budget).'),
+    updatedAt: z.string().describe('When the proxies\' reports were summed (RFC 3339).'),
+  })
+  .describe('Consumption the proxies report, summed over every replica; refreshed at most every 10 s.');
+
 export const TenantStatus = BaseStatus.extend({
   keys: z.number().int().optional().describe('Number of API keys loaded.'),
+  usage: TenantUsage.optional(),
 }).describe('Observed state of the Tenant.');
 
 export const Tenant = z.object({

@@ -107,17 +107,21 @@ describe('printer columns', () => {
     ]);
   });
 
-  it('Tenant: ACCEPTED, PROGRAMMED, KEYS, AGE', () => {
+  it('Tenant: ACCEPTED, PROGRAMMED, KEYS, then live usage: REQ/MIN, TOKENS TODAY, THROTTLED, BUDGET LEFT, AGE', () => {
     expect(columns('Tenant')).toEqual([
       ['ACCEPTED', 'string', '.status.conditions[?(@.type=="Accepted")].status'],
       ['PROGRAMMED', 'string', '.status.conditions[?(@.type=="Programmed")].status'],
       ['KEYS', 'integer', '.status.keys'],
+      ['REQ/MIN', 'integer', '.status.usage.requestsThisMinute'],
+      ['TOKENS TODAY', 'integer', '.status.usage.tokensToday'],
+      ['THROTTLED', 'integer', '.status.usage.throttledToday'],
+      ['BUDGET LEFT', 'number', '.status.usage.budgetLeft'],
       ['AGE', 'date', '.metadata.creationTimestamp'],
     ]);
   });
 
-  it('RateLimitPolicy: ACCEPTED, PROGRAMMED, AGE', () => {
-    expect(columns('RateLimitPolicy').map(([name]) => name)).toEqual(['ACCEPTED', 'PROGRAMMED', 'AGE']);
+  it('RateLimitPolicy: ACCEPTED, PROGRAMMED, THROTTLED, SCOPE, AGE', () => {
+    expect(columns('RateLimitPolicy').map(([name]) => name)).toEqual(['ACCEPTED', 'PROGRAMMED', 'THROTTLED', 'SCOPE', 'AGE']);
   });
 
   it('every column points at a field of the schema', () => {

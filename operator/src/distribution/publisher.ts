@@ -1,4 +1,4 @@
-import type { ProxyConfig } from '@jairouter/crds';
+import type { ProxyConfig, UsageReport } from '@jairouter/crds';
 import type { Logger } from 'pino';
 import type { ServedSync } from './served-sync.ts';
 import type { SnapshotServer } from './server.ts';
@@ -54,6 +54,10 @@ export class DistributionPublisher implements SnapshotPublisher {
 
   onServedChange(cb: () => void): void {
     (this.served ?? this.server).onServedChange(cb);
+  }
+
+  usageReports(): ReadonlyMap<string, { report: UsageReport; at: number }> {
+    return (this.served ?? this.server).usageReports();
   }
 
   /** Where the snapshot stream listens (the port is the real one when 0 was asked for). */

@@ -1,10 +1,14 @@
 // Where replicas share which versions their own proxies serve (docs/distribution.md
 // "Served versions across replicas"). Every replica owns one key; the leader reads them all.
 
+import { UsageReport } from '@jairouter/crds';
+
 /** One replica's report: when it was written (ms epoch) and the version each of its proxies serves. */
 export interface ServedEntry {
   updatedAt: number;
   proxies: Record<string, string>;
+  /** The usage reports its proxies sent it, with their arrival time (ms epoch), by proxy. */
+  usage?: Record<string, { report: UsageReport; at: number }>;
 }
 
 export interface ServedStore {
@@ -25,11 +29,20 @@ function parseServedEntry(raw: string): ServedEntry | undefined {
     return undefined;
   }
   if (typeof v !== 'object' || v === null) return undefined;
-  const { updatedAt, proxies } = v as { updatedAt?: unknown; proxies?: unknown };
+  const { updatedAt, proxies, usage } = v as { updatedAt?: unknown; proxies?: unknown; usage?: unknown };
   if (typeof updatedAt !== 'number' || !Number.isFinite(updatedAt) || typeof proxies !== 'object' || proxies === null) return undefined;
   const out: Record<string, string> = {};
   for (const [proxy, version] of Object.entries(proxies)) if (typeof version === 'string') out[proxy] = version;
-  return { updatedAt, proxies: out };
+  const entry: ServedEntry = { updatedAt, proxies: out };
+  if (typeof usage === 'object' && usage !== null) {
+    const reports: NonNullable<ServedEntry['usage']> = {};
+    for (const [proxy, u] of Object.entries(usage as Record<string, { report?: unknown; at?: unknown }>)) {
+      const r = UsageReport.safeParse(u?.report);
+      if (r.success && typeof u.at === 'number') reports[proxy] = { report: r.data, at: u.at };
+    }
+    entry.usage = reports;
+  }
+  return entry;
 }
 
 /** Every well-formed entry of the stored values, by replica name. */

@@ -1,3 +1,4 @@
+import type { UsageReport } from '@jairouter/crds';
 import type { Logger } from 'pino';
 import type { ServedEntry, ServedStore } from './served-store.ts';
 
@@ -5,6 +6,8 @@ import type { ServedEntry, ServedStore } from './served-store.ts';
 export interface LocalServed {
   servedVersions(): ReadonlyMap<string, string>;
   onServedChange(cb: () => void): void;
+  /** The usage reports its proxies sent it. */
+  usageReports?(): ReadonlyMap<string, { report: UsageReport; at: number }>;
 }
 
 export interface ServedSyncOptions {
@@ -97,6 +100,25 @@ export class ServedSync {
     this.#cbs.push(cb);
   }
 
+  /**
+   * The local reports, plus on the leader those of the other replicas' fresh entries; per proxy
+   * the latest (a proxy's reports may reach any replica).
+   */
+  usageReports(): ReadonlyMap<string, { report: UsageReport; at: number }> {
+    const local = this.#o.local.usageReports?.() ?? new Map<string, { report: UsageReport; at: number }>();
+    if (!this.#leader || this.#remote.size === 0) return local;
+    const cutoff = this.#now() - (this.#o.staleMs ?? SERVED_SYNC_DEFAULTS.staleMs);
+    const merged = new Map(local);
+    for (const [r, e] of this.#remote) {
+      if (r === this.#o.replica || e.updatedAt < cutoff || !e.usage) continue;
+      for (const [proxy, u] of Object.entries(e.usage)) {
+        const have = merged.get(proxy);
+        if (!have || have.at < u.at) merged.set(proxy, u);
+      }
+    }
+    return merged;
+  }
+
   /** Writes the own entry now (serialized, so an older entry never lands after a newer one). Never rejects. */
   flush(): Promise<void> {
     clearTimeout(this.#debounce);
@@ -105,8 +127,9 @@ export class ServedSync {
     const run = this.#writing.then(async () => {
       if (this.#closed) return;
       const proxies = Object.fromEntries(this.#o.local.servedVersions());
+      const usage = this.#o.local.usageReports?.();
       try {
-        await this.#o.store.put(this.#o.replica, { updatedAt: this.#now(), proxies });
+        await this.#o.store.put(this.#o.replica, { updatedAt: this.#now(), proxies, ...(usage && usage.size > 0 && { usage: Object.fromEntries(usage) }) });
       } catch (e) {
         this.#o.log.warn({ err: (e as Error).message }, 'cannot write the served versions; retrying');
         this.#scheduleWrite(this.#o.pollMs ?? SERVED_SYNC_DEFAULTS.pollMs);

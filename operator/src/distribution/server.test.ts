@@ -144,6 +144,27 @@ describe('snapshot server: the stream', () => {
   });
 });
 
+describe('snapshot server: usage reports', () => {
+  const usage = (proxy: string, requests: number) => ({
+    proxy, minute: '2026-12-04T00:05', day: '2026-12-04', redis: 'none',
+    tenants: { 'ai/acme': { requestsMinute: requests, tokensMinute: 0, requestsDay: requests, tokensDay: 0, throttledDay: 0 } }, limits: {},
+  });
+
+  it('keeps the latest report of each proxy, from any proxy (no stream needed), and refuses one that does not parse or names another proxy', async () => {
+    const post = (proxy: string, body: unknown) => call(agent, base, '/v1/usage', { method: 'POST', token: 'good', proxy, body });
+    expect((await post('p1', usage('p1', 3))).status).toBe(204);
+    expect((await post('p1', usage('p1', 5))).status).toBe(204);
+    expect((await post('p2', usage('p2', 1))).status).toBe(204);
+    expect([...pub.usageReports()].map(([p, u]) => [p, u.report.tenants['ai/acme']!.requestsDay])).toEqual([['p1', 5], ['p2', 1]]);
+    expect((await post('p1', usage('p2', 9))).status).toBe(400);
+    expect((await post('p1', { ...usage('p1', 9), redis: 'maybe' })).status).toBe(400);
+    expect((await post('p1', { ...usage('p1', 9), tenants: { 'ai/acme': { requestsMinute: -1 } } })).status).toBe(400);
+    expect(pub.usageReports().get('p1')!.report.tenants['ai/acme']!.requestsDay).toBe(5);
+    // Without a token it is refused like every other path.
+    expect((await call(agent, base, '/v1/usage', { method: 'POST', proxy: 'p1', body: usage('p1', 1) })).status).toBe(401);
+  });
+});
+
 describe('snapshot server: a proxy that does not read', () => {
   it('gets its stream closed instead of the operator buffering every version for it', async () => {
     const sock = connect({ host: '127.0.0.1', port: pub.address().port, ca: pub.caCert(), servername: 'localhost' });

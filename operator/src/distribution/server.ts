@@ -11,6 +11,9 @@ import {
   SERVED_PATH,
   ServedReport,
   SNAPSHOTS_PATH,
+  USAGE_PATH,
+  USAGE_REPORT_INTERVAL_MS,
+  UsageReport,
   type ErrorBody,
   type ProxyConfig,
 } from '@jairouter/crds';
@@ -28,6 +31,8 @@ export interface SnapshotServerOptions {
 }
 
 const MAX_REPORT_BYTES = 16 * 1024;
+/** A usage report lists every active tenant and limit of the proxy. */
+const MAX_USAGE_BYTES = 4 * 1024 * 1024;
 /** The heartbeat also tells proxies how many of them there are: they split Cluster limits by it while Redis is down. */
 const heartbeatLine = (proxies: number) => `{"type":"heartbeat","proxies":${proxies}}\n`;
 
@@ -43,6 +48,8 @@ export class SnapshotServer {
   private current: { version: string; line: string } | null = null;
   private readonly streams = new Map<string, Set<ServerResponse>>();
   private readonly served = new Map<string, string>();
+  /** The latest usage report of each proxy that sent one here, with when it arrived (ms epoch). */
+  private readonly usage = new Map<string, { report: UsageReport; at: number }>();
   private readonly servedListeners: (() => void)[] = [];
   private readonly heartbeat: NodeJS.Timeout;
   private readonly requests: Counter<'path' | 'code'>;
@@ -71,11 +78,7 @@ export class SnapshotServer {
         else res.destroy();
       });
     });
-    this.heartbeat = setInterval(() => {
-      // A stream still holding unsent bytes needs no heartbeat: the data is on its way.
-      const line = heartbeatLine(this.proxyCount());
-      for (const set of this.streams.values()) for (const res of set) if (!res.writableNeedDrain) res.write(line);
-    }, opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
 
@@ -117,6 +120,12 @@ export class SnapshotServer {
     return this.served;
   }
 
+  /** A heartbeat on every stream. One still holding unsent bytes needs none: the data is on its way. */
+  private beat(): void {
+    const line = heartbeatLine(this.proxyCount());
+    for (const set of this.streams.values()) for (const res of set) if (!res.writableNeedDrain) res.write(line);
+  }
+
   /** Proxies known to be running: every replica's (opts.proxyCount), at least those streaming from this one. */
   proxyCount(): number {
     return Math.max(this.streams.size, this.opts.proxyCount?.() ?? 0, 1);
@@ -124,6 +133,12 @@ export class SnapshotServer {
 
   onServedChange(cb: () => void): void {
     this.servedListeners.push(cb);
+  }
+
+  /** Usage reports received here in the last 3 report intervals, by proxy (older ones are dropped). */
+  usageReports(now = Date.now()): ReadonlyMap<string, { report: UsageReport; at: number }> {
+    for (const [proxy, u] of this.usage) if (now - u.at > 3 * USAGE_REPORT_INTERVAL_MS) this.usage.delete(proxy);
+    return this.usage;
   }
 
   /** Number of open streams (for tests and metrics). */
@@ -173,13 +188,13 @@ export class SnapshotServer {
   /** Known paths only, so clients cannot make up label values. */
   private pathLabel(res: ServerResponse): string {
     const p = (res.req.url ?? '').split('?', 1)[0];
-    return p === SNAPSHOTS_PATH || p === SERVED_PATH ? p : 'other';
+    return p === SNAPSHOTS_PATH || p === SERVED_PATH || p === USAGE_PATH ? p : 'other';
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://operator');
-    const route = url.pathname === SNAPSHOTS_PATH ? 'GET' : url.pathname === SERVED_PATH ? 'POST' : null;
-    if (!route) return this.error(res, 404, 'not_found', `no such path: use GET ${SNAPSHOTS_PATH} or POST ${SERVED_PATH}`);
+    const route = url.pathname === SNAPSHOTS_PATH ? 'GET' : url.pathname === SERVED_PATH || url.pathname === USAGE_PATH ? 'POST' : null;
+    if (!route) return this.error(res, 404, 'not_found', `no such path: use GET ${SNAPSHOTS_PATH}, POST ${SERVED_PATH} or POST ${USAGE_PATH}`);
     if (req.method !== route) {
       res.setHeader('allow', route);
       return this.error(res, 405, 'method_not_allowed', `${url.pathname} takes ${route}`);
@@ -194,7 +209,40 @@ export class SnapshotServer {
       return this.error(res, auth.status, auth.error, auth.message);
     }
     if (route === 'GET') return this.subscribe(proxy, url.searchParams.get('have') ?? '', res);
+    if (url.pathname === USAGE_PATH) return this.reportUsage(proxy, req, res);
     return this.report(proxy, req, res);
+  }
+
+  /** A proxy's consumption counts; any replica takes them (replicas share them, served-sync.ts). */
+  private async reportUsage(proxy: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await this.readJson(req, res, MAX_USAGE_BYTES);
+    if (body === undefined) return;
+    const r = UsageReport.safeParse(body);
+    if (!r.success) return this.error(res, 400, 'bad_request', `bad usage report: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (r.data.proxy !== proxy) return this.error(res, 400, 'bad_request', `report is for ${r.data.proxy} but ${PROXY_HEADER} says ${proxy}`);
+    this.usage.set(proxy, { report: r.data, at: Date.now() });
+    this.requests.labels(USAGE_PATH, '204').inc();
+    res.writeHead(204).end();
+  }
+
+  /** The request body as JSON; undefined after answering 400 (too large or not JSON). */
+  private async readJson(req: IncomingMessage, res: ServerResponse, max: number): Promise<unknown> {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > max) {
+        this.error(res, 400, 'bad_request', 'report too large');
+        return undefined;
+      }
+      chunks.push(c);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      this.error(res, 400, 'bad_request', 'body must be JSON');
+      return undefined;
+    }
   }
 
   private subscribe(proxy: string, have: string, res: ServerResponse): void {
@@ -208,7 +256,8 @@ export class SnapshotServer {
     this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
     if (have) this.setServed(proxy, have);
     if (this.current && this.current.version !== have && this.sendSnapshot(res)) this.pushes.inc();
-    res.write(heartbeatLine(this.proxyCount()));
+    // Every proxy learns at once that there is one more (they split Cluster limits by the count).
+    this.beat();
     res.once('close', () => {
       set.delete(res);
       if (set.size === 0 && this.streams.get(proxy) === set) {

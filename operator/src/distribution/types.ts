@@ -1,4 +1,4 @@
-import type { ProxyConfig } from '@jairouter/crds';
+import type { ProxyConfig, UsageReport } from '@jairouter/crds';
 
 /**
  * The seam between reconciliation (operator/src/kube, main.ts) and distribution
@@ -13,5 +13,7 @@ export interface SnapshotPublisher {
   servedVersions(): ReadonlyMap<string, string>;
   /** Called whenever servedVersions() changes. */
   onServedChange(cb: () => void): void;
+  /** The latest fresh usage report of each proxy (every replica's, on the leader), with its arrival time. */
+  usageReports?(): ReadonlyMap<string, { report: UsageReport; at: number }>;
   close(): Promise<void>;
 }

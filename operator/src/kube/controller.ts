@@ -6,7 +6,8 @@ import type { OperatorMetrics } from '../metrics.ts';
 import { ConfigLedger, objectKey } from '../reconcile/programmed.ts';
 import { reconcile, type ObjectUpdate } from '../reconcile/reconcile.ts';
 import { isReferenced, record, type References } from '../reconcile/references.ts';
-import type { ObjectStatusBody } from '../reconcile/status.ts';
+import { kubeTime, type ObjectStatusBody } from '../reconcile/status.ts';
+import { sameUsage, sumUsage, type UsageView } from '../reconcile/usage.ts';
 import type { EventRecorder } from './events.ts';
 import { ResilientInformer, type InformerFactory } from './informer.ts';
 import { CUSTOM_KIND, WATCHED, type Watched } from './sources.ts';
@@ -29,6 +30,8 @@ export interface ControllerOptions {
   queueBaseDelayMs?: number;
   queueMaxDelayMs?: number;
   ledgerSize?: number;
+  /** How often the proxies' usage reports are summed into status (default 10 s: at most one usage write per object per interval). */
+  usageIntervalMs?: number;
 }
 
 const STATUS_WRITE_CONCURRENCY = 8;
@@ -49,6 +52,9 @@ export class Controller {
   readonly #written = new Map<string, { fromVersion: string | undefined; status: ObjectStatusBody }>();
   #lastConfig: ProxyConfig | undefined;
   #started = false;
+  /** The proxies' consumption as last summed; changes only every usageIntervalMs. */
+  #usage: UsageView | null = null;
+  #usageTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ControllerOptions) {
     this.#o = opts;
@@ -98,7 +104,21 @@ export class Controller {
     await Promise.all(this.#informers.map(({ informer }) => informer.start()));
     this.#started = true;
     this.enqueue();
+    if (this.#o.publisher.usageReports) {
+      this.#usageTimer = setInterval(() => this.#refreshUsage(), this.#o.usageIntervalMs ?? 10_000);
+      this.#usageTimer.unref();
+    }
     await this.#queue.idle();
+  }
+
+  /** Sums the proxies' latest reports; a changed sum is reconciled into Tenant and RateLimitPolicy status. */
+  #refreshUsage(): void {
+    const reports = this.#o.publisher.usageReports?.();
+    if (!reports) return;
+    const view = sumUsage([...reports.values()].map((r) => r.report), kubeTime(this.#o.now?.() ?? new Date()));
+    if (sameUsage(this.#usage, view)) return;
+    this.#usage = view;
+    this.enqueue();
   }
 
   /** True once every informer has synced and a config was compiled and handed to the publisher. */
@@ -126,6 +146,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#usageTimer);
     await this.#queue.stop();
     await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
   }
@@ -168,7 +189,7 @@ export class Controller {
     const cluster = this.#snapshot();
     const served = this.#o.publisher.servedVersions();
     m?.connectedProxies.set(served.size);
-    const result = reconcile({ cluster, served, ledger: this.#ledger, now: this.#o.now?.() ?? new Date() });
+    const result = reconcile({ cluster, served, ledger: this.#ledger, now: this.#o.now?.() ?? new Date(), usage: this.#usage });
     this.#references = result.references;
     const changed = this.#lastConfig?.version !== result.config.version;
     this.#lastConfig = result.config;

@@ -1,7 +1,8 @@
 import { compile, type BackendStatus, type KubeObject, type ObjectStatus, type ProxyConfig, type Resources } from '@jairouter/crds';
 import { objectKey, programmedCondition, stamp, type ConfigLedger, type ObjectKey } from './programmed.ts';
 import { idOf, record, selectResources, type References } from './references.ts';
-import { desiredStatus, statusPatchNeeded, type ConditionTransition, type ObjectStatusBody } from './status.ts';
+import { desiredStatus, statusPatchNeeded, type ConditionTransition, type ObjectStatusBody, type StatusExtra, type TenantUsageStatus } from './status.ts';
+import type { UsageView } from './usage.ts';
 
 export type CustomKind = ObjectStatus['kind'];
 
@@ -19,6 +20,8 @@ export interface ReconcileInput {
   /** Remembers what each compiled version contains; the new version is recorded into it. */
   ledger: ConfigLedger;
   now: Date;
+  /** What the proxies report consuming (refreshed at most every 10 s); null/absent = nothing reported yet. */
+  usage?: UsageView | null;
 }
 
 export interface ObjectUpdate {
@@ -57,9 +60,15 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     return typeof uid === 'string' ? uid : undefined;
   };
 
-  // What this version contains: the routes and tenants that made it into the config. No
-  // RateLimitPolicy is accepted yet (NotImplemented), so none is contained.
+  // What this version contains: the routes, tenants and policies (those with a rule in it) that
+  // made it into the config.
   const contents = new Map<ObjectKey, string>();
+  const withLimits = new Set(config.limits.filter((l) => l.sourceKind === 'RateLimitPolicy').map((l) => l.source));
+  for (const s of statuses) {
+    if (s.kind !== 'RateLimitPolicy' || !isAccepted(s) || !withLimits.has(`${s.namespace}/${s.name}`)) continue;
+    const key = objectKey('RateLimitPolicy', s.namespace, s.name);
+    contents.set(key, stamp(uidOf(key), s.generation));
+  }
   for (const r of config.routes) {
     const key = objectKey('ModelRoute', r.namespace, r.name);
     contents.set(key, stamp(uidOf(key), r.generation));
@@ -80,9 +89,20 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       key, stamp: objectStamp, generation: s.generation, accepted: isAccepted(s),
       inConfig: contents.get(key) === objectStamp, served: input.served, ledger: input.ledger,
     });
-    const extra: { generation: number; backends?: BackendStatus[]; keys?: number } = { generation: s.generation };
+    const extra: StatusExtra = { generation: s.generation };
     if (s.kind === 'ModelRoute') extra.backends = s.backends;
     if (s.kind === 'Tenant') extra.keys = s.keys;
+    const usage = input.usage;
+    if (usage && usage.reports > 0 && isAccepted(s)) {
+      if (s.kind === 'Tenant') extra.usage = tenantUsage(usage, `${s.namespace}/${s.name}`, object);
+      if (s.kind === 'RateLimitPolicy') {
+        const prefix = `${s.namespace}/${s.name}/`;
+        let n = 0;
+        for (const [id, count] of usage.throttled) if (id.startsWith(prefix)) n += count;
+        extra.throttledToday = n;
+        if (hasClusterRule(object)) extra.clusterScope = usage.perReplica ? 'PerReplica' : 'Shared';
+      }
+    }
     const current = object['status'];
     const { status, transitions } = desiredStatus(current, [...s.conditions, programmed], extra, input.now);
     updates.push({
@@ -91,6 +111,31 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     });
   }
   return { config, references, updates };
+}
+
+function tenantUsage(view: UsageView, id: string, object: KubeObject): TenantUsageStatus {
+  const u = view.tenants.get(id);
+  const out: TenantUsageStatus = {
+    requestsThisMinute: u?.requestsThisMinute ?? 0,
+    tokensThisMinute: u?.tokensThisMinute ?? 0,
+    requestsToday: u?.requestsToday ?? 0,
+    tokensToday: u?.tokensToday ?? 0,
+    throttledToday: u?.throttledToday ?? 0,
+    updatedAt: view.updatedAt,
+  };
+  const limit = record(record(record(object['spec'])?.['quotas'])?.['budget'])?.['limit'];
+  if (typeof limit === 'number') {
+    // Cents of a cent are noise in a status line: 6 decimals, the precision spend is kept in.
+    const spent = Math.round(u?.budgetSpentMicros ?? 0) / 1e6;
+    out.budgetSpent = spent;
+    out.budgetLeft = Math.max(0, Math.round((limit - spent) * 1e6) / 1e6);
+  }
+  return out;
+}
+
+function hasClusterRule(object: KubeObject): boolean {
+  const rules = record(object['spec'])?.['rules'];
+  return Array.isArray(rules) && rules.some((r) => record(r)?.['scope'] === 'Cluster');
 }
 
 function isAccepted(s: ObjectStatus): boolean {

@@ -24,6 +24,33 @@ export interface ObjectStatusBody {
   /** `ready/total` backends, for the BACKENDS printer column. */
   readyBackends?: string;
   keys?: number;
+  /** Tenant: what the proxies report it consumed. */
+  usage?: TenantUsageStatus;
+  /** RateLimitPolicy: requests its rules refused today. */
+  throttledToday?: number;
+  /** RateLimitPolicy with Cluster rules: Shared (Redis) or PerReplica. */
+  clusterScope?: 'Shared' | 'PerReplica';
+}
+
+export interface TenantUsageStatus {
+  requestsThisMinute: number;
+  tokensThisMinute: number;
+  requestsToday: number;
+  tokensToday: number;
+  throttledToday: number;
+  budgetSpent?: number;
+  budgetLeft?: number;
+  updatedAt: string;
+}
+
+/** What desiredStatus() adds beyond the conditions. */
+export interface StatusExtra {
+  generation: number;
+  backends?: BackendStatus[];
+  keys?: number;
+  usage?: TenantUsageStatus;
+  throttledToday?: number;
+  clusterScope?: 'Shared' | 'PerReplica';
 }
 
 /** One condition whose status changed (or appeared): worth an Event. */
@@ -48,7 +75,7 @@ export function kubeTime(now: Date): string {
 export function desiredStatus(
   current: unknown,
   conditions: readonly UntimedCondition[],
-  extra: { generation: number; backends?: BackendStatus[]; keys?: number },
+  extra: StatusExtra,
   now: Date,
 ): { status: ObjectStatusBody; transitions: ConditionTransition[] } {
   const previous = new Map(readConditions(current).map((c) => [c.type, c]));
@@ -65,6 +92,9 @@ export function desiredStatus(
     status.readyBackends = `${extra.backends.filter((b) => b.endpoints > 0).length}/${extra.backends.length}`;
   }
   if (extra.keys !== undefined) status.keys = extra.keys;
+  if (extra.usage !== undefined) status.usage = extra.usage;
+  if (extra.throttledToday !== undefined) status.throttledToday = extra.throttledToday;
+  if (extra.clusterScope !== undefined) status.clusterScope = extra.clusterScope;
   return { status, transitions };
 }
 
@@ -89,6 +119,7 @@ function normalise(status: unknown, shape: ObjectStatusBody): unknown {
     out['readyBackends'] = s?.['readyBackends'];
   }
   if ('keys' in shape) out['keys'] = s?.['keys'];
+  for (const k of ['usage', 'throttledToday', 'clusterScope'] as const) if (k in shape) out[k] = s?.[k];
   return out;
 }
 

@@ -9,6 +9,7 @@ import { ClientResponse } from '../response/client-response.ts';
 import { looksLikeJwt } from '../auth/jwt.ts';
 import { Budgets, microCost } from '../limits/budget.ts';
 import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime } from '../limits/engine.ts';
+import type { UsageMeter } from '../limits/usage.ts';
 import { estimateTokens } from '../runtime/capabilities.ts';
 import { Identity, type RouteRuntime, type Runtime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
@@ -41,6 +42,8 @@ export interface HandlerDeps {
   budgets?: Budgets | null;
   /** Output tokens a token limit reserves for a request that names no max_tokens. */
   defaultMaxTokens?: number;
+  /** Counts tenants' consumption for the operator's status (operator mode); null = not counted. */
+  usage?: UsageMeter | null;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
@@ -49,6 +52,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const limits = deps.limits ?? new Limits({ redis: null, replicas: () => 1 });
   const budgets = deps.budgets ?? new Budgets({ shared: null, replicas: () => 1 });
   const defaultMaxTokens = deps.defaultMaxTokens ?? 1024;
+  const usage = deps.usage ?? null;
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
@@ -70,6 +74,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
     if (ex.taken !== null) settle(ex, seconds);
     if (ex.budgetHold !== null) settleBudget(ex);
+    if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
     logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
@@ -96,6 +101,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const served = ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
     const cost = used === 0 && ex.clientGone ? null : served ? microCost(ex.tokensIn, ex.tokensOut, served) : 0;
     budgets.settle(ex.budgetHold!, cost);
+    usage?.spent(ex.identity!.tenant.id, ex.budgetHold!.period, cost ?? ex.budgetHold!.reserved);
   }
 
   /**
@@ -370,6 +376,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const what = l.sourceKind === 'Tenant' ? `Tenant ${l.source} ${l.name.replace(':', ' ')}` : `RateLimitPolicy ${l.source} rule ${l.name}`;
         ex.detail = `limited by ${what}`;
         metrics.rateLimited.labels(l.id).inc();
+        usage?.throttled(ex.identity!.tenant.id, l.id);
         const headers: Record<string, string> = { 'retry-after': String(retryAfterS) };
         rateLimitHeaders([{ limit: refused.limit, decision: d }], (k, v) => (headers[k] = v));
         const oversize = d.oversize ? { needs: tokens, limit: d.limit } : undefined;
@@ -386,6 +393,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         const retryAfterS = Math.max(1, Math.ceil(b.retryAfterMs / 1000));
         ex.detail = `budget of Tenant ${ex.identity!.tenant.id} spent for this ${b.period}`;
         metrics.rateLimited.labels(`${ex.identity!.tenant.id}/budget`).inc();
+        usage?.throttled(ex.identity!.tenant.id, `${ex.identity!.tenant.id}/budget`);
         reject(ex, Errors.budgetExceeded(ex.identity!.tenant.id, b.period, retryAfterS), { 'retry-after': String(retryAfterS) });
         return null;
       }

@@ -84,6 +84,8 @@ export function microCost(tokensIn: number, tokensOut: number, price: { inputPer
 export interface BudgetHold {
   readonly store: BudgetStore;
   readonly key: string;
+  /** The period's key (2026-12-04, w2026-11-30, 2026-12). */
+  readonly period: string;
   readonly reserved: number;
   readonly ttlMs: number;
 }
@@ -118,13 +120,13 @@ export class Budgets {
     const localShare = (): BudgetAdmission => {
       const share = Math.floor(limit / Math.max(1, this.replicas()));
       const r = this.local.reserve(key, reserve, share, ttlMs);
-      return r.ok ? { ok: true, hold: { store: this.local, key, reserved: reserve, ttlMs } } : refused();
+      return r.ok ? { ok: true, hold: { store: this.local, key, period: p.key, reserved: reserve, ttlMs } } : refused();
     };
     if (this.shared === null) return localShare();
     const shared = this.shared;
     const r = shared.reserve(key, reserve, limit, ttlMs);
     const decide = (x: { ok: boolean } | null): BudgetAdmission =>
-      x === null ? localShare() : x.ok ? { ok: true, hold: { store: shared, key, reserved: reserve, ttlMs } } : refused();
+      x === null ? localShare() : x.ok ? { ok: true, hold: { store: shared, key, period: p.key, reserved: reserve, ttlMs } } : refused();
     return r instanceof Promise ? r.then(decide) : decide(r);
   }
 

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ProxyConfig } from '@jairouter/crds';
-import { checkSnapshotConfig, HEARTBEAT_INTERVAL_MS, PROXY_HEADER, SERVED_PATH, SNAPSHOTS_PATH } from '@jairouter/crds/snapshot-wire';
+import {
+  checkSnapshotConfig, HEARTBEAT_INTERVAL_MS, PROXY_HEADER, SERVED_PATH, SNAPSHOTS_PATH, USAGE_PATH, USAGE_REPORT_INTERVAL_MS,
+} from '@jairouter/crds/snapshot-wire';
 import { Agent, request } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ConfigSource } from './types.ts';
@@ -85,6 +87,32 @@ export class OperatorSource implements ConfigSource {
         });
     void this.run();
     return first;
+  }
+
+  /**
+   * Reports what `read()` gives (the UsageReport without the proxy name) every
+   * USAGE_REPORT_INTERVAL_MS, to any operator replica. A lost report is replaced by the next.
+   */
+  reportUsage(read: () => Record<string, unknown>, intervalMs = USAGE_REPORT_INTERVAL_MS): void {
+    const timer = setInterval(() => {
+      if (this.stopped) return clearInterval(timer);
+      if (!this.agent) return;
+      request(`${this.o.url}${USAGE_PATH}`, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { authorization: `Bearer ${this.token}`, [PROXY_HEADER]: this.o.proxyName, 'content-type': 'application/json' },
+        body: JSON.stringify({ proxy: this.o.proxyName, ...read() }),
+        signal: this.abort.signal,
+      }).then(
+        async (r) => {
+          await r.body.dump();
+          if (r.statusCode !== 204) throw new Error(`operator answered ${r.statusCode}`);
+        },
+      ).catch((e: Error) => {
+        if (!this.stopped) this.log.debug({ err: e.message }, 'cannot report usage; the next report replaces it');
+      });
+    }, intervalMs);
+    timer.unref();
   }
 
   stop(): void {

@@ -40,6 +40,14 @@ export class ProxyMetrics {
     help: '1 while the Redis holding Cluster-scope limits answers; 0 while each replica enforces its share of them (the limit divided by the replicas).',
     registers: [this.registry],
   });
+  /** The proxy replicas the operator reports (1 standalone), read at scrape time. */
+  replicas: () => number = () => 1;
+  readonly replicaCount: Gauge = new Gauge({
+    name: 'jairouter_proxy_replicas',
+    help: 'Proxy replicas the operator reports running (1 standalone): Cluster-scope limits are divided by it while they have no Redis.',
+    registers: [this.registry],
+    collect: (): void => this.replicaCount.set(this.replicas()),
+  });
   readonly redisTransitions = new Counter({
     name: 'jairouter_ratelimit_redis_transitions_total',
     help: 'Times the Redis of Cluster-scope limits became unreachable (to="down") or reachable again (to="up").',
