@@ -6,7 +6,8 @@
 #   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
 #   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
 #   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
-# Targets: direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock custom
+# Targets: direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock
+#          jairouter_limits_local jairouter_limits_cluster custom
 # Modes: json sse    Loads: sat r200 r1000
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
@@ -27,32 +28,44 @@ REPS=${REPS:-3}
 WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target+mode before the reps
 LOADS=${LOADS:-"sat r1000"}
 MODES=${MODES:-"json sse"}
-TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock"}
+[[ ${1:-} == one && -n ${2:-} ]] && TARGETS=$2   # `one TARGET`: start (and install) only what it needs
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"}
 # load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
 # fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
 # ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
-# The translating path (jairouter_anthropic, jairouter_bedrock) is reported at saturation: its
-# CPU per request beside the pass-through path's.
-SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock"}
+# The translating path (jairouter_anthropic, jairouter_bedrock) and the limited routes
+# (jairouter_limits_local, jairouter_limits_cluster) are reported at saturation: their CPU per
+# request beside the pass-through path's.
+SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock r1000:jairouter_limits_local r1000:jairouter_limits_cluster r200:jairouter_limits_local r200:jairouter_limits_cluster"}
 LG_CPU=${LG_CPU:-0}    # wrk (and the mock, when something else is under test)
 SUT_CPU=${SUT_CPU:-1}  # system under test
 OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
 BENCH_KEY=sk-bench-000000000000     # the tenant key in jairouter.yaml (post.lua's default)
+# the keys of the tenants held by limits (jairouter.yaml): the Local rules' and the Cluster rules'
+declare -A KEY_OF=([jairouter_limits_local]=sk-bench-limits-local-0000 [jairouter_limits_cluster]=sk-bench-limits-cluster-00)
 JAIROUTER_CONFIG=${JAIROUTER_CONFIG:-$B/jairouter.yaml}
 JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
+REDIS_PORT=6390   # redis-server of the Cluster-scope limits (jairouter_limits_cluster), on the load-generator core
 declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
                  [jairouter]=9401 [jairouter_anthropic]=9401 [jairouter_bedrock]=9401
-                 [custom]=${CUSTOM_PORT:-9402} [bare]=9403)
+                 [jairouter_limits_local]=9401 [jairouter_limits_cluster]=9401
+                 [custom]=${CUSTOM_PORT:-9402} [bare]=9403 [redis]=$REDIS_PORT)
 # the model each target's requests name (post.lua MODEL). jairouter_anthropic and _bedrock are the
 # same proxy process as jairouter, on routes whose backend speaks Anthropic Messages and Bedrock
 # Converse (jairouter.yaml): the cost of translating, beside the pass-through path.
-declare -A MODEL=([jairouter_anthropic]=claude-bench [jairouter_bedrock]=bedrock-bench)
+# jairouter_limits_local and _cluster: the same process, on routes to the mock held by rate-limit
+# rules of scope Local and Cluster (counted in the redis-server on $REDIS_PORT: the proxy gets
+# --redis-url whenever jairouter_limits_cluster is among the targets).
+declare -A MODEL=([jairouter_anthropic]=claude-bench [jairouter_bedrock]=bedrock-bench
+                  [jairouter_limits_local]=limits-local [jairouter_limits_cluster]=limits-cluster)
 model_of() { echo "${MODEL[$1]:-gpt-4o-mini}"; }
 proc_of() { # target -> the process that serves it
   case $1 in direct|direct_shared) echo mock ;; jairouter_*) echo jairouter ;; *) echo "$1" ;; esac
 }
+JAIROUTER_ALIASES="jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"
+wants_redis() { [[ " $TARGETS " == *" jairouter_limits_cluster "* ]]; }
 # `bare`: the peer harness's minimal node:http + undici proxy (MODE=usage: parse, route by model,
 # read usage), the yardstick of what any Node proxy costs on this machine. Run from a copy in
 # bench/run/bare with this repo's node_modules, since ../shared has no node_modules of its own.
@@ -69,6 +82,7 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
   local missing=() t
   command -v wrk >/dev/null || missing+=(wrk)
   [[ " $TARGETS " == *" nginx "* ]] && ! command -v nginx >/dev/null && ! [[ -x /usr/sbin/nginx ]] && missing+=(nginx)
+  wants_redis && ! command -v redis-server >/dev/null && ! [[ -x /usr/bin/redis-server ]] && missing+=(redis-server)
   if ((${#missing[@]})); then
     local sudo=; [[ $(id -u) != 0 ]] && sudo=sudo
     log "installing ${missing[*]} (apt-get)"
@@ -115,7 +129,10 @@ start_servers() {
     if [[ $(proc_of "$t") == jairouter && $t != jairouter ]]; then # a route of the jairouter process
       start_servers jairouter || return 1; SPID[$t]=${SPID[jairouter]}; continue
     fi
-    local port=${PORT[$t]:-$MOCK_PORT}
+    local port=${PORT[$t]:-$MOCK_PORT} redis_args=
+    if [[ $t == jairouter ]] && wants_redis; then
+      start_servers redis || return 1; redis_args="--redis-url redis://127.0.0.1:$REDIS_PORT"
+    fi
     if port_busy "$port" || { [[ $t == jairouter ]] && port_busy $ADMIN_PORT; }; then
       log "port $port (for $t) is already in use by another process; stop it first"; return 1
     fi
@@ -123,6 +140,9 @@ start_servers() {
       mock|direct|direct_shared)
         PORT=$MOCK_PORT taskset -c $LG_CPU node mock-upstream.mjs >"$LOG/mock.log" 2>&1 &
         SPID[mock]=$!; SPID[direct]=$!; SPID[direct_shared]=$!; wait_port $MOCK_PORT || return 1 ;;
+      redis) # the Cluster limits' counters; no persistence; beside wrk and the mock on the load-generator core
+        taskset -c $LG_CPU redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >"$LOG/redis.log" 2>&1 &
+        SPID[redis]=$! ;;
       nginx)
         taskset -c $SUT_CPU nginx -p "$B/" -c conf/nginx.conf -g 'daemon off;' >"$LOG/nginx.log" 2>&1 &
         SPID[nginx]=$! ;;
@@ -132,7 +152,7 @@ start_servers() {
       jairouter) # full path: API-key auth, routing, metrics; its JSON log lines go to a file
         # shellcheck disable=SC2086
         (cd "$ROOT" && exec taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
-            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT $JAIROUTER_ARGS) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
+            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT $redis_args $JAIROUTER_ARGS) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
         SPID[jairouter]=$! ;;
       bare)
         mkdir -p run/bare && cp "$SHARED_BENCH/node-proxy.mjs" run/bare/ && ln -sfn "$ROOT/node_modules" run/bare/node_modules
@@ -148,7 +168,10 @@ start_servers() {
   sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
   for t in "$@"; do
     [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}"))
-    [[ $t == mock || $t == direct* ]] || smoke "$t" || return 1
+    [[ $t == mock || $t == direct* || $t == redis ]] || smoke "$t" || return 1
+    if [[ $t == jairouter_limits_cluster ]] && ! (( $(redis_dbsize) > 0 )); then
+      log "smoke test of $t: its requests left no counter in Redis (is the proxy connected to it? see $LOG/jairouter.log)"; return 1
+    fi
   done
 }
 
@@ -164,6 +187,12 @@ smoke() { # target: one JSON and one SSE request must come back from the mock th
       log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -5 "$LOG/$(proc_of "$t")".* >&2; return 1
     fi
   done
+}
+
+redis_dbsize() { # keys in the bench's redis-server (0 when it does not answer)
+  local r=
+  { exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT && printf 'DBSIZE\r\n' >&3 && read -r -t 2 r <&3; exec 3<&-; } 2>/dev/null
+  r=${r#:}; r=${r%$'\r'}; [[ $r =~ ^[0-9]+$ ]] && echo "$r" || echo 0
 }
 
 tree_pids() { # pid -> pid and all descendants
@@ -187,7 +216,7 @@ rss_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k ==
 
 headers_for() { # target -> wrk -H args (one per line)
   case $1 in
-    jairouter*) echo "Authorization: Bearer $BENCH_KEY" ;;
+    jairouter*) echo "Authorization: Bearer ${KEY_OF[$1]:-$BENCH_KEY}" ;;
     custom) echo "Authorization: Bearer ${CUSTOM_AUTH:-sk-bench-custom}" ;;
     portkey) echo "Authorization: Bearer sk-bench-portkey"
       echo "x-portkey-provider: openai"
@@ -210,9 +239,9 @@ ensure_alive() { # target...: restart what died (something else on the box may k
     log "$t (pid $p) died (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))")); restarting it"
     echo "$(date -Is) $t pid $p died, exit status $rc, restarted" >>"$OUT/restarts.txt"
     unset "SPID[$t]"; [[ $t == mock ]] && unset 'SPID[direct]' 'SPID[direct_shared]'
-    [[ $t == jairouter ]] && unset 'SPID[jairouter_anthropic]' 'SPID[jairouter_bedrock]'
+    [[ $t == jairouter ]] && for a in $JAIROUTER_ALIASES; do unset "SPID[$a]"; done
     start_servers "$t" || exit 1
-    for a in direct direct_shared jairouter_anthropic jairouter_bedrock; do # the aliases follow it
+    for a in direct direct_shared $JAIROUTER_ALIASES; do # the aliases follow it
       [[ $(proc_of $a) == "$t" ]] && SPID[$a]=${SPID[$t]}
     done
   done
@@ -221,7 +250,7 @@ ensure_alive() { # target...: restart what died (something else on the box may k
 # measure TARGET MODE LOAD REP [record=1]
 measure() {
   local target=$1 mode=$2 load=$3 rep=$4 record=${5:-1}
-  ensure_alive mock "$target"
+  ensure_alive mock "$target"; [[ $target == jairouter_limits_cluster ]] && ensure_alive redis
   local url="http://127.0.0.1:${PORT[$target]}/v1/chat/completions"
   local stream=0; [[ $mode == sse ]] && stream=1
   local conns=$CONNS dur=$DURATION delay=0
@@ -245,10 +274,11 @@ measure() {
   local sampler=$!
   local logf; logf=$LOG/$(proc_of "$target").log
   local logb0; logb0=$(stat -c %s "$logf" 2>/dev/null || echo 0)
-  local c0 m0 b0; c0=$(cpu_ticks "${sut[@]}"); m0=$(cpu_ticks $mock); b0=$(cpu_busy)
+  local redis=${SPID[redis]:-} r0=0 r1=0   # Redis's CPU is reported beside the proxy's, not in it
+  local c0 m0 b0; c0=$(cpu_ticks "${sut[@]}"); m0=$(cpu_ticks $mock); b0=$(cpu_busy); [[ -n $redis ]] && r0=$(cpu_ticks $redis)
   local wout
   wout=$(STREAM=$stream MODEL=$(model_of "$target") WRK_DELAY_MS=$delay taskset -c $LG_CPU wrk -t1 -c$conns -d${dur}s --timeout 10s -s post.lua "${hargs[@]}" "$url" 2>&1)
-  local c1 m1 b1; c1=$(cpu_ticks "${sut[@]}"); m1=$(cpu_ticks $mock); b1=$(cpu_busy)
+  local c1 m1 b1; c1=$(cpu_ticks "${sut[@]}"); m1=$(cpu_ticks $mock); b1=$(cpu_busy); [[ -n $redis ]] && r1=$(cpu_ticks $redis)
   rm -f "$flag"; wait $sampler 2>/dev/null
   local rss_max; rss_max=$(cat "$flag.max" 2>/dev/null || echo 0); rm -f "$flag.max"
   local logb1; logb1=$(stat -c %s "$logf" 2>/dev/null || echo 0)
@@ -259,10 +289,11 @@ measure() {
   if [[ -z $wj ]]; then log "wrk failed for $target $mode $load: $wout"; wj='{}'; fi
   local busy; busy=$(paste <(echo "$b0") <(echo "$b1") | awk '{t=(($7-$3)>0?($7-$3):1); printf "\"%s_busy_pct\":%.1f,\"%s_steal_pct\":%.1f,", $1, ($6-$2)*100/t, $1, ($8-$4)*100/t}')
   local line
-  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
+  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,"redis_cpu_s":%s,%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
     "$(date -Is)" "$rep" "$load" "$mode" "$target" "$conns" "$dur" "$delay" "${#sut[@]}" \
     "$(awk -v a=$c0 -v b=$c1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$(awk -v a=$m0 -v b=$m1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
+    "$(awk -v a=$r0 -v b=$r1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$busy" "${RSS0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
   echo "$line" >>"$OUT/results.jsonl"
   echo "$stats" >"$OUT/mockstats-$target-$mode-$load-$rep.json"

@@ -19,7 +19,7 @@ for (const r of rows) {
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(r);
 }
-const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter', 'jairouter_anthropic', 'jairouter_bedrock'];
+const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter', 'jairouter_anthropic', 'jairouter_bedrock', 'jairouter_limits_local', 'jairouter_limits_cluster'];
 const agg = new Map();
 for (const [k, rs] of groups) {
   agg.set(k, {
@@ -31,6 +31,7 @@ for (const [k, rs] of groups) {
     rssStart: med(rs.map((r) => r.rss_start_kb)) / 1024, rssMax: Math.max(...rs.map((r) => r.rss_max_kb)) / 1024,
     cpu0: med(rs.map((r) => r.cpu0_busy_pct)), steal: med(rs.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct)),
     logB: med(rs.map((r) => r.log_bytes / r.wrk.requests)),
+    redisUs: med(rs.map((r) => (r.redis_cpu_s * 1e6) / r.wrk.requests)),
     errors: rs.reduce((s, r) => s + r.wrk.err_status + r.wrk.err_connect + r.wrk.err_read + r.wrk.err_write + r.wrk.err_timeout, 0),
     wrkReq: rs.reduce((s, r) => s + r.wrk.requests, 0), mockReq: rs.reduce((s, r) => s + r.mock_requests, 0),
   });
@@ -68,8 +69,9 @@ for (const load of ['sat', 'r200', 'r1000']) {
       out.push(`| ${t} | ${f0(a.rps)} | ${cells(a).join(' | ')} | ${f0(a.cpu0)} | ${a.errors} |`);
     }
     // JAiRouter against Portkey, and against the bare Node proxy (what Node itself costs here).
-    // The translating routes against the pass-through route of the same process.
-    for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter']]) {
+    // The translating routes and the limited routes against the pass-through route of the same process.
+    for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter'],
+      ['jairouter_limits_local', 'jairouter'], ['jairouter_limits_cluster', 'jairouter']]) {
       const [j, p] = [get(me), get(peer)];
       if (!j || !p) continue;
       out.push(`| **${me} ÷ ${peer}** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
@@ -77,6 +79,14 @@ for (const load of ['sat', 'r200', 'r1000']) {
         `${ratio(j.rssStart, p.rssStart)} | ${ratio(j.rssMax, p.rssMax)} | | |`);
     }
   }
+}
+// Cluster-scope limits also cost Redis CPU, which is not in the proxy's CPU µs/req.
+const redisRows = [...agg].filter(([k, a]) => k.endsWith('|jairouter_limits_cluster') && Number.isFinite(a.redisUs));
+if (redisRows.length) {
+  out.push('\n### Redis CPU of the Cluster-scope limits (not in the proxy\'s CPU µs/req above)\n');
+  out.push('| load | mode | redis-server CPU µs/req |');
+  out.push('|---|---|---|');
+  for (const [k, a] of redisRows) out.push(`| ${k.split('|')[0]} | ${k.split('|')[1]} | ${f1(a.redisUs)} |`);
 }
 out.push('\n### Proof of routing: requests completed by wrk vs received by the mock (summed over reps)\n');
 out.push('| load | mode | target | wrk completed | mock received | log bytes/req |');
