@@ -76,7 +76,13 @@ const redis = opts.redisUrl
       },
     })
   : null;
-if (redis) metrics.redisUp.set(1);
+if (redis) {
+  // Not serving until Redis answers (or a short wait is over): a replica that starts while Redis
+  // is up should count Cluster limits there from its first request, not on its local share.
+  metrics.redisUp.set(0);
+  if (await redis.ready(3000)) metrics.redisUp.set(1);
+  else log.warn('redis not reachable at start: Cluster limits use this replica\'s share (limit / replicas) until it is');
+}
 const replicas = () => operatorSource?.replicas ?? 1;
 metrics.replicas = replicas;
 const limits = new Limits({ redis, replicas });

@@ -44,7 +44,10 @@ export interface RedisLimitsOptions {
   cluster?: boolean;
   /** TLS options for rediss:// (a private CA, a client certificate). */
   tls?: ConnectionOptions;
-  /** Called on each transition: up after being down, down after being up. Starts as up. */
+  /**
+   * Called on each transition: up after being down, down after being up. Starts as up (the
+   * first connection is awaited with ready(); a Redis that cannot be reached reports down).
+   */
   onStateChange?(up: boolean, err?: string): void;
   /** Called when the script itself fails (a bug, not an outage); the take answers null. */
   onError?(err: string): void;
@@ -453,6 +456,9 @@ export class RedisLimits {
   readonly #onError: ((err: string) => void) | undefined;
   readonly #password: string | undefined;
   #up = true;
+  /** Resolves the first time the connection is ready. */
+  readonly #firstReady: Promise<void>;
+  #markReady: () => void = () => {};
   #closed = false;
 
   constructor(opts: RedisLimitsOptions) {
@@ -487,7 +493,11 @@ export class RedisLimits {
       : new Redis(redisOptions);
     this.#client.defineCommand('jrLimits', { lua: LIMITS_LUA });
     this.#client.defineCommand('jrBudget', { lua: BUDGET_LUA, numberOfKeys: 1 });
-    this.#client.on('ready', () => this.#setUp(true));
+    this.#firstReady = new Promise((resolve) => (this.#markReady = resolve));
+    this.#client.on('ready', () => {
+      this.#markReady();
+      this.#setUp(true);
+    });
     this.#client.on('error', (err: Error) => this.#setUp(false, err.message));
     this.#client.on('close', () => this.#setUp(false, 'connection closed'));
   }
@@ -601,6 +611,15 @@ export class RedisLimits {
         budget(key(k), 'add', Math.round(delta), 0, Math.ceil(ttlMs)).catch((err: unknown) => this.#failed(err));
       },
     };
+  }
+
+  /** Whether Redis became ready within `timeoutMs` (the proxy waits for it before listening). */
+  async ready(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const ok = await Promise.race([this.#firstReady.then(() => true), timeout]);
+    clearTimeout(timer);
+    return ok;
   }
 
   async close(): Promise<void> {
