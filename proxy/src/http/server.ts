@@ -11,7 +11,7 @@ import { Budgets, microCost } from '../limits/budget.ts';
 import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime } from '../limits/engine.ts';
 import type { UsageMeter } from '../limits/usage.ts';
 import { estimateTokens } from '../runtime/capabilities.ts';
-import { Identity, type RouteRuntime, type Runtime } from '../runtime/runtime.ts';
+import { Identity, type RouteRuntime, type Runtime, type TenantRuntime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
@@ -321,11 +321,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   /** The limits a request on `route` by `tenant` is held to: the route's and the tenant's, each once. */
-  function limitsOf(route: RouteRuntime, tenant: { limits: LimitRuntime[] }): readonly LimitRuntime[] {
+  function limitsOf(route: RouteRuntime, tenant: TenantRuntime): readonly LimitRuntime[] {
     if (tenant.limits.length === 0) return route.limits;
     if (route.limits.length === 0) return tenant.limits;
-    const all = [...route.limits];
-    for (const l of tenant.limits) if (!all.includes(l)) all.push(l);
+    // Both: merged once per route and config version, then reused.
+    let all = tenant.limitsWith.get(route);
+    if (all === undefined) {
+      all = [...route.limits];
+      for (const l of tenant.limits) if (!all.includes(l)) all.push(l);
+      tenant.limitsWith.set(route, all);
+    }
     return all;
   }
 

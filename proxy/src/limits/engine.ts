@@ -21,6 +21,8 @@ export class LimitRuntime {
   private degraded: { table: LimiterTable; replicas: number } | null = null;
   /** Redis key prefix of this rule's counters. */
   readonly redisPrefix: string;
+  /** String(limit), for x-ratelimit-limit-*; null when the limit moves (Adaptive) or may be a per-replica share (Cluster). */
+  readonly limitText: string | null;
 
   constructor(ir: LimitIR, previous: LimitRuntime | undefined) {
     this.ir = ir;
@@ -39,6 +41,7 @@ export class LimitRuntime {
     this.table = keep ? previous.table : new LimiterTable(this.spec);
     if (keep) this.degraded = previous.degraded;
     this.redisPrefix = ir.id;
+    this.limitText = ir.algorithm === 'Adaptive' || ir.scope === 'Cluster' ? null : String(ir.limit);
   }
 
   /** Drops the counters that are back to fresh (bounded memory between table-full sweeps). */
@@ -245,22 +248,22 @@ function part(name: string, src: KeySource): string {
  * the rule with the least left. `reset` is a duration as OpenAI writes it (`1s`, `6m0s`, `20ms`).
  */
 export function rateLimitHeaders(taken: readonly { limit: LimitRuntime; decision: Decision }[], set: (name: string, value: string) => void): void {
-  let req: Decision | null = null;
-  let tok: Decision | null = null;
+  let req: { limit: LimitRuntime; decision: Decision } | null = null;
+  let tok: { limit: LimitRuntime; decision: Decision } | null = null;
   for (const t of taken) {
     if (t.limit.tokens) {
-      if (tok === null || t.decision.remaining < tok.remaining) tok = t.decision;
-    } else if (req === null || t.decision.remaining < req.remaining) req = t.decision;
+      if (tok === null || t.decision.remaining < tok.decision.remaining) tok = t;
+    } else if (req === null || t.decision.remaining < req.decision.remaining) req = t;
   }
   if (req !== null) {
-    set('x-ratelimit-limit-requests', String(req.limit));
-    set('x-ratelimit-remaining-requests', String(req.remaining));
-    set('x-ratelimit-reset-requests', resetDuration(req.resetMs));
+    set('x-ratelimit-limit-requests', req.limit.limitText ?? String(req.decision.limit));
+    set('x-ratelimit-remaining-requests', String(req.decision.remaining));
+    set('x-ratelimit-reset-requests', resetDuration(req.decision.resetMs));
   }
   if (tok !== null) {
-    set('x-ratelimit-limit-tokens', String(tok.limit));
-    set('x-ratelimit-remaining-tokens', String(tok.remaining));
-    set('x-ratelimit-reset-tokens', resetDuration(tok.resetMs));
+    set('x-ratelimit-limit-tokens', tok.limit.limitText ?? String(tok.decision.limit));
+    set('x-ratelimit-remaining-tokens', String(tok.decision.remaining));
+    set('x-ratelimit-reset-tokens', resetDuration(tok.decision.resetMs));
   }
 }
 

@@ -37,8 +37,11 @@ export class LimiterTable {
   get(key: string, now: number): Limiter {
     const found = this.#limiters.get(key);
     if (found) {
-      this.#limiters.delete(key);
-      this.#limiters.set(key, found);
+      // Recency only matters once eviction may come: below half full, a hit costs one lookup.
+      if (this.#limiters.size * 2 >= this.#max) {
+        this.#limiters.delete(key);
+        this.#limiters.set(key, found);
+      }
       return found;
     }
     if (this.#limiters.size >= this.#max) this.#makeRoom(now);

@@ -68,6 +68,8 @@ export interface TenantRuntime {
   modelsVersion: number;
   /** The limits that target this tenant: its quotas and RateLimitPolicy targetRefs. */
   readonly limits: LimitRuntime[];
+  /** Its limits merged with a route's, built on first use (the runtime never changes after build). */
+  readonly limitsWith: Map<RouteRuntime, LimitRuntime[]>;
 }
 
 /**
@@ -150,6 +152,7 @@ export class Runtime {
         modelsBodies: new Map(),
         modelsVersion: -1,
         limits: [],
+        limitsWith: new Map(),
       };
       this.tenants.push(tenant);
       for (const iss of t.jwtIssuers ?? []) {
