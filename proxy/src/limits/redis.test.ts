@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { startRedis, type RedisServer } from '@jairouter/testkit/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLimiter, type Algorithm, type Decision, type LimitSpec } from './algorithms.ts';
 import { Budgets, MICRO } from './budget.ts';
 import { RedisLimits, redisKey, type ClusterItem } from './redis.ts';
 
-const REDIS_SERVER = '/usr/bin/redis-server';
-
+/** A free loopback port (for a TLS port, which the server is told before it starts). */
 async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
@@ -21,28 +21,6 @@ async function freePort(): Promise<number> {
   srv.close();
   await once(srv, 'close');
   return port;
-}
-
-async function startRedis(port: number, extra: string[] = []): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
-  const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-  });
-  proc.removeAllListeners('exit');
-  return proc;
-}
-
-async function stopRedis(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = once(proc, 'exit');
-  proc.kill('SIGKILL');
-  await exited;
 }
 
 /** Resolves when `onStateChange` next reports `up`; records every report. */
@@ -62,8 +40,7 @@ function stateWatcher() {
   };
 }
 
-let port = 0;
-let server: ChildProcess;
+let server: RedisServer;
 let url = '';
 const opened: RedisLimits[] = [];
 
@@ -82,14 +59,13 @@ async function ready(l: RedisLimits, item: ClusterItem): Promise<void> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  url = `redis://127.0.0.1:${port}`;
-  server = await startRedis(port);
+  server = await startRedis();
+  url = server.url;
 });
 
 afterAll(async () => {
   await Promise.all(opened.map((l) => l.close()));
-  await stopRedis(server);
+  await server.stop();
 });
 
 let seq = 0;
@@ -180,7 +156,7 @@ describe('RedisLimits against a real redis-server', () => {
     expect(states.reports).toEqual([]);
 
     const down = states.next(false);
-    await stopRedis(server);
+    await server.kill();
     const started = Date.now();
     const replies = [];
     for (let i = 0; i < 5; i++) replies.push(await l.takeAll([item]));
@@ -191,7 +167,7 @@ describe('RedisLimits against a real redis-server', () => {
     l.observe(item.rule, item.key, item.spec, 10, false);
 
     const up = states.next(true);
-    server = await startRedis(port);
+    await server.restart();
     await up;
     expect(states.reports).toEqual([false, true]);
     const back = await l.takeAll([item]);
@@ -265,16 +241,17 @@ describe('the Lua script decides as algorithms.ts does', () => {
 
 describe('connecting', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jr-redis-'));
-  const servers: ChildProcess[] = [];
+  const servers: RedisServer[] = [];
   afterAll(async () => {
-    await Promise.all(servers.map(stopRedis));
+    await Promise.all(servers.map((r) => r.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
   const item = (): ClusterItem => ({ rule: rule('connect'), key: 'k', spec: tb(3, 60_000), amount: 1 });
 
   it('a password in the URL authenticates; a wrong one is reported without the password in the message', async () => {
-    const p = await freePort();
-    servers.push(await startRedis(p, ['--requirepass', 'right-pass-1']));
+    const r = await startRedis({ args: ['--requirepass', 'right-pass-1'] });
+    servers.push(r);
+    const p = r.port;
     const good = limits({ url: `redis://:right-pass-1@127.0.0.1:${p}` });
     await ready(good, item());
     const errors: string[] = [];
@@ -296,7 +273,7 @@ describe('connecting', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     const p = await freePort();
     const cert = join(dir, 'cert.pem');
-    servers.push(await startRedis(0, ['--tls-port', String(p), '--tls-cert-file', cert, '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no']));
+    servers.push(await startRedis({ args: ['--port', '0', '--tls-port', String(p), '--tls-cert-file', cert, '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no'] }));
     const trusted = limits({ url: `rediss://127.0.0.1:${p}`, tls: { ca: readFileSync(cert) } });
     await ready(trusted, item());
     expect((await trusted.takeAll([item()]))!.decisions[0]!.allowed).toBe(true);
@@ -308,8 +285,9 @@ describe('connecting', () => {
   });
 
   it('redis+cluster:// runs the script on Redis Cluster: every key of a call in the {jr} slot', async () => {
-    const p = await freePort();
-    servers.push(await startRedis(p, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1']));
+    const r = await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] });
+    servers.push(r);
+    const p = r.port;
     const admin = new Redis(p, '127.0.0.1');
     await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
     // A lone node announces no address unless told (above), and turns ok a moment after it owns every slot.
