@@ -38,7 +38,8 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-async function freePort(): Promise<number> {
+/** A free loopback port (e.g. a TLS port a server is told before it starts). */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');

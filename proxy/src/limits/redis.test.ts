@@ -1,27 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { startRedis, type RedisServer } from '@jairouter/testkit/redis';
+import { freePort, startRedis, type RedisServer } from '@jairouter/testkit/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLimiter, type Algorithm, type Decision, type LimitSpec } from './algorithms.ts';
 import { Budgets, MICRO } from './budget.ts';
 import { RedisLimits, redisKey, type ClusterItem } from './redis.ts';
-
-/** A free loopback port (for a TLS port, which the server is told before it starts). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
-}
 
 /** Resolves when `onStateChange` next reports `up`; records every report. */
 function stateWatcher() {
