@@ -31,6 +31,8 @@ export interface ProxyOptions {
   redisUrl?: string;
   /** Output tokens a token limit reserves for a request that names no max_tokens. */
   defaultMaxTokens: number;
+  /** Where the audit trail goes: a file path, `stdout` or `stderr`; undefined = none. */
+  auditLog?: string;
 }
 
 export class UsageError extends Error {}
@@ -65,6 +67,8 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
                          the number of replicas
   --default-max-tokens N output tokens a token limit reserves for a request that names no
                          max_tokens, until its real usage settles it (default 1024)
+  --audit-log TARGET     one JSON audit record per request (docs/audit.md) to a file (appended),
+                         stdout or stderr (default: none)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help             this text`;
 
@@ -104,6 +108,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'log-level': { type: 'string' },
         'redis-url': { type: 'string' },
         'default-max-tokens': { type: 'string' },
+        'audit-log': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -158,6 +163,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     configPaths: values.config ?? [],
     ...(redisUrl !== undefined && { redisUrl }),
     defaultMaxTokens: Number(dmt),
+    ...(values['audit-log'] !== undefined && { auditLog: nonEmpty('--audit-log', values['audit-log']) }),
     ...(operator && { operator }),
     listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),
@@ -198,6 +204,11 @@ function parseOperator(values: Record<string, string | boolean | string[] | unde
     ...(snapshotFile !== undefined && { snapshotFile }),
     proxyName,
   };
+}
+
+function nonEmpty(flag: string, v: string): string {
+  if (v.trim() === '') throw new UsageError(`${flag}: expected a file path, stdout or stderr`);
+  return v;
 }
 
 export { USAGE };

@@ -3,6 +3,7 @@ import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts'
 import { Budgets } from './limits/budget.ts';
 import { Limits } from './limits/engine.ts';
 import { UsageMeter } from './limits/usage.ts';
+import { createAuditLog } from './telemetry/audit.ts';
 import { ProxyServer } from './proxy-server.ts';
 import { RuntimeSwap } from './runtime/swap.ts';
 import type { Runtime } from './runtime/runtime.ts';
@@ -93,6 +94,15 @@ if (operatorSource && usage) {
   operatorSource.reportUsage(() => ({ ...usage.report(), redis: redis ? (redisUp ? 'up' : 'down') : 'none' }));
 }
 
+let audit: ReturnType<typeof createAuditLog> | undefined;
+try {
+  audit = opts.auditLog !== undefined ? createAuditLog(opts.auditLog) : undefined;
+} catch (e) {
+  console.error(`jairouter-proxy: --audit-log ${opts.auditLog}: ${(e as Error).message}`);
+  process.exit(1);
+}
+if (audit) process.once('exit', () => audit.flushSync());
+
 server = new ProxyServer({
   swap,
   logging,
@@ -100,6 +110,7 @@ server = new ProxyServer({
   limits,
   budgets,
   ...(usage && { usage }),
+  ...(audit && { audit }),
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,

@@ -8,6 +8,7 @@ import { createHandler } from './http/server.ts';
 import type { Budgets } from './limits/budget.ts';
 import type { Limits } from './limits/engine.ts';
 import type { UsageMeter } from './limits/usage.ts';
+import type { AuditLog } from './telemetry/audit.ts';
 import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
 import type { ProxyMetrics } from './telemetry/metrics.ts';
@@ -29,6 +30,8 @@ export interface ProxyServerOptions {
   budgets?: Budgets;
   /** Counts tenants' consumption for the operator (operator mode). */
   usage?: UsageMeter;
+  /** The audit trail (--audit-log). */
+  audit?: AuditLog;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
   /** Closed after the drain (the Redis connection of Cluster limits). */
@@ -60,6 +63,7 @@ export class ProxyServer {
       limits: opts.limits ?? null,
       budgets: opts.budgets ?? null,
       usage: opts.usage ?? null,
+      audit: opts.audit ?? null,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

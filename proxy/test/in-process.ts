@@ -6,6 +6,7 @@ import { compile, parseResourcesYaml } from '@jairouter/crds';
 import OpenAI from 'openai';
 import { ProxyServer } from '../src/proxy-server.ts';
 import { RuntimeSwap } from '../src/runtime/swap.ts';
+import { createAuditLog } from '../src/telemetry/audit.ts';
 import { createLogging } from '../src/telemetry/logger.ts';
 import { ProxyMetrics } from '../src/telemetry/metrics.ts';
 import type { LogLine } from './harness.ts';
@@ -27,6 +28,8 @@ export interface InProcessProxy {
 export interface InProcessOptions {
   corsOrigins?: string[];
   maxBodyBytes?: number;
+  /** Audit records, parsed, as the proxy writes them (on: --audit-log). */
+  audit?: Record<string, unknown>[];
 }
 
 /** Compiles standalone YAML into the config the proxy serves; every object must be accepted. */
@@ -37,6 +40,26 @@ export function compileYaml(yaml: string) {
   const rejected = result.statuses.flatMap((s) => s.conditions.filter((c) => c.status === 'False').map((c) => `${s.kind} ${s.name}: ${c.reason}: ${c.message}`));
   if (rejected.length > 0) throw new Error(rejected.join('\n'));
   return result.config;
+}
+
+/** A Sink that hands over whole lines. */
+function lineSink(onLine: (line: string) => void) {
+  let pending = '';
+  return {
+    write(s: string): boolean {
+      pending += s;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        onLine(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+      return true;
+    },
+    flush(cb?: (err?: Error) => void) {
+      cb?.();
+    },
+    flushSync() {},
+  };
 }
 
 export async function startInProcess(yaml: string, opts: InProcessOptions = {}): Promise<InProcessProxy> {
@@ -68,6 +91,7 @@ export async function startInProcess(yaml: string, opts: InProcessOptions = {}):
     requestReadTimeoutMs: 60_000,
     corsOrigins: opts.corsOrigins ?? [],
     configured: () => true,
+    ...(opts.audit && { audit: createAuditLog('memory', lineSink((line) => opts.audit!.push(JSON.parse(line) as Record<string, unknown>))) }),
   });
   const urls = await server.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });
   return {

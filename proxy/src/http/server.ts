@@ -10,6 +10,7 @@ import { looksLikeJwt } from '../auth/jwt.ts';
 import { Budgets, microCost } from '../limits/budget.ts';
 import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime } from '../limits/engine.ts';
 import type { UsageMeter } from '../limits/usage.ts';
+import type { AuditLog } from '../telemetry/audit.ts';
 import { estimateTokens } from '../runtime/capabilities.ts';
 import { Identity, type RouteRuntime, type Runtime, type TenantRuntime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   defaultMaxTokens?: number;
   /** Counts tenants' consumption for the operator's status (operator mode); null = not counted. */
   usage?: UsageMeter | null;
+  /** The audit trail (`--audit-log`); null = none. */
+  audit?: AuditLog | null;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
@@ -53,6 +56,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const budgets = deps.budgets ?? new Budgets({ shared: null, replicas: () => 1 });
   const defaultMaxTokens = deps.defaultMaxTokens ?? 1024;
   const usage = deps.usage ?? null;
+  const audit = deps.audit ?? null;
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
@@ -75,6 +79,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (ex.taken !== null) settle(ex, seconds);
     if (ex.budgetHold !== null) settleBudget(ex);
     if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
+    if (audit !== null) auditRecord(ex, route, seconds);
     logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
@@ -92,6 +97,38 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       streamError: ex.streamError,
       clientGone: ex.clientGone,
       detail: ex.detail,
+    });
+  }
+
+  function auditRecord(ex: Exchange, route: string, seconds: number): void {
+    const out = ex.out;
+    const id = ex.identity;
+    const pricing = ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+    const url = ex.req.url ?? '';
+    const q = url.indexOf('?');
+    audit!.write({
+      time: new Date().toISOString(),
+      requestId: ex.requestId,
+      tenant: id?.tenant.id ?? '',
+      keyId: id?.keyId ?? '',
+      subject: id && id.keyId === '' ? id.user : '',
+      clientIp: ex.req.socket.remoteAddress ?? '',
+      method: ex.req.method ?? '',
+      path: q < 0 ? url : url.slice(0, q),
+      model: ex.client?.model ?? '',
+      route,
+      backend: ex.backend,
+      // Past the limits a request is the upstream's to answer: an error then is a failure, not a refusal.
+      decision: out.status > 0 && out.status < 400 ? 'allowed' : ex.route !== null ? 'failed' : 'refused',
+      reason: out.status >= 400 || out.status === 0 ? out.errorCode : '',
+      detail: ex.detail,
+      status: out.status,
+      stream: ex.client?.stream ?? false,
+      tokensIn: ex.tokensIn,
+      tokensOut: ex.tokensOut,
+      cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
+      masks: {},
+      durationMs: Math.round(seconds * 1e4) / 10,
     });
   }
 
@@ -208,6 +245,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (ex.runtime.acceptsTokens && looksLikeJwt(key)) {
       return ex.runtime.authenticateToken(key).then((r) => {
         if (r instanceof Identity) return admit(ex, r);
+        ex.detail = r.reason;
         reject(ex, Errors.invalidToken(r.reason), 'invalid_token');
         return false;
       });
