@@ -33,6 +33,8 @@ export interface ProxyOptions {
   defaultMaxTokens: number;
   /** Where the audit trail goes: a file path, `stdout` or `stderr`; undefined = none. */
   auditLog?: string;
+  /** Requests one tenant may have in flight; 0 = no cap. */
+  maxInflightPerTenant: number;
 }
 
 export class UsageError extends Error {}
@@ -67,6 +69,9 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
                          the number of replicas
   --default-max-tokens N output tokens a token limit reserves for a request that names no
                          max_tokens, until its real usage settles it (default 1024)
+  --max-inflight-per-tenant N
+                         requests one tenant may have in flight on this replica; beyond it
+                         503 with Retry-After (default 0: no cap)
   --audit-log TARGET     one JSON audit record per request (docs/audit.md) to a file (appended),
                          stdout or stderr (default: none)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
@@ -109,6 +114,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'redis-url': { type: 'string' },
         'default-max-tokens': { type: 'string' },
         'audit-log': { type: 'string' },
+        'max-inflight-per-tenant': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -163,6 +169,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     configPaths: values.config ?? [],
     ...(redisUrl !== undefined && { redisUrl }),
     defaultMaxTokens: Number(dmt),
+    maxInflightPerTenant: wholeNumber('--max-inflight-per-tenant', values['max-inflight-per-tenant'] ?? '0'),
     ...(values['audit-log'] !== undefined && { auditLog: nonEmpty('--audit-log', values['audit-log']) }),
     ...(operator && { operator }),
     listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),
@@ -204,6 +211,11 @@ function parseOperator(values: Record<string, string | boolean | string[] | unde
     ...(snapshotFile !== undefined && { snapshotFile }),
     proxyName,
   };
+}
+
+function wholeNumber(flag: string, v: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: expected a whole number, got ${JSON.stringify(v)}`);
+  return Number(v);
 }
 
 function nonEmpty(flag: string, v: string): string {

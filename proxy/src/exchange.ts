@@ -29,6 +29,8 @@ export class Exchange {
   taken: Taken[] | null = null;
   /** The tenant budget's reservation, settled with the real cost when the request finishes. */
   budgetHold: BudgetHold | null = null;
+  /** Counted in its tenant's requests in flight (--max-inflight-per-tenant). */
+  holdsSlot = false;
   /** Some upstream answered 429 (steers Adaptive limits). */
   upstreamThrottled = false;
   /** Why it was refused, for the request log: the rule that limited it, the grant that was missing. */

@@ -111,6 +111,7 @@ server = new ProxyServer({
   budgets,
   ...(usage && { usage }),
   ...(audit && { audit }),
+  maxInflightPerTenant: opts.maxInflightPerTenant,
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,

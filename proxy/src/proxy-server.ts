@@ -32,6 +32,8 @@ export interface ProxyServerOptions {
   usage?: UsageMeter;
   /** The audit trail (--audit-log). */
   audit?: AuditLog;
+  /** Requests one tenant may have in flight (0: no cap). */
+  maxInflightPerTenant?: number;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
   /** Closed after the drain (the Redis connection of Cluster limits). */
@@ -64,6 +66,7 @@ export class ProxyServer {
       budgets: opts.budgets ?? null,
       usage: opts.usage ?? null,
       audit: opts.audit ?? null,
+      maxInflightPerTenant: opts.maxInflightPerTenant ?? 0,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -30,6 +30,7 @@ export interface InProcessOptions {
   maxBodyBytes?: number;
   /** Audit records, parsed, as the proxy writes them (on: --audit-log). */
   audit?: Record<string, unknown>[];
+  maxInflightPerTenant?: number;
 }
 
 /** Compiles standalone YAML into the config the proxy serves; every object must be accepted. */
@@ -91,6 +92,7 @@ export async function startInProcess(yaml: string, opts: InProcessOptions = {}):
     requestReadTimeoutMs: 60_000,
     corsOrigins: opts.corsOrigins ?? [],
     configured: () => true,
+    ...(opts.maxInflightPerTenant !== undefined && { maxInflightPerTenant: opts.maxInflightPerTenant }),
     ...(opts.audit && { audit: createAuditLog('memory', lineSink((line) => opts.audit!.push(JSON.parse(line) as Record<string, unknown>))) }),
   });
   const urls = await server.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });

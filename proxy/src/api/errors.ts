@@ -55,6 +55,13 @@ export const Errors = {
   missingKey: () =>
     apiError(401, 'authentication_error', 'missing_api_key', 'no API key provided: send Authorization: Bearer <key> (or x-api-key: <key>)'),
   invalidKey: () => apiError(401, 'authentication_error', 'invalid_api_key', 'incorrect API key provided'),
+  authLockedOut: (retryAfterS: number) =>
+    apiError(429, 'rate_limit_error', 'too_many_authentication_failures', `too many failed authentications from this address; try again in ${retryAfterS} s`),
+  tooDeep: (max: number) => apiError(400, 'invalid_request_error', 'json_too_deep', `request body nests objects and arrays more than ${max} levels deep`),
+  tooMany: (param: string, n: number, max: number) =>
+    apiError(400, 'invalid_request_error', 'too_many_items', `${param} has ${n} items; at most ${max} are accepted`, param),
+  tenantBusy: (tenant: string, max: number) =>
+    apiError(503, 'service_unavailable', 'tenant_concurrency_exceeded', `tenant ${tenant} already has ${max} requests in flight (--max-inflight-per-tenant); retry when one finishes`),
   /** A bearer token that looks like a JWT and failed a check; `reason` names the check, never the token. */
   invalidToken: (reason: string) => apiError(401, 'authentication_error', 'invalid_token', `the bearer token was rejected: ${reason}`),
   suspended: (tenant: string) => apiError(403, 'permission_error', 'tenant_suspended', `tenant ${tenant} is suspended`),

@@ -18,7 +18,13 @@ import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
 import type { CorsPolicy } from './cors.ts';
 import { readTimedOut } from './errors.ts';
+import { AuthFailureThrottle, nestedDeeperThan } from './abuse.ts';
 import { readBody } from './read-body.ts';
+
+/** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
+const MAX_JSON_DEPTH = 64;
+const MAX_MESSAGES = 10_000;
+const MAX_TOOLS = 1_024;
 
 const OPERATIONS: Record<string, Operation> = {
   '/v1/chat/completions': 'chat',
@@ -47,6 +53,10 @@ export interface HandlerDeps {
   usage?: UsageMeter | null;
   /** The audit trail (`--audit-log`); null = none. */
   audit?: AuditLog | null;
+  /** Requests one tenant may have in flight (`--max-inflight-per-tenant`); 0 = no cap. */
+  maxInflightPerTenant?: number;
+  /** Failed authentications per client IP (default: 10 a minute, then an exponential lockout). */
+  authThrottle?: AuthFailureThrottle;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
@@ -57,6 +67,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const defaultMaxTokens = deps.defaultMaxTokens ?? 1024;
   const usage = deps.usage ?? null;
   const audit = deps.audit ?? null;
+  const maxInflight = deps.maxInflightPerTenant ?? 0;
+  /** Requests in flight by tenant id, across config versions (only with a cap). */
+  const inflight = new Map<string, number>();
+  const authThrottle = deps.authThrottle ?? new AuthFailureThrottle();
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
@@ -80,6 +94,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (ex.budgetHold !== null) settleBudget(ex);
     if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
     if (audit !== null) auditRecord(ex, route, seconds);
+    if (ex.holdsSlot) {
+      const t = ex.identity!.tenant.id;
+      const n = inflight.get(t)! - 1;
+      if (n === 0) inflight.delete(t);
+      else inflight.set(t, n);
+    }
     logging.request({
       requestId: ex.requestId,
       tenant: ex.identity?.tenant.id ?? '',
@@ -240,16 +260,26 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       reject(ex, Errors.missingKey());
       return false;
     }
+    // An address that keeps presenting wrong credentials waits before any is looked at again.
+    const ip = ex.req.socket.remoteAddress ?? '';
+    const locked = authThrottle.lockedFor(ip, Date.now());
+    if (locked > 0) {
+      const retryAfterS = Math.ceil(locked / 1000);
+      reject(ex, Errors.authLockedOut(retryAfterS), { 'retry-after': String(retryAfterS) });
+      return false;
+    }
     const id = ex.runtime.authenticate(key);
     if (id) return admit(ex, id);
     if (ex.runtime.acceptsTokens && looksLikeJwt(key)) {
       return ex.runtime.authenticateToken(key).then((r) => {
         if (r instanceof Identity) return admit(ex, r);
+        authThrottle.failed(ip, Date.now());
         ex.detail = r.reason;
         reject(ex, Errors.invalidToken(r.reason), 'invalid_token');
         return false;
       });
     }
+    authThrottle.failed(ip, Date.now());
     reject(ex, Errors.invalidKey());
     return false;
   }
@@ -299,6 +329,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function route(ex: Exchange, operation: Operation, raw: Buffer): Promise<void> {
+    if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) return reject(ex, Errors.tooDeep(MAX_JSON_DEPTH));
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -310,6 +341,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const model = b.model;
     if (model === undefined || model === null || model === '') return reject(ex, Errors.missingModel());
     if (typeof model !== 'string') return reject(ex, Errors.modelNotString(Array.isArray(model) ? 'an array' : `a ${typeof model}`));
+    if (Array.isArray(b.messages) && b.messages.length > MAX_MESSAGES) return reject(ex, Errors.tooMany('messages', b.messages.length, MAX_MESSAGES));
+    if (Array.isArray(b.tools) && b.tools.length > MAX_TOOLS) return reject(ex, Errors.tooMany('tools', b.tools.length, MAX_TOOLS));
     const stream = b.stream === true;
     if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
     const so = b.stream_options as { include_usage?: unknown } | undefined;
@@ -327,6 +360,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
   /** `POST /v1/messages` and `/v1/messages/count_tokens`: the Anthropic ingress (ingress/anthropic/). */
   async function anthropicRoute(ex: Exchange, path: string, raw: Buffer): Promise<void> {
+    if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) return reject(ex, Errors.tooDeep(MAX_JSON_DEPTH));
     if (path === COUNT_TOKENS) {
       const counted = countTokens(raw);
       if ('status' in counted) return reject(ex, counted);
@@ -485,6 +519,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
     const found = routeFor(ex, client.model);
     if (!found) return;
+    if (maxInflight > 0) {
+      const t = ex.identity!.tenant.id;
+      const n = inflight.get(t) ?? 0;
+      if (n >= maxInflight) {
+        ex.detail = `${n} requests of the tenant in flight`;
+        return reject(ex, Errors.tenantBusy(t, maxInflight), { 'retry-after': '1' });
+      }
+      inflight.set(t, n + 1);
+      ex.holdsSlot = true;
+    }
     const rt = await admitLimits(ex, found, client);
     if (!rt) return;
     if (ex.signal.aborted) {
