@@ -1,0 +1,139 @@
+/**
+ * Built-in detectors. Each is one sticky-free global regex plus a validator run on the match.
+ *
+ * Every regex has a bounded match length and at most one character of lookbehind and one of
+ * lookahead, so `window` (longest match + lookahead) is an exact bound on how far the engine
+ * reads from a start position: the streaming masker relies on it to know when a position is final.
+ * They are compiled without the `u` flag (ASCII classes only), so any UTF-16 index is a valid start.
+ */
+
+export type BuiltinMask = 'email' | 'phone' | 'cn-id' | 'credit-card' | 'api-key';
+
+export interface Detector {
+  readonly name: string;
+  readonly regex: RegExp;
+  /** Characters the engine may read from a start position (match length + lookahead). */
+  readonly window: number;
+  readonly validate?: (match: string) => boolean;
+}
+
+// Local part ≤ 64, up to 4 domain labels of ≤ 63 chars each, a 2-24 letter TLD.
+const EMAIL =
+  /(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,4}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+const EMAIL_WINDOW = 64 + 1 + 4 * 64 + 24 + 1;
+
+// Chinese mobile (optionally +86) or + country code followed by digits and common separators.
+const PHONE = /(?<![\w+])(?:(?:\+86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}|\+[1-9][\d ().-]{6,22}\d)(?!\w)/g;
+const PHONE_WINDOW = 25 + 1;
+
+function validPhone(m: string): boolean {
+  if (m[0] !== '+' || m.startsWith('+86')) {
+    // The Chinese mobile branch needs no more checks; +86 may also have come through the other branch.
+    if (/^(?:\+86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}$/.test(m)) return true;
+  }
+  const digits = m.replace(/\D/g, '').length;
+  if (digits < 8 || digits > 15) return false;
+  if (/[ .-]{2}/.test(m)) return false;
+  let depth = 0;
+  for (const c of m) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+const CN_ID = /(?<!\w)[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?!\w)/g;
+const CN_ID_WINDOW = 18 + 1;
+const CN_ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CN_ID_CHECK = '10X98765432';
+
+export function validCnId(m: string): boolean {
+  const y = Number(m.slice(6, 10));
+  const mo = Number(m.slice(10, 12));
+  const d = Number(m.slice(12, 14));
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += (m.charCodeAt(i) - 48) * CN_ID_WEIGHTS[i]!;
+  return CN_ID_CHECK[sum % 11] === m[17]!.toUpperCase();
+}
+
+// 13-19 digits, each optionally preceded by one space or dash; the match cannot sit inside a longer number.
+const CARD = /(?<![\w-])\d(?:[ -]?\d){12,18}(?!\w)/g;
+const CARD_WINDOW = 19 + 18 + 1;
+
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = digits.length - 1, dbl = false; i >= 0; i--, dbl = !dbl) {
+    let d = digits.charCodeAt(i) - 48;
+    if (dbl && (d *= 2) > 9) d -= 9;
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+function validCard(m: string): boolean {
+  const digits = m.replace(/[ -]/g, '');
+  if (/^(\d)\1*$/.test(digits)) return false; // 0000 0000 0000 0 passes Luhn but is a placeholder
+  return luhn(digits);
+}
+
+// Tokens of [A-Za-z0-9_-], 20-256 chars, then classified: a known provider shape or a high-entropy token.
+const TOKEN = /(?<![\w-])[A-Za-z0-9_-]{20,256}(?![\w-])/g;
+const TOKEN_WINDOW = 256 + 1;
+
+const PROVIDER_KEYS: readonly RegExp[] = [
+  /^sk-ant-[A-Za-z0-9_-]{20,}$/, // Anthropic
+  /^sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}$/, // OpenAI: a digit required so sk-some-long-slug is not a key
+  /^(?:AKIA|ASIA)[0-9A-Z]{16}$/, // AWS access key id
+  /^gh[pousr]_[A-Za-z0-9]{36,}$/, // GitHub tokens
+  /^github_pat_[A-Za-z0-9_]{22,}$/,
+  /^xox[baprs]-[A-Za-z0-9-]{10,}$/, // Slack
+  /^AIza[0-9A-Za-z_-]{35}$/, // Google API key
+];
+
+/**
+ * Generic secrets: at least 32 chars with upper, lower and two digits, and Shannon entropy of at
+ * least 0.83 * log2(min(length, 64)) bits/char (4.15 at 32 chars, 4.42 at 40, 4.98 from 64).
+ * Random base62 tokens clear it about 98% of the time; long CamelCase identifiers (4.2-4.3) do not.
+ */
+export const ENTROPY_MIN_LENGTH = 32;
+export const entropyThreshold = (length: number): number => 0.83 * Math.log2(Math.min(length, 64));
+
+export function shannonBits(s: string): number {
+  const freq = new Map<string, number>();
+  for (const c of s) freq.set(c, (freq.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of freq.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+function validApiKey(m: string): boolean {
+  for (const p of PROVIDER_KEYS) if (p.test(m)) return true;
+  return (
+    m.length >= ENTROPY_MIN_LENGTH &&
+    /[a-z]/.test(m) &&
+    /[A-Z]/.test(m) &&
+    /\d.*\d/.test(m) &&
+    shannonBits(m) >= entropyThreshold(m.length)
+  );
+}
+
+export function builtinDetector(name: BuiltinMask): Detector {
+  // A fresh RegExp per Masker: global regexes carry lastIndex, so two maskers must not share one.
+  switch (name) {
+    case 'email':
+      return { name, regex: new RegExp(EMAIL), window: EMAIL_WINDOW };
+    case 'phone':
+      return { name, regex: new RegExp(PHONE), window: PHONE_WINDOW, validate: validPhone };
+    case 'cn-id':
+      return { name, regex: new RegExp(CN_ID), window: CN_ID_WINDOW, validate: validCnId };
+    case 'credit-card':
+      return { name, regex: new RegExp(CARD), window: CARD_WINDOW, validate: validCard };
+    case 'api-key':
+      return { name, regex: new RegExp(TOKEN), window: TOKEN_WINDOW, validate: validApiKey };
+  }
+}

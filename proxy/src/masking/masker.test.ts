@@ -1,0 +1,281 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CUSTOM_STREAM_CAP, Masker, StreamMasker, customRegexProblem, type MaskRuleSpec } from './masker.ts';
+
+const ALL: MaskRuleSpec[] = [
+  { builtin: 'email' },
+  { builtin: 'phone' },
+  { builtin: 'cn-id' },
+  { builtin: 'credit-card' },
+  { builtin: 'api-key' },
+];
+const all = new Masker(ALL);
+const masked = (text: string) => all.mask(text).text;
+
+/** A cn-id body of 17 digits completed with its ISO 7064 MOD 11-2 check character. */
+function withCheck(body17: string): string {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(body17[i]) * w[i]!;
+  return body17 + '10X98765432'[sum % 11];
+}
+
+describe('email', () => {
+  it.each(['bob@example.com', 'bob.smith+tag@mail.example.co.uk', 'a_b-c%d@sub-domain.example.io'])('masks %s', (e) => {
+    expect(masked(`write to ${e}, thanks`)).toBe('write to [MASKED:email], thanks');
+  });
+  it.each(['bob@localhost', '@example.com', 'user@', 'me at example dot com', 'x@y.c', 'v1.2.3@4'])('leaves %s', (t) => {
+    expect(masked(t)).toBe(t);
+  });
+});
+
+describe('phone', () => {
+  it.each(['+1 (555) 123-4567', '+44 20 7946 0958', '+4915123456789', '13800138000', '+86 138 0013 8000', '+8613800138000', '138-0013-8000'])(
+    'masks %s',
+    (p) => {
+      expect(masked(`call ${p} now`)).toBe('call [MASKED:phone] now');
+    },
+  );
+  it.each([
+    'in 2024 we shipped 12345 units',
+    'room 4021, ext 555-1234',
+    'order 12345678901234567890123',
+    'ticket 23800138000123', // a Chinese-mobile-like run inside a longer number
+    'version +1.2',
+    '+1 555', // too few digits
+    '+1 234 567 890 123 456 789', // too many digits
+  ])('leaves %s', (t) => {
+    expect(masked(t)).toBe(t);
+  });
+});
+
+describe('cn-id', () => {
+  const valid = withCheck('11010519491231002');
+  it('masks a valid id, X check digit included', () => {
+    expect(valid).toBe('11010519491231002X');
+    expect(masked(`身份证号${valid}。`)).toBe('身份证号[MASKED:cn-id]。');
+    const digitCheck = withCheck('44030419900307123');
+    expect(masked(`id ${digitCheck}`)).toBe('id [MASKED:cn-id]');
+  });
+  it('leaves a wrong check digit, an impossible date, and a longer number', () => {
+    expect(masked('id 110105194912310021')).toBe('id 110105194912310021');
+    const feb30 = withCheck('11010519490230002');
+    expect(masked(`id ${feb30}`)).toBe(`id ${feb30}`);
+    expect(masked(`id 9${valid}`)).toBe(`id 9${valid}`);
+  });
+});
+
+describe('credit-card', () => {
+  it.each(['4111 1111 1111 1111', '4111-1111-1111-1111', '5500005555555559', '378282246310005', '6011 0009 9013 9424'])('masks %s', (c) => {
+    expect(masked(`card ${c}.`)).toBe('card [MASKED:credit-card].');
+  });
+  it.each(['4111 1111 1111 1112', 'order 2024061500012345', '0000 0000 0000 0000', '1234 5678', 'uuid 123e4567-e89b-12d3-a456-426614174000'])(
+    'leaves %s',
+    (t) => {
+      expect(masked(t)).toBe(t);
+    },
+  );
+});
+
+describe('api-key', () => {
+  it.each([
+    'sk-proj-abc123DEF456ghi789JKL0mno',
+    'sk-ant-api03-abcdefghijklmnopqrstuv0123',
+    'AKIAIOSFODNN7EXAMPLE',
+    'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+    'xoxb-123456789012-abcdefghij',
+    'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q',
+    'q8Vt2LxN4pRz7KbW1mYc9HdJ3fGs6TaE', // a generic high-entropy token (32 chars)
+  ])('masks %s', (k) => {
+    expect(masked(`key=${k};`)).toBe('key=[MASKED:api-key];');
+  });
+  it.each([
+    '3f786850e387550fdab836ed7e6dc881de23001b', // git SHA: hex only, no upper case
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', // sha256
+    '123e4567-e89b-12d3-a456-426614174000',
+    'ThisIsAVeryLongCamelCaseIdentifier1',
+    'AbstractSingletonProxyFactoryBean2024',
+    'HTTPServerRequestHandlerV2Implementation',
+    'com_example_service_v1_UserServiceClient',
+    'sk-learn-is-a-machine-learning-library',
+    'supercalifragilisticexpialidocious',
+  ])('leaves %s', (t) => {
+    expect(masked(`see ${t}.`)).toBe(`see ${t}.`);
+  });
+});
+
+describe('Masker', () => {
+  it('returns the same string and no counts when nothing matches', () => {
+    const text = 'An ordinary sentence, with 42 numbers and no secrets at all.';
+    const r = all.mask(text);
+    expect(r.text).toBe(text);
+    expect(r.counts).toEqual({});
+  });
+
+  it('counts per rule and never reports the matched text', () => {
+    const r = all.mask('a@b.io c@d.io +14155552671 4111111111111111');
+    expect(r.text).toBe('[MASKED:email] [MASKED:email] [MASKED:phone] [MASKED:credit-card]');
+    expect(r.counts).toEqual({ email: 2, phone: 1, 'credit-card': 1 });
+  });
+
+  it('applies only the configured rules', () => {
+    const m = new Masker([{ builtin: 'email' }]);
+    expect(m.mask('a@b.io 4111111111111111').text).toBe('[MASKED:email] 4111111111111111');
+  });
+
+  it('custom rules: default and given replacement, u flag, literal replacement', () => {
+    const m = new Masker([
+      { name: 'ticket', regex: 'TICKET-\\d{4,8}' },
+      { name: 'emp', regex: 'E\\d{6}', replacement: '<employee $1>' },
+      { name: 'greek', regex: '\\p{Script=Greek}{3}' },
+    ]);
+    const r = m.mask('TICKET-1234 by E123456 in αβγ');
+    expect(r.text).toBe('[MASKED:ticket] by <employee $1> in [MASKED:greek]');
+    expect(r.counts).toEqual({ ticket: 1, emp: 1, greek: 1 });
+  });
+
+  it('the earliest match wins, then the longest, then the rule listed first', () => {
+    const m = new Masker([
+      { name: 'short', regex: 'abc' },
+      { name: 'long', regex: 'abcdef' },
+      { name: 'later', regex: 'cdefgh' },
+    ]);
+    expect(m.mask('xabcdefgh').text).toBe('x[MASKED:long]gh');
+    const same = new Masker([{ name: 'one', regex: 'ab' }, { name: 'two', regex: 'ab' }]);
+    expect(same.mask('ab').counts).toEqual({ one: 1 });
+  });
+
+  it('refuses a rule with a bad regex', () => {
+    expect(() => new Masker([{ name: 'bad', regex: '(a+)+' }])).toThrow(/bad.*backtrack/);
+  });
+
+  it('maxMatchLength: the widest window of the rules configured', () => {
+    expect(new Masker([{ builtin: 'cn-id' }]).maxMatchLength).toBe(19);
+    expect(new Masker([{ builtin: 'email' }]).maxMatchLength).toBe(346);
+    expect(new Masker([{ name: 'x', regex: 'x\\d{3}' }]).maxMatchLength).toBe(4);
+    expect(new Masker([{ name: 'x', regex: 'x\\d+' }]).maxMatchLength).toBe(CUSTOM_STREAM_CAP);
+  });
+});
+
+describe('customRegexProblem', () => {
+  it.each([
+    '(a+)+',
+    '(a*)*',
+    '(a|a)*',
+    '(\\w+\\s?)*',
+    '(a|ab)*c',
+    '(?:a?a)+b',
+    '(.*,)+x',
+    '(\\d+)*$',
+    '(x+x+)+y',
+    '^(([a-z])+.)+[A-Z]([a-z])+$',
+    '(?:\\w|\\d)+z',
+    '(a|b|ab){2,}c',
+  ])('refuses %s', (r) => {
+    expect(customRegexProblem(r)).toMatch(/backtrack|empty/);
+  });
+  it.each(['a*', 'x?', '(?:)', '\\b', '(?=a)'])('refuses %s (matches the empty string)', (r) => {
+    expect(customRegexProblem(r)).toMatch(/empty/);
+  });
+  it.each(['(', '[a-', 'a{2,1}', '\\p{Nope}'])('refuses %s (does not compile)', (r) => {
+    expect(customRegexProblem(r)).toMatch(/compile/);
+  });
+  it('refuses a wide lookbehind', () => {
+    expect(customRegexProblem('(?<=secret: .*)\\w+')).toMatch(/lookbehind/);
+  });
+  it.each([
+    'TICKET-\\d{4,8}',
+    'sk-[A-Za-z0-9]{20,}',
+    '(?:\\d{3}-)+\\d{4}',
+    '(?:ab|cd)+',
+    '[A-Z]{2}\\d{6}',
+    '(?<!\\d)\\d{9}(?!\\d)',
+    '\\bpassword=\\S+',
+    '(?<name>[a-z]+)@corp',
+    '[\\]\\-]x',
+  ])('accepts %s', (r) => {
+    expect(customRegexProblem(r)).toBeUndefined();
+  });
+});
+
+describe('StreamMasker', () => {
+  const fragments = [
+    'bob@example.com',
+    'x.y+z@mail.example.co.uk',
+    '+1 (555) 123-4567',
+    '13800138000',
+    withCheck('11010519491231002'),
+    '110105194912310021',
+    '4111 1111 1111 1111',
+    '4111 1111 1111 1112',
+    'sk-proj-abc123DEF456ghi789JKL0mno',
+    'AKIAIOSFODNN7EXAMPLE',
+    'q8Vt2LxN4pRz7KbW1mYc9HdJ3fGs6TaE',
+    '3f786850e387550fdab836ed7e6dc881de23001b',
+    'TICKET-12345',
+    'αβγδ',
+    '😀',
+    'in 2024',
+  ];
+  const noise = fc.constantFrom(' ', ', ', '\n', '-', '.', '@', '+', 'a', '7', 'word ', '身份证');
+  const textArb = fc.array(fc.oneof(fc.constantFrom(...fragments), noise), { maxLength: 40 }).map((xs) => xs.join(''));
+  const splitArb = (text: string) =>
+    fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 12 }).map((cuts) => {
+      const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+      const parts: string[] = [];
+      let prev = 0;
+      for (const c of sorted) {
+        parts.push(text.slice(prev, c));
+        prev = c;
+      }
+      parts.push(text.slice(prev));
+      return parts;
+    });
+  const masker = new Masker([...ALL, { name: 'ticket', regex: 'TICKET-\\d{4,8}' }, { name: 'greek', regex: '\\p{Script=Greek}{2}' }]);
+
+  it('outputs, concatenated, equal mask() of the inputs concatenated, for any split', () => {
+    fc.assert(
+      fc.property(
+        textArb.chain((t) => splitArb(t).map((parts) => [t, parts] as const)),
+        ([text, parts]) => {
+          const s = new StreamMasker(masker);
+          const out = parts.map((p) => s.push(p)).join('') + s.end();
+          const whole = masker.mask(text);
+          expect(out).toBe(whole.text);
+          expect(s.counts).toEqual(whole.counts);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('holds back at most maxMatchLength - 1 characters', () => {
+    const m = new Masker([{ builtin: 'cn-id' }, { builtin: 'credit-card' }]);
+    const s = new StreamMasker(m);
+    let inLen = 0;
+    let outLen = 0;
+    for (const ch of 'no secrets here, only words and 2024 and more words to stream out') {
+      inLen += ch.length;
+      outLen += s.push(ch).length;
+      expect(inLen - outLen).toBeLessThanOrEqual(m.maxMatchLength - 1);
+    }
+    expect(outLen + s.end().length).toBe(inLen);
+  });
+
+  it('keeps the left context of a match after emitting it', () => {
+    const m = new Masker([{ builtin: 'credit-card' }]);
+    // The first push makes the position right after "7" the emit boundary; "7" then still rules out the card.
+    const text = 'ab7' + '4111111111111111' + ' '.repeat(m.maxMatchLength - 17);
+    const s = new StreamMasker(m);
+    const first = s.push(text);
+    expect(first).toBe('ab7');
+    expect(first + s.push('x') + s.end()).toBe(text + 'x');
+  });
+
+  it('masks a card split one character per delta', () => {
+    const s = new StreamMasker(all);
+    const out = [...'pay with 4111 1111 1111 1111 today'].map((c) => s.push(c)).join('') + s.end();
+    expect(out).toBe('pay with [MASKED:credit-card] today');
+    expect(s.counts).toEqual({ 'credit-card': 1 });
+  });
+});

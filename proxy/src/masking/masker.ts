@@ -1,0 +1,170 @@
+import { builtinDetector, type BuiltinMask } from './detectors.ts';
+import { analyseRegex } from './regex-check.ts';
+
+export { customRegexProblem } from './regex-check.ts';
+
+export interface MaskRuleSpec {
+  builtin?: BuiltinMask;
+  name?: string;
+  regex?: string;
+  /** Literal text ($1 and the like are not expanded); default [MASKED:<name>]. */
+  replacement?: string;
+}
+
+/**
+ * A custom regex that can match unbounded text is given this window in streams: a match longer
+ * than this that arrives split across deltas may be masked in part or not at all.
+ */
+export const CUSTOM_STREAM_CAP = 256;
+
+interface Rule {
+  readonly name: string;
+  readonly regex: RegExp;
+  readonly validate: ((m: string) => boolean) | undefined;
+  readonly replacement: string;
+}
+
+interface ScanResult {
+  out: string;
+  /** Raw index up to which the text has been consumed. */
+  pos: number;
+}
+
+/**
+ * Masks with every rule at once, left to right: at each step the earliest match wins, then the
+ * longest, then the first rule listed. Matching runs on the raw text, so a replacement never feeds
+ * another rule and the result does not depend on how a stream was split.
+ */
+export class Masker {
+  /** Characters the regexes may read from a match start (longest match + lookahead). */
+  readonly maxMatchLength: number;
+  /** Raw characters before a match start that lookbehinds may read. */
+  readonly lookbehind: number;
+  readonly #rules: readonly Rule[];
+  // Per-scan scratch, reused: a Masker is used by one request at a time on one thread.
+  readonly #starts: number[];
+  readonly #ends: number[];
+
+  constructor(specs: MaskRuleSpec[]) {
+    const rules: Rule[] = [];
+    let window = 1;
+    let lookbehind = 1;
+    for (const spec of specs) {
+      if (spec.builtin) {
+        const d = builtinDetector(spec.builtin);
+        rules.push({ name: d.name, regex: d.regex, validate: d.validate, replacement: spec.replacement ?? `[MASKED:${d.name}]` });
+        window = Math.max(window, d.window);
+        continue;
+      }
+      if (!spec.name || !spec.regex) throw new Error('a mask rule needs builtin, or name and regex');
+      const r = analyseRegex(spec.regex);
+      if ('problem' in r) throw new Error(`mask rule ${spec.name}: the regex ${r.problem}`);
+      rules.push({
+        name: spec.name,
+        regex: new RegExp(spec.regex, 'gu'),
+        validate: undefined,
+        replacement: spec.replacement ?? `[MASKED:${spec.name}]`,
+      });
+      window = Math.max(window, Math.min(r.facts.window, CUSTOM_STREAM_CAP));
+      lookbehind = Math.max(lookbehind, r.facts.lookbehind);
+    }
+    this.#rules = rules;
+    this.maxMatchLength = window;
+    this.lookbehind = lookbehind;
+    this.#starts = new Array<number>(rules.length).fill(0);
+    this.#ends = new Array<number>(rules.length).fill(0);
+  }
+
+  /** Masked text and per-rule counts (never the matched text). */
+  mask(text: string): { text: string; counts: Record<string, number> } {
+    const counts: Record<string, number> = {};
+    const r = this.scan(text, 0, text.length, text.length, counts);
+    return r.out === text ? { text, counts } : { text: r.out, counts };
+  }
+
+  /**
+   * Masks text[pos..] for matches starting at or before `last`, then copies raw text up to `stop`
+   * (or to the end of the last match, if that is further).
+   */
+  scan(text: string, pos: number, last: number, stop: number, counts: Record<string, number>): ScanResult {
+    const rules = this.#rules;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    starts.fill(-1);
+    let out = '';
+    let emitted = pos;
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < rules.length; i++) {
+        if (starts[i]! < pos) this.#find(i, text, pos);
+        const s = starts[i]!;
+        if (s === Infinity) continue;
+        if (best < 0 || s < starts[best]! || (s === starts[best]! && ends[i]! > ends[best]!)) best = i;
+      }
+      if (best < 0 || starts[best]! > last) break;
+      const rule = rules[best]!;
+      out += text.slice(emitted, starts[best]) + rule.replacement;
+      counts[rule.name] = (counts[rule.name] ?? 0) + 1;
+      pos = emitted = ends[best]!;
+    }
+    if (emitted === 0 && stop === text.length) return { out: text, pos: stop };
+    const end = Math.max(stop, emitted);
+    return { out: out + text.slice(emitted, end), pos: end };
+  }
+
+  #find(i: number, text: string, from: number): void {
+    const rule = this.#rules[i]!;
+    const re = rule.regex;
+    re.lastIndex = from;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (!rule.validate || rule.validate(m[0])) {
+        this.#starts[i] = m.index;
+        this.#ends[i] = m.index + m[0].length;
+        return;
+      }
+      re.lastIndex = m.index + 1; // built-ins have no `u` flag, so any index is a valid start
+    }
+    this.#starts[i] = Infinity;
+  }
+}
+
+/**
+ * Streaming: feed text deltas, get back what is safe to emit now. A start position is final once
+ * `maxMatchLength` characters follow it, since no regex reads further; so at most
+ * `maxMatchLength - 1` characters are held back (one more to keep a surrogate pair whole).
+ */
+export class StreamMasker {
+  readonly counts: Record<string, number> = {};
+  readonly #masker: Masker;
+  /** Raw text: `#pos` characters already emitted (kept for lookbehinds), then the held-back tail. */
+  #buf = '';
+  #pos = 0;
+
+  constructor(masker: Masker) {
+    this.#masker = masker;
+  }
+
+  push(delta: string): string {
+    this.#buf += delta;
+    const buf = this.#buf;
+    const last = buf.length - this.#masker.maxMatchLength;
+    if (last < this.#pos) return '';
+    let stop = last + 1;
+    const c = buf.charCodeAt(stop - 1);
+    if (c >= 0xd800 && c <= 0xdbff) stop--;
+    const r = this.#masker.scan(buf, this.#pos, last, Math.max(stop, this.#pos), this.counts);
+    const keep = Math.max(0, r.pos - this.#masker.lookbehind);
+    this.#buf = buf.slice(keep);
+    this.#pos = r.pos - keep;
+    return r.out;
+  }
+
+  /** Flushes the held-back tail, masked. */
+  end(): string {
+    const buf = this.#buf;
+    const r = this.#masker.scan(buf, this.#pos, buf.length, buf.length, this.counts);
+    this.#buf = '';
+    this.#pos = 0;
+    return r.out;
+  }
+}
