@@ -24,6 +24,8 @@ export interface OperatorOptions {
   serviceName: string;
   relistMs: number;
   logLevel: string;
+  /** The audit trail: a file path (appended), `stdout` or `stderr`; undefined = none. */
+  auditLog?: string;
 }
 
 export class UsageError extends Error {}
@@ -47,6 +49,8 @@ export const USAGE = `Usage: jairouter-operator [options]
                                (default jairouter-system/jairouter-proxy)
   --service-name NAME          the operator's Service, for the serving certificate (default jairouter-operator)
   --relist-period DURATION     full relist of every watch against silent stalls (default 5m)
+  --audit-log TARGET           one JSON record per config version published and per object whose
+                               outcome changed (docs/audit.md), to a file (appended), stdout or stderr
   --log-level LEVEL            trace | debug | info | warn | error (default info; env LOG_LEVEL)
   -h, --help                   this text`;
 
@@ -89,6 +93,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
         'service-name': { type: 'string' },
         'relist-period': { type: 'string' },
         'log-level': { type: 'string' },
+        'audit-log': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -134,5 +139,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): OperatorOp
     serviceName: values['service-name'] ?? 'jairouter-operator',
     relistMs,
     logLevel,
+    ...(values['audit-log'] ? { auditLog: values['audit-log'] } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { startAdminServer } from './admin-server.ts';
 import { parseOptions, UsageError, USAGE, type OperatorOptions } from './config.ts';
 import { createPublisher } from './distribution/index.ts';
@@ -86,6 +87,10 @@ export async function main(argv: string[]): Promise<void> {
     : undefined;
   if (!elector) metrics.leader.set(1);
 
+  const auditDest = opts.auditLog
+    ? pino.destination({ dest: opts.auditLog === 'stdout' ? 1 : opts.auditLog === 'stderr' ? 2 : opts.auditLog, sync: true, mkdir: true, append: true })
+    : undefined;
+  const audit = auditDest ? { write: (r: object) => void auditDest.write(JSON.stringify(r) + '\n') } : undefined;
   controller = new Controller({
     scopes: opts.namespaces.length > 0 ? opts.namespaces.map((ns) => sourceFactories(kc, ns)) : [sourceFactories(kc, undefined)],
     publisher,
@@ -95,6 +100,7 @@ export async function main(argv: string[]): Promise<void> {
     log,
     metrics,
     relistMs: opts.relistMs,
+    ...(audit && { audit }),
   });
 
   let stopping = false;

@@ -14,7 +14,7 @@ import type { StatusTarget } from './status-writer.ts';
 
 const PLURAL_TO_WATCHED = { ModelRoute: 'modelRoutes', Tenant: 'tenants', RateLimitPolicy: 'rateLimitPolicies' } as const;
 
-function setup(opts: { leader?: () => boolean } = {}) {
+function setup(opts: { leader?: () => boolean; audit?: { write(r: unknown): void } } = {}) {
   const clusters = Object.fromEntries(WATCHED.map((k) => [k, new FakeCluster()])) as Record<Watched, FakeCluster>;
   const publisher = new MemoryPublisher();
   const writes: { key: string; status: ObjectStatusBody }[] = [];
@@ -41,6 +41,7 @@ function setup(opts: { leader?: () => boolean } = {}) {
     metrics,
     relistMs: 0,
     now: () => new Date('2026-03-01T00:00:00Z'),
+    ...(opts.audit && { audit: opts.audit }),
   });
   return { clusters, publisher, writes, events, controller, metrics };
 }
@@ -86,6 +87,26 @@ describe('Controller', () => {
     await s.controller.relist();
     await settle(s.controller);
     expect(s.writes.length).toBe(writesBefore);
+  });
+
+  it('audit: one record per config version published and per object whose outcome changed, none for a reconcile that changes nothing', async () => {
+    const records: Record<string, unknown>[] = [];
+    const s = setup({ audit: { write: (r) => records.push(r as Record<string, unknown>) } });
+    stopMe = s.controller;
+    s.clusters.modelRoutes.put(route('chat', { secret: 'openai' }));
+    s.clusters.secrets.put(secret('openai', { apiKey: 'sk-audit-operator-1' }));
+    await s.controller.start();
+    await settle(s.controller);
+    expect(records.map((r) => `${r.event} ${r.kind}/${r.name}`)).toEqual(['config /', 'object ModelRoute/chat']);
+    expect(records[0]).toMatchObject({ routes: 1, tenants: 0, limits: 0 });
+    expect(records[1]).toMatchObject({ accepted: 'True', reason: 'Accepted', configVersion: records[0]!.configVersion });
+    await s.controller.relist();
+    await settle(s.controller);
+    expect(records).toHaveLength(2);
+    s.clusters.modelRoutes.put(route('broken', { secret: 'missing' }));
+    await settle(s.controller);
+    expect(records.slice(2).map((r) => `${r.event} ${r.kind}/${r.name}`)).toContain('object ModelRoute/broken');
+    expect(JSON.stringify(records)).not.toContain('sk-audit-operator-1');
   });
 
   it('Programmed follows the proxies; a missing Secret created later resolves the route', async () => {

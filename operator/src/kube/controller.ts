@@ -32,6 +32,29 @@ export interface ControllerOptions {
   ledgerSize?: number;
   /** How often the proxies' usage reports are summed into status (default 10 s: at most one usage write per object per interval). */
   usageIntervalMs?: number;
+  /** The audit trail (`--audit-log`): one record per config version published and per object whose outcome changed. */
+  audit?: { write(record: OperatorAuditRecord): void };
+}
+
+/** One change the operator applied (docs/audit.md). */
+export interface OperatorAuditRecord {
+  time: string;
+  /** config: a new version compiled and published; object: an object's outcome (generation or a condition) changed. */
+  event: 'config' | 'object';
+  kind: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  /** The conditions as written: Accepted, ResolvedRefs, Programmed -> True/False/Unknown, with the Accepted reason. */
+  accepted: string;
+  reason: string;
+  programmed: string;
+  /** The config version published (config) or current when the status was written (object). */
+  configVersion: string;
+  /** config: what the version holds. */
+  routes: number;
+  tenants: number;
+  limits: number;
 }
 
 const STATUS_WRITE_CONCURRENCY = 8;
@@ -194,6 +217,13 @@ export class Controller {
     const changed = this.#lastConfig?.version !== result.config.version;
     this.#lastConfig = result.config;
     if (changed) log.info({ version: result.config.version, routes: result.config.routes.length, tenants: result.config.tenants.length }, 'config compiled');
+    if (changed && this.#o.audit && this.#o.isLeader()) {
+      const c = result.config;
+      this.#o.audit.write({
+        time: (this.#o.now?.() ?? new Date()).toISOString(), event: 'config', kind: '', namespace: '', name: '', generation: 0,
+        accepted: '', reason: '', programmed: '', configVersion: c.version, routes: c.routes.length, tenants: c.tenants.length, limits: c.limits.length,
+      });
+    }
     if (m) {
       m.objects.reset();
       for (const u of result.updates) {
@@ -242,6 +272,15 @@ export class Controller {
       const fromVersion = typeof meta?.['resourceVersion'] === 'string' ? meta['resourceVersion'] : undefined;
       this.#written.set(u.key, { fromVersion, status: u.status });
       log.debug({ object: u.key, generation: u.status.observedGeneration }, 'status written');
+      const before = record(u.object['status'])?.['observedGeneration'];
+      if (this.#o.audit && (u.transitions.length > 0 || before !== u.status.observedGeneration)) {
+        const cond = (type: string) => u.status.conditions.find((c) => c.type === type);
+        this.#o.audit.write({
+          time: (this.#o.now?.() ?? new Date()).toISOString(), event: 'object', kind: u.kind, namespace: u.namespace, name: u.name,
+          generation: u.status.observedGeneration, accepted: cond('Accepted')?.status ?? '', reason: cond('Accepted')?.reason ?? '',
+          programmed: cond('Programmed')?.status ?? '', configVersion: this.#lastConfig?.version ?? '', routes: 0, tenants: 0, limits: 0,
+        });
+      }
     } catch (e) {
       m?.statusWrites.inc({ kind: u.kind, result: 'error' });
       m?.errors.inc({ stage: 'status' });
