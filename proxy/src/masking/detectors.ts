@@ -1,5 +1,5 @@
 /**
- * Built-in detectors. Each is one sticky-free global regex plus a validator run on the match.
+ * Built-in detectors. Each is a regex (or a loop finding what that regex would) plus a validator run on the match.
  *
  * Every regex has a bounded match length and at most one character of lookbehind and one of
  * lookahead, so `window` (longest match + lookahead) is an exact bound on how far the engine
@@ -9,18 +9,64 @@
 
 export type BuiltinMask = 'email' | 'phone' | 'cn-id' | 'credit-card' | 'api-key';
 
+/** The first match starting at or after `from`, as [start, end), or undefined. */
+export type Find = (text: string, from: number) => readonly [number, number] | undefined;
+
 export interface Detector {
   readonly name: string;
-  readonly regex: RegExp;
-  /** Characters the engine may read from a start position (match length + lookahead). */
+  /** Characters that decide a match at a start position (match length + lookahead). */
   readonly window: number;
-  readonly validate?: (match: string) => boolean;
+  readonly find: Find;
+}
+
+/** The first match of a global regex that passes `validate`; a failed one is retried one character on. */
+export function regexFind(regex: RegExp, validate?: (m: string) => boolean): Find {
+  return (text, from) => {
+    regex.lastIndex = from;
+    for (let m = regex.exec(text); m; m = regex.exec(text)) {
+      if (!validate || validate(m[0])) return [m.index, m.index + m[0].length];
+      regex.lastIndex = m.index + 1; // without the u flag any index is a valid start
+    }
+    return undefined;
+  };
+}
+
+function charTable(re: RegExp): Uint8Array {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) t[c] = re.test(String.fromCharCode(c)) ? 1 : 0;
+  return t;
 }
 
 // Local part ≤ 64, up to 4 domain labels of ≤ 63 chars each, a 2-24 letter TLD.
-const EMAIL =
+export const EMAIL =
   /(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,4}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
 const EMAIL_WINDOW = 64 + 1 + 4 * 64 + 24 + 1;
+const EMAIL_LOCAL = charTable(/[A-Za-z0-9._%+-]/);
+
+/**
+ * Same matches as EMAIL searched from `from`, found faster: the lookbehind makes the start of a
+ * match the start of the run of local-part characters before an @, so only those are tried
+ * (a regex scan tries every word start: 18 µs/KB of prose against ~0 when there is no @).
+ */
+export function emailFind(): Find {
+  const sticky = new RegExp(EMAIL.source, 'y');
+  return (text, from) => {
+    for (let at = text.indexOf('@', from + 1); at >= 0; at = text.indexOf('@', at + 1)) {
+      let start = at;
+      const low = Math.max(0, at - 65);
+      while (start > low) {
+        const c = text.charCodeAt(start - 1);
+        if (c >= 128 || !EMAIL_LOCAL[c]) break;
+        start--;
+      }
+      if (start === at || start < from || at - start > 64) continue;
+      sticky.lastIndex = start;
+      const m = sticky.exec(text);
+      if (m) return [start, start + m[0].length];
+    }
+    return undefined;
+  };
+}
 
 // Chinese mobile (optionally +86) or + country code followed by digits and common separators.
 const PHONE = /(?<![\w+])(?:(?:\+86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}|\+[1-9][\d ().-]{6,22}\d)(?!\w)/g;
@@ -78,9 +124,34 @@ function validCard(m: string): boolean {
   return luhn(digits);
 }
 
-// Tokens of [A-Za-z0-9_-], 20-256 chars, then classified: a known provider shape or a high-entropy token.
-const TOKEN = /(?<![\w-])[A-Za-z0-9_-]{20,256}(?![\w-])/g;
+// Whole tokens of [A-Za-z0-9_-], 20-256 chars (as /(?<![\w-])[\w-]{20,256}(?![\w-])/g would find),
+// then classified: a known provider shape or a high-entropy token.
+export const TOKEN = /(?<![\w-])[A-Za-z0-9_-]{20,256}(?![\w-])/g;
 const TOKEN_WINDOW = 256 + 1;
+const TOKEN_CHAR = charTable(/[A-Za-z0-9_-]/);
+
+/** A loop over runs of token characters: twenty times faster than the regex on prose. */
+export function tokenFind(text: string, from: number): readonly [number, number] | undefined {
+  const n = text.length;
+  const tok = (i: number) => {
+    const c = text.charCodeAt(i);
+    return c < 128 && TOKEN_CHAR[c] === 1;
+  };
+  let i = from;
+  if (i > 0 && tok(i - 1)) while (i < n && tok(i)) i++; // a match cannot start inside a run
+  while (i < n) {
+    if (!tok(i)) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && tok(j)) j++;
+    const len = j - i;
+    if (len >= 20 && len <= 256 && validApiKey(text.slice(i, j))) return [i, j];
+    i = j;
+  }
+  return undefined;
+}
 
 const PROVIDER_KEYS: readonly RegExp[] = [
   /^sk-ant-[A-Za-z0-9_-]{20,}$/, // Anthropic
@@ -111,7 +182,7 @@ export function shannonBits(s: string): number {
   return h;
 }
 
-function validApiKey(m: string): boolean {
+export function validApiKey(m: string): boolean {
   for (const p of PROVIDER_KEYS) if (p.test(m)) return true;
   return (
     m.length >= ENTROPY_MIN_LENGTH &&
@@ -126,14 +197,14 @@ export function builtinDetector(name: BuiltinMask): Detector {
   // A fresh RegExp per Masker: global regexes carry lastIndex, so two maskers must not share one.
   switch (name) {
     case 'email':
-      return { name, regex: new RegExp(EMAIL), window: EMAIL_WINDOW };
+      return { name, window: EMAIL_WINDOW, find: emailFind() };
     case 'phone':
-      return { name, regex: new RegExp(PHONE), window: PHONE_WINDOW, validate: validPhone };
+      return { name, window: PHONE_WINDOW, find: regexFind(new RegExp(PHONE), validPhone) };
     case 'cn-id':
-      return { name, regex: new RegExp(CN_ID), window: CN_ID_WINDOW, validate: validCnId };
+      return { name, window: CN_ID_WINDOW, find: regexFind(new RegExp(CN_ID), validCnId) };
     case 'credit-card':
-      return { name, regex: new RegExp(CARD), window: CARD_WINDOW, validate: validCard };
+      return { name, window: CARD_WINDOW, find: regexFind(new RegExp(CARD), validCard) };
     case 'api-key':
-      return { name, regex: new RegExp(TOKEN), window: TOKEN_WINDOW, validate: validApiKey };
+      return { name, window: TOKEN_WINDOW, find: tokenFind };
   }
 }

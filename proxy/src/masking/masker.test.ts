@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { EMAIL, TOKEN, emailFind, regexFind, tokenFind, validApiKey } from './detectors.ts';
 import { CUSTOM_STREAM_CAP, Masker, StreamMasker, customRegexProblem, type MaskRuleSpec } from './masker.ts';
 
 const ALL: MaskRuleSpec[] = [
@@ -101,6 +102,24 @@ describe('api-key', () => {
     'supercalifragilisticexpialidocious',
   ])('leaves %s', (t) => {
     expect(masked(`see ${t}.`)).toBe(`see ${t}.`);
+  });
+});
+
+describe('finders written as loops', () => {
+  const piece = fc.constantFrom('@', '.', '-', '_', '+', ' ', 'a', 'Z', '7', 'q8Vt2LxN4pRz', 'example', '.com', 'x'.repeat(60), 'Ab3'.repeat(30), 'é');
+  const textArb = fc.array(piece, { maxLength: 60 }).map((xs) => xs.join(''));
+  it('find what their regexes find, from any position', () => {
+    const email = emailFind();
+    const emailRe = regexFind(new RegExp(EMAIL));
+    const tokenRe = regexFind(new RegExp(TOKEN), validApiKey);
+    fc.assert(
+      fc.property(textArb, fc.nat(), (text, n) => {
+        const from = text.length === 0 ? 0 : n % text.length;
+        expect(email(text, from)).toEqual(emailRe(text, from));
+        expect(tokenFind(text, from)).toEqual(tokenRe(text, from));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -218,7 +237,7 @@ describe('StreamMasker', () => {
     'in 2024',
   ];
   const noise = fc.constantFrom(' ', ', ', '\n', '-', '.', '@', '+', 'a', '7', 'word ', '身份证');
-  const textArb = fc.array(fc.oneof(fc.constantFrom(...fragments), noise), { maxLength: 40 }).map((xs) => xs.join(''));
+  const textArb = fc.array(fc.oneof(fc.constantFrom(...fragments), noise), { maxLength: 80 }).map((xs) => xs.join(''));
   const splitArb = (text: string) =>
     fc.array(fc.integer({ min: 0, max: text.length }), { maxLength: 12 }).map((cuts) => {
       const sorted = [...new Set(cuts)].sort((a, b) => a - b);
@@ -231,23 +250,39 @@ describe('StreamMasker', () => {
       parts.push(text.slice(prev));
       return parts;
     });
-  const masker = new Masker([...ALL, { name: 'ticket', regex: 'TICKET-\\d{4,8}' }, { name: 'greek', regex: '\\p{Script=Greek}{2}' }]);
+  /** Small pieces, as LLM token deltas are. */
+  const smallPiecesArb = (text: string) =>
+    fc.array(fc.integer({ min: 1, max: 4 }), { minLength: text.length, maxLength: text.length }).map((sizes) => {
+      const parts: string[] = [];
+      for (let i = 0, k = 0; i < text.length; i += sizes[k++]!) parts.push(text.slice(i, i + sizes[k]!));
+      return parts;
+    });
+  const custom: MaskRuleSpec[] = [{ name: 'ticket', regex: 'TICKET-\\d{4,8}' }, { name: 'greek', regex: '\\p{Script=Greek}{2}' }];
+  const maskers = {
+    'every rule (window 346)': new Masker([...ALL, ...custom]),
+    'no email (window 257)': new Masker([...ALL.filter((r) => r.builtin !== 'email'), ...custom]),
+    'digits only (window 38)': new Masker([{ builtin: 'cn-id' }, { builtin: 'phone' }, { builtin: 'credit-card' }, ...custom]),
+  };
 
-  it('outputs, concatenated, equal mask() of the inputs concatenated, for any split', () => {
-    fc.assert(
-      fc.property(
-        textArb.chain((t) => splitArb(t).map((parts) => [t, parts] as const)),
-        ([text, parts]) => {
-          const s = new StreamMasker(masker);
-          const out = parts.map((p) => s.push(p)).join('') + s.end();
-          const whole = masker.mask(text);
-          expect(out).toBe(whole.text);
-          expect(s.counts).toEqual(whole.counts);
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
+  for (const [label, masker] of Object.entries(maskers)) {
+    for (const [splitLabel, split] of [['random cuts', splitArb], ['1-4 char deltas', smallPiecesArb]] as const) {
+      it(`${label}, ${splitLabel}: outputs concatenated equal mask() of the inputs concatenated`, () => {
+        fc.assert(
+          fc.property(
+            textArb.chain((t) => split(t).map((parts) => [t, parts] as const)),
+            ([text, parts]) => {
+              const s = new StreamMasker(masker);
+              const out = parts.map((p) => s.push(p)).join('') + s.end();
+              const whole = masker.mask(text);
+              expect(out).toBe(whole.text);
+              expect(s.counts).toEqual(whole.counts);
+            },
+          ),
+          { numRuns: 300 },
+        );
+      });
+    }
+  }
 
   it('holds back at most maxMatchLength - 1 characters', () => {
     const m = new Masker([{ builtin: 'cn-id' }, { builtin: 'credit-card' }]);
@@ -273,9 +308,11 @@ describe('StreamMasker', () => {
   });
 
   it('masks a card split one character per delta', () => {
-    const s = new StreamMasker(all);
-    const out = [...'pay with 4111 1111 1111 1111 today'].map((c) => s.push(c)).join('') + s.end();
-    expect(out).toBe('pay with [MASKED:credit-card] today');
+    const s = new StreamMasker(new Masker([{ builtin: 'credit-card' }]));
+    const pad = ' and more words after it, enough to push the card past the holdback';
+    const pieces = [...`pay with 4111 1111 1111 1111 today${pad}`].map((c) => s.push(c));
+    expect(pieces.join('')).toContain('[MASKED:credit-card]'); // emitted before end()
+    expect(pieces.join('') + s.end()).toBe(`pay with [MASKED:credit-card] today${pad}`);
     expect(s.counts).toEqual({ 'credit-card': 1 });
   });
 });

@@ -1,4 +1,4 @@
-import { builtinDetector, type BuiltinMask } from './detectors.ts';
+import { builtinDetector, regexFind, type BuiltinMask, type Find } from './detectors.ts';
 import { analyseRegex } from './regex-check.ts';
 
 export { customRegexProblem } from './regex-check.ts';
@@ -19,8 +19,8 @@ export const CUSTOM_STREAM_CAP = 256;
 
 interface Rule {
   readonly name: string;
-  readonly regex: RegExp;
-  readonly validate: ((m: string) => boolean) | undefined;
+  readonly find: Find;
+  readonly window: number;
   readonly replacement: string;
 }
 
@@ -52,20 +52,21 @@ export class Masker {
     for (const spec of specs) {
       if (spec.builtin) {
         const d = builtinDetector(spec.builtin);
-        rules.push({ name: d.name, regex: d.regex, validate: d.validate, replacement: spec.replacement ?? `[MASKED:${d.name}]` });
+        rules.push({ name: d.name, find: d.find, window: d.window, replacement: spec.replacement ?? `[MASKED:${d.name}]` });
         window = Math.max(window, d.window);
         continue;
       }
       if (!spec.name || !spec.regex) throw new Error('a mask rule needs builtin, or name and regex');
       const r = analyseRegex(spec.regex);
       if ('problem' in r) throw new Error(`mask rule ${spec.name}: the regex ${r.problem}`);
+      const ruleWindow = Math.min(r.facts.window, CUSTOM_STREAM_CAP);
       rules.push({
         name: spec.name,
-        regex: new RegExp(spec.regex, 'gu'),
-        validate: undefined,
+        find: regexFind(new RegExp(spec.regex, 'gu')),
+        window: ruleWindow,
         replacement: spec.replacement ?? `[MASKED:${spec.name}]`,
       });
-      window = Math.max(window, Math.min(r.facts.window, CUSTOM_STREAM_CAP));
+      window = Math.max(window, ruleWindow);
       lookbehind = Math.max(lookbehind, r.facts.lookbehind);
     }
     this.#rules = rules;
@@ -82,11 +83,20 @@ export class Masker {
     return r.out === text ? { text, counts } : { text: r.out, counts };
   }
 
+  /** @internal Per-rule search positions for a stream (see `scan`). */
+  newSearchState(): number[] {
+    return new Array<number>(this.#rules.length).fill(0);
+  }
+
   /**
-   * Masks text[pos..] for matches starting at or before `last`, then copies raw text up to `stop`
-   * (or to the end of the last match, if that is further).
+   * @internal Masks text[pos..] for matches starting at or before `last`, then copies raw text up
+   * to `stop` (or to the end of the last match, if that is further).
+   *
+   * `from`, in a stream, says where each rule may resume searching: a rule that found nothing in
+   * the text it could decide last time (up to length - its own window) need not search it again.
+   * Without it each 4-character delta would rescan the whole held-back tail with every rule.
    */
-  scan(text: string, pos: number, last: number, stop: number, counts: Record<string, number>): ScanResult {
+  scan(text: string, pos: number, last: number, stop: number, counts: Record<string, number>, from?: number[]): ScanResult {
     const rules = this.#rules;
     const starts = this.#starts;
     const ends = this.#ends;
@@ -96,7 +106,7 @@ export class Masker {
     for (;;) {
       let best = -1;
       for (let i = 0; i < rules.length; i++) {
-        if (starts[i]! < pos) this.#find(i, text, pos);
+        if (starts[i]! < pos) this.#find(i, text, from ? Math.max(pos, from[i]!) : pos);
         const s = starts[i]!;
         if (s === Infinity) continue;
         if (best < 0 || s < starts[best]! || (s === starts[best]! && ends[i]! > ends[best]!)) best = i;
@@ -107,24 +117,25 @@ export class Masker {
       counts[rule.name] = (counts[rule.name] ?? 0) + 1;
       pos = emitted = ends[best]!;
     }
+    if (from) {
+      // Every rule's candidate is fresh (>= pos) here: the last round refreshed the stale ones.
+      for (let i = 0; i < rules.length; i++) {
+        const decided = text.length - rules[i]!.window;
+        let f = starts[i]! > decided ? decided + 1 : starts[i]!;
+        const c = text.charCodeAt(f);
+        if (f > 0 && c >= 0xdc00 && c <= 0xdfff) f--; // never resume a `u` regex inside a surrogate pair
+        from[i] = f;
+      }
+    }
     if (emitted === 0 && stop === text.length) return { out: text, pos: stop };
     const end = Math.max(stop, emitted);
     return { out: out + text.slice(emitted, end), pos: end };
   }
 
   #find(i: number, text: string, from: number): void {
-    const rule = this.#rules[i]!;
-    const re = rule.regex;
-    re.lastIndex = from;
-    for (let m = re.exec(text); m; m = re.exec(text)) {
-      if (!rule.validate || rule.validate(m[0])) {
-        this.#starts[i] = m.index;
-        this.#ends[i] = m.index + m[0].length;
-        return;
-      }
-      re.lastIndex = m.index + 1; // built-ins have no `u` flag, so any index is a valid start
-    }
-    this.#starts[i] = Infinity;
+    const m = this.#rules[i]!.find(text, from);
+    this.#starts[i] = m ? m[0] : Infinity;
+    this.#ends[i] = m ? m[1] : 0;
   }
 }
 
@@ -139,21 +150,24 @@ export class StreamMasker {
   /** Raw text: `#pos` characters already emitted (kept for lookbehinds), then the held-back tail. */
   #buf = '';
   #pos = 0;
+  readonly #from: number[];
 
   constructor(masker: Masker) {
     this.#masker = masker;
+    this.#from = masker.newSearchState();
   }
 
   push(delta: string): string {
     this.#buf += delta;
     const buf = this.#buf;
     const last = buf.length - this.#masker.maxMatchLength;
-    if (last < this.#pos) return '';
+    if (last < this.#pos) return ''; // nothing decided yet: #from stays valid as it is
     let stop = last + 1;
     const c = buf.charCodeAt(stop - 1);
     if (c >= 0xd800 && c <= 0xdbff) stop--;
-    const r = this.#masker.scan(buf, this.#pos, last, Math.max(stop, this.#pos), this.counts);
+    const r = this.#masker.scan(buf, this.#pos, last, Math.max(stop, this.#pos), this.counts, this.#from);
     const keep = Math.max(0, r.pos - this.#masker.lookbehind);
+    for (let i = 0; i < this.#from.length; i++) this.#from[i] = Math.max(0, this.#from[i]! - keep);
     this.#buf = buf.slice(keep);
     this.#pos = r.pos - keep;
     return r.out;
