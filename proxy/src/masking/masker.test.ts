@@ -121,6 +121,21 @@ describe('finders written as loops', () => {
       { numRuns: 2000 },
     );
   });
+  it('agree at the length limits (local part 64, token 256)', () => {
+    const key = 'ghp_' + 'Ab3xY9'.repeat(50); // a provider shape, so entropy does not decide
+    const cases: Array<[string, boolean]> = [
+      [`${'a'.repeat(64)}@example.com`, true],
+      [`${'a'.repeat(65)}@example.com`, false],
+      [key.slice(0, 256), true],
+      [key.slice(0, 257), false],
+    ];
+    const email = new Masker([{ builtin: 'email' }]);
+    const apiKey = new Masker([{ builtin: 'api-key' }]);
+    for (const [text, hit] of cases) {
+      const m = text.includes('@') ? email : apiKey;
+      expect(m.mask(` ${text} `).text !== ` ${text} `).toBe(hit);
+    }
+  });
 });
 
 describe('Masker', () => {
