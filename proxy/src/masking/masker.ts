@@ -44,6 +44,7 @@ export class Masker {
   // Per-scan scratch, reused: a Masker is used by one request at a time on one thread.
   readonly #starts: number[];
   readonly #ends: number[];
+  readonly #settled: number[];
 
   constructor(specs: MaskRuleSpec[]) {
     const rules: Rule[] = [];
@@ -74,6 +75,7 @@ export class Masker {
     this.lookbehind = lookbehind;
     this.#starts = new Array<number>(rules.length).fill(0);
     this.#ends = new Array<number>(rules.length).fill(0);
+    this.#settled = new Array<number>(rules.length).fill(0);
   }
 
   /** Masked text and per-rule counts (never the matched text). */
@@ -121,7 +123,7 @@ export class Masker {
       // Every rule's candidate is fresh (>= pos) here: the last round refreshed the stale ones.
       for (let i = 0; i < rules.length; i++) {
         const decided = text.length - rules[i]!.window;
-        let f = starts[i]! > decided ? decided + 1 : starts[i]!;
+        let f = starts[i]! > decided ? Math.max(decided + 1, this.#settled[i]!) : starts[i]!;
         const c = text.charCodeAt(f);
         if (f > 0 && c >= 0xdc00 && c <= 0xdfff) f--; // never resume a `u` regex inside a surrogate pair
         from[i] = f;
@@ -134,8 +136,10 @@ export class Masker {
 
   #find(i: number, text: string, from: number): void {
     const m = this.#rules[i]!.find(text, from);
-    this.#starts[i] = m ? m[0] : Infinity;
-    this.#ends[i] = m ? m[1] : 0;
+    const found = typeof m === 'object';
+    this.#starts[i] = found ? m[0] : Infinity;
+    this.#ends[i] = found ? m[1] : 0;
+    this.#settled[i] = typeof m === 'number' ? m : 0;
   }
 }
 
