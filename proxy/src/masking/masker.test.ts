@@ -320,6 +320,16 @@ describe('StreamMasker', () => {
     expect(outLen + s.end().length).toBe(inLen);
   });
 
+  it('starts afresh after end()', () => {
+    const m = new Masker([{ builtin: 'credit-card' }]);
+    const s = new StreamMasker(m);
+    const long = 'no card here '.repeat(20);
+    expect(s.push(long) + s.end()).toBe(long);
+    const text = `card 4111 1111 1111 1111${' '.repeat(60)}`;
+    expect(s.push(text) + s.end()).toBe(m.mask(text).text);
+    expect(s.counts).toEqual({ 'credit-card': 1 });
+  });
+
   it('keeps the left context of a match after emitting it', () => {
     const m = new Masker([{ builtin: 'credit-card' }]);
     // The first push makes the position right after "7" the emit boundary; "7" then still rules out the card.

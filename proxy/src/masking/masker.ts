@@ -183,6 +183,7 @@ export class StreamMasker {
     const r = this.#masker.scan(buf, this.#pos, buf.length, buf.length, this.counts);
     this.#buf = '';
     this.#pos = 0;
+    this.#from.fill(0); // pushes after end() start a new text
     return r.out;
   }
 }
