@@ -111,6 +111,14 @@ export const TenantIR = z.object({
     /** Extra model patterns per role, for identities that hold the role. */
     roles: z.array(z.object({ name: z.string(), models: z.array(z.string()) })),
   }),
+  /**
+   * spec.masking.requests: applied to every text a request sends upstream. A built-in detector
+   * by name, or a custom rule (regex checked by compile()).
+   */
+  maskRequests: z.array(z.union([
+    z.object({ builtin: z.enum(['email', 'phone', 'cn-id', 'credit-card', 'api-key']) }),
+    z.object({ name: z.string(), regex: z.string(), replacement: z.string().optional() }),
+  ])).optional(),
   /** spec.quotas.budget: spend per UTC day, week (from Monday) or month, in the backends' pricing unit. */
   budget: z.object({ limit: z.number(), period: z.enum(['day', 'week', 'month']) }).optional(),
   suspended: z.boolean(),

@@ -73,7 +73,7 @@ describe('jairouter-operator compile', () => {
     const r = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('not-implemented.yaml'));
     expect(r.code).toBe(3);
     expect(r.err).toContain('2 with problems');
-    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.masking\.requests is not implemented yet/);
+    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.masking\.responses is not implemented yet/);
     expect(r.err).toMatch(/Tenant ai\/masked REJECTED: Accepted=False NotImplemented: spec\.masking\.responses is not implemented yet/);
     // Left out of the config, not served without its masking.
     expect(parse(r.out).config.tenants.map((t: { id: string }) => t.id)).toEqual(['ai/acme']);

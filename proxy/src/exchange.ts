@@ -29,6 +29,8 @@ export class Exchange {
   taken: Taken[] | null = null;
   /** The tenant budget's reservation, settled with the real cost when the request finishes. */
   budgetHold: BudgetHold | null = null;
+  /** Masks applied to the request, by rule (counts only). */
+  masks: Record<string, number> = {};
   /** Counted in its tenant's requests in flight (--max-inflight-per-tenant). */
   holdsSlot = false;
   /** Some upstream answered 429 (steers Adaptive limits). */

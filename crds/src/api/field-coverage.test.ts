@@ -34,6 +34,7 @@ const activeHealth = (title: string): Proof => ({ file: 'proxy/test/active-healt
 const capabilities = (title: string): Proof => ({ file: 'proxy/test/capabilities.test.ts', title });
 const identity = (title: string): Proof => ({ file: 'proxy/test/identity.test.ts', title });
 const limits = (title: string): Proof => ({ file: 'proxy/test/limits.test.ts', title });
+const masking = (title: string): Proof => ({ file: 'proxy/test/masking.test.ts', title });
 const algorithms = (title: string): Proof => ({ file: 'proxy/src/limits/algorithms.test.ts', title });
 
 const OPTIONS = spec('sends every option the adapter reads upstream: authHeader, authPrefix, organization, project, header.<Name>');
@@ -105,6 +106,10 @@ const ENFORCED: Record<string, Proof> = {
   'Tenant spec.access.roles[].models[]': identity('roles may come as a space-separated string, and a prefix grant covers the models it matches'),
   'Tenant spec.quotas.requestsPerMinute': limits('a tenant quota tokensPerMinute limits its tokens; requestsPerMinute its requests'),
   'Tenant spec.quotas.tokensPerMinute': limits('a tenant quota tokensPerMinute limits its tokens; requestsPerMinute its requests'),
+  'Tenant spec.masking.requests[]': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
+  'Tenant spec.masking.requests[].name': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
+  'Tenant spec.masking.requests[].regex': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
+  'Tenant spec.masking.requests[].replacement': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
   'Tenant spec.quotas.tokensPerDay': { file: 'crds/testdata/compile/tenant-identity-and-quotas/config.json', title: '"id": "ai/jwt-uri/quota:tokensPerDay"' },
   'Tenant spec.quotas.budget.limit': limits("a tenant is charged each request's cost at the serving backend's prices and gets 429 insufficient_quota once the budget is spent"),
   'Tenant spec.quotas.budget.period': { file: 'proxy/src/limits/budget.test.ts', title: 'a week starts on Monday 00:00 UTC, also when now is a Sunday' },
@@ -147,7 +152,7 @@ const ROUTE = { models: ['m'], backends: [{ name: 'b', adapter: 'openai', url: '
 const MASK_RULES = ['email', { name: 'employee-id', regex: 'EMP-[0-9]{6}', replacement: '[EMP]' }];
 
 const REFUSED: Refusal[] = [
-  ...(['requests', 'responses'] as const).map((side): Refusal => ({
+  ...(['responses'] as const).map((side): Refusal => ({
     what: `masking ${side}`, kind: 'Tenant', reason: 'NotImplemented', names: [`spec.masking.${side} is not implemented yet (issue #10)`],
     spec: { masking: { [side]: MASK_RULES } },
   })),

@@ -95,12 +95,12 @@ export const TenantSpec = z
       .describe('Tenant-wide quotas, held across every proxy replica (through Redis when the proxies have one).'),
     masking: z
       .object({
-        requests: z.array(MaskRule).optional().describe(`Masking applied to prompts before they leave the gateway. ${notImplemented(10)}`),
+        requests: z.array(MaskRule).optional().describe('Masking applied to every text a request sends upstream (messages, system prompts, tool calls and results, completion prompts, embedding inputs; both the OpenAI and the Anthropic API) before it leaves the gateway: each match becomes [MASKED:<rule>] or the rule\'s replacement.'),
         responses: z.array(MaskRule).optional().describe(`Masking applied to completions before the client sees them. ${notImplemented(10)}`),
       })
       .strict()
       .optional()
-      .describe(`PII masking. ${notImplemented(10)}`),
+      .describe('PII masking (docs/masking.md).'),
     suspended: z.boolean().optional().describe('When true every request of the tenant gets 403.'),
   })
   .strict()

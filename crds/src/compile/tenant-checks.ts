@@ -1,4 +1,5 @@
 import type { TenantSpec } from '../api/tenant.ts';
+import { customRegexProblem } from '../mask-regex.ts';
 import { checkWildcards } from './model-route-checks.ts';
 
 /**
@@ -17,13 +18,9 @@ export function checkTenantSpec(spec: TenantSpec): string[] {
   for (const side of ['requests', 'responses'] as const) {
     spec.masking?.[side]?.forEach((rule, i) => {
       if (typeof rule === 'string') return;
-      try {
-        // Validated as the proxy compiles it; RegExp construction is pure.
-        new RegExp(rule.regex, 'g');
-      } catch (e) {
-        const why = e instanceof Error ? e.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '') : String(e);
-        problems.push(`spec.masking.${side}[${i}].regex: not a valid regular expression (${why})`);
-      }
+      // The proxy's masking engine refuses the same (it would not build the rule otherwise).
+      const problem = customRegexProblem(rule.regex);
+      if (problem) problems.push(`spec.masking.${side}[${i}].regex: ${problem}`);
     });
   }
   return problems;

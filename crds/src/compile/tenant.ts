@@ -245,6 +245,9 @@ function tenantIR(info: ObjectInfo, spec: TenantSpec, apiKeys: ApiKey[], jwtIssu
       roles: (spec.access?.roles ?? []).map((r) => ({ name: r.name, models: [...r.models] })),
     },
     ...(budget ? { budget: { limit: budget.limit, period: budget.period } } : {}),
+    ...(spec.masking?.requests?.length
+      ? { maskRequests: spec.masking.requests.map((r) => (typeof r === 'string' ? { builtin: r } : { name: r.name, regex: r.regex, ...(r.replacement !== undefined ? { replacement: r.replacement } : {}) })) }
+      : {}),
     suspended: spec.suspended ?? false,
   };
 }

@@ -61,7 +61,7 @@ export const KINDS: readonly KindDefinition[] = [
     plural: 'tenants',
     singular: 'tenant',
     shortNames: ['tn'],
-    description: 'Tenant is a group of callers: the API keys they authenticate with, which models they may use, and whether they are suspended. Masking is not implemented yet: compile() refuses a Tenant that sets it (reason NotImplemented).',
+    description: 'Tenant is a group of callers: the API keys they authenticate with, which models they may use, and whether they are suspended. Masking of responses is not implemented yet: compile() refuses a Tenant that sets masking.responses (reason NotImplemented).',
     schema: Tenant,
     printerColumns: [
       condition('Accepted'),

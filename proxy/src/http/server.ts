@@ -19,6 +19,7 @@ import { forward, type ForwardHooks } from '../upstream/forward.ts';
 import type { CorsPolicy } from './cors.ts';
 import { readTimedOut } from './errors.ts';
 import { AuthFailureThrottle, nestedDeeperThan } from './abuse.ts';
+import { maskRequest } from './mask-request.ts';
 import { readBody } from './read-body.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -147,7 +148,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       tokensIn: ex.tokensIn,
       tokensOut: ex.tokensOut,
       cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
-      masks: {},
+      masks: ex.masks,
       durationMs: Math.round(seconds * 1e4) / 10,
     });
   }
@@ -531,6 +532,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const rt = await admitLimits(ex, found, client);
     if (!rt) return;
+    const masker = ex.identity!.tenant.maskRequests;
+    if (masker !== null) {
+      ex.client = maskRequest(ex.client, masker, ex.masks);
+      for (const rule in ex.masks) metrics.masks.labels(ex.identity!.tenant.id, rule).inc(ex.masks[rule]);
+    }
     if (ex.signal.aborted) {
       // Left while queued (LeakyBucket): it never ran, so it is given back.
       if (ex.taken) limits.undo(ex.taken);

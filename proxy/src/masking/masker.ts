@@ -1,7 +1,7 @@
 import { builtinDetector, regexFind, type BuiltinMask, type Find } from './detectors.ts';
-import { analyseRegex } from './regex-check.ts';
+import { analyseRegex } from '@jairouter/crds/mask-regex';
 
-export { customRegexProblem } from './regex-check.ts';
+export { customRegexProblem } from '@jairouter/crds/mask-regex';
 
 export interface MaskRuleSpec {
   builtin?: BuiltinMask;

@@ -6,6 +6,7 @@ import { createBalancer } from '../balance/index.ts';
 import type { Balancer } from '../balance/types.ts';
 import { EndpointHealth } from '../health/endpoint-health.ts';
 import { LimitRuntime } from '../limits/engine.ts';
+import { Masker, type MaskRuleSpec } from '../masking/masker.ts';
 import type { PoolRegistry, UpstreamDispatcher } from '../upstream/pools.ts';
 import { lacksOf } from './capabilities.ts';
 import { ModelIndex, ModelMatcher } from './model-matcher.ts';
@@ -70,6 +71,8 @@ export interface TenantRuntime {
   readonly limits: LimitRuntime[];
   /** Its limits merged with a route's, built on first use (the runtime never changes after build). */
   readonly limitsWith: Map<RouteRuntime, LimitRuntime[]>;
+  /** spec.masking.requests, compiled once per config version; null = none. */
+  readonly maskRequests: Masker | null;
 }
 
 /**
@@ -153,6 +156,7 @@ export class Runtime {
         modelsVersion: -1,
         limits: [],
         limitsWith: new Map(),
+        maskRequests: t.maskRequests?.length ? new Masker(t.maskRequests as MaskRuleSpec[]) : null,
       };
       this.tenants.push(tenant);
       for (const iss of t.jwtIssuers ?? []) {

@@ -34,6 +34,12 @@ export class ProxyMetrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly masks = new Counter({
+    name: 'jairouter_masks_total',
+    help: 'Matches masked in requests before they left the gateway, by tenant and rule (Tenant.spec.masking.requests). Counts only, never the text.',
+    labelNames: ['tenant', 'rule'] as const,
+    registers: [this.registry],
+  });
   /** 1 while the Redis of Cluster limits answers, 0 while they fall back to per-replica shares; absent without --redis-url. */
   readonly redisUp = new Gauge({
     name: 'jairouter_ratelimit_redis_up',

@@ -1,0 +1,81 @@
+import type { ClientRequest } from '../adapters/types.ts';
+import type { Masker } from '../masking/masker.ts';
+
+/**
+ * Tenant.spec.masking.requests: masks every text a request sends upstream, in place, before
+ * any adapter sees it: message contents (strings and text parts), system prompts, assistant tool
+ * call arguments, tool results, completion prompts and embedding inputs, on the OpenAI and the
+ * Anthropic API alike. When anything was masked the raw body is re-serialised, so pass-through
+ * adapters, which send the raw bytes, send the masked text too. Counts per rule go to `counts`.
+ * Returns the request to forward (the same one when nothing matched).
+ */
+export function maskRequest(client: ClientRequest, masker: Masker, counts: Record<string, number>): ClientRequest {
+  const raw = maskBody(client.body as Record<string, unknown>, masker, counts);
+  // The Anthropic ingress: the request as it came (for an Anthropic backend) is masked too.
+  const ingress = client.ingress;
+  const ingressRaw = ingress ? maskBody(ingress.body as Record<string, unknown>, masker, counts) : null;
+  if (raw === null && ingressRaw === null) return client;
+  return {
+    ...client,
+    ...(raw !== null && { raw }),
+    ...(ingress && ingressRaw !== null && { ingress: { ...ingress, raw: ingressRaw } }),
+  };
+}
+
+/** Masks a parsed body in place; its new serialisation, or null when nothing matched. */
+function maskBody(b: Record<string, unknown>, masker: Masker, counts: Record<string, number>): Buffer | null {
+  let changed = false;
+  const text = (s: string): string => {
+    const r = masker.mask(s);
+    if (r.text === s) return s;
+    changed = true;
+    for (const k in r.counts) counts[k] = (counts[k] ?? 0) + r.counts[k]!;
+    return r.text;
+  };
+  if (typeof b.system === 'string') b.system = text(b.system);
+  else if (Array.isArray(b.system)) maskParts(b.system, text);
+  if (Array.isArray(b.messages)) {
+    for (const m of b.messages as unknown[]) {
+      if (typeof m !== 'object' || m === null) continue;
+      const msg = m as Record<string, unknown>;
+      if (typeof msg.content === 'string') msg.content = text(msg.content);
+      else if (Array.isArray(msg.content)) maskParts(msg.content, text);
+      if (Array.isArray(msg.tool_calls)) {
+        for (const c of msg.tool_calls as unknown[]) {
+          const f = (c as { function?: { arguments?: unknown } } | null)?.function;
+          if (f && typeof f.arguments === 'string') f.arguments = text(f.arguments);
+        }
+      }
+    }
+  }
+  for (const field of ['prompt', 'input'] as const) {
+    const v = b[field];
+    if (typeof v === 'string') b[field] = text(v);
+    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string') v[i] = text(v[i] as string);
+  }
+  return changed ? Buffer.from(JSON.stringify(b)) : null;
+}
+
+/** Text parts of either API: OpenAI `{type:'text', text}`, Anthropic text blocks, tool_result and tool_use blocks. */
+function maskParts(parts: unknown[], text: (s: string) => string): void {
+  for (const p of parts) {
+    if (typeof p !== 'object' || p === null) continue;
+    const part = p as Record<string, unknown>;
+    if (typeof part.text === 'string') part.text = text(part.text);
+    if (part.type === 'tool_result') {
+      if (typeof part.content === 'string') part.content = text(part.content);
+      else if (Array.isArray(part.content)) maskParts(part.content, text);
+    }
+    if (part.type === 'tool_use' && typeof part.input === 'object' && part.input !== null) maskLeaves(part.input, text);
+  }
+}
+
+/** Every string inside a JSON value (a tool's input), in place. */
+function maskLeaves(v: object, text: (s: string) => string): void {
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (typeof x === 'string') o[k] = text(x);
+    else if (typeof x === 'object' && x !== null) maskLeaves(x, text);
+  }
+}
