@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench fuzz e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -38,6 +38,11 @@ e2e: deps k8s-binaries
 ## Starts two demo backends and the proxy on examples/quickstart.yaml.
 demo: deps
 	bash scripts/demo.sh
+
+## 100,000 adversarial requests against the proxy binary (proxy/test/fuzz.test.ts); prints its figures.
+## FUZZ_SEED picks the sequence. `make test` runs the same with 1,500.
+fuzz: deps
+	FUZZ_REQUESTS=$${FUZZ_REQUESTS:-100000} FUZZ_REPORT=1 npx vitest run proxy/test/fuzz.test.ts
 
 ## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
 bench: deps
