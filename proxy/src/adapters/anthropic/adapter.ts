@@ -1,8 +1,8 @@
-import { BufferedBody, completionAsChunks } from '../buffered-body.ts';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
-import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
-import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { completionAsChunks } from '../buffered-body.ts';
+import { HeldTranslator } from '../held-translator.ts';
+import type { Adapter, ClientRequest, Operation, UpstreamRequest } from '../types.ts';
+import { USER_AGENT } from '../upstream-headers.ts';
 import { openAIToAnthropic } from './request.ts';
 import { anthropicError, errorToOpenAI, messageToOpenAI, toUsage } from './response.ts';
 import { AnthropicPassThrough, passThroughRequest } from './passthrough.ts';
@@ -28,7 +28,7 @@ export function anthropic(now: () => number = Date.now): Adapter {
     supports: (op: Operation) => op === 'chat',
     toUpstream,
     authHeaders,
-    translator: (req) => (req.ingress?.schema === 'anthropic' ? new AnthropicPassThrough(req.stream) : new AnthropicTranslator(req, Math.floor(now() / 1000))),
+    translator: (req) => (req.ingress?.schema === 'anthropic' ? new AnthropicPassThrough(req.stream) : new AnthropicTranslator(req, req.model, Math.floor(now() / 1000))),
   };
 }
 
@@ -59,48 +59,15 @@ export function authHeaders(backend: BackendIR): Record<string, string> {
 }
 
 /** One attempt's Anthropic answer, as OpenAI's. */
-class AnthropicTranslator implements ResponseTranslator {
-  usage: Usage | null = null;
-  private streamer: AnthropicStream | null = null;
-  private readonly held = new BufferedBody();
-  private upstreamStatus = 200;
-  private readonly req: ClientRequest;
-  private readonly created: number;
-
-  constructor(req: ClientRequest, created: number) {
-    this.req = req;
-    this.created = created;
-  }
-
-  get complete(): boolean {
-    return this.streamer?.complete ?? false;
-  }
-
-  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    // 529 is Anthropic's overloaded: a 5xx like the others, retried on another endpoint.
-    if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
-    this.upstreamStatus = status;
-    if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.streamer = new AnthropicStream(this.req.clientWantsUsage, this.created);
-      return 'stream';
-    }
-    return 'body';
+class AnthropicTranslator extends HeldTranslator<AnthropicStream> {
+  // 529 (Anthropic's overloaded) is a 5xx like the others: HeldTranslator holds it back, retried on another endpoint.
+  protected openStream(): AnthropicStream {
+    return new AnthropicStream(this.req.clientWantsUsage, this.created);
   }
 
   /** Decided with the headers (a body is relayed from them on): a 413 is a context-length 400. */
   status(upstream: number): number {
     return upstream === 413 ? 400 : upstream;
-  }
-
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = forwardableHeaders(upstream, true);
-    delete h['content-encoding'];
-    h['content-type'] = mode === 'stream' || (this.req.stream && this.upstreamStatus < 300) ? 'text/event-stream' : 'application/json';
-    return h;
-  }
-
-  body(chunk: Buffer): null {
-    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
@@ -123,18 +90,6 @@ class AnthropicTranslator implements ResponseTranslator {
     } catch {
       return Buffer.from(JSON.stringify({ error: { message: 'the Anthropic backend answered with a body that is not JSON', type: 'upstream_error', param: null, code: 'bad_gateway' } }));
     }
-  }
-
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.streamer!.push(chunk);
-    this.usage = this.streamer!.usage;
-    return out;
-  }
-
-  streamRest(): Buffer | null {
-    const out = this.streamer!.rest();
-    this.usage = this.streamer!.usage;
-    return out;
   }
 
   errorMessage(body: Buffer): string {

@@ -1,8 +1,8 @@
-import { BufferedBody } from '../buffered-body.ts';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
-import { UnsupportedRequest, type Adapter, type ClientRequest, type Operation, type ResponseMode, type ResponseTranslator, type UpstreamRequest, type Usage } from '../types.ts';
-import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
+import { HeldTranslator } from '../held-translator.ts';
+import { UnsupportedRequest, type Adapter, type ClientRequest, type Operation, type ResponseMode, type UpstreamRequest } from '../types.ts';
+import { USER_AGENT } from '../upstream-headers.ts';
 import { chatToGemini } from './request.ts';
 import { embeddingsToOpenAI, errorToOpenAI, googleError, responseToOpenAI } from './response.ts';
 import { GeminiStream } from './stream.ts';
@@ -99,34 +99,21 @@ export function embeddingsToGemini(body: Readonly<Record<string, unknown>>, mode
 }
 
 /** One attempt's Gemini answer, as OpenAI's. */
-class GeminiTranslator implements ResponseTranslator {
-  usage: Usage | null = null;
-  private streamer: GeminiStream | null = null;
-  private readonly held = new BufferedBody();
-  private upstreamStatus = 0;
+class GeminiTranslator extends HeldTranslator<GeminiStream> {
   /** Set when the body shows the answer must reach the client with another status. */
   private clientStatus: number | undefined;
 
-  private readonly req: ClientRequest;
-  private readonly model: string;
-  private readonly created: number;
-
-  constructor(req: ClientRequest, model: string, created: number) {
-    this.req = req;
-    this.model = model;
-    this.created = created;
+  protected openStream(): GeminiStream {
+    return new GeminiStream(`chatcmpl-${this.req.requestId}`, this.model, this.created, this.req.clientWantsUsage);
   }
 
-  get complete(): boolean {
-    return this.streamer?.complete ?? false;
-  }
-
-  classify(status: number, _headers: IncomingHttpHeaders): ResponseMode {
+  /** Gemini streams (alt=sse) whatever its content type says: a 2xx chat stream is always parsed as one. */
+  override classify(status: number, _headers: IncomingHttpHeaders): ResponseMode {
     // 401/403 are the gateway's credential failing: held back, answered 502 by the proxy.
     if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
     this.upstreamStatus = status;
     if (status < 300 && this.req.stream && this.req.operation === 'chat') {
-      this.streamer = new GeminiStream(`chatcmpl-${this.req.requestId}`, this.model, this.created, this.req.clientWantsUsage);
+      this.streamer = this.openStream();
       return 'stream';
     }
     return 'body';
@@ -136,15 +123,11 @@ class GeminiTranslator implements ResponseTranslator {
     return this.clientStatus ?? upstream;
   }
 
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = forwardableHeaders(upstream, true);
-    delete h['content-encoding'];
+  /** A held body is JSON, even when a stream was asked for (embeddings, errors). */
+  override headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = super.headers(upstream, mode);
     h['content-type'] = mode === 'stream' ? 'text/event-stream' : 'application/json';
     return h;
-  }
-
-  body(chunk: Buffer): null {
-    return this.held.push(chunk);
   }
 
   bodyEnd(): Buffer {
@@ -173,13 +156,8 @@ class GeminiTranslator implements ResponseTranslator {
     return Buffer.from(JSON.stringify(out));
   }
 
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.streamer!.push(chunk);
-    this.usage = this.streamer!.usage;
-    return out;
-  }
-
-  streamRest(): Buffer | null {
+  /** GeminiStream flushes its partial last event with end(). */
+  override streamRest(): Buffer | null {
     const out = this.streamer!.end();
     this.usage = this.streamer!.usage;
     return out;
