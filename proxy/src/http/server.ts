@@ -124,7 +124,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   function auditRecord(ex: Exchange, route: string, seconds: number): void {
     const out = ex.out;
     const id = ex.identity;
-    const pricing = ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+    const pricing = servedPricing(ex);
     const url = ex.req.url ?? '';
     const q = url.indexOf('?');
     audit!.write({
@@ -153,10 +153,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     });
   }
 
+  /** The prices of the backend that answered, if one did. */
+  function servedPricing(ex: Exchange): { inputPerMillion: number; outputPerMillion: number } | undefined {
+    return ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+  }
+
   /** The real cost at the serving backend's prices; unknown (null) as for token limits. */
   function settleBudget(ex: Exchange): void {
     const used = ex.tokensIn + ex.tokensOut;
-    const served = ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+    const served = servedPricing(ex);
     const cost = used === 0 && ex.clientGone ? null : served ? microCost(ex.tokensIn, ex.tokensOut, served) : 0;
     budgets.settle(ex.budgetHold!, cost);
     usage?.spent(ex.identity!.tenant.id, ex.budgetHold!.period, cost ?? ex.budgetHold!.reserved);
@@ -427,11 +432,18 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
    * Admits the request on `rt` under its limits, or on the first route of its fallback.models
    * that the caller may use and whose limits admit it. Null after answering 429.
    */
+  /** Whether a request on `rt` by the caller is held to any limit or budget (else the stage is skipped). */
+  function limited(ex: Exchange, rt: RouteRuntime): boolean {
+    const tenant = ex.identity!.tenant;
+    return rt.limits.length > 0 || tenant.limits.length > 0 || tenant.ir.budget !== undefined;
+  }
+
   async function admitLimits(ex: Exchange, rt: RouteRuntime, client: ClientRequest): Promise<RouteRuntime | null> {
     const budget = ex.identity!.tenant.ir.budget;
     let rules = limitsOf(rt, ex.identity!.tenant);
-    if (rules.length === 0 && budget === undefined) return rt;
-    const tokens = rules.some((l) => l.tokens) ? reservation(client) : 0;
+    // The prompt is estimated once, for token rules and the budget alike.
+    const asked = rules.some((l) => l.tokens) || budget !== undefined ? requested(client) : null;
+    const tokens = asked === null ? 0 : asked.prompt + asked.output;
     let first = await limits.admit(rules, keySource(ex, client.model), tokens);
     let route = rt;
     if (!first.ok) {
@@ -464,7 +476,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     ex.taken = first.taken.length > 0 ? first.taken : null;
     if (budget !== undefined) {
-      const b = await budgets.admit(ex.identity!.tenant.id, budget, reservedCost(route, client));
+      const b = await budgets.admit(ex.identity!.tenant.id, budget, microCost(asked!.prompt, asked!.output, route.maxPricing));
       if (!b.ok) {
         if (ex.taken) limits.undo(ex.taken);
         ex.taken = null;
@@ -492,29 +504,17 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   /**
-   * What a budget reserves: the prompt estimate at the route's highest input price, plus
-   * max_tokens (or the default) at its highest output price.
+   * What a request may use: its prompt, estimated (4 ASCII characters or 1 other character per
+   * token), and its output, max_tokens or the default when it names none. Token limits reserve
+   * the sum; a budget the cost of each at the route's highest prices.
    */
-  function reservedCost(route: RouteRuntime, client: ClientRequest): number {
-    let inP = 0;
-    let outP = 0;
-    for (const e of route.endpoints) {
-      inP = Math.max(inP, e.backend.ir.pricing.inputPerMillion);
-      outP = Math.max(outP, e.backend.ir.pricing.outputPerMillion);
-    }
+  function requested(client: ClientRequest): { prompt: number; output: number } {
     const b = client.body;
     const named = b.max_completion_tokens ?? b.max_tokens;
-    const out = client.operation === 'embeddings' ? 0 : typeof named === 'number' && named > 0 ? named : defaultMaxTokens;
-    const total = estimateTokens(client.operation, b) + (typeof named === 'number' && named > 0 ? 0 : out);
-    return microCost(Math.max(0, total - out), out, { inputPerMillion: inP, outputPerMillion: outP });
-  }
-
-  /** Tokens a token limit reserves: the prompt estimate plus max_tokens, or the default when none is named. */
-  function reservation(client: ClientRequest): number {
-    const b = client.body;
-    const named = b.max_completion_tokens ?? b.max_tokens;
-    const estimate = estimateTokens(client.operation, b);
-    return typeof named === 'number' && named > 0 ? estimate : estimate + (client.operation === 'embeddings' ? 0 : defaultMaxTokens);
+    const asked = typeof named === 'number' && named > 0 ? named : 0;
+    // estimateTokens counts the named max_tokens in: the prompt is what is left.
+    const prompt = estimateTokens(client.operation, b) - asked;
+    return { prompt, output: client.operation === 'embeddings' ? 0 : asked > 0 ? asked : defaultMaxTokens };
   }
 
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
@@ -530,7 +530,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       inflight.set(t, n + 1);
       ex.holdsSlot = true;
     }
-    const rt = await admitLimits(ex, found, client);
+    // Only a request held to a limit or budget pays for the (asynchronous) admission.
+    const rt = limited(ex, found) ? await admitLimits(ex, found, client) : found;
     if (!rt) return;
     const masker = ex.identity!.tenant.maskRequests;
     if (masker !== null) {

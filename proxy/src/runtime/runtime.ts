@@ -52,6 +52,8 @@ export interface RouteRuntime {
   readonly windowed: boolean;
   /** The limits that target this route (RateLimitPolicy targetRefs). */
   readonly limits: LimitRuntime[];
+  /** The highest input and output prices of its backends: what a budget reserves at. */
+  readonly maxPricing: { inputPerMillion: number; outputPerMillion: number };
 }
 
 export interface TenantRuntime {
@@ -232,7 +234,12 @@ export class Runtime {
     let checks = 0;
     for (const e of endpoints) checks |= e.lacks;
     const windowed = endpoints.some((e) => e.window !== Infinity);
-    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature, checks, windowed, limits: [] };
+    const maxPricing = { inputPerMillion: 0, outputPerMillion: 0 };
+    for (const e of endpoints) {
+      maxPricing.inputPerMillion = Math.max(maxPricing.inputPerMillion, e.backend.ir.pricing.inputPerMillion);
+      maxPricing.outputPerMillion = Math.max(maxPricing.outputPerMillion, e.backend.ir.pricing.outputPerMillion);
+    }
+    return { ir: r, id: r.id, endpoints, tiers, balancer, loads: new Int32Array(endpoints.length), balanceSignature, checks, windowed, limits: [], maxPricing };
   }
 
   /** The identity for a presented API key, comparing SHA-256 digests in constant time. */
