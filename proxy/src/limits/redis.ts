@@ -167,26 +167,37 @@ export class RedisLimits {
    */
   async takeAll(items: ClusterItem[]): Promise<{ decisions: Decision[]; at: number } | null> {
     if (items.length === 0) return { decisions: [], at: this.#clock?.() ?? 0 };
-    if (this.#client.status !== 'ready') return null;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const call = this.#run(
+    const reply = (await this.#answer(() =>
+      this.#run(
         'take',
         items.map((i) => redisKey(i.rule, i.key, i.spec)),
         items.map((i) => [...specArgs(i.spec), num(i.amount), '']),
-      );
+      ),
+    )) as [number, number[][]] | null;
+    return reply === null ? null : { at: reply[0], decisions: reply[1].map(toDecision) };
+  }
+
+  /**
+   * A call's reply, or null when Redis is not ready, fails or is slower than timeoutMs (then it
+   * is marked down); never throws. A reply marks it up.
+   */
+  async #answer<T>(call: () => Promise<T>): Promise<T | null> {
+    if (this.#client.status !== 'ready') return null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pending = call();
       const timeout = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), this.#timeoutMs);
         timer.unref();
       });
-      const reply = (await Promise.race([call, timeout])) as [number, number[][]] | null;
+      const reply = await Promise.race([pending, timeout]);
       if (reply === null) {
-        call.catch(() => {}); // settles later; its outcome no longer matters
+        pending.catch(() => {}); // settles later; its outcome no longer matters
         this.#setUp(false, `no answer within ${this.#timeoutMs} ms`);
         return null;
       }
       this.#setUp(true);
-      return { at: reply[0], decisions: reply[1].map(toDecision) };
+      return reply;
     } catch (err) {
       this.#failed(err);
       return null;
@@ -222,27 +233,8 @@ export class RedisLimits {
     const key = (k: string) => `jr:{jr}:budget:${k}`;
     return {
       reserve: async (k, amount, limit, ttlMs) => {
-        if (this.#client.status !== 'ready') return null;
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          const call = budget(key(k), 'reserve', Math.round(amount), Math.round(limit), Math.ceil(ttlMs));
-          const timeout = new Promise<null>((resolve) => {
-            timer = setTimeout(() => resolve(null), this.#timeoutMs);
-            timer.unref();
-          });
-          const r = await Promise.race([call, timeout]);
-          if (r === null) {
-            call.catch(() => {});
-            this.#setUp(false, `no answer within ${this.#timeoutMs} ms`);
-            return null;
-          }
-          return { ok: r[0] === 1, spent: Number(r[1]) };
-        } catch (err) {
-          this.#failed(err);
-          return null;
-        } finally {
-          clearTimeout(timer);
-        }
+        const r = await this.#answer(() => budget(key(k), 'reserve', Math.round(amount), Math.round(limit), Math.ceil(ttlMs)));
+        return r === null ? null : { ok: r[0] === 1, spent: Number(r[1]) };
       },
       add: (k, delta, ttlMs) => {
         if (this.#client.status !== 'ready') return;

@@ -97,13 +97,7 @@ export class OperatorSource implements ConfigSource {
     const timer = setInterval(() => {
       if (this.stopped) return clearInterval(timer);
       if (!this.agent) return;
-      request(`${this.o.url}${USAGE_PATH}`, {
-        method: 'POST',
-        dispatcher: this.agent,
-        headers: { authorization: `Bearer ${this.token}`, [PROXY_HEADER]: this.o.proxyName, 'content-type': 'application/json' },
-        body: JSON.stringify({ proxy: this.o.proxyName, ...read() }),
-        signal: this.abort.signal,
-      }).then(
+      this.post(USAGE_PATH, { proxy: this.o.proxyName, ...read() }).then(
         async (r) => {
           await r.body.dump();
           if (r.statusCode !== 204) throw new Error(`operator answered ${r.statusCode}`);
@@ -271,15 +265,20 @@ export class OperatorSource implements ConfigSource {
   }
 
   /** Tells the operator which version is served; one retry, then the next stream's `have` says it. */
+  /** An authenticated POST of `body` to the operator (the agent, token and proxy name of the stream). */
+  private post(path: string, body: object) {
+    return request(`${this.o.url}${path}`, {
+      method: 'POST',
+      dispatcher: this.agent!,
+      headers: { authorization: `Bearer ${this.token}`, [PROXY_HEADER]: this.o.proxyName, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: this.abort.signal,
+    });
+  }
+
   private report(version: string, retry = true): void {
     if (this.stopped || !this.agent) return;
-    request(`${this.o.url}${SERVED_PATH}`, {
-      method: 'POST',
-      dispatcher: this.agent,
-      headers: { authorization: `Bearer ${this.token}`, [PROXY_HEADER]: this.o.proxyName, 'content-type': 'application/json' },
-      body: JSON.stringify({ proxy: this.o.proxyName, version }),
-      signal: this.abort.signal,
-    }).then(
+    this.post(SERVED_PATH, { proxy: this.o.proxyName, version }).then(
       async (r) => {
         await r.body.dump();
         if (r.statusCode === 409 && this.held?.version === version) {
