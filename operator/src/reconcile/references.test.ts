@@ -5,7 +5,7 @@ import { cluster, endpointSlice, route, secret, service, tenant } from './testin
 describe('selectResources', () => {
   const all = cluster({
     modelRoutes: [route('chat', { secret: 'openai' }), route('local', { service: 'vllm' }), { kind: 'ModelRoute', metadata: { name: 'junk', namespace: 'ai' }, spec: 'nope' }],
-    // JWT is refused as NotImplemented, so a jwksSecretRef references nothing compile() reads.
+    // compile() reads a jwt issuer's jwksSecretRef, so that Secret is referenced too.
     tenants: [tenant('acme', { secrets: ['acme-keys'] }),
       { kind: 'Tenant', metadata: { name: 'jwt', namespace: 'ai' }, spec: { jwt: { issuers: [{ issuer: 'https://login.example.com', jwksSecretRef: { name: 'jwks', key: 'jwks' } }] } } }],
     secrets: [secret('openai', { apiKey: 'x' }), secret('acme-keys', { k: 'v' }), secret('jwks', { jwks: '{}' }),
@@ -18,10 +18,10 @@ describe('selectResources', () => {
   it('keeps every custom resource but only the referenced Secrets, Services and their EndpointSlices, same namespace only', () => {
     const { resources, references } = selectResources(all);
     expect(resources.modelRoutes).toHaveLength(3);
-    expect(resources.secrets.map((s) => (s['metadata'] as { name: string }).name).sort()).toEqual(['acme-keys', 'openai']);
+    expect(resources.secrets.map((s) => (s['metadata'] as { name: string }).name).sort()).toEqual(['acme-keys', 'jwks', 'openai']);
     expect(resources.services).toHaveLength(1);
     expect(resources.endpointSlices.map((s) => (s['metadata'] as { name: string }).name)).toEqual(['vllm-abc']);
-    expect([...references.secrets].sort()).toEqual(['ai/acme-keys', 'ai/openai']);
+    expect([...references.secrets].sort()).toEqual(['ai/acme-keys', 'ai/jwks', 'ai/openai']);
     expect([...references.services]).toEqual(['ai/vllm']);
   });
 
@@ -29,6 +29,7 @@ describe('selectResources', () => {
     const refs = collectReferences(all);
     expect(isReferenced('Secret', secret('openai', {}), refs)).toBe(true);
     expect(isReferenced('Secret', secret('openai', {}, 'other-ns'), refs)).toBe(false);
+    expect(isReferenced('Secret', secret('jwks', {}), refs)).toBe(true);
     expect(isReferenced('Service', service('vllm'), refs)).toBe(true);
     expect(isReferenced('EndpointSlice', endpointSlice('x', 'vllm', []), refs)).toBe(true);
     expect(isReferenced('EndpointSlice', endpointSlice('x', 'other', []), refs)).toBe(false);

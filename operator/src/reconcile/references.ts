@@ -33,6 +33,10 @@ export function collectReferences(r: Pick<Resources, 'modelRoutes' | 'tenants'>)
       const name = nameAt(record(ref));
       if (name) secrets.add(`${ns}/${name}`);
     }
+    for (const issuer of arrayAt(record(spec?.['jwt'])?.['issuers'])) {
+      const jwks = nameAt(record(record(issuer)?.['jwksSecretRef']));
+      if (jwks) secrets.add(`${ns}/${jwks}`);
+    }
   }
   return { secrets, services };
 }
