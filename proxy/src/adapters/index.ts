@@ -7,6 +7,7 @@ import { awsDefaultCredentials } from './bedrock/default-credentials.ts';
 import { gemini } from './gemini/adapter.ts';
 import { openAICompatible } from './openai-compatible.ts';
 import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
+import { redactingErrors } from './redact.ts';
 
 const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
 
@@ -16,6 +17,9 @@ registry.set('anthropic', anthropic());
 // The clock signs requests and times credential refreshes; the AWS default chain serves backends without a credentialsRef.
 registry.set('bedrock', bedrock({ now: () => Date.now(), defaultCredentials: awsDefaultCredentials }));
 registry.set('gemini', gemini());
+
+// An upstream's error message reaches the client: never with the backend's credential in it.
+for (const [name, a] of registry) registry.set(name, redactingErrors(a));
 
 /** The adapter for a backend's `adapter` field, or undefined when this proxy version has none. */
 export function adapterFor(name: string): Adapter | undefined {
