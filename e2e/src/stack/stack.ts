@@ -48,6 +48,9 @@ export interface StackOptions {
   prefix: string;
   operators: number;
   proxies: number;
+  /** More arguments for each operator (by pod name) and each proxy (by name). */
+  operatorArgs?: (podName: string) => string[];
+  proxyArgs?: (name: string) => string[];
 }
 
 export class Stack {
@@ -69,6 +72,7 @@ export class Stack {
   operators: OperatorProcess[] = [];
   proxies: ProxyProcess[] = [];
   #all: { stop(signal?: NodeJS.Signals): Promise<void> }[] = [];
+  #extra: Pick<StackOptions, 'operatorArgs' | 'proxyArgs'> = {};
 
   constructor(cp: ControlPlane) {
     this.cp = cp;
@@ -85,6 +89,7 @@ export class Stack {
 
   /** CRDs, namespaces, ServiceAccount + token, operators, CA file, snapshot file, proxies. */
   async start(o: StackOptions): Promise<void> {
+    this.#extra = { ...(o.operatorArgs && { operatorArgs: o.operatorArgs }), ...(o.proxyArgs && { proxyArgs: o.proxyArgs }) };
     await installCrds(this.cp, CRD_DIR);
     this.ns = await freshNamespace(this.cp, o.prefix);
     this.sys = await freshNamespace(this.cp, `${o.prefix}-sys`);
@@ -116,6 +121,7 @@ export class Stack {
       podName,
       proxyServiceAccount: `${this.sys}/jairouter-proxy`,
       snapshotSecret: SNAPSHOT_SECRET,
+      extraArgs: this.#extra.operatorArgs?.(podName) ?? [],
     });
     this.operators.push(op);
     this.#all.push(op);
@@ -145,7 +151,7 @@ export class Stack {
     const balancer = await startBalancer(o.policy ?? 'ordered', targets);
     this.balancers.push({ balancer, slot, targets });
     this.#all.push({ stop: () => balancer.close() });
-    const p = await startProxy({ name, operatorUrl: balancer.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile });
+    const p = await startProxy({ name, operatorUrl: balancer.url, caFile: this.caFile, tokenFile: this.tokenFile, snapshotFile: this.snapshotFile, extraArgs: this.#extra.proxyArgs?.(name) ?? [] });
     this.#all.push(p);
     return p;
   }

@@ -60,7 +60,8 @@ export function startNode(label: string, bin: string, args: string[]): NodeProce
       } catch {
         parsed = { msg: line };
       }
-      if (typeof parsed !== 'object' || parsed === null) return;
+      // A line that is JSON but not an object (a bare string, a number) is kept as text.
+      if (typeof parsed !== 'object' || parsed === null) parsed = { msg: line };
       lines.push({ ...(parsed as Record<string, unknown>), seenAt: Date.now() });
       for (const w of waiters) w();
     });
@@ -116,6 +117,8 @@ export interface OperatorOptions {
   proxyServiceAccount: string;
   snapshotSecret: string;
   leaderElect?: boolean;
+  /** More command-line arguments (e.g. --audit-log FILE). */
+  extraArgs?: string[];
 }
 
 export interface OperatorProcess extends NodeProcess {
@@ -136,6 +139,7 @@ export async function startOperator(o: OperatorOptions): Promise<OperatorProcess
     '--pod-name', o.podName,
     '--snapshot-secret', o.snapshotSecret,
     '--proxy-service-account', o.proxyServiceAccount,
+    ...(o.extraArgs ?? []),
   ]);
   return whenReady(p, 'operator ready', 60_000, (ready) => {
     const stream = ready['stream'] as { port: number };
@@ -161,6 +165,8 @@ export interface ProxyOptions {
   caFile: string;
   tokenFile: string;
   snapshotFile: string;
+  /** More command-line arguments (e.g. --audit-log FILE, --redis-url URL). */
+  extraArgs?: string[];
 }
 
 export interface ProxyProcess extends NodeProcess {
@@ -180,6 +186,7 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyProcess> {
     '--token-file', o.tokenFile,
     '--snapshot-file', o.snapshotFile,
     '--proxy-name', o.name,
+    ...(o.extraArgs ?? []),
   ]);
   return whenReady(p, 'proxy listening', 30_000, (l) => ({
     name: o.name,
