@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench fuzz e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -47,6 +47,10 @@ fuzz: deps
 ## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
 bench: deps
 	bash bench/run.sh
+
+## What response masking adds to a stream's time to first token (docs/masking.md). Not a test.
+bench-masking: deps
+	node bench/mask-ttft.mjs
 
 clean:
 	rm -rf node_modules */node_modules

@@ -308,6 +308,31 @@ export interface RegexFacts {
   readonly window: number;
   /** Characters read before a match start. */
   readonly lookbehind: number;
+  /**
+   * Every character the regex can read from a match start on (consumed or looked ahead at):
+   * entries 0-127 for ASCII, entry 128 for every other UTF-16 code unit; 1 = yes. The engine
+   * never reads past the first character outside it, so a stream need not hold text back past one.
+   */
+  readonly alphabet: Uint8Array;
+}
+
+function readable(n: Node): CharSet {
+  switch (n.kind) {
+    case 'chars': return n.set;
+    case 'backref': return fullSet();
+    case 'assert': return emptySet();
+    case 'look': return n.behind ? emptySet() : readable(n.body);
+    case 'seq': return n.items.map(readable).reduce(union, emptySet());
+    case 'alt': return n.branches.map(readable).reduce(union, emptySet());
+    case 'repeat': return readable(n.body);
+  }
+}
+
+function alphabetOf(set: CharSet): Uint8Array {
+  const a = new Uint8Array(129);
+  for (let c = 0; c < 128; c++) a[c] = set.ascii[c] ? 1 : 0;
+  a[128] = set.other ? 1 : 0;
+  return a;
 }
 
 /** Why a custom regex is refused, or its facts. */
@@ -328,7 +353,7 @@ export function analyseRegex(regex: string): { problem: string } | { facts: Rege
   if (bad) return { problem: `may backtrack catastrophically: ${bad}` };
   const lookbehind = lookbehindLen(tree);
   if (lookbehind > MAX_LOOKBEHIND) return { problem: `has a lookbehind that may read more than ${MAX_LOOKBEHIND} characters` };
-  return { facts: { window: maxLen(tree), lookbehind } };
+  return { facts: { window: maxLen(tree), lookbehind, alphabet: alphabetOf(readable(tree)) } };
 }
 
 export function customRegexProblem(regex: string): string | undefined {

@@ -11,7 +11,8 @@ import { ALGORITHMS } from './api/rate-limit-policy.ts';
  */
 // 2: tenants carry jwt issuers, roles and a budget; limits (RateLimitPolicy rules and tenant
 // quotas). A proxy that reads 1 refuses a 2 and keeps its last good config.
-export const PROXY_CONFIG_SCHEMA_VERSION = 2;
+// 3: tenants carry maskResponses (a proxy of 2 would serve them unmasked, so it refuses a 3).
+export const PROXY_CONFIG_SCHEMA_VERSION = 3;
 
 export const EndpointIR = z.object({
   /** Absolute base URL, e.g. http://10.0.0.7:8000/v1; API paths are appended to it. */
@@ -92,6 +93,13 @@ export const JwtIssuerIR = z.object({
 });
 export type JwtIssuerIR = z.infer<typeof JwtIssuerIR>;
 
+/** A masking rule: a built-in detector by name, or a custom rule (regex checked by compile()). */
+export const MaskRuleIR = z.union([
+  z.object({ builtin: z.enum(['email', 'phone', 'cn-id', 'credit-card', 'api-key']) }),
+  z.object({ name: z.string(), regex: z.string(), replacement: z.string().optional() }),
+]);
+export type MaskRuleIR = z.infer<typeof MaskRuleIR>;
+
 export const TenantIR = z.object({
   /** `namespace/name` of the Tenant. */
   id: z.string(),
@@ -115,10 +123,9 @@ export const TenantIR = z.object({
    * spec.masking.requests: applied to every text a request sends upstream. A built-in detector
    * by name, or a custom rule (regex checked by compile()).
    */
-  maskRequests: z.array(z.union([
-    z.object({ builtin: z.enum(['email', 'phone', 'cn-id', 'credit-card', 'api-key']) }),
-    z.object({ name: z.string(), regex: z.string(), replacement: z.string().optional() }),
-  ])).optional(),
+  maskRequests: z.array(MaskRuleIR).optional(),
+  /** spec.masking.responses: applied to every text the client receives, streams included. */
+  maskResponses: z.array(MaskRuleIR).optional(),
   /** spec.quotas.budget: spend per UTC day, week (from Monday) or month, in the backends' pricing unit. */
   budget: z.object({ limit: z.number(), period: z.enum(['day', 'week', 'month']) }).optional(),
   suspended: z.boolean(),

@@ -28,9 +28,11 @@ describe('snapshot wire check (zod-free, used by the proxy)', () => {
   it.each([
     [null, 'not a JSON object'],
     [[], 'not a JSON object'],
-    [{ ...emptyProxyConfig(), schemaVersion: 3 }, 'schemaVersion 3'],
+    [{ ...emptyProxyConfig(), schemaVersion: 4 }, 'schemaVersion 4'],
     // An operator of schema 1 (before limits) is not served by mistake as a config with no limits.
     [{ ...emptyProxyConfig(), schemaVersion: 1 }, 'schemaVersion 1'],
+    // Nor one of schema 2 (before response masking), whose tenants would be read as unmasked.
+    [{ ...emptyProxyConfig(), schemaVersion: 2 }, 'schemaVersion 2'],
     [{ ...emptyProxyConfig(), limits: undefined }, 'arrays'],
     [{ ...emptyProxyConfig(), routes: {} }, 'arrays'],
     [{ ...emptyProxyConfig(), version: 'v1' }, 'sha256'],

@@ -31,6 +31,8 @@ export class Exchange {
   budgetHold: BudgetHold | null = null;
   /** Masks applied to the request, by rule (counts only). */
   masks: Record<string, number> = {};
+  /** Masks applied to what the client received, by rule (counts only). */
+  responseMasks: Record<string, number> = {};
   /** Counted in its tenant's requests in flight (--max-inflight-per-tenant). */
   holdsSlot = false;
   /** Some upstream answered 429 (steers Adaptive limits). */

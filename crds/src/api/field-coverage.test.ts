@@ -110,6 +110,10 @@ const ENFORCED: Record<string, Proof> = {
   'Tenant spec.masking.requests[].name': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
   'Tenant spec.masking.requests[].regex': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
   'Tenant spec.masking.requests[].replacement': masking('masks emails, Luhn-valid card numbers and custom rules in every message before the backend sees them; an order number is left alone'),
+  'Tenant spec.masking.responses[]': masking('masks what the client receives: a JSON answer, and a stream whose email and card number arrive split across chunks'),
+  'Tenant spec.masking.responses[].name': masking('masks what the client receives: a JSON answer, and a stream whose email and card number arrive split across chunks'),
+  'Tenant spec.masking.responses[].regex': masking('masks what the client receives: a JSON answer, and a stream whose email and card number arrive split across chunks'),
+  'Tenant spec.masking.responses[].replacement': masking('masks what the client receives: a JSON answer, and a stream whose email and card number arrive split across chunks'),
   'Tenant spec.quotas.tokensPerDay': { file: 'crds/testdata/compile/tenant-identity-and-quotas/config.json', title: '"id": "ai/jwt-uri/quota:tokensPerDay"' },
   'Tenant spec.quotas.budget.limit': limits("a tenant is charged each request's cost at the serving backend's prices and gets 429 insufficient_quota once the budget is spent"),
   'Tenant spec.quotas.budget.period': { file: 'proxy/src/limits/budget.test.ts', title: 'a week starts on Monday 00:00 UTC, also when now is a Sunday' },
@@ -149,13 +153,7 @@ interface Refusal {
 }
 
 const ROUTE = { models: ['m'], backends: [{ name: 'b', adapter: 'openai', url: 'https://api.openai.com/v1' }] };
-const MASK_RULES = ['email', { name: 'employee-id', regex: 'EMP-[0-9]{6}', replacement: '[EMP]' }];
-
 const REFUSED: Refusal[] = [
-  ...(['responses'] as const).map((side): Refusal => ({
-    what: `masking ${side}`, kind: 'Tenant', reason: 'NotImplemented', names: [`spec.masking.${side} is not implemented yet (issue #10)`],
-    spec: { masking: { [side]: MASK_RULES } },
-  })),
   {
     what: 'an option the adapter does not read', kind: 'ModelRoute', reason: 'UnsupportedOption', names: ['spec.backends[0].options.pathPrefix'],
     spec: { ...ROUTE, backends: [{ ...ROUTE.backends[0], options: { pathPrefix: '/v2' } }] },

@@ -96,7 +96,7 @@ export const TenantSpec = z
     masking: z
       .object({
         requests: z.array(MaskRule).optional().describe('Masking applied to every text a request sends upstream (messages, system prompts, tool calls and results, completion prompts, embedding inputs; both the OpenAI and the Anthropic API) before it leaves the gateway: each match becomes [MASKED:<rule>] or the rule\'s replacement.'),
-        responses: z.array(MaskRule).optional().describe(`Masking applied to completions before the client sees them. ${notImplemented(10)}`),
+        responses: z.array(MaskRule).optional().describe('Masking applied to what the client receives (message text, reasoning, tool call arguments, completion text; JSON and streamed answers, in the OpenAI and the Anthropic API): a match split across stream chunks is still masked, at the cost of holding back the last characters of a stream (at most the longest rule\'s match length minus one) until they can no longer start a match.'),
       })
       .strict()
       .optional()

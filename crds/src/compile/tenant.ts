@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { TenantSpec } from '../api/tenant.ts';
-import type { JwtIssuerIR, LimitIR, TenantIR } from '../proxy-config.ts';
+import type { JwtIssuerIR, LimitIR, MaskRuleIR, TenantIR } from '../proxy-config.ts';
 import type { KubeObject } from '../resources.ts';
 import { formatZodIssues, summarise } from './issues.ts';
 import { compareAge, precedence, prepare, specOf, type ObjectInfo } from './objects.ts';
@@ -245,11 +245,14 @@ function tenantIR(info: ObjectInfo, spec: TenantSpec, apiKeys: ApiKey[], jwtIssu
       roles: (spec.access?.roles ?? []).map((r) => ({ name: r.name, models: [...r.models] })),
     },
     ...(budget ? { budget: { limit: budget.limit, period: budget.period } } : {}),
-    ...(spec.masking?.requests?.length
-      ? { maskRequests: spec.masking.requests.map((r) => (typeof r === 'string' ? { builtin: r } : { name: r.name, regex: r.regex, ...(r.replacement !== undefined ? { replacement: r.replacement } : {}) })) }
-      : {}),
+    ...(spec.masking?.requests?.length ? { maskRequests: spec.masking.requests.map(maskRuleIR) } : {}),
+    ...(spec.masking?.responses?.length ? { maskResponses: spec.masking.responses.map(maskRuleIR) } : {}),
     suspended: spec.suspended ?? false,
   };
+}
+
+function maskRuleIR(r: NonNullable<NonNullable<TenantSpec['masking']>['requests']>[number]): MaskRuleIR {
+  return typeof r === 'string' ? { builtin: r } : { name: r.name, regex: r.regex, ...(r.replacement !== undefined ? { replacement: r.replacement } : {}) };
 }
 
 function tenantStatus(info: ObjectInfo, conditions: CompiledCondition[], keys: number): TenantObjectStatus {

@@ -20,6 +20,7 @@ import type { CorsPolicy } from './cors.ts';
 import { readTimedOut } from './errors.ts';
 import { AuthFailureThrottle, nestedDeeperThan } from './abuse.ts';
 import { maskRequest } from './mask-request.ts';
+import { unmaskableField } from '../masking/response.ts';
 import { readBody } from './read-body.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -94,6 +95,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (ex.taken !== null) settle(ex, seconds);
     if (ex.budgetHold !== null) settleBudget(ex);
     if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
+    for (const rule in ex.responseMasks) metrics.masks.labels(ex.identity!.tenant.id, rule, 'response').inc(ex.responseMasks[rule]);
     if (audit !== null) auditRecord(ex, route, seconds);
     if (ex.holdsSlot) {
       const t = ex.identity!.tenant.id;
@@ -150,6 +152,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
       masks: ex.masks,
       durationMs: Math.round(seconds * 1e4) / 10,
+      responseMasks: ex.responseMasks,
     });
   }
 
@@ -520,6 +523,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
     const found = routeFor(ex, client.model);
     if (!found) return;
+    if (ex.identity!.tenant.maskResponses !== null) {
+      const field = unmaskableField(client.body);
+      if (field !== null) {
+        return reject(ex, Errors.badField(field, `${field}: token log probabilities would carry the answer's text unmasked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave ${field} out`));
+      }
+    }
     if (maxInflight > 0) {
       const t = ex.identity!.tenant.id;
       const n = inflight.get(t) ?? 0;
@@ -536,7 +545,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const masker = ex.identity!.tenant.maskRequests;
     if (masker !== null) {
       ex.client = maskRequest(ex.client, masker, ex.masks);
-      for (const rule in ex.masks) metrics.masks.labels(ex.identity!.tenant.id, rule).inc(ex.masks[rule]);
+      for (const rule in ex.masks) metrics.masks.labels(ex.identity!.tenant.id, rule, 'request').inc(ex.masks[rule]);
     }
     if (ex.signal.aborted) {
       // Left while queued (LeakyBucket): it never ran, so it is given back.

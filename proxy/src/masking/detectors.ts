@@ -20,6 +20,12 @@ export interface Detector {
   /** Characters that decide a match at a start position (match length + lookahead). */
   readonly window: number;
   readonly find: Find;
+  /**
+   * Every character a match can contain (entries 0-127 ASCII, 128 any other code unit; 1 = yes).
+   * A character outside it ends any match, so a stream only holds back the run of these
+   * characters at its end, not a whole window.
+   */
+  readonly alphabet: Uint8Array;
 }
 
 /** The first match of a global regex that passes `validate`; a failed one is retried one character on. */
@@ -34,8 +40,9 @@ export function regexFind(regex: RegExp, validate?: (m: string) => boolean): Fin
   };
 }
 
+/** ASCII characters `re` matches, as 1s; entry 128 (every non-ASCII code unit) is 0. */
 function charTable(re: RegExp): Uint8Array {
-  const t = new Uint8Array(128);
+  const t = new Uint8Array(129);
   for (let c = 0; c < 128; c++) t[c] = re.test(String.fromCharCode(c)) ? 1 : 0;
   return t;
 }
@@ -197,18 +204,24 @@ export function validApiKey(m: string): boolean {
   );
 }
 
+// What each regex's character classes admit (their union), for Detector.alphabet.
+const EMAIL_ALPHABET = charTable(/[A-Za-z0-9._%+@-]/);
+const PHONE_ALPHABET = charTable(/[\d+ ().-]/);
+const CN_ID_ALPHABET = charTable(/[\dXx]/);
+const CARD_ALPHABET = charTable(/[\d -]/);
+
 export function builtinDetector(name: BuiltinMask): Detector {
   // A fresh RegExp per Masker: global regexes carry lastIndex, so two maskers must not share one.
   switch (name) {
     case 'email':
-      return { name, window: EMAIL_WINDOW, find: emailFind() };
+      return { name, window: EMAIL_WINDOW, find: emailFind(), alphabet: EMAIL_ALPHABET };
     case 'phone':
-      return { name, window: PHONE_WINDOW, find: regexFind(new RegExp(PHONE), validPhone) };
+      return { name, window: PHONE_WINDOW, find: regexFind(new RegExp(PHONE), validPhone), alphabet: PHONE_ALPHABET };
     case 'cn-id':
-      return { name, window: CN_ID_WINDOW, find: regexFind(new RegExp(CN_ID), validCnId) };
+      return { name, window: CN_ID_WINDOW, find: regexFind(new RegExp(CN_ID), validCnId), alphabet: CN_ID_ALPHABET };
     case 'credit-card':
-      return { name, window: CARD_WINDOW, find: regexFind(new RegExp(CARD), validCard) };
+      return { name, window: CARD_WINDOW, find: regexFind(new RegExp(CARD), validCard), alphabet: CARD_ALPHABET };
     case 'api-key':
-      return { name, window: TOKEN_WINDOW, find: tokenFind };
+      return { name, window: TOKEN_WINDOW, find: tokenFind, alphabet: TOKEN_CHAR };
   }
 }

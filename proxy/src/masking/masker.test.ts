@@ -258,6 +258,11 @@ describe('StreamMasker', () => {
     'αβγδ',
     '😀',
     'in 2024',
+    '123x',
+    '#ab,cd',
+    'key:abcd',
+    'id:1234',
+    'é99',
   ];
   const noise = fc.constantFrom(' ', ', ', '\n', '-', '.', '@', '+', 'a', '7', 'word ', '身份证');
   const textArb = fc.array(fc.oneof(fc.constantFrom(...fragments), noise), { maxLength: 80 }).map((xs) => xs.join(''));
@@ -280,7 +285,17 @@ describe('StreamMasker', () => {
       for (let i = 0, k = 0; i < text.length; i += sizes[k++]!) parts.push(text.slice(i, i + sizes[k]!));
       return parts;
     });
-  const custom: MaskRuleSpec[] = [{ name: 'ticket', regex: 'TICKET-\\d{4,8}' }, { name: 'greek', regex: '\\p{Script=Greek}{2}' }];
+  // Custom rules whose alphabets (what a stream need not hold back past) come from the regex:
+  // lookahead, negated class, \b, lookbehind, non-ASCII.
+  const custom: MaskRuleSpec[] = [
+    { name: 'ticket', regex: 'TICKET-\\d{4,8}' },
+    { name: 'greek', regex: '\\p{Script=Greek}{2}' },
+    { name: 'ahead', regex: '\\d{3}(?=x)' },
+    { name: 'hash', regex: '#[^ ,]{2,6}' },
+    { name: 'key', regex: '\\bkey:\\w{4}\\b' },
+    { name: 'behind', regex: '(?<=id:)\\d{4}' },
+    { name: 'accent', regex: 'é\\d\\d' },
+  ];
   const maskers = {
     'every rule (window 346)': new Masker([...ALL, ...custom]),
     'no email (window 257)': new Masker([...ALL.filter((r) => r.builtin !== 'email'), ...custom]),

@@ -21,6 +21,8 @@ interface Rule {
   readonly name: string;
   readonly find: Find;
   readonly window: number;
+  /** Every character a match can read (Detector.alphabet, RegexFacts.alphabet). */
+  readonly alphabet: Uint8Array;
   readonly replacement: string;
 }
 
@@ -53,7 +55,7 @@ export class Masker {
     for (const spec of specs) {
       if (spec.builtin) {
         const d = builtinDetector(spec.builtin);
-        rules.push({ name: d.name, find: d.find, window: d.window, replacement: spec.replacement ?? `[MASKED:${d.name}]` });
+        rules.push({ name: d.name, find: d.find, window: d.window, alphabet: d.alphabet, replacement: spec.replacement ?? `[MASKED:${d.name}]` });
         window = Math.max(window, d.window);
         continue;
       }
@@ -65,6 +67,7 @@ export class Masker {
         name: spec.name,
         find: regexFind(new RegExp(spec.regex, 'gu')),
         window: ruleWindow,
+        alphabet: r.facts.alphabet,
         replacement: spec.replacement ?? `[MASKED:${spec.name}]`,
       });
       window = Math.max(window, ruleWindow);
@@ -83,6 +86,25 @@ export class Masker {
     const counts: Record<string, number> = {};
     const r = this.scan(text, 0, text.length, text.length, counts);
     return r.out === text ? { text, counts } : { text: r.out, counts };
+  }
+
+  /**
+   * @internal The first start position at or after `from` that more text could still turn into
+   * a match (or change one at): for each rule, the later of `length - window + 1` and the start of
+   * the run of its alphabet's characters at the end of `text` (a character outside the alphabet
+   * ends every match before it). Everything before it is final.
+   */
+  undecidedFrom(text: string, from: number): number {
+    const n = text.length;
+    let u = n;
+    for (const r of this.#rules) {
+      const low = Math.max(from, n - r.window + 1);
+      const a = r.alphabet;
+      let j = n;
+      while (j > low && a[Math.min(text.charCodeAt(j - 1), 128)] === 1) j--;
+      if (j < u) u = j;
+    }
+    return u;
   }
 
   /** @internal Per-rule search positions for a stream (see `scan`). */
@@ -145,26 +167,35 @@ export class Masker {
 
 /**
  * Streaming: feed text deltas, get back what is safe to emit now. A start position is final once
- * `maxMatchLength` characters follow it, since no regex reads further; so at most
- * `maxMatchLength - 1` characters are held back (one more to keep a surrogate pair whole).
+ * `maxMatchLength` characters follow it, since no regex reads further, or (built-in detectors)
+ * once a character outside the detector's alphabet follows it. So what is held back is the run
+ * of characters at the end that could still be part of a match (in prose: the last word), never
+ * more than `maxMatchLength - 1` characters (one more to keep a surrogate pair whole).
  */
 export class StreamMasker {
-  readonly counts: Record<string, number> = {};
+  /** Matches masked, by rule; `counts` given to the constructor when several streams share one. */
+  readonly counts: Record<string, number>;
   readonly #masker: Masker;
   /** Raw text: `#pos` characters already emitted (kept for lookbehinds), then the held-back tail. */
   #buf = '';
   #pos = 0;
   readonly #from: number[];
 
-  constructor(masker: Masker) {
+  constructor(masker: Masker, counts: Record<string, number> = {}) {
     this.#masker = masker;
     this.#from = masker.newSearchState();
+    this.counts = counts;
+  }
+
+  /** Characters pushed but not yet emitted. */
+  get held(): number {
+    return this.#buf.length - this.#pos;
   }
 
   push(delta: string): string {
     this.#buf += delta;
     const buf = this.#buf;
-    const last = buf.length - this.#masker.maxMatchLength;
+    const last = this.#masker.undecidedFrom(buf, this.#pos) - 1;
     if (last < this.#pos) return ''; // nothing decided yet: #from stays valid as it is
     let stop = last + 1;
     const c = buf.charCodeAt(stop - 1);

@@ -75,6 +75,8 @@ export interface TenantRuntime {
   readonly limitsWith: Map<RouteRuntime, LimitRuntime[]>;
   /** spec.masking.requests, compiled once per config version; null = none. */
   readonly maskRequests: Masker | null;
+  /** spec.masking.responses, compiled once per config version; null = none. */
+  readonly maskResponses: Masker | null;
 }
 
 /**
@@ -159,6 +161,7 @@ export class Runtime {
         limits: [],
         limitsWith: new Map(),
         maskRequests: t.maskRequests?.length ? new Masker(t.maskRequests as MaskRuleSpec[]) : null,
+        maskResponses: t.maskResponses?.length ? new Masker(t.maskResponses as MaskRuleSpec[]) : null,
       };
       this.tenants.push(tenant);
       for (const iss of t.jwtIssuers ?? []) {

@@ -25,7 +25,7 @@ export interface OperatorSourceOptions {
 }
 
 /** Served until the first snapshot arrives: no routes, no tenants (every request 401), not ready. */
-const NOTHING: ProxyConfig = { schemaVersion: 2, routes: [], tenants: [], limits: [], version: '' };
+const NOTHING: ProxyConfig = { schemaVersion: 3, routes: [], tenants: [], limits: [], version: '' };
 
 /**
  * Cluster mode: snapshots pushed by the operator over its HTTPS stream (protocol in

@@ -36,15 +36,17 @@ export interface AuditRecord {
   tokensOut: number;
   /** At the serving backend's pricing, in its unit (0 without pricing). */
   cost: number;
-  /** Masks applied, by rule name (counts only). */
+  /** Masks applied to the request before it left, by rule name (counts only). */
   masks: Record<string, number>;
   durationMs: number;
+  /** Masks applied to the answer the client received, by rule name (counts only). */
+  responseMasks: Record<string, number>;
 }
 
 /** The field names of AuditRecord in the order they are written (the schema's contract). */
 export const AUDIT_FIELDS = [
   'time', 'requestId', 'tenant', 'keyId', 'subject', 'clientIp', 'method', 'path', 'model', 'route', 'backend',
-  'decision', 'reason', 'detail', 'status', 'stream', 'tokensIn', 'tokensOut', 'cost', 'masks', 'durationMs',
+  'decision', 'reason', 'detail', 'status', 'stream', 'tokensIn', 'tokensOut', 'cost', 'masks', 'durationMs', 'responseMasks',
 ] as const;
 
 export interface AuditLog {

@@ -36,8 +36,8 @@ export class ProxyMetrics {
   });
   readonly masks = new Counter({
     name: 'jairouter_masks_total',
-    help: 'Matches masked in requests before they left the gateway, by tenant and rule (Tenant.spec.masking.requests). Counts only, never the text.',
-    labelNames: ['tenant', 'rule'] as const,
+    help: 'Matches masked, by tenant, rule and direction: `request` before it left the gateway (Tenant.spec.masking.requests), `response` before the client received it (spec.masking.responses). Counts only, never the text.',
+    labelNames: ['tenant', 'rule', 'direction'] as const,
     registers: [this.registry],
   });
   /** 1 while the Redis of Cluster limits answers, 0 while they fall back to per-replica shares; absent without --redis-url. */

@@ -3,6 +3,7 @@ import { Errors, type ApiError } from '../api/errors.ts';
 import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
 import { ingressTranslator, upstreamRequest } from '../ingress/anthropic/index.ts';
+import { MaskedResponse, maskedResponse } from '../masking/response.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
@@ -121,9 +122,16 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     if (ex.signal.aborted) break;
     ep.health.inflight++;
     const started = hooks.now();
-    const attempt = new Attempt(ex, route, ep, upstream, ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough));
+    const translator = maskedResponse(
+      ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough),
+      ex.identity?.tenant.maskResponses ?? null,
+      ex.client.ingress?.schema ?? 'openai',
+      ex.client.operation,
+    );
+    const attempt = new Attempt(ex, route, ep, upstream, translator);
     const result = await attempt.result;
     ep.health.inflight--;
+    if (translator instanceof MaskedResponse && result.kind === 'done') addCounts(ex.responseMasks, translator.counts);
     if (result.kind === 'done') {
       ep.health.recordSuccess();
       route.balancer.observe?.(idx, (attempt.headersAt || hooks.now()) - started, true);
@@ -172,4 +180,8 @@ function fail(ex: Exchange, failures: Failures, now: number): void {
   }
   if (e.status !== 429) delete headers['retry-after'];
   ex.out.error(e, headers);
+}
+
+function addCounts(to: Record<string, number>, from: Record<string, number>): void {
+  for (const k in from) to[k] = (to[k] ?? 0) + from[k]!;
 }

@@ -1,0 +1,227 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { BufferedBody } from '../adapters/buffered-body.ts';
+import type { ResponseMode, ResponseTranslator, Usage } from '../adapters/types.ts';
+import type { Masker } from './masker.ts';
+import { AnthropicEvents, maskAnthropicMessage } from './response-anthropic.ts';
+import { OpenAIChunks, maskOpenAIBody } from './response-openai.ts';
+
+/** The API the client reads, which decides where the text is in an answer. */
+export type ClientSchema = 'openai' | 'anthropic';
+
+type Json = Record<string, unknown>;
+
+/** Masks one string, adding to `counts`. */
+export type MaskText = (s: string) => string;
+
+/**
+ * The masking of one schema's stream: each event's JSON in, the events to send out (the event
+ * itself, changed in place, possibly preceded by events that flush held-back text).
+ */
+export interface EventMasker {
+  /**
+   * Masks one parsed event in place: null when nothing changed (the event goes out as it came),
+   * else the events to send before it (flushed text; often none), the event then re-serialised.
+   */
+  event(name: string | undefined, data: Json): string[] | null;
+  /** Events carrying every text still held back, before the stream's end (`[DONE]`, cut). */
+  flush(): string;
+}
+
+const LF2 = Buffer.from('\n\n');
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+/**
+ * Tenant.spec.masking.responses: wraps the translator of an attempt (the outermost one, so it
+ * sees the answer in the client's own API) and masks every text the client receives.
+ *
+ * - A body (JSON answer, error, or a stream replayed from one) is held until its end, masked
+ *   field by field and re-serialised (so content-length is dropped).
+ * - A stream is masked event by event. Each text field (a choice's content, reasoning, refusal,
+ *   each tool call's arguments; an Anthropic content block) has its own StreamMasker, which
+ *   holds back the last characters that could still start a match (at most the longest rule's
+ *   match length minus one) and releases them once they cannot, or at the field's end. The
+ *   events themselves go out at once, with what can be released: only text is delayed.
+ */
+export class MaskedResponse implements ResponseTranslator {
+  readonly counts: Record<string, number> = {};
+  readonly #inner: ResponseTranslator;
+  readonly #masker: Masker;
+  readonly #schema: ClientSchema;
+  #mode: ResponseMode = 'body';
+  #events: EventMasker | null = null;
+  readonly #held = new BufferedBody();
+  #pending: Buffer | null = null;
+  readonly #text: MaskText;
+
+  constructor(inner: ResponseTranslator, masker: Masker, schema: ClientSchema) {
+    this.#inner = inner;
+    this.#masker = masker;
+    this.#schema = schema;
+    const counts = this.counts;
+    this.#text = (s) => {
+      const r = masker.mask(s);
+      if (r.text === s) return s;
+      for (const k in r.counts) counts[k] = (counts[k] ?? 0) + r.counts[k]!;
+      return r.text;
+    };
+  }
+
+  get complete(): boolean {
+    return this.#inner.complete;
+  }
+
+  get usage(): Usage | null {
+    return this.#inner.usage;
+  }
+
+  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
+    this.#mode = this.#inner.classify(status, headers);
+    return this.#mode;
+  }
+
+  status(upstream: number): number {
+    return this.#inner.status?.(upstream) ?? upstream;
+  }
+
+  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = this.#inner.headers(upstream, mode);
+    delete h['content-length'];
+    return h;
+  }
+
+  body(chunk: Buffer): null {
+    const out = this.#inner.body(chunk);
+    if (out !== null && out.length > 0) this.#held.push(out);
+    return null;
+  }
+
+  bodyEnd(): Buffer | null {
+    const rest = this.#inner.bodyEnd();
+    if (rest !== null && rest.length > 0) this.#held.push(rest);
+    const all = this.#held.take();
+    if (all.length === 0) return null;
+    const text = all.toString('utf8');
+    const first = text.trimStart()[0];
+    if (first === '{') {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return Buffer.from(this.#text(text));
+      }
+      const changed = this.#schema === 'anthropic' ? maskAnthropicMessage(body as Json, this.#text) : maskOpenAIBody(body as Json, this.#text);
+      return changed ? Buffer.from(JSON.stringify(body)) : all;
+    }
+    if (text.startsWith('data:') || text.startsWith('event:')) {
+      // A stream the adapter replayed from a JSON answer, whole.
+      const out = this.#streamEvents(text, true) + this.#eventMasker().flush();
+      return Buffer.from(out);
+    }
+    return Buffer.from(this.#text(text));
+  }
+
+  stream(chunk: Buffer): Buffer | null {
+    const out = this.#inner.stream(chunk);
+    if (out === null || out.length === 0) return out;
+    const data = this.#pending ? Buffer.concat([this.#pending, out]) : out;
+    const end = lastBoundary(data);
+    if (end < 0) {
+      this.#pending = data;
+      return null;
+    }
+    this.#pending = end < data.length ? data.subarray(end) : null;
+    const masked = this.#streamEvents(data.toString('utf8', 0, end), false);
+    return masked.length > 0 ? Buffer.from(masked) : null;
+  }
+
+  streamRest(): Buffer | null {
+    const rest = this.#inner.streamRest();
+    const data = this.#pending ? (rest ? Buffer.concat([this.#pending, rest]) : this.#pending) : rest;
+    this.#pending = null;
+    let out = data && data.length > 0 ? this.#streamEvents(data.toString('utf8'), true) : '';
+    // The stream ended without its last event (cut, or the client's error event follows): what
+    // was held back still goes out, masked.
+    if (this.#events !== null) out += this.#events.flush();
+    return out.length > 0 ? Buffer.from(out) : null;
+  }
+
+  errorMessage(body: Buffer): string {
+    return this.#inner.errorMessage(body);
+  }
+
+  retryAfterMs(body: Buffer): number | undefined {
+    return this.#inner.retryAfterMs?.(body);
+  }
+
+  #eventMasker(): EventMasker {
+    return (this.#events ??= this.#schema === 'anthropic' ? new AnthropicEvents(this.#masker, this.counts, this.#text) : new OpenAIChunks(this.#masker, this.counts, this.#text));
+  }
+
+  /** Masks whole events (`text` ends on an event boundary, or is the stream's last words). */
+  #streamEvents(text: string, last: boolean): string {
+    const events = this.#eventMasker();
+    let out = '';
+    let from = 0;
+    while (from < text.length) {
+      const m = /\r?\n\r?\n/g;
+      m.lastIndex = from;
+      const found = m.exec(text);
+      const stop = found ? found.index + found[0].length : text.length;
+      if (!found && !last) break;
+      out += this.#event(events, text.slice(from, stop));
+      from = stop;
+    }
+    return out;
+  }
+
+  /** One event (its text up to and including the blank line): itself, masked, after any flush. */
+  #event(events: EventMasker, raw: string): string {
+    const lines = raw.split(/\r?\n/);
+    let name: string | undefined;
+    let data: string | undefined;
+    for (const line of lines) {
+      if (line.startsWith('data:')) data = data === undefined ? line.slice(line[5] === ' ' ? 6 : 5) : `${data}\n${line.slice(line[5] === ' ' ? 6 : 5)}`;
+      else if (line.startsWith('event:')) name = line.slice(line[6] === ' ' ? 7 : 6);
+    }
+    if (data === undefined) return raw;
+    if (data.trim() === '[DONE]') return events.flush() + raw;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.#text(raw);
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) return raw;
+    const r = events.event(name, json as Json);
+    if (r === null) return raw;
+    const kept = lines.filter((l) => l !== '' && !l.startsWith('data:')).join('\n');
+    return r.join('') + (kept ? `${kept}\n` : '') + `data: ${JSON.stringify(json)}\n\n`;
+  }
+}
+
+function lastBoundary(b: Buffer): number {
+  const a = b.lastIndexOf(LF2);
+  const c = b.lastIndexOf(CRLF2);
+  if (c >= 0 && c + 4 > a + 2) return c + 4;
+  return a >= 0 ? a + 2 : -1;
+}
+
+/**
+ * The response translator of an attempt with the tenant's response masking around it, or the
+ * translator itself when the tenant masks no responses or the answer holds no text (embeddings).
+ */
+export function maskedResponse(inner: ResponseTranslator, masker: Masker | null, schema: ClientSchema, operation: string): ResponseTranslator {
+  if (masker === null || operation === 'embeddings') return inner;
+  return new MaskedResponse(inner, masker, schema);
+}
+
+/**
+ * A request field whose answer carries text response masking cannot reach (token log
+ * probabilities hold each token's text), or null. Such a request is refused, not served with
+ * the field dropped or its text unmasked.
+ */
+export function unmaskableField(body: Readonly<Record<string, unknown>>): string | null {
+  if (body.logprobs === true || typeof body.logprobs === 'number') return 'logprobs';
+  if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) return 'top_logprobs';
+  return null;
+}
