@@ -35,6 +35,8 @@ export interface ProxyOptions {
   auditLog?: string;
   /** Requests one tenant may have in flight; 0 = no cap. */
   maxInflightPerTenant: number;
+  /** Log each forwarded request's prompt and answer text, masked (a debugging aid; off by default). */
+  logContent: boolean;
 }
 
 export class UsageError extends Error {}
@@ -75,6 +77,9 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --audit-log TARGET     one JSON audit record per request (docs/audit.md) to a file (appended),
                          stdout or stderr (default: none)
   --log-level LEVEL      trace | debug | info | warn | error (default info; env LOG_LEVEL)
+  --log-content          debugging: one more log line per request with its prompt and answer
+                         text, masked (the tenant's rules, else every built-in detector), at
+                         most 4,096 characters each (default off; env JAIROUTER_LOG_CONTENT=true)
   -h, --help             this text`;
 
 export function parseHostPort(flag: string, v: string): { host: string; port: number } {
@@ -115,6 +120,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'default-max-tokens': { type: 'string' },
         'audit-log': { type: 'string' },
         'max-inflight-per-tenant': { type: 'string' },
+        'log-content': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -170,6 +176,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     ...(redisUrl !== undefined && { redisUrl }),
     defaultMaxTokens: Number(dmt),
     maxInflightPerTenant: wholeNumber('--max-inflight-per-tenant', values['max-inflight-per-tenant'] ?? '0'),
+    logContent: values['log-content'] === true || env.JAIROUTER_LOG_CONTENT === 'true',
     ...(values['audit-log'] !== undefined && { auditLog: nonEmpty('--audit-log', values['audit-log']) }),
     ...(operator && { operator }),
     listen: parseHostPort('--listen', values.listen ?? '0.0.0.0:8080'),

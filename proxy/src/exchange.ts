@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientRequest } from './adapters/types.ts';
 import type { BudgetHold } from './limits/budget.ts';
+import type { ContentCapture } from './masking/content-log.ts';
 import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
@@ -33,6 +34,8 @@ export class Exchange {
   masks: Record<string, number> = {};
   /** Masks applied to what the client received, by rule (counts only). */
   responseMasks: Record<string, number> = {};
+  /** The answer's text as the client received it, for `--log-content`; null when off. */
+  capture: ContentCapture | null = null;
   /** Counted in its tenant's requests in flight (--max-inflight-per-tenant). */
   holdsSlot = false;
   /** Some upstream answered 429 (steers Adaptive limits). */

@@ -112,6 +112,7 @@ server = new ProxyServer({
   ...(usage && { usage }),
   ...(audit && { audit }),
   maxInflightPerTenant: opts.maxInflightPerTenant,
+  logContent: opts.logContent,
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,

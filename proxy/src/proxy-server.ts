@@ -34,6 +34,8 @@ export interface ProxyServerOptions {
   audit?: AuditLog;
   /** Requests one tenant may have in flight (0: no cap). */
   maxInflightPerTenant?: number;
+  /** `--log-content`: prompt and answer text in the log, masked. */
+  logContent?: boolean;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
   /** Closed after the drain (the Redis connection of Cluster limits). */
@@ -67,6 +69,7 @@ export class ProxyServer {
       usage: opts.usage ?? null,
       audit: opts.audit ?? null,
       maxInflightPerTenant: opts.maxInflightPerTenant ?? 0,
+      logContent: opts.logContent ?? false,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -31,6 +31,7 @@ export interface InProcessOptions {
   /** Audit records, parsed, as the proxy writes them (on: --audit-log). */
   audit?: Record<string, unknown>[];
   maxInflightPerTenant?: number;
+  logContent?: boolean;
 }
 
 /** Compiles standalone YAML into the config the proxy serves; every object must be accepted. */
@@ -93,6 +94,7 @@ export async function startInProcess(yaml: string, opts: InProcessOptions = {}):
     corsOrigins: opts.corsOrigins ?? [],
     configured: () => true,
     ...(opts.maxInflightPerTenant !== undefined && { maxInflightPerTenant: opts.maxInflightPerTenant }),
+    ...(opts.logContent && { logContent: true }),
     ...(opts.audit && { audit: createAuditLog('memory', lineSink((line) => opts.audit!.push(JSON.parse(line) as Record<string, unknown>))) }),
   });
   const urls = await server.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });

@@ -21,6 +21,7 @@ import { readTimedOut } from './errors.ts';
 import { AuthFailureThrottle, nestedDeeperThan } from './abuse.ts';
 import { maskRequest } from './mask-request.ts';
 import { unmaskableField } from '../masking/response.ts';
+import { ContentCapture, promptCapture } from '../masking/content-log.ts';
 import { readBody } from './read-body.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -57,6 +58,8 @@ export interface HandlerDeps {
   audit?: AuditLog | null;
   /** Requests one tenant may have in flight (`--max-inflight-per-tenant`); 0 = no cap. */
   maxInflightPerTenant?: number;
+  /** `--log-content`: one log line per forwarded request with its prompt and answer text, masked. */
+  logContent?: boolean;
   /** Failed authentications per client IP (default: 10 a minute, then an exponential lockout). */
   authThrottle?: AuthFailureThrottle;
 }
@@ -70,6 +73,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const usage = deps.usage ?? null;
   const audit = deps.audit ?? null;
   const maxInflight = deps.maxInflightPerTenant ?? 0;
+  const logContent = deps.logContent ?? false;
   /** Requests in flight by tenant id, across config versions (only with a cap). */
   const inflight = new Map<string, number>();
   const authThrottle = deps.authThrottle ?? new AuthFailureThrottle();
@@ -121,6 +125,22 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       clientGone: ex.clientGone,
       detail: ex.detail,
     });
+    if (ex.capture !== null) logRequestContent(ex);
+  }
+
+  /** `--log-content`: the prompt as sent upstream and the answer as the client got it, both masked. */
+  function logRequestContent(ex: Exchange): void {
+    const tenant = ex.identity!.tenant;
+    const prompt = promptCapture(ex.client.body, tenant.maskRequests !== null);
+    const completion = ex.capture!.end();
+    log.info({
+      requestId: ex.requestId,
+      tenant: tenant.id,
+      prompt: prompt.text,
+      promptTruncated: prompt.truncated,
+      completion,
+      completionTruncated: ex.capture!.truncated,
+    }, 'request content');
   }
 
   function auditRecord(ex: Exchange, route: string, seconds: number): void {
@@ -556,6 +576,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return finish(ex);
     }
     ex.route = rt;
+    if (logContent) ex.capture = new ContentCapture(ex.identity!.tenant.maskResponses !== null);
     ex.out.setHeader('x-jairouter-route', rt.id);
     ex.hashValue = hashValue(ex, rt, client.body);
     try {

@@ -1,5 +1,5 @@
 import { StreamMasker, type Masker } from './masker.ts';
-import type { EventMasker, MaskText } from './response.ts';
+import type { EventMasker, MaskText, TextSink } from './response.ts';
 
 type Json = Record<string, unknown>;
 
@@ -69,15 +69,18 @@ const BLOCK_DELTA: Record<string, string> = { text: 'text_delta', tool_use: 'inp
  * content_block_stop (or before the end when the stream is cut).
  */
 export class AnthropicEvents implements EventMasker {
-  readonly #masker: Masker;
+  readonly #masker: Masker | null;
   readonly #counts: Record<string, number>;
   readonly #text: MaskText;
+  readonly #sink: TextSink;
   readonly #blocks = new Map<number, { sm: StreamMasker; delta: string }>();
 
-  constructor(masker: Masker, counts: Record<string, number>, text: MaskText) {
+  /** Without a masker the text is only passed to `sink`. */
+  constructor(masker: Masker | null, counts: Record<string, number>, text: MaskText, sink: TextSink) {
     this.#masker = masker;
     this.#counts = counts;
     this.#text = text;
+    this.#sink = sink;
   }
 
   event(_name: string | undefined, e: Json): string[] | null {
@@ -88,11 +91,9 @@ export class AnthropicEvents implements EventMasker {
         if (!isObject(b)) return null;
         const delta = BLOCK_DELTA[b.type as string];
         if (delta === undefined) return null;
-        const { sm } = this.#block(index, delta);
         const field = b.type === 'text' ? 'text' : b.type === 'thinking' ? 'thinking' : undefined;
         if (field !== undefined && typeof b[field] === 'string' && b[field] !== '') {
-          b[field] = sm.push(b[field]);
-          return [];
+          return this.#push(index, delta, b, field) ? [] : null;
         }
         if (b.type === 'tool_use' && isObject(b.input) && maskLeaves(b.input, this.#text)) return [];
         return null;
@@ -103,11 +104,7 @@ export class AnthropicEvents implements EventMasker {
         if (d.type === 'citations_delta') return isObject(d.citation) && maskField(d.citation, 'cited_text', this.#text) ? [] : null;
         const field = DELTA_FIELD[d.type as string];
         if (field === undefined || typeof d[field] !== 'string') return null;
-        const v = d[field];
-        const out = this.#block(index, d.type as string).sm.push(v);
-        if (out === v) return null;
-        d[field] = out;
-        return [];
+        return this.#push(index, d.type as string, d, field) ? [] : null;
       }
       case 'content_block_stop': {
         const tail = this.#end(index);
@@ -131,10 +128,20 @@ export class AnthropicEvents implements EventMasker {
     return out;
   }
 
-  #block(index: number, delta: string): { sm: StreamMasker; delta: string } {
+  /** Feeds a block's new text to its masker and puts back what may go out now; whether that changed it. */
+  #push(index: number, delta: string, o: Json, key: string): boolean {
+    const v = o[key] as string;
+    if (this.#masker === null) {
+      this.#sink?.(v);
+      return false;
+    }
     let b = this.#blocks.get(index);
     if (b === undefined) this.#blocks.set(index, (b = { sm: new StreamMasker(this.#masker, this.#counts), delta }));
-    return b;
+    const out = b.sm.push(v);
+    this.#sink?.(out);
+    if (out === v) return false;
+    o[key] = out;
+    return true;
   }
 
   /** The block's held-back text as a content_block_delta event ('' when none). */
@@ -144,6 +151,7 @@ export class AnthropicEvents implements EventMasker {
     this.#blocks.delete(index);
     const tail = b.sm.end();
     if (tail === '') return '';
+    this.#sink?.(tail);
     const data = { type: 'content_block_delta', index, delta: { type: b.delta, [DELTA_FIELD[b.delta]!]: tail } };
     return `event: content_block_delta\ndata: ${JSON.stringify(data)}\n\n`;
   }

@@ -1,5 +1,5 @@
 import { StreamMasker, type Masker } from './masker.ts';
-import type { EventMasker, MaskText } from './response.ts';
+import type { EventMasker, MaskText, TextSink } from './response.ts';
 
 type Json = Record<string, unknown>;
 
@@ -50,17 +50,20 @@ type ChoiceFields = Map<string, StreamMasker>;
  * the stream ends without one.
  */
 export class OpenAIChunks implements EventMasker {
-  readonly #masker: Masker;
+  readonly #masker: Masker | null;
   readonly #counts: Record<string, number>;
   readonly #text: MaskText;
+  readonly #sink: TextSink;
   readonly #choices = new Map<number, ChoiceFields>();
   /** id, object, created and model of the last chunk, for a chunk of flushed text. */
   #frame: Json = { object: 'chat.completion.chunk' };
 
-  constructor(masker: Masker, counts: Record<string, number>, text: MaskText) {
+  /** Without a masker the text is only passed to `sink`. */
+  constructor(masker: Masker | null, counts: Record<string, number>, text: MaskText, sink: TextSink) {
     this.#masker = masker;
     this.#counts = counts;
     this.#text = text;
+    this.#sink = sink;
   }
 
   event(_name: string | undefined, chunk: Json): string[] | null {
@@ -106,12 +109,17 @@ export class OpenAIChunks implements EventMasker {
 
   /** Feeds a field's new text to its masker and puts back what may go out now. */
   #push(index: number, field: string, o: Json, key: string): boolean {
+    if (this.#masker === null) {
+      this.#sink?.(o[key] as string);
+      return false;
+    }
     let fields = this.#choices.get(index);
     if (fields === undefined) this.#choices.set(index, (fields = new Map()));
     let sm = fields.get(field);
     if (sm === undefined) fields.set(field, (sm = new StreamMasker(this.#masker, this.#counts)));
     const v = o[key] as string;
     const out = sm.push(v);
+    this.#sink?.(out);
     if (out === v) return false;
     o[key] = out;
     return true;
@@ -126,6 +134,7 @@ export class OpenAIChunks implements EventMasker {
     for (const [field, sm] of fields) {
       const tail = sm.end();
       if (tail === '') continue;
+      this.#sink?.(tail);
       changed = true;
       if (field === 'text') {
         c.text = (typeof c.text === 'string' ? c.text : '') + tail;

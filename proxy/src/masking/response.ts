@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { BufferedBody } from '../adapters/buffered-body.ts';
 import type { ResponseMode, ResponseTranslator, Usage } from '../adapters/types.ts';
+import type { ContentCapture } from './content-log.ts';
 import type { Masker } from './masker.ts';
 import { AnthropicEvents, maskAnthropicMessage } from './response-anthropic.ts';
 import { OpenAIChunks, maskOpenAIBody } from './response-openai.ts';
@@ -12,6 +13,9 @@ type Json = Record<string, unknown>;
 
 /** Masks one string, adding to `counts`. */
 export type MaskText = (s: string) => string;
+
+/** Receives every text as it goes to the client (after masking): `--log-content`. */
+export type TextSink = ((s: string) => void) | null;
 
 /**
  * The masking of one schema's stream: each event's JSON in, the events to send out (the event
@@ -42,24 +46,37 @@ const CRLF2 = Buffer.from('\r\n\r\n');
  *   match length minus one) and releases them once they cannot, or at the field's end. The
  *   events themselves go out at once, with what can be released: only text is delayed.
  */
+/*
+ * With a `ContentCapture` (`--log-content`) the text the client receives is also copied to it;
+ * with a capture and no masker, nothing is changed: the answer goes out byte for byte and is
+ * only read.
+ */
 export class MaskedResponse implements ResponseTranslator {
   readonly counts: Record<string, number> = {};
   readonly #inner: ResponseTranslator;
-  readonly #masker: Masker;
+  readonly #masker: Masker | null;
   readonly #schema: ClientSchema;
   #mode: ResponseMode = 'body';
   #events: EventMasker | null = null;
   readonly #held = new BufferedBody();
   #pending: Buffer | null = null;
   readonly #text: MaskText;
+  readonly #sink: TextSink;
 
-  constructor(inner: ResponseTranslator, masker: Masker, schema: ClientSchema) {
+  constructor(inner: ResponseTranslator, masker: Masker | null, schema: ClientSchema, capture: ContentCapture | null = null) {
     this.#inner = inner;
     this.#masker = masker;
     this.#schema = schema;
     const counts = this.counts;
+    const sink: TextSink = capture ? (s) => capture.add(s) : null;
+    this.#sink = sink;
     this.#text = (s) => {
+      if (masker === null) {
+        sink?.(s);
+        return s;
+      }
       const r = masker.mask(s);
+      sink?.(r.text);
       if (r.text === s) return s;
       for (const k in r.counts) counts[k] = (counts[k] ?? 0) + r.counts[k]!;
       return r.text;
@@ -85,21 +102,31 @@ export class MaskedResponse implements ResponseTranslator {
 
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
     const h = this.#inner.headers(upstream, mode);
-    delete h['content-length'];
+    if (this.#masker !== null) delete h['content-length'];
     return h;
   }
 
-  body(chunk: Buffer): null {
+  body(chunk: Buffer): Buffer | null {
     const out = this.#inner.body(chunk);
     if (out !== null && out.length > 0) this.#held.push(out);
-    return null;
+    // Only read (a capture without masking): the bytes go on as they come.
+    return this.#masker === null ? out : null;
   }
 
   bodyEnd(): Buffer | null {
     const rest = this.#inner.bodyEnd();
     if (rest !== null && rest.length > 0) this.#held.push(rest);
     const all = this.#held.take();
+    if (this.#masker === null) {
+      if (all.length > 0) this.#read(all);
+      return rest;
+    }
     if (all.length === 0) return null;
+    return this.#read(all);
+  }
+
+  /** Masks a whole body (or only reads it, without a masker): what the client gets. */
+  #read(all: Buffer): Buffer {
     const text = all.toString('utf8');
     const first = text.trimStart()[0];
     if (first === '{') {
@@ -123,6 +150,14 @@ export class MaskedResponse implements ResponseTranslator {
   stream(chunk: Buffer): Buffer | null {
     const out = this.#inner.stream(chunk);
     if (out === null || out.length === 0) return out;
+    if (this.#masker === null) {
+      // Only read: the bytes go on untouched, the text is read from whole events.
+      const data = this.#pending ? Buffer.concat([this.#pending, out]) : out;
+      const end = lastBoundary(data);
+      this.#pending = end < 0 ? data : end < data.length ? data.subarray(end) : null;
+      if (end > 0) this.#streamEvents(data.toString('utf8', 0, end), false);
+      return out;
+    }
     const data = this.#pending ? Buffer.concat([this.#pending, out]) : out;
     const end = lastBoundary(data);
     if (end < 0) {
@@ -136,6 +171,12 @@ export class MaskedResponse implements ResponseTranslator {
 
   streamRest(): Buffer | null {
     const rest = this.#inner.streamRest();
+    if (this.#masker === null) {
+      const data = this.#pending ? (rest ? Buffer.concat([this.#pending, rest]) : this.#pending) : rest;
+      this.#pending = null;
+      if (data && data.length > 0) this.#streamEvents(data.toString('utf8'), true);
+      return rest;
+    }
     const data = this.#pending ? (rest ? Buffer.concat([this.#pending, rest]) : this.#pending) : rest;
     this.#pending = null;
     let out = data && data.length > 0 ? this.#streamEvents(data.toString('utf8'), true) : '';
@@ -154,7 +195,9 @@ export class MaskedResponse implements ResponseTranslator {
   }
 
   #eventMasker(): EventMasker {
-    return (this.#events ??= this.#schema === 'anthropic' ? new AnthropicEvents(this.#masker, this.counts, this.#text) : new OpenAIChunks(this.#masker, this.counts, this.#text));
+    return (this.#events ??= this.#schema === 'anthropic'
+      ? new AnthropicEvents(this.#masker, this.counts, this.#text, this.#sink)
+      : new OpenAIChunks(this.#masker, this.counts, this.#text, this.#sink));
   }
 
   /** Masks whole events (`text` ends on an event boundary, or is the stream's last words). */
@@ -207,12 +250,13 @@ function lastBoundary(b: Buffer): number {
 }
 
 /**
- * The response translator of an attempt with the tenant's response masking around it, or the
- * translator itself when the tenant masks no responses or the answer holds no text (embeddings).
+ * The response translator of an attempt with the tenant's response masking (and the content
+ * capture of `--log-content`) around it, or the translator itself when there is neither or the
+ * answer holds no text (embeddings).
  */
-export function maskedResponse(inner: ResponseTranslator, masker: Masker | null, schema: ClientSchema, operation: string): ResponseTranslator {
-  if (masker === null || operation === 'embeddings') return inner;
-  return new MaskedResponse(inner, masker, schema);
+export function maskedResponse(inner: ResponseTranslator, masker: Masker | null, schema: ClientSchema, operation: string, capture: ContentCapture | null = null): ResponseTranslator {
+  if ((masker === null && capture === null) || operation === 'embeddings') return inner;
+  return new MaskedResponse(inner, masker, schema, capture);
 }
 
 /**

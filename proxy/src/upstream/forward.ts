@@ -127,6 +127,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       ex.identity?.tenant.maskResponses ?? null,
       ex.client.ingress?.schema ?? 'openai',
       ex.client.operation,
+      ex.capture,
     );
     const attempt = new Attempt(ex, route, ep, upstream, translator);
     const result = await attempt.result;
