@@ -69,14 +69,16 @@ describe('jairouter-operator compile', () => {
     expect(good.err).toContain('all accepted');
   });
 
-  it('--strict exits 3 for a field that is not implemented yet: the Tenants that set masking are refused as NotImplemented', () => {
-    const r = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('not-implemented.yaml'));
-    expect(r.code).toBe(3);
-    expect(r.err).toContain('2 with problems');
-    expect(r.err).toMatch(/Tenant ai\/limited REJECTED: Accepted=False NotImplemented: spec\.masking\.responses is not implemented yet/);
-    expect(r.err).toMatch(/Tenant ai\/masked REJECTED: Accepted=False NotImplemented: spec\.masking\.responses is not implemented yet/);
-    // Left out of the config, not served without its masking.
-    expect(parse(r.out).config.tenants.map((t: { id: string }) => t.id)).toEqual(['ai/acme']);
+  it('--strict passes Tenants that mask responses, and the config carries their rules to the proxies', () => {
+    const r = run('compile', '--strict', '-f', fixture('good.yaml'), '-f', fixture('masking.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('all accepted');
+    const tenants = parse(r.out).config.tenants as Array<{ id: string; maskResponses?: unknown }>;
+    expect(tenants.map((t) => [t.id, t.maskResponses])).toEqual([
+      ['ai/acme', undefined],
+      ['ai/limited', [{ builtin: 'email' }]],
+      ['ai/masked', [{ builtin: 'phone' }]],
+    ]);
   });
 
   it('-f DIR reads the directory\'s *.yaml/*.yml files in name order, as the proxy\'s --config DIR does', () => {
