@@ -80,6 +80,58 @@ describe('snapshot server: auth and errors', () => {
   });
 });
 
+describe('metrics: config propagation', () => {
+  const count = async () => {
+    const m = (await registry.getSingleMetric('jairouter_operator_config_propagation_seconds')!.get()).values;
+    return m.find((v) => (v as { metricName?: string }).metricName === 'jairouter_operator_config_propagation_seconds_count')?.value ?? 0;
+  };
+  const served = (proxy: string, version: string) => call(agent, base, '/v1/served', { method: 'POST', token: 'good', proxy, body: { proxy, version } });
+
+  it('one observation per proxy and version, from the version written on its stream to the proxy reporting it served', async () => {
+    await pub.publish(config(1), { leader: false });
+    const a = await subscribe(agent, base, 'proxy-a', 'good');
+    await a.next((l) => l.type === 'snapshot');
+    expect(await count()).toBe(0);
+    expect((await served('proxy-a', config(1).version)).status).toBe(204);
+    expect(await count()).toBe(1);
+    // Reporting the same version again, or a version never sent, observes nothing.
+    await served('proxy-a', config(1).version);
+    await served('proxy-a', 'sha256:from-the-snapshot-file');
+    expect(await count()).toBe(1);
+    // A proxy that subscribes already serving the current version was sent nothing: nothing to observe.
+    const b = await subscribe(agent, base, 'proxy-b', 'good', config(1).version);
+    await until(() => pub.servedVersions().has('proxy-b'));
+    expect(await count()).toBe(1);
+    // A new version: each proxy's report is one observation; a version superseded before it was reported is none.
+    await pub.publish(config(2), { leader: false });
+    await pub.publish(config(3), { leader: false });
+    await a.next((l) => l.type === 'snapshot' && (l.config as ProxyConfig).version === config(3).version);
+    await b.next((l) => l.type === 'snapshot' && (l.config as ProxyConfig).version === config(3).version);
+    await served('proxy-a', config(2).version);
+    expect(await count()).toBe(1);
+    await served('proxy-a', config(3).version);
+    await served('proxy-b', config(3).version);
+    expect(await count()).toBe(3);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE jairouter_operator_config_propagation_seconds histogram');
+    expect(text).toMatch(/jairouter_operator_config_propagation_seconds_bucket\{le="\+Inf"\} 3/);
+    a.close();
+    b.close();
+  });
+
+  it('a proxy reopening its stream with have=<the version sent> counts as its report', async () => {
+    await pub.publish(config(1), { leader: false });
+    const a = await subscribe(agent, base, 'proxy-a', 'good');
+    await a.next((l) => l.type === 'snapshot');
+    a.close();
+    await until(() => pub.openStreams === 0);
+    const again = await subscribe(agent, base, 'proxy-a', 'good', config(1).version);
+    await until(() => pub.servedVersions().get('proxy-a') === config(1).version);
+    expect(await count()).toBe(1);
+    again.close();
+  });
+});
+
 describe('snapshot server: the stream', () => {
   it('sends the current snapshot at once when the proxy has another version, then every new one', async () => {
     await pub.publish(config(1), { leader: false });

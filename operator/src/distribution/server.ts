@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   HEARTBEAT_INTERVAL_MS,
   NDJSON,
@@ -54,6 +54,13 @@ export class SnapshotServer {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly requests: Counter<'path' | 'code'>;
   private readonly pushes: Counter;
+  private readonly propagation: Histogram;
+  /**
+   * Per proxy: the version last written on its stream that it has not reported serving yet, and
+   * when it was written (performance.now()). Entries of proxies without a stream are dropped at
+   * the next publish, so the map holds at most the proxies streaming plus those gone since.
+   */
+  private readonly unconfirmed = new Map<string, { version: string; sentAt: number }>();
 
   constructor(opts: SnapshotServerOptions) {
     this.opts = opts;
@@ -64,6 +71,11 @@ export class SnapshotServer {
       labelNames: ['path', 'code'] as const, registers,
     });
     this.pushes = new Counter({ name: 'jairouter_operator_snapshot_pushes_total', help: 'Snapshot lines written to proxy streams.', registers });
+    this.propagation = new Histogram({
+      name: 'jairouter_operator_config_propagation_seconds',
+      help: 'From a config version being written on a proxy\'s stream (its publication, or the proxy subscribing later) to that proxy reporting it serves it; one observation per proxy and version, on the replica holding the stream.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers,
+    });
     const countStreams = () => this.streamCount;
     new Gauge({
       name: 'jairouter_operator_snapshot_streams', help: 'Open snapshot streams on this replica.', registers,
@@ -106,10 +118,11 @@ export class SnapshotServer {
   setCurrent(config: ProxyConfig): void {
     if (this.current?.version === config.version) return;
     this.current = { version: config.version, line: JSON.stringify({ type: 'snapshot', config }) + '\n' };
+    for (const proxy of this.unconfirmed.keys()) if (!this.streams.has(proxy)) this.unconfirmed.delete(proxy);
     let n = 0;
-    for (const set of this.streams.values()) {
+    for (const [proxy, set] of this.streams) {
       for (const res of set) {
-        if (this.sendSnapshot(res)) n++;
+        if (this.sendSnapshot(proxy, res)) n++;
       }
     }
     this.pushes.inc(n);
@@ -162,17 +175,25 @@ export class SnapshotServer {
    * make the operator buffer every later version for it: close its stream instead; it
    * reconnects with the version it holds and gets only the latest.
    */
-  private sendSnapshot(res: ServerResponse): boolean {
+  private sendSnapshot(proxy: string, res: ServerResponse): boolean {
     if (res.writableNeedDrain) {
       this.log.warn({ buffered: res.writableLength }, 'proxy not reading its stream: closing it');
       res.destroy();
       return false;
     }
-    res.write(this.current!.line);
+    const { version, line } = this.current!;
+    res.write(line);
+    // A second stream of the same proxy (or a resend) keeps the first time the version went out.
+    if (this.unconfirmed.get(proxy)?.version !== version) this.unconfirmed.set(proxy, { version, sentAt: performance.now() });
     return true;
   }
 
   private setServed(proxy: string, version: string | undefined): void {
+    const sent = this.unconfirmed.get(proxy);
+    if (sent && sent.version === version) {
+      this.propagation.observe((performance.now() - sent.sentAt) / 1000);
+      this.unconfirmed.delete(proxy);
+    }
     const before = this.served.get(proxy);
     if (version === undefined) this.served.delete(proxy);
     else this.served.set(proxy, version);
@@ -255,7 +276,7 @@ export class SnapshotServer {
     set.add(res);
     this.log.info({ proxy, have: have || null, streams: set.size }, 'proxy subscribed');
     if (have) this.setServed(proxy, have);
-    if (this.current && this.current.version !== have && this.sendSnapshot(res)) this.pushes.inc();
+    if (this.current && this.current.version !== have && this.sendSnapshot(proxy, res)) this.pushes.inc();
     // Every proxy learns at once that there is one more (they split Cluster limits by the count).
     this.beat();
     res.once('close', () => {

@@ -2,7 +2,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@jairouter/testkit/wait-for';
 import { OperatorMetrics } from '../metrics.ts';
+import { sample } from '../metrics.test-support.ts';
 import { route, secret, tenant } from '../reconcile/testing.ts';
 import type { ObjectStatusBody, ConditionTransition } from '../reconcile/status.ts';
 import { Controller } from './controller.ts';
@@ -14,9 +16,9 @@ import type { StatusTarget } from './status-writer.ts';
 
 const PLURAL_TO_WATCHED = { ModelRoute: 'modelRoutes', Tenant: 'tenants', RateLimitPolicy: 'rateLimitPolicies' } as const;
 
-function setup(opts: { leader?: () => boolean; audit?: { write(r: unknown): void } } = {}) {
+function setup(opts: { leader?: () => boolean; audit?: { write(r: unknown): void }; publisher?: MemoryPublisher; queueBaseDelayMs?: number } = {}) {
   const clusters = Object.fromEntries(WATCHED.map((k) => [k, new FakeCluster()])) as Record<Watched, FakeCluster>;
-  const publisher = new MemoryPublisher();
+  const publisher = opts.publisher ?? new MemoryPublisher();
   const writes: { key: string; status: ObjectStatusBody }[] = [];
   const events: { target: EventTarget; t: ConditionTransition }[] = [];
   const metrics = new OperatorMetrics();
@@ -42,6 +44,7 @@ function setup(opts: { leader?: () => boolean; audit?: { write(r: unknown): void
     relistMs: 0,
     now: () => new Date('2026-03-01T00:00:00Z'),
     ...(opts.audit && { audit: opts.audit }),
+    ...(opts.queueBaseDelayMs !== undefined && { queueBaseDelayMs: opts.queueBaseDelayMs }),
   });
   return { clusters, publisher, writes, events, controller, metrics };
 }
@@ -168,5 +171,122 @@ describe('Controller', () => {
     await c.stop();
     expect(peak).toBe(8);
     expect(Date.now() - t).toBeLessThan(30 * 10); // not one after another
+  });
+});
+
+/** Publishes like MemoryPublisher; `fail` rejects the next publishes, `hold` keeps them pending until released. */
+class ScriptedPublisher extends MemoryPublisher {
+  fail = 0;
+  hold: Promise<void> | undefined;
+  override async publish(config: Parameters<MemoryPublisher['publish']>[0], opts: { leader: boolean }) {
+    await this.hold;
+    if (this.fail > 0) {
+      this.fail--;
+      throw new Error('publish failed');
+    }
+    await super.publish(config, opts);
+  }
+}
+
+describe('Controller metrics (controller-runtime and workqueue series)', () => {
+  const C = { controller: 'jairouter' };
+  const Q = { name: 'jairouter', controller: 'jairouter' };
+
+  // Followers write no status, so no status write comes back as a watch event and queues one more run.
+  const follower = () => false;
+
+  it('counts each reconcile once in both series, adds and queue time for every run, nothing before the informers listed', async () => {
+    const s = setup({ leader: follower });
+    stopMe = s.controller;
+    s.clusters.modelRoutes.put(route('chat'));
+    s.clusters.modelRoutes.put(route('other'));
+    await s.controller.start();
+    await settle(s.controller);
+    let text = await s.metrics.registry.metrics();
+    // The informers' initial list queues nothing: start() queues the first reconcile once they all listed.
+    expect(sample(text, 'controller_runtime_reconcile_total', { ...C, result: 'success' })).toBe(1);
+    expect(sample(text, 'workqueue_adds_total', Q)).toBe(1);
+    s.clusters.modelRoutes.put(route('third'));
+    await settle(s.controller);
+    text = await s.metrics.registry.metrics();
+    const runs = sample(text, 'controller_runtime_reconcile_total', { ...C, result: 'success' })!;
+    expect(runs).toBe(2);
+    expect(sample(text, 'jairouter_operator_reconcile_total', { result: 'success' })).toBe(runs);
+    for (const result of ['error', 'requeue', 'requeue_after']) expect(sample(text, 'controller_runtime_reconcile_total', { ...C, result })).toBe(0);
+    expect(sample(text, 'controller_runtime_reconcile_errors_total', C)).toBe(0);
+    expect(sample(text, 'controller_runtime_reconcile_time_seconds_count', C)).toBe(runs);
+    expect(sample(text, 'jairouter_operator_reconcile_duration_seconds_count')).toBe(runs);
+    expect(sample(text, 'workqueue_adds_total', Q)).toBe(runs); // every add ran once: nothing coalesced away unseen
+    expect(sample(text, 'workqueue_queue_duration_seconds_count', Q)).toBe(runs);
+    expect(sample(text, 'workqueue_work_duration_seconds_count', Q)).toBe(runs);
+    expect(sample(text, 'workqueue_depth', Q)).toBe(0);
+    expect(sample(text, 'jairouter_operator_queue_depth')).toBe(0);
+    expect(sample(text, 'controller_runtime_active_workers', C)).toBe(0);
+    expect(sample(text, 'controller_runtime_max_concurrent_reconciles', C)).toBe(1);
+  });
+
+  it('a failed reconcile: result="error", an error, a retry in both series, then success', async () => {
+    const publisher = new ScriptedPublisher();
+    const s = setup({ publisher, queueBaseDelayMs: 10, leader: follower });
+    stopMe = s.controller;
+    s.clusters.modelRoutes.put(route('chat'));
+    publisher.fail = 1;
+    await s.controller.start();
+    await s.controller.idle();
+    const text = await s.metrics.registry.metrics();
+    expect(sample(text, 'controller_runtime_reconcile_total', { ...C, result: 'error' })).toBe(1);
+    expect(sample(text, 'controller_runtime_reconcile_total', { ...C, result: 'success' })).toBe(1);
+    expect(sample(text, 'controller_runtime_reconcile_errors_total', C)).toBe(1);
+    expect(sample(text, 'jairouter_operator_reconcile_total', { result: 'error' })).toBe(1);
+    expect(sample(text, 'workqueue_retries_total', Q)).toBe(1);
+    expect(sample(text, 'jairouter_operator_reconcile_retries_total')).toBe(1);
+    expect(sample(text, 'workqueue_adds_total', Q)).toBe(2); // the first add, and the retry's delay ending
+  });
+
+  it('a reconcile in flight shows as an active worker with unfinished work; a change meanwhile is queued (depth 1)', async () => {
+    const publisher = new ScriptedPublisher();
+    const s = setup({ publisher, leader: follower });
+    stopMe = s.controller;
+    s.clusters.modelRoutes.put(route('chat'));
+    await s.controller.start();
+    let release: () => void = () => {};
+    publisher.hold = new Promise<void>((r) => (release = r));
+    s.clusters.modelRoutes.put(route('slow'));
+    const text = await waitFor('a reconcile running for a while', async () => {
+      const t = await s.metrics.registry.metrics();
+      return (sample(t, 'workqueue_unfinished_work_seconds', Q) ?? 0) > 0.02 ? t : undefined;
+    });
+    expect(sample(text, 'controller_runtime_active_workers', C)).toBe(1);
+    expect(sample(text, 'workqueue_longest_running_processor_seconds', Q)).toBeGreaterThan(0.02);
+    s.clusters.modelRoutes.put(route('meanwhile'));
+    expect(sample(await s.metrics.registry.metrics(), 'workqueue_depth', Q)).toBe(1);
+    publisher.hold = undefined;
+    release();
+    await settle(s.controller);
+    const after = await s.metrics.registry.metrics();
+    expect(sample(after, 'controller_runtime_active_workers', C)).toBe(0);
+    expect(sample(after, 'workqueue_unfinished_work_seconds', Q)).toBe(0);
+    expect(sample(after, 'workqueue_depth', Q)).toBe(0);
+  });
+
+  it('jairouter_operator_proxies_versions_behind counts the proxies not on the newest compiled version', async () => {
+    const s = setup();
+    stopMe = s.controller;
+    s.clusters.modelRoutes.put(route('chat'));
+    await s.controller.start();
+    s.publisher.proxiesServeLatest('proxy-1', 'proxy-2');
+    await settle(s.controller);
+    const gauge = async (name: string) => sample(await s.metrics.registry.metrics(), name);
+    expect(await gauge('jairouter_operator_connected_proxies')).toBe(2);
+    expect(await gauge('jairouter_operator_proxies_versions_behind')).toBe(0);
+    s.clusters.modelRoutes.put(route('new'));
+    await settle(s.controller);
+    expect(await gauge('jairouter_operator_proxies_versions_behind')).toBe(2);
+    s.publisher.proxiesServeLatest('proxy-1');
+    await settle(s.controller);
+    expect(await gauge('jairouter_operator_proxies_versions_behind')).toBe(1);
+    s.publisher.proxiesServeLatest('proxy-2');
+    await settle(s.controller);
+    expect(await gauge('jairouter_operator_proxies_versions_behind')).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import { type KubeObject, type ProxyConfig, type Resources } from '@jairouter/cr
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { SnapshotPublisher } from '../distribution/types.ts';
-import type { OperatorMetrics } from '../metrics.ts';
+import { CONTROLLER_NAME, type OperatorMetrics } from '../metrics.ts';
 import { ConfigLedger, objectKey } from '../reconcile/programmed.ts';
 import { reconcile, type ObjectUpdate } from '../reconcile/reconcile.ts';
 import { isReferenced, record, type References } from '../reconcile/references.ts';
@@ -83,23 +83,44 @@ export class Controller {
     this.#o = opts;
     this.#ledger = new ConfigLedger(opts.ledgerSize);
     const m = opts.metrics;
+    // controller-runtime's and client-go's series, fed by the queue itself: one controller, one
+    // queue named after it, one key, one worker (runs never overlap).
+    const controller = { controller: CONTROLLER_NAME };
+    const queue = { name: CONTROLLER_NAME, controller: CONTROLLER_NAME };
     this.#queue = new CoalescingQueue(() => this.#reconcile(), {
       ...(opts.queueBaseDelayMs !== undefined && { baseDelayMs: opts.queueBaseDelayMs }),
       ...(opts.queueMaxDelayMs !== undefined && { maxDelayMs: opts.queueMaxDelayMs }),
-      onRunStart: () => m?.queueDepth.set(0),
+      onAdd: () => {
+        m?.workqueueAdds.inc(queue);
+        m?.workqueueDepth.set(queue, 1);
+        m?.queueDepth.set(1);
+      },
+      onRunStart: (queuedMs) => {
+        m?.workqueueDepth.set(queue, 0);
+        m?.queueDepth.set(0);
+        m?.workqueueQueueDuration.observe(queue, queuedMs / 1000);
+        m?.controllerActiveWorkers.set(controller, 1);
+      },
       onRunEnd: (ok, ms, err) => {
+        m?.controllerActiveWorkers.set(controller, 0);
+        m?.workqueueWorkDuration.observe(queue, ms / 1000);
+        m?.controllerReconcileTime.observe(controller, ms / 1000);
+        m?.controllerReconciles.inc({ ...controller, result: ok ? 'success' : 'error' });
         m?.reconciles.inc({ result: ok ? 'success' : 'error' });
         m?.reconcileDuration.observe(ms / 1000);
         if (!ok) {
+          m?.controllerReconcileErrors.inc(controller);
           m?.errors.inc({ stage: 'reconcile' });
           opts.log.warn({ err: errorText(err) }, 'reconcile failed; retrying with backoff');
         }
       },
       onRetryScheduled: (delayMs, attempt) => {
+        m?.workqueueRetries.inc(queue);
         m?.retries.inc();
         opts.log.debug({ delayMs, attempt }, 'reconcile retry scheduled');
       },
     });
+    m?.registerController(CONTROLLER_NAME, this.#queue, 1);
     for (const scope of opts.scopes) {
       for (const kind of WATCHED) {
         const informer = new ResilientInformer<KubernetesObject>({
@@ -153,9 +174,14 @@ export class Controller {
     return this.#lastConfig;
   }
 
+  /**
+   * Asks for a reconcile. Before start() nothing is queued: the informers are still listing, and
+   * start() queues one reconcile once they all have (controller-runtime's workers, too, wait for
+   * the caches), so no run, and no reconcile counted, sees a half-listed cluster.
+   */
   enqueue(): void {
+    if (!this.#started) return;
     this.#queue.enqueue();
-    this.#o.metrics?.queueDepth.set(this.#queue.depth);
   }
 
   /** Resolves when no reconcile is pending or running (tests). */
@@ -171,6 +197,8 @@ export class Controller {
   async stop(): Promise<void> {
     clearInterval(this.#usageTimer);
     await this.#queue.stop();
+    this.#o.metrics?.workqueueDepth.set({ name: CONTROLLER_NAME, controller: CONTROLLER_NAME }, 0);
+    this.#o.metrics?.queueDepth.set(0);
     await Promise.all(this.#informers.map(({ informer }) => informer.stop()));
   }
 
@@ -211,8 +239,12 @@ export class Controller {
     const { log, metrics: m } = this.#o;
     const cluster = this.#snapshot();
     const served = this.#o.publisher.servedVersions();
-    m?.connectedProxies.set(served.size);
     const result = reconcile({ cluster, served, ledger: this.#ledger, now: this.#o.now?.() ?? new Date(), usage: this.#usage });
+    // Every change of what the proxies serve queues a reconcile (onServedChange), so these follow the reports.
+    m?.connectedProxies.set(served.size);
+    let behind = 0;
+    for (const version of served.values()) if (version !== result.config.version) behind++;
+    m?.proxiesVersionsBehind.set(behind);
     this.#references = result.references;
     const changed = this.#lastConfig?.version !== result.config.version;
     this.#lastConfig = result.config;

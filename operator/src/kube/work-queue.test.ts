@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '@jairouter/testkit/wait-for';
 import { backoffDelay } from './backoff.ts';
 import { CoalescingQueue } from './work-queue.ts';
 
@@ -49,6 +50,56 @@ describe('CoalescingQueue', () => {
     q.enqueue();
     await q.idle();
     expect(runs).toBe(2);
+  });
+
+  it('reports adds, queue time and the run in flight as client-go counts them: a coalesced enqueue is no add', async () => {
+    const events: string[] = [];
+    let release: () => void = () => {};
+    let runs = 0;
+    const during: (number | undefined)[] = [];
+    const q: CoalescingQueue = new CoalescingQueue(async () => {
+      runs++;
+      during.push(q.runningForMs);
+      if (runs === 1) await new Promise<void>((r) => (release = r));
+    }, {
+      onAdd: () => events.push('add'),
+      onRunStart: (queuedMs) => events.push(queuedMs >= 0 ? 'start' : 'bad'),
+      onRunEnd: (ok) => events.push(ok ? 'done' : 'failed'),
+    });
+    expect(q.runningForMs).toBeUndefined();
+    for (let i = 0; i < 10; i++) q.enqueue();
+    expect(events).toEqual(['add']);
+    await waitFor('first run', () => runs === 1);
+    expect(q.depth).toBe(0);
+    expect(q.runningForMs).toBeGreaterThanOrEqual(0);
+    q.enqueue(); // while running: queued again (one add), runs after this one
+    q.enqueue();
+    expect(q.depth).toBe(1);
+    release();
+    await q.idle();
+    expect(events).toEqual(['add', 'start', 'add', 'done', 'start', 'done']);
+    expect(during.every((ms) => ms !== undefined && ms >= 0)).toBe(true);
+    expect(q.runningForMs).toBeUndefined();
+  });
+
+  it('a failed run is no add; the end of its retry delay is, and the key is not queued while it waits', async () => {
+    const events: string[] = [];
+    let runs = 0;
+    const q = new CoalescingQueue(async () => {
+      runs++;
+      if (runs === 1) throw new Error('boom');
+    }, {
+      baseDelayMs: 30,
+      onAdd: () => events.push('add'),
+      onRunStart: () => events.push('start'),
+      onRunEnd: (ok) => events.push(ok ? 'done' : 'failed'),
+      onRetryScheduled: () => events.push('retry'),
+    });
+    q.enqueue();
+    await waitFor('the failed run', () => events.includes('retry'));
+    expect(q.depth).toBe(0);
+    await q.idle();
+    expect(events).toEqual(['add', 'start', 'failed', 'retry', 'add', 'start', 'done']);
   });
 
   it('stop() cancels a pending retry', async () => {

@@ -5,7 +5,14 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Longest retry delay (default 30 s). */
   maxDelayMs?: number;
-  onRunStart?: () => void;
+  /**
+   * The key was queued (client-go's workqueue Add of an item that is not queued yet): enqueue()
+   * while no run is pending, or while a retry waits out its delay, and a retry delay ending.
+   * An enqueue() that coalesces into a pending run is not an add.
+   */
+  onAdd?: () => void;
+  /** A run starts; `queuedMs` is how long the key was queued before it (client-go's queue latency). */
+  onRunStart?: (queuedMs: number) => void;
   onRunEnd?: (ok: boolean, durationMs: number, error?: unknown) => void;
   onRetryScheduled?: (delayMs: number, attempt: number) => void;
 }
@@ -28,6 +35,10 @@ export class CoalescingQueue {
   #retryTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #stopped = false;
+  /** performance.now() when the key was queued; undefined while it is not (idle, running, or waiting for a retry). */
+  #queuedAt: number | undefined;
+  /** performance.now() when the run in flight started. */
+  #runningSince: number | undefined;
   #idleWaiters: (() => void)[] = [];
 
   constructor(handler: () => Promise<void>, opts: WorkQueueOptions = {}) {
@@ -40,6 +51,7 @@ export class CoalescingQueue {
   /** Asks for one more run. Cheap; call it from every informer event. */
   enqueue(): void {
     if (this.#stopped) return;
+    this.#markQueued();
     this.#dirty = true;
     if (this.#retryTimer) {
       clearTimeout(this.#retryTimer);
@@ -48,9 +60,14 @@ export class CoalescingQueue {
     this.#schedule();
   }
 
-  /** 1 while a run is wanted and not yet started, else 0. */
+  /** 1 while the key is queued (a run is wanted, not started yet and not waiting out a retry delay), else 0. */
   get depth(): number {
-    return this.#dirty ? 1 : 0;
+    return this.#queuedAt === undefined ? 0 : 1;
+  }
+
+  /** How long the run in flight has been running (ms); undefined when none runs. */
+  get runningForMs(): number | undefined {
+    return this.#runningSince === undefined ? undefined : performance.now() - this.#runningSince;
   }
 
   /** Consecutive failed runs so far (0 after a success). */
@@ -68,6 +85,7 @@ export class CoalescingQueue {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#dirty = false;
+    this.#queuedAt = undefined;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     await this.#running;
@@ -83,6 +101,12 @@ export class CoalescingQueue {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  #markQueued(): void {
+    if (this.#queuedAt !== undefined) return;
+    this.#queuedAt = performance.now();
+    this.#opts.onAdd?.();
   }
 
   #schedule(): void {
@@ -101,22 +125,32 @@ export class CoalescingQueue {
       return;
     }
     this.#dirty = false;
-    this.#opts.onRunStart?.();
     const started = performance.now();
+    const queuedMs = this.#queuedAt === undefined ? 0 : started - this.#queuedAt;
+    this.#queuedAt = undefined;
+    this.#runningSince = started;
+    this.#opts.onRunStart?.(queuedMs);
     this.#running = (async () => {
       try {
         await this.#handler();
         this.#failures = 0;
+        this.#runningSince = undefined;
         this.#opts.onRunEnd?.(true, performance.now() - started);
       } catch (err) {
         this.#failures++;
+        this.#runningSince = undefined;
         this.#opts.onRunEnd?.(false, performance.now() - started, err);
         if (!this.#stopped) {
           const delay = backoffDelay(this.#failures, this.#baseMs, this.#maxMs);
           this.#opts.onRetryScheduled?.(delay, this.#failures);
+          // A change that came in during the failed run waits out the delay with the retry. The
+          // key counts as queued only once the delay ends, so depth and queue time leave the
+          // backoff out, as with client-go's AddRateLimited.
           this.#dirty = true;
+          this.#queuedAt = undefined;
           this.#retryTimer = setTimeout(() => {
             this.#retryTimer = undefined;
+            this.#markQueued();
             this.#schedule();
           }, delay);
         }
