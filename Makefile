@@ -14,13 +14,15 @@ deps: node_modules/.stamp
 typecheck: deps
 	npx tsc -p tsconfig.json
 
-## Regenerates every generated file (CRD manifests, docs/reference/crds.md).
+## Regenerates every generated file (CRD manifests, docs/reference/crds.md, docs/metrics.md's table).
 generate: deps
 	node crds/scripts/generate.ts
+	node proxy/scripts/generate-metrics-doc.ts
 
 ## Fails when a generated file differs from what `make generate` would write.
 check-generated: deps
 	node crds/scripts/generate.ts --check
+	node proxy/scripts/generate-metrics-doc.ts --check
 
 ## The whole test suite: typecheck, generated files, unit and integration tests.
 test: deps typecheck check-generated

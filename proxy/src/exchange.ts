@@ -36,6 +36,8 @@ export class Exchange {
   responseMasks: Record<string, number> = {};
   /** The answer's text as the client received it, for `--log-content`; null when off. */
   capture: ContentCapture | null = null;
+  /** Upstream attempts started, over every route tried. */
+  attempts = 0;
   /** Counted in its tenant's requests in flight (--max-inflight-per-tenant). */
   holdsSlot = false;
   /** Some upstream answered 429 (steers Adaptive limits). */

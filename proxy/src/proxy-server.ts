@@ -56,6 +56,7 @@ export class ProxyServer {
     this.opts = opts;
     const { swap, metrics } = opts;
     metrics.endpoints = () => swap.endpoints();
+    metrics.config = () => (opts.configured() ? { version: swap.current.config.version, appliedAt: swap.current.appliedAt } : null);
     const handler = createHandler({
       current: () => swap.current,
       draining: () => this.draining,

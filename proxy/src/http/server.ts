@@ -87,6 +87,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     onEjected: (route, backend, url, until) =>
       log.warn({ route: route.id, backend, endpoint: url, ejectedForMs: Math.round(until - performance.now()) }, 'endpoint ejected'),
     onRestored: (route, i) => log.info({ route: route.id, backend: route.endpoints[i]!.backend.name, endpoint: route.endpoints[i]!.url }, 'endpoint restored'),
+    onAttempt: (route, backend, retry) => metrics.countAttempt(route.id, backend, retry),
+    onFallback: (from, to) => metrics.fallbacks.labels(from.id, to.id).inc(),
   };
 
   function finish(ex: Exchange): void {
@@ -96,6 +98,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, out.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
+    if (ex.route !== null) genAi(ex, seconds);
     if (ex.taken !== null) settle(ex, seconds);
     if (ex.budgetHold !== null) settleBudget(ex);
     if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
@@ -173,6 +176,29 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       masks: ex.masks,
       durationMs: Math.round(seconds * 1e4) / 10,
       responseMasks: ex.responseMasks,
+    });
+  }
+
+  /** The gen_ai series of a request that reached a route. */
+  function genAi(ex: Exchange, seconds: number): void {
+    const out = ex.out;
+    const backend = ex.backend === '' ? undefined : ex.route!.endpoints.find((e) => e.backend.name === ex.backend)?.backend;
+    const errorType = out.errorCode !== '' ? out.errorCode : out.status >= 400 ? String(out.status) : '';
+    const pricing = backend?.ir.pricing;
+    metrics.genAi.record({
+      operation: ex.client.operation,
+      tenant: ex.identity!.tenant.id,
+      route: ex.route!,
+      backend: ex.backend,
+      adapter: backend?.ir.adapter ?? '',
+      backendModel: backend?.ir.model,
+      model: ex.client.model,
+      errorType,
+      seconds,
+      firstTokenSeconds: ex.client.stream && errorType === '' && out.startedAt > 0 ? (out.startedAt - ex.startedAt) / 1000 : -1,
+      tokensIn: ex.tokensIn,
+      tokensOut: ex.tokensOut,
+      cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
     });
   }
 

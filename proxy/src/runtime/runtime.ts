@@ -135,6 +135,8 @@ export class Runtime {
   readonly issuers = new Map<string, { tenant: TenantRuntime; audiences: readonly string[]; verifier: JwtVerifier }[]>();
   /** Backends left out because this proxy has no adapter for them: `route/backend: adapter`. */
   readonly skipped: string[] = [];
+  /** When this config version was built to be served (ms since the epoch). */
+  readonly appliedAt = Date.now();
 
   readonly config: ProxyConfig;
 

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GenAiMetrics } from './gen-ai.ts';
 
 /** The proxy's Prometheus metrics. Label values come from the config (route ids, backend names) and status codes only. */
 export class ProxyMetrics {
@@ -74,6 +75,46 @@ export class ProxyMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly attempts = new Counter({
+    name: 'jairouter_upstream_attempts_total',
+    help: 'Upstream attempts started, by route and backend (a request that is retried or fails over makes several).',
+    labelNames: ['route', 'backend'] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'jairouter_retries_total',
+    help: 'Upstream attempts that were not a request\'s first (retries on the same route, or on a fallback route), by the route and backend tried.',
+    labelNames: ['route', 'backend'] as const,
+    registers: [this.registry],
+  });
+  readonly fallbacks = new Counter({
+    name: 'jairouter_fallbacks_total',
+    help: 'Requests moved on to a route of `fallback.models` after their route failed, by the route and the fallback route.',
+    labelNames: ['route', 'fallback'] as const,
+    registers: [this.registry],
+  });
+  /** The version and apply time of the config served, read at scrape time. */
+  config: () => { version: string; appliedAt: number } | null = () => null;
+  readonly configInfo: Gauge<'version'> = new Gauge({
+    name: 'jairouter_config_info',
+    help: 'Always 1, labelled with the version (content hash) of the config being served: compare across proxies and with the operator\'s.',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.configInfo.reset();
+      const c = this.config();
+      if (c) this.configInfo.labels(c.version).set(1);
+    },
+  });
+  readonly configApplied: Gauge = new Gauge({
+    name: 'jairouter_config_applied_timestamp_seconds',
+    help: 'When the config being served was applied (Unix time): `time() - jairouter_config_applied_timestamp_seconds` is its age.',
+    registers: [this.registry],
+    collect: (): void => {
+      const c = this.config();
+      if (c) this.configApplied.set(c.appliedAt / 1000);
+    },
+  });
   /** The endpoints of the config being served now, read at scrape time (see endpointHealthy). */
   endpoints: () => Iterable<{ route: string; backend: string; endpoint: string; up: boolean }> = () => [];
   /**
@@ -90,6 +131,9 @@ export class ProxyMetrics {
       for (const e of this.endpoints()) this.endpointHealthy.labels(e.route, e.backend, e.endpoint).set(e.up ? 1 : 0);
     },
   });
+
+  /** The OpenTelemetry gen_ai series and spend (gen-ai.ts). */
+  readonly genAi = new GenAiMetrics(this.registry);
 
   // Children resolved once per label set: prom-client hashes labels on every call otherwise.
   private readonly requestChildren = new Map<string, { inc(): void }>();
@@ -114,6 +158,19 @@ export class ProxyMetrics {
       this.durationChildren.set(route, h);
     }
     h.observe(seconds);
+  }
+
+  private readonly attemptChildren = new Map<string, [{ inc(): void }, { inc(): void }]>();
+
+  countAttempt(route: string, backend: string, retry: boolean): void {
+    const key = route + '\0' + backend;
+    let c = this.attemptChildren.get(key);
+    if (!c) {
+      c = [this.attempts.labels(route, backend), this.retries.labels(route, backend)];
+      this.attemptChildren.set(key, c);
+    }
+    c[0].inc();
+    if (retry) c[1].inc();
   }
 
   countTokens(route: string, backend: string, tokensIn: number, tokensOut: number): void {

@@ -15,6 +15,10 @@ export interface ForwardHooks {
   onEjected(route: RouteRuntime, backend: string, url: string, untilMs: number): void;
   /** An endpoint (`route.endpoints[index]`) whose ejection ended is back in rotation. */
   onRestored(route: RouteRuntime, index: number): void;
+  /** An upstream attempt starts; `retry`: not the request's first. */
+  onAttempt?(route: RouteRuntime, backend: string, retry: boolean): void;
+  /** The request moves on to a route of `fallback.models` after `from` failed. */
+  onFallback?(from: RouteRuntime, to: RouteRuntime): void;
 }
 
 type Failure =
@@ -55,6 +59,7 @@ export async function forward(ex: Exchange, first: RouteRuntime, hooks: ForwardH
       const route = ex.runtime.models.get(fallbacks[k]!);
       if (!route || seen.has(route)) continue;
       seen.add(route);
+      hooks.onFallback?.(first, route);
       if (await forwardOnRoute(ex, route, hooks, failures)) return;
     }
     if (!ex.clientGone) fail(ex, failures, hooks.now());
@@ -120,6 +125,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       continue;
     }
     if (ex.signal.aborted) break;
+    hooks.onAttempt?.(route, ep.backend.name, ex.attempts++ > 0);
     ep.health.inflight++;
     const started = hooks.now();
     const translator = maskedResponse(
