@@ -119,6 +119,13 @@ describe('metrics: config propagation', () => {
     b.close();
   });
 
+  it('exposes when the CA and the serving certificate in use expire (both far ahead for a fresh bundle)', async () => {
+    const text = await registry.metrics();
+    const at = (which: string) => Number(new RegExp(`^jairouter_operator_certificate_expiry_timestamp_seconds\\{certificate="${which}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(at('ca')).toBeGreaterThan(Date.now() / 1000 + 400 * 86_400);
+    expect(at('serving')).toBeGreaterThan(Date.now() / 1000 + 30 * 86_400);
+  });
+
   it('a proxy reopening its stream with have=<the version sent> counts as its report', async () => {
     await pub.publish(config(1), { leader: false });
     const a = await subscribe(agent, base, 'proxy-a', 'good');

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { generateBundle, issueServing, renewalNeeded, type TlsBundle } from './certs.ts';
 import type { CertStore } from './stores.ts';
@@ -34,6 +35,18 @@ export class TlsManager {
   get bundle(): TlsBundle | null {
     return this.current;
   }
+
+  /** When the CA and the serving certificate in use expire (ms since the epoch); null before the first bundle. */
+  expiry(): { ca: number; serving: number } | null {
+    const b = this.current;
+    if (!b) return null;
+    if (this.#expiry?.bundle !== b) {
+      this.#expiry = { bundle: b, ca: Date.parse(new X509Certificate(b.caCert).validTo), serving: Date.parse(new X509Certificate(b.cert).validTo) };
+    }
+    return { ca: this.#expiry.ca, serving: this.#expiry.serving };
+  }
+
+  #expiry: { bundle: TlsBundle; ca: number; serving: number } | null = null;
 
   /** Makes sure a valid bundle is stored and published; returns it. */
   async ensure(): Promise<TlsBundle> {
