@@ -13,6 +13,10 @@ export const COMBINATIONS: Record<string, object> = {
     },
   },
   serviceMonitor: { serviceMonitor: { enabled: true, labels: { release: 'prometheus' } } },
+  monitoring: {
+    prometheusRule: { enabled: true, labels: { release: 'prometheus' } },
+    grafanaDashboard: { enabled: true, annotations: { grafana_folder: 'JAiRouter' }, namespace: 'monitoring' },
+  },
   singleNamespace: { operator: { watchNamespaces: ['ai'] } },
   networkPolicy: { networkPolicy: { enabled: true } },
   everything: {
@@ -41,6 +45,8 @@ export const COMBINATIONS: Record<string, object> = {
       podAnnotations: { 'example.com/scrape': 'true' },
     },
     serviceMonitor: { enabled: true, interval: '15s', scrapeTimeout: '10s' },
+    prometheusRule: { enabled: true },
+    grafanaDashboard: { enabled: true },
     networkPolicy: {
       enabled: true,
       metricsNamespaceSelectors: [{ matchLabels: { 'kubernetes.io/metadata.name': 'observability' } }],

@@ -1,7 +1,10 @@
 // The Helm chart (charts/jairouter) as rendered: lint for several value combinations, the exact
 // least-privilege RBAC, the proxy's credentials, probes, security context and values. What a real
 // kube-apiserver makes of it is in chart-install.test.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { e2eConfig } from '@jairouter/testkit/config';
 import { ensureBinaries } from '@jairouter/testkit/control-plane';
 import { setupTimeoutMs, skipK8s } from '@jairouter/testkit/control-plane/testing';
@@ -385,6 +388,22 @@ describe.skipIf(skip)('helm chart charts/jairouter', () => {
     for (const svc of selected) expect((svc.spec.ports as Json[]).map((p) => p.name)).toEqual(['metrics']);
     // the component label (a target label) still tells operator and proxy series apart
     expect(selected.map((svc) => svc.metadata.labels['app.kubernetes.io/component']).sort()).toEqual(['operator', 'proxy']);
+  });
+
+  it('adds the alert rules as a PrometheusRule and the dashboard as a sidecar ConfigMap only when asked, from the files in monitoring/', async () => {
+    const objs = await render(needHelm(), COMBINATIONS.monitoring!);
+    expect(ids(objs)).toEqual([...defaultIds(NS), `ConfigMap/monitoring/jairouter-dashboard`, `PrometheusRule/${NS}/jairouter`].sort());
+    const rule = one(objs, 'PrometheusRule', 'jairouter');
+    expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(rule.metadata.labels.release).toBe('prometheus');
+    // The very groups of the plain rules file, alert templates left for Prometheus to expand.
+    const file = parse(readFileSync(join(CHART, 'monitoring', 'alerts.yaml'), 'utf8')) as Json;
+    expect(rule.spec).toEqual(file);
+    expect(JSON.stringify(rule.spec)).toContain('{{ $labels.route }}');
+    const cm = one(objs, 'ConfigMap', 'jairouter-dashboard');
+    expect(cm.metadata.labels.grafana_dashboard).toBe('1');
+    expect(cm.metadata.annotations).toEqual({ grafana_folder: 'JAiRouter' });
+    expect(JSON.parse(cm.data['jairouter.json'] as string)).toEqual(JSON.parse(readFileSync(join(CHART, 'monitoring', 'dashboard.json'), 'utf8')));
   });
 
   it('serves /metrics on no port of the Services that clients and proxies call, only on headless metrics Services', async () => {
