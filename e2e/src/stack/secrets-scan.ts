@@ -5,7 +5,7 @@
 // in every text collected, a leak reported with its source and a little context, the secret
 // itself replaced by <LEAK>.
 import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
-import { createServer, request } from 'node:http';
+import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyProcess } from '@jairouter/testkit/processes';
 
@@ -171,27 +171,73 @@ export function lastCharChanged(key: string, at = key.length - 1): string {
 }
 
 /**
- * An OpenAI-compatible server that refuses every credential and, as some providers and
- * self-hosted servers do, repeats the one it got in its error message (and in a header).
+ * A server that refuses every credential and, as some providers and self-hosted servers do,
+ * repeats the one it got in its answer, in the wire format of the API it is called with:
+ * - OpenAI (`/v1/...`, Bearer): 401 with the key in the message and a header; `ECHO <status>` in
+ *   the request gives that status instead; `ECHO STREAM` in a stream request gives a 200 stream
+ *   whose second event is an error event repeating the key (an error after the stream started);
+ * - Gemini (`:generateContent`, `:streamGenerateContent`, x-goog-api-key): 400 API_KEY_INVALID
+ *   with the key in the message;
+ * - Hunyuan native (X-TC-Action ChatCompletions, TC3-signed): the SecretId repeated in an
+ *   AuthFailure that comes with HTTP 200, as a Response.Error, or as a stream's second event;
+ * - DashScope native (text-generation, Bearer): 400 InvalidApiKey with the key, or a stream whose
+ *   second event is an `error` event with it.
  */
-export async function startEchoingProvider(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+export async function startEchoingProvider(): Promise<{ url: string; origin: string; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
+  const json = (res: ServerResponse, status: number, got: string, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'x-echo-key': got, 'content-length': Buffer.byteLength(text) }).end(text);
+  };
+  const events = (res: ServerResponse, got: string, list: string[]) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'x-echo-key': got });
+    for (const e of list) res.write(`${e}\n\n`);
+    res.end();
+  };
   const server = createServer((req, res) => {
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
-      const got = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
-      seen.push(got);
+      const url = req.url ?? '';
+      const bearer = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (/:(stream)?generateContent/i.test(url)) {
+        const got = String(req.headers['x-goog-api-key'] ?? '');
+        seen.push(got);
+        return json(res, 400, got, { error: { code: 400, message: `API key not valid: ${got}. Please pass a valid API key.`, status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }] } });
+      }
+      if (req.headers['x-tc-action'] === 'ChatCompletions') {
+        const got = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+        seen.push(got);
+        const error = { Code: 'AuthFailure.SecretIdNotFound', Message: `The SecretId ${got} is not found.` };
+        if (!/"Stream":true/.test(raw)) return json(res, 200, got, { Response: { Error: error, RequestId: 'echo-1' } });
+        return events(res, got, [
+          'data: {"Id":"echo-1","Created":1,"Choices":[{"Index":0,"Delta":{"Role":"assistant","Content":"Hel"},"FinishReason":""}]}',
+          `data: ${JSON.stringify({ Response: { Error: error, RequestId: 'echo-1' } })}`,
+        ]);
+      }
+      if (url.startsWith('/api/v1/services/aigc/text-generation/generation')) {
+        seen.push(bearer);
+        const error = { code: 'InvalidApiKey', message: `Invalid API-key provided: ${bearer}`, request_id: 'echo-2' };
+        if (req.headers['x-dashscope-sse'] !== 'enable') return json(res, 400, bearer, error);
+        return events(res, bearer, [
+          'data:{"output":{"choices":[{"message":{"role":"assistant","content":"Hel"},"finish_reason":"null"}]},"request_id":"echo-2"}',
+          `event:error\ndata:${JSON.stringify(error)}`,
+        ]);
+      }
+      seen.push(bearer);
+      const error = { error: { message: `Incorrect API key provided: ${bearer}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } };
+      if (raw.includes('ECHO STREAM') && /"stream":true/.test(raw)) {
+        return events(res, bearer, ['data: {"id":"chatcmpl-echo","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}', `data: ${JSON.stringify(error)}`]);
+      }
       // `ECHO <status>` in the request: that status instead of 401.
-      const status = Number(/ECHO (\d{3})/.exec(raw)?.[1] ?? 401);
-      const body = JSON.stringify({ error: { message: `Incorrect API key provided: ${got}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
-      res.writeHead(status, { 'content-type': 'application/json', 'x-echo-key': got, 'content-length': Buffer.byteLength(body) }).end(body);
+      return json(res, Number(/ECHO (\d{3})/.exec(raw)?.[1] ?? 401), bearer, error);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
+    origin: `http://127.0.0.1:${port}`,
     seen,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

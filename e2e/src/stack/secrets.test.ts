@@ -5,8 +5,10 @@
 // keys create`, later revoked), a second tenant's keys, a key a younger Tenant holds too, an
 // RS256 token, a key set wrongly publishing the private key and an HMAC secret (and a token
 // signed with it), provider credentials of eight adapters read from a Secret, backends whose
-// provider refuses the gateway's credential (one repeats it in its answers), near-misses of every
-// key, an address locked out after failed authentications, a RateLimitPolicy refusal. Then
+// provider refuses the gateway's credential (one repeats it in its answers, in the OpenAI,
+// Gemini, Hunyuan and DashScope native error shapes, Hunyuan's errors with HTTP 200 and error
+// events after a stream started included), near-misses of every key, an address locked out
+// after failed authentications, a RateLimitPolicy refusal. Then
 // everything written during the suite is collected (every log line of every process, both audit
 // trails, /metrics of every process, every custom resource with its status, every Event, the
 // keys CLI's output, every answer the clients got, headers included) and searched for every
@@ -45,7 +47,16 @@ const BAD_CREDENTIALS = {
   'bedrock-wrong': JSON.stringify({ accessKeyId: 'AKIAFAKEBEDROCK00001', secretAccessKey: 'wrong/bedrock/secret/LeakCheck/8c2e5a1f' }),
   'hunyuan-garbled': 'hunyuan-garbled-LeakCheck-0a1b2c3d',
   echoing: 'sk-proj-LeakCheck-echoed-by-upstream-2f6b9d',
+  'echoing-gemini': 'AIzaSy-LeakCheck-echoed-gemini-4b7e1d93',
+  'echoing-hunyuan': JSON.stringify({ secretId: 'AKIDLeakCheckEchoedHunyuan01', secretKey: 'LeakCheck-echoed-hunyuan-secret-9f2c' }),
+  'echoing-dashscope': 'sk-LeakCheck-echoed-dashscope-6c1a8e57',
 } as const;
+/** The echoing fake's routes beyond the OpenAI one: adapters that turn the provider's error into their own text. */
+const ECHOING_ROUTES: Record<string, object> = {
+  'echoing-gemini': { adapter: 'gemini', model: 'gemini-2.5-flash' },
+  'echoing-hunyuan': { adapter: 'hunyuan', model: 'hunyuan-turbos-latest', options: { api: 'native' } },
+  'echoing-dashscope': { adapter: 'dashscope', model: 'qwen-plus', options: { api: 'native' } },
+};
 /** A key value a younger Tenant also holds (refused there: DuplicateAPIKey), and that Tenant's own key. */
 const COPYCAT_OWN = 'sk-copycat-own-LeakCheck-5d7f9b1e3a';
 /** An HMAC secret, published (wrongly) in a key set and used to sign an HS256 token. */
@@ -112,6 +123,7 @@ describe.skipIf(skipK8s)('no key or credential in anything the stack writes (iss
     fakes['hunyuan'] = await startHunyuanNativeProvider({ name: 'hunyuan' });
     echo = await startEchoingProvider();
     fakes['echoing'] = { name: 'echoing', url: echo.url, credential: '', requests: [], close: echo.close };
+    for (const name of Object.keys(ECHOING_ROUTES)) fakes[name] = { name, url: echo.origin, credential: '', requests: [], close: async () => {} };
     fakes['rejecting'] = await startOpenAIProvider({ name: 'rejecting', credential: 'sk-proj-LeakCheck-what-upstream-expects-71b0' });
 
     stack = new Stack(cp());
@@ -137,6 +149,7 @@ describe.skipIf(skipK8s)('no key or credential in anything the stack writes (iss
       route('bedrock-wrong', ROUTES['bedrock']!, 'bedrock'),
       route('hunyuan-garbled', ROUTES['hunyuan']!, 'hunyuan'),
       route('echoing', { adapter: 'openai' }),
+      ...Object.entries(ECHOING_ROUTES).map(([name, extra]) => route(name, extra)),
       ...['team-keys', 'other-keys', 'limited-keys'].map((s) => keySecret(s, entries(s))),
       keySecret('sso-jwks', { 'jwks.json': jwt.jwks }),
       // Private RSA members and an HMAC key where only public keys belong: refused (JwksInvalid).
@@ -264,6 +277,27 @@ describe.skipIf(skipK8s)('no key or credential in anything the stack writes (iss
       expect([a.status, a.body.includes('Incorrect API key provided: <redacted>')], a.body.slice(0, 300)).toEqual([answered, true]);
     }
     expect(echo.seen).toContain(BAD_CREDENTIALS.echoing);
+    // ...and after a stream started: its error event repeats the credential, the client gets it redacted.
+    const midStream = await send(proxy(0), 'm-echoing ECHO STREAM', { key: KEYS['other-keys/batch'], body: chatBody('m-echoing', true, 'ECHO STREAM') });
+    expect.soft([midStream.status, midStream.body.includes('"content":"Hel"'), midStream.body.includes('Incorrect API key provided: <redacted>')], midStream.body.slice(0, 600)).toEqual([200, true, true]);
+    // Adapters that put the provider's words in their own answer: Gemini's 400 API_KEY_INVALID
+    // (a 502), Hunyuan's AuthFailure with HTTP 200 (a 502; in a stream, its second event),
+    // DashScope's InvalidApiKey (a 400; in a stream, an error event).
+    const hunyuanEcho = JSON.parse(BAD_CREDENTIALS['echoing-hunyuan']) as { secretId: string };
+    const echoes: [route: string, stream: boolean, status: number, text: string][] = [
+      ['echoing-gemini', false, 502, 'API key not valid: <redacted>.'],
+      ['echoing-gemini', true, 502, 'API key not valid: <redacted>.'],
+      ['echoing-hunyuan', false, 502, 'The SecretId <redacted> is not found.'],
+      ['echoing-hunyuan', true, 200, 'The SecretId <redacted> is not found.'],
+      ['echoing-dashscope', false, 400, 'Invalid API-key provided: <redacted>'],
+      ['echoing-dashscope', true, 200, 'Invalid API-key provided: <redacted>'],
+    ];
+    for (const [i, [route, stream, status, text]] of echoes.entries()) {
+      const a = await send(proxy(i), `m-${route} ${stream ? 'stream' : 'json'}`, { key: KEYS['other-keys/batch'], body: chatBody(`m-${route}`, stream) });
+      expect.soft([a.status, a.body.includes(text)], `${route} ${stream}: ${a.body.slice(0, 600)}`).toEqual([status, true]);
+      if (stream && status === 200) expect.soft(a.body, route).toContain('"content":"Hel"');
+    }
+    for (const seen of [BAD_CREDENTIALS['echoing-gemini'], hunyuanEcho.secretId, BAD_CREDENTIALS['echoing-dashscope']]) expect(echo.seen).toContain(seen);
     const garbled = await send(proxy(0), 'm-hunyuan-garbled', { key: KEYS['other-keys/batch'], body: chatBody('m-hunyuan-garbled') });
     expect(garbled.status, garbled.body.slice(0, 300)).toBeGreaterThanOrEqual(400);
   });
@@ -345,6 +379,7 @@ describe.skipIf(skipK8s)('no key or credential in anything the stack writes (iss
       { label: 'hunyuan secretKey', value: HUNYUAN_TEST_KEY.secretKey },
       ...Object.entries(BAD_CREDENTIALS).map(([name, value]) => ({ label: `credential of r-${name} (refused)`, value })),
       { label: 'bedrock-wrong secret access key', value: 'wrong/bedrock/secret/LeakCheck/8c2e5a1f' },
+      ...Object.entries(JSON.parse(BAD_CREDENTIALS['echoing-hunyuan']) as Record<string, string>).map(([k, value]) => ({ label: `echoing-hunyuan ${k}`, value })),
       { label: 'tenant key zz-copycat-keys/own', value: COPYCAT_OWN },
       { label: 'HMAC secret in leaky-jwks', value: HS_SECRET },
       { label: 'Redis password', value: REDIS_PASSWORD },
