@@ -80,7 +80,12 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --log-content          debugging: one more log line per request with its prompt and answer
                          text, masked (the tenant's rules, else every built-in detector), at
                          most 4,096 characters each (default off; env JAIROUTER_LOG_CONTENT=true)
-  -h, --help             this text`;
+  -h, --help             this text
+
+Traces (OpenTelemetry, OTLP/HTTP protobuf; docs/observability.md) are configured by the standard
+environment: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (off without one),
+OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on), OTEL_SERVICE_NAME
+(default jairouter-proxy), OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER=none`;
 
 export function parseHostPort(flag: string, v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);

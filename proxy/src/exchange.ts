@@ -5,6 +5,7 @@ import type { ContentCapture } from './masking/content-log.ts';
 import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
+import type { RequestTrace } from './telemetry/tracing.ts';
 
 /** Why a request's upstream work was stopped: the `reason` of `Exchange.signal`. */
 export type StopReason = 'client-gone' | 'deadline';
@@ -44,6 +45,8 @@ export class Exchange {
   upstreamThrottled = false;
   /** Why it was refused, for the request log: the rule that limited it, the grant that was missing. */
   detail = '';
+  /** The request's spans (telemetry/tracing.ts); null when tracing is off, and then nothing else is traced. */
+  trace: RequestTrace | null = null;
 
   readonly req: IncomingMessage;
   readonly out: ClientResponse;

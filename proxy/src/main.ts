@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProxyConfig } from '@jairouter/crds';
 import { parseOptions, UsageError, USAGE, type ProxyOptions } from './config.ts';
 import { Budgets } from './limits/budget.ts';
@@ -12,6 +13,7 @@ import { OperatorSource } from './source/operator-source.ts';
 import type { ConfigSource } from './source/types.ts';
 import { createLogging } from './telemetry/logger.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
+import { displayUrl, startTracing } from './telemetry/tracing.ts';
 
 // Wiring only: options, config source, the runtime swap and the listeners, then signals.
 let opts: ProxyOptions;
@@ -30,6 +32,15 @@ try {
 const logging = createLogging(opts.logLevel);
 const log = logging.log;
 const metrics = new ProxyMetrics();
+
+// Traces (OTEL_* environment): off without an OTLP endpoint, and then nothing is loaded.
+const traces = await startTracing(process.env, 'jairouter-proxy', (msg) => log.warn({ otel: msg }, 'tracing: the OpenTelemetry SDK reports a problem'));
+for (const w of traces.warnings) log.warn(`tracing: ${w}`);
+const tracing = traces.tracing;
+if ('settings' in traces) {
+  const t = traces.settings;
+  log.info({ endpoint: displayUrl(t.url), sampler: t.sampler, ...(t.sampler.endsWith('traceidratio') && { ratio: t.ratio }), serviceName: t.serviceName }, 'tracing on');
+}
 
 function summary(rt: Runtime): Record<string, unknown> {
   return { version: rt.config.version, routes: rt.routes.length, tenants: rt.tenants.length };
@@ -113,6 +124,7 @@ server = new ProxyServer({
   ...(audit && { audit }),
   maxInflightPerTenant: opts.maxInflightPerTenant,
   logContent: opts.logContent,
+  ...(tracing && { tracing }),
   defaultMaxTokens: opts.defaultMaxTokens,
   ...(redis && { onClose: () => redis.close() }),
   maxBodyBytes: opts.maxBodyBytes,
@@ -133,6 +145,12 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'draining');
   source.stop();
   await server!.drain(opts.drainTimeoutMs);
+  if (tracing) {
+    // The spans still queued, including those of the requests the drain let finish (bounded:
+    // an unreachable collector does not hold the exit).
+    const flushed = await Promise.race([tracing.shutdown().then(() => true, () => false), sleep(5000).then(() => false)]);
+    if (!flushed) log.warn('tracing: spans not exported before exit (collector unreachable or slow)');
+  }
   log.info('stopped');
   log.flush();
   setTimeout(() => process.exit(0), 50).unref();

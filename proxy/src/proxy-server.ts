@@ -12,6 +12,7 @@ import type { AuditLog } from './telemetry/audit.ts';
 import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
 import type { ProxyMetrics } from './telemetry/metrics.ts';
+import type { ProxyTracing } from './telemetry/tracing.ts';
 
 export interface ProxyServerOptions {
   swap: RuntimeSwap;
@@ -38,6 +39,8 @@ export interface ProxyServerOptions {
   logContent?: boolean;
   /** Output tokens a token limit reserves when a request names no max_tokens (default 1024). */
   defaultMaxTokens?: number;
+  /** One trace per request (telemetry/tracing.ts); absent = off. */
+  tracing?: ProxyTracing | null;
   /** Closed after the drain (the Redis connection of Cluster limits). */
   onClose?(): Promise<void>;
 }
@@ -71,6 +74,7 @@ export class ProxyServer {
       audit: opts.audit ?? null,
       maxInflightPerTenant: opts.maxInflightPerTenant ?? 0,
       logContent: opts.logContent ?? false,
+      tracing: opts.tracing ?? null,
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -9,6 +9,7 @@ import { RuntimeSwap } from '../src/runtime/swap.ts';
 import { createAuditLog } from '../src/telemetry/audit.ts';
 import { createLogging } from '../src/telemetry/logger.ts';
 import { ProxyMetrics } from '../src/telemetry/metrics.ts';
+import type { ProxyTracing } from '../src/telemetry/tracing.ts';
 import type { LogLine } from './harness.ts';
 
 export interface InProcessProxy {
@@ -32,6 +33,8 @@ export interface InProcessOptions {
   audit?: Record<string, unknown>[];
   maxInflightPerTenant?: number;
   logContent?: boolean;
+  /** Traces (telemetry/tracing.ts), e.g. createTracing() with an InMemorySpanExporter. */
+  tracing?: ProxyTracing;
 }
 
 /** Compiles standalone YAML into the config the proxy serves; every object must be accepted. */
@@ -95,6 +98,7 @@ export async function startInProcess(yaml: string, opts: InProcessOptions = {}):
     configured: () => true,
     ...(opts.maxInflightPerTenant !== undefined && { maxInflightPerTenant: opts.maxInflightPerTenant }),
     ...(opts.logContent && { logContent: true }),
+    ...(opts.tracing && { tracing: opts.tracing }),
     ...(opts.audit && { audit: createAuditLog('memory', lineSink((line) => opts.audit!.push(JSON.parse(line) as Record<string, unknown>))) }),
   });
   const urls = await server.listen({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 });

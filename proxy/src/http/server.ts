@@ -15,6 +15,7 @@ import { estimateTokens } from '../runtime/capabilities.ts';
 import { Identity, type RouteRuntime, type Runtime, type TenantRuntime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
+import type { ProxyTracing } from '../telemetry/tracing.ts';
 import { forward, type ForwardHooks } from '../upstream/forward.ts';
 import type { CorsPolicy } from './cors.ts';
 import { readTimedOut } from './errors.ts';
@@ -62,6 +63,8 @@ export interface HandlerDeps {
   logContent?: boolean;
   /** Failed authentications per client IP (default: 10 a minute, then an exponential lockout). */
   authThrottle?: AuthFailureThrottle;
+  /** One trace per request (OTEL_* environment, telemetry/tracing.ts); null = off. */
+  tracing?: ProxyTracing | null;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
@@ -77,6 +80,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   /** Requests in flight by tenant id, across config versions (only with a cap). */
   const inflight = new Map<string, number>();
   const authThrottle = deps.authThrottle ?? new AuthFailureThrottle();
+  const tracing = deps.tracing ?? null;
   const log = logging.log;
   const hooks: ForwardHooks = {
     now: () => performance.now(),
@@ -91,7 +95,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     onFallback: (from, to) => metrics.fallbacks.labels(from.id, to.id).inc(),
   };
 
-  function finish(ex: Exchange): void {
+  function finishRequest(ex: Exchange): void {
     const out = ex.out;
     if (ex.clientGone) out.clientClosed(readTimedOut.has(ex.req.socket));
     const route = ex.route?.id ?? '';
@@ -127,6 +131,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       streamError: ex.streamError,
       clientGone: ex.clientGone,
       detail: ex.detail,
+      trace: ex.trace,
     });
     if (ex.capture !== null) logRequestContent(ex);
   }
@@ -233,6 +238,40 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     finish(ex);
   }
 
+  // Tracing picks its variants of the stages here, once: untraced, a request never looks at it
+  // again after handle()'s one null check (no span, no context, no closure per request).
+  const finish = tracing === null ? finishRequest : (ex: Exchange): void => {
+    finishRequest(ex);
+    ex.trace!.end(ex);
+  };
+  const authenticate = tracing === null ? checkCredentials : (ex: Exchange): boolean | Promise<boolean> => {
+    const t = ex.trace!;
+    t.stage('authenticate');
+    const r = checkCredentials(ex);
+    if (r === true) t.authenticated(ex);
+    else if (r !== false) {
+      return r.then((ok) => {
+        if (ok) t.authenticated(ex);
+        return ok;
+      });
+    }
+    return r;
+  };
+  const chooseRoute = tracing === null ? routeFor : (ex: Exchange, model: string): RouteRuntime | null => {
+    const t = ex.trace!;
+    t.stage('route');
+    const rt = routeFor(ex, model);
+    if (rt !== null) t.routed(rt, ex.client);
+    return rt;
+  };
+  const admitOnLimits = tracing === null ? admitLimits : async (ex: Exchange, rt: RouteRuntime, client: ClientRequest): Promise<RouteRuntime | null> => {
+    const t = ex.trace!;
+    t.stage('limits');
+    const admitted = await admitLimits(ex, rt, client);
+    if (admitted !== null) t.admitted(admitted, rt);
+    return admitted;
+  };
+
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
@@ -241,6 +280,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const anthropic = path === MESSAGES || path === COUNT_TOKENS;
     const ex = new Exchange(req, new ClientResponse(res, anthropic ? 'anthropic' : 'openai'), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
+    if (tracing !== null) ex.trace = tracing.begin(req, path, requestId, ex.runtime);
     const out = ex.out;
     out.setHeader('x-request-id', requestId);
     if (deps.draining()) out.setHeader('connection', 'close');
@@ -305,7 +345,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
    * An API key is looked up at once; a JWT (when some tenant trusts an issuer) is verified
    * asynchronously. False (or a promise of it) once the request has been answered.
    */
-  function authenticate(ex: Exchange): boolean | Promise<boolean> {
+  function checkCredentials(ex: Exchange): boolean | Promise<boolean> {
     const h = ex.req.headers;
     let key: string | undefined;
     const auth = h.authorization;
@@ -567,7 +607,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
-    const found = routeFor(ex, client.model);
+    const found = chooseRoute(ex, client.model);
     if (!found) return;
     if (ex.identity!.tenant.maskResponses !== null) {
       const field = unmaskableField(client.body);
@@ -586,7 +626,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       ex.holdsSlot = true;
     }
     // Only a request held to a limit or budget pays for the (asynchronous) admission.
-    const rt = limited(ex, found) ? await admitLimits(ex, found, client) : found;
+    const rt = limited(ex, found) ? await admitOnLimits(ex, found, client) : found;
     if (!rt) return;
     const masker = ex.identity!.tenant.maskRequests;
     if (masker !== null) {

@@ -36,6 +36,8 @@ export interface RequestLogEntry {
   clientGone: boolean;
   /** Why the request was refused, beyond the error code: the rule that limited it, the grant that was missing. */
   detail: string;
+  /** The request's trace when tracing is on: its ids go on the line as trace_id and span_id (the server span). */
+  trace?: { readonly traceId: string; readonly spanId: string } | null;
 }
 
 export interface Logging {
@@ -83,6 +85,8 @@ export function createLogging(level: string, sink?: Sink): Logging {
       if (e.streamError) line += ',"streamError":' + JSON.stringify(e.streamError);
       if (e.clientGone) line += ',"clientGone":true';
       if (e.detail) line += ',"detail":' + JSON.stringify(e.detail);
+      // Hex ids: nothing to escape.
+      if (e.trace) line += ',"trace_id":"' + e.trace.traceId + '","span_id":"' + e.trace.spanId + '"';
       dest.write(line + ',"msg":"request"}\n');
     },
   };

@@ -36,7 +36,8 @@ const ERROR_BODY_CAP = 64 * 1024;
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   private mode: ResponseMode | 'init' = 'init';
-  private status = 0;
+  /** The upstream's HTTP status (0 until its headers arrived). */
+  status = 0;
   private headers: IncomingHttpHeaders = {};
   private errorChunks: Buffer[] = [];
   private errorSize = 0;

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Span } from '@opentelemetry/api';
 import { Errors, type ApiError } from '../api/errors.ts';
 import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
@@ -60,6 +61,7 @@ export async function forward(ex: Exchange, first: RouteRuntime, hooks: ForwardH
       if (!route || seen.has(route)) continue;
       seen.add(route);
       hooks.onFallback?.(first, route);
+      if (ex.trace !== null) ex.trace.fallback(first, route);
       if (await forwardOnRoute(ex, route, hooks, failures)) return;
     }
     if (!ex.clientGone) fail(ex, failures, hooks.now());
@@ -126,6 +128,13 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     }
     if (ex.signal.aborted) break;
     hooks.onAttempt?.(route, ep.backend.name, ex.attempts++ > 0);
+    // Traced: a CLIENT span per attempt, whose traceparent the upstream request carries (on a copy
+    // of the adapter's headers).
+    let span: Span | null = null;
+    if (ex.trace !== null) {
+      upstream.headers = { ...upstream.headers };
+      span = ex.trace.attempt(ex, route, ep, upstream.headers);
+    }
     ep.health.inflight++;
     const started = hooks.now();
     const translator = maskedResponse(
@@ -138,6 +147,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const attempt = new Attempt(ex, route, ep, upstream, translator);
     const result = await attempt.result;
     ep.health.inflight--;
+    if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status);
     if (translator instanceof MaskedResponse && result.kind === 'done') addCounts(ex.responseMasks, translator.counts);
     if (result.kind === 'done') {
       ep.health.recordSuccess();
