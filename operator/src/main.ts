@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { startAdminServer } from './admin-server.ts';
@@ -11,6 +12,7 @@ import { KubeStatusWriter } from './kube/status-writer.ts';
 import { loadKubeConfig, NoKubeconfigError } from './kubeconfig.ts';
 import { createLogger } from './logger.ts';
 import { OperatorMetrics } from './metrics.ts';
+import { displayUrl, startTracing } from './tracing.ts';
 
 const LEASE_NAME = 'jairouter-operator';
 
@@ -38,6 +40,15 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`jairouter-operator: ${e instanceof NoKubeconfigError ? message : `cannot load the kubeconfig: ${message}`}\n`);
     process.exitCode = 1;
     return;
+  }
+
+  // Traces (OTEL_* environment): a span per reconcile; off without an OTLP endpoint.
+  const traces = await startTracing(process.env, 'jairouter-operator', (msg) => log.warn({ otel: msg }, 'tracing: the OpenTelemetry SDK reports a problem'));
+  for (const w of traces.warnings) log.warn(`tracing: ${w}`);
+  const tracing = traces.tracing;
+  if ('settings' in traces) {
+    const t = traces.settings;
+    log.info({ endpoint: displayUrl(t.url), sampler: t.sampler, ...(t.sampler.endsWith('traceidratio') && { ratio: t.ratio }), serviceName: t.serviceName }, 'tracing on');
   }
 
   const metrics = new OperatorMetrics({ defaultMetrics: true });
@@ -101,6 +112,7 @@ export async function main(argv: string[]): Promise<void> {
     metrics,
     relistMs: opts.relistMs,
     ...(audit && { audit }),
+    ...(tracing && { tracer: tracing.tracer }),
   });
 
   let stopping = false;
@@ -110,6 +122,8 @@ export async function main(argv: string[]): Promise<void> {
     log.info({ signal }, 'shutting down');
     // Controller first (no write after this), then release the Lease so that another replica takes over at once.
     await controller?.stop();
+    // The last reconciles' spans (bounded: an unreachable collector does not hold the exit).
+    if (tracing) await Promise.race([tracing.shutdown().catch(() => {}), sleep(5000)]);
     await elector?.stop();
     await publisher.close();
     await admin.close();

@@ -1,5 +1,6 @@
 import { type KubeObject, type ProxyConfig, type Resources } from '@jairouter/crds';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { SnapshotPublisher } from '../distribution/types.ts';
 import { CONTROLLER_NAME, type OperatorMetrics } from '../metrics.ts';
@@ -34,7 +35,12 @@ export interface ControllerOptions {
   usageIntervalMs?: number;
   /** The audit trail (`--audit-log`): one record per config version published and per object whose outcome changed. */
   audit?: { write(record: OperatorAuditRecord): void };
+  /** A trace per reconcile (OTEL_* environment, ../tracing.ts); absent = none. */
+  tracer?: Tracer;
 }
+
+/** Changed objects named by an event each on a reconcile span, at most (the rest are counted). */
+const MAX_OBJECT_EVENTS = 64;
 
 /** One change the operator applied (docs/audit.md). */
 export interface OperatorAuditRecord {
@@ -236,10 +242,30 @@ export class Controller {
 
   async #reconcile(): Promise<void> {
     if (!this.#started) return;
+    const tracer = this.#o.tracer;
+    if (tracer === undefined) return this.#reconcileOnce(null);
+    // One trace per reconcile: the root span, with compile, publish and the status writes under it.
+    const span = tracer.startSpan('reconcile', { kind: SpanKind.INTERNAL, attributes: { 'jairouter.leader': this.#o.isLeader() } }, ROOT_CONTEXT);
+    try {
+      await this.#reconcileOnce({ tracer, span, ctx: trace.setSpan(ROOT_CONTEXT, span) });
+    } catch (e) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(e) });
+      throw e;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #reconcileOnce(t: ReconcileTrace | null): Promise<void> {
     const { log, metrics: m } = this.#o;
+    const compiling = t && t.tracer.startSpan('compile', { kind: SpanKind.INTERNAL }, t.ctx);
     const cluster = this.#snapshot();
     const served = this.#o.publisher.servedVersions();
     const result = reconcile({ cluster, served, ledger: this.#ledger, now: this.#o.now?.() ?? new Date(), usage: this.#usage });
+    if (compiling) {
+      compiling.setAttributes({ 'jairouter.config_version': result.config.version, ...objectCounts(cluster) });
+      compiling.end();
+    }
     // Every change of what the proxies serve queues a reconcile (onServedChange), so these follow the reports.
     m?.connectedProxies.set(served.size);
     let behind = 0;
@@ -264,15 +290,20 @@ export class Controller {
       }
     }
 
+    if (t && t.span.isRecording()) traceResult(t.span, cluster, result, changed, served.size, behind);
+
     let failure: unknown;
     const leader = this.#o.isLeader();
+    const publishing = t && t.tracer.startSpan('publish', { kind: SpanKind.INTERNAL, attributes: { 'jairouter.config_version': result.config.version, 'jairouter.leader': leader } }, t.ctx);
     try {
       await this.#o.publisher.publish(result.config, { leader });
     } catch (e) {
       m?.errors.inc({ stage: 'publish' });
       log.warn({ err: errorText(e) }, 'publishing the config failed');
       failure = e;
+      publishing?.setStatus({ code: SpanStatusCode.ERROR, message: errorText(e) });
     }
+    publishing?.end();
     if (!leader) {
       this.#written.clear();
       if (failure) throw failure;
@@ -282,14 +313,22 @@ export class Controller {
     // A few writes in flight at once: the first pass after a start or a failover may have to
     // write every object, and one round trip each in sequence would take long on a big cluster.
     const pending = result.updates.filter((u) => u.patchNeeded);
+    const writing = t && pending.length > 0 ? t.tracer.startSpan('write status', { kind: SpanKind.INTERNAL, attributes: { 'jairouter.status_writes': pending.length } }, t.ctx) : null;
+    let failed = 0;
     const worker = async () => {
       for (let u = pending.shift(); u; u = pending.shift()) {
         if (!this.#o.isLeader()) return; // lost the lease mid-way: the new leader takes over
         const error = await this.#writeStatus(u);
+        if (error) failed++;
         failure ??= error;
       }
     };
     await Promise.all(Array.from({ length: Math.min(STATUS_WRITE_CONCURRENCY, pending.length) }, worker));
+    if (writing) {
+      writing.setAttribute('jairouter.status_write_failures', failed);
+      if (failed > 0) writing.setStatus({ code: SpanStatusCode.ERROR, message: errorText(failure) });
+      writing.end();
+    }
     if (failure) throw failure;
   }
 
@@ -333,6 +372,61 @@ export class Controller {
     }
     return undefined;
   }
+}
+
+interface ReconcileTrace {
+  tracer: Tracer;
+  span: Span;
+  ctx: ReturnType<typeof trace.setSpan>;
+}
+
+/** How many objects of each kind the informers hold (a compile's input). */
+function objectCounts(cluster: Resources): Attributes {
+  return {
+    'jairouter.objects.model_routes': cluster.modelRoutes.length,
+    'jairouter.objects.tenants': cluster.tenants.length,
+    'jairouter.objects.rate_limit_policies': cluster.rateLimitPolicies.length,
+    'jairouter.objects.secrets': cluster.secrets.length,
+    'jairouter.objects.services': cluster.services.length,
+    'jairouter.objects.endpoint_slices': cluster.endpointSlices.length,
+  };
+}
+
+/**
+ * A reconcile's outcome on its span: counts and the config version (bounded), and one event per
+ * object whose status changes (kind, name, generation, Accepted), the first MAX_OBJECT_EVENTS.
+ */
+function traceResult(span: Span, cluster: Resources, result: ReturnType<typeof reconcile>, changed: boolean, connected: number, behind: number): void {
+  let accepted = 0;
+  let changedObjects = 0;
+  for (const u of result.updates) {
+    const cond = u.status.conditions.find((c) => c.type === 'Accepted');
+    if (cond?.status === 'True') accepted++;
+    if (!u.patchNeeded) continue;
+    if (changedObjects++ < MAX_OBJECT_EVENTS) {
+      span.addEvent('jairouter.object', {
+        'jairouter.kind': u.kind,
+        'jairouter.namespace': u.namespace,
+        'jairouter.name': u.name,
+        'jairouter.generation': u.status.observedGeneration,
+        'jairouter.accepted': cond?.status ?? '',
+        'jairouter.reason': cond?.reason ?? '',
+      });
+    }
+  }
+  span.setAttributes({
+    'jairouter.config_version': result.config.version,
+    'jairouter.config_changed': changed,
+    'jairouter.config.routes': result.config.routes.length,
+    'jairouter.config.tenants': result.config.tenants.length,
+    'jairouter.config.limits': result.config.limits.length,
+    ...objectCounts(cluster),
+    'jairouter.objects.accepted': accepted,
+    'jairouter.objects.not_accepted': result.updates.length - accepted,
+    'jairouter.objects.changed': changedObjects,
+    'jairouter.proxies.connected': connected,
+    'jairouter.proxies.behind': behind,
+  });
 }
 
 /** A log-safe description of an error: message and HTTP status, never a response body (it may echo a Secret). */
