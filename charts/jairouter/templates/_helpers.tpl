@@ -156,3 +156,28 @@ in each watched namespace.
     - protocol: TCP
       port: 53
 {{- end }}
+
+{{/*
+The OTEL_* variables of a component's container when tracing.endpoint is set (nothing otherwise).
+Needs POD_NAME defined before it in the container's env. Args: ctx (root), component.
+*/}}
+{{- define "jairouter.tracingEnv" -}}
+{{- $t := .ctx.Values.tracing }}
+{{- if $t.endpoint }}
+{{- $name := ternary (include "jairouter.proxy.name" .ctx) (include "jairouter.operator.name" .ctx) (eq .component "proxy") }}
+{{- $attrs := list (printf "k8s.namespace.name=%s" .ctx.Release.Namespace) (printf "k8s.deployment.name=%s" $name) "k8s.pod.name=$(POD_NAME)" }}
+{{- range $k, $v := $t.resourceAttributes }}
+{{- $attrs = append $attrs (printf "%s=%s" (urlquery $k | replace "+" "%20") (urlquery (toString $v) | replace "+" "%20")) }}
+{{- end }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $t.endpoint | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $t.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $t.samplerArg | toString | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ index $t.serviceName .component | quote }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attrs | quote }}
+{{- end }}
+{{- end }}
