@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane's binaries with the machine's Go: kube-apiserver
-# ($KUBERNETES_VERSION), kubectl ($KUBECTL_VERSION), etcd ($ETCD_VERSION) and helm ($HELM_VERSION).
+# ($KUBERNETES_VERSION), kubectl ($KUBECTL_VERSION), etcd ($ETCD_VERSION) and helm ($HELM_VERSION);
+# and the tests' observability binaries: prometheus and promtool ($PROMETHEUS_VERSION) and jaeger
+# ($JAEGER_VERSION), all into the same directory.
 #
 # `go install k8s.io/kubernetes/cmd/kube-apiserver@vX` is refused because the release's go.mod
 # replaces its staging modules with ./staging paths (kubernetes/kubernetes#79384), and etcd's
@@ -22,8 +24,10 @@ mkdir -p "$ROOT" "$BIN"
 
 # Nothing to do (and no Go needed) when every binary is there.
 if [ -x "$BIN/kube-apiserver-$KUBERNETES_VERSION" ] && [ -x "$BIN/etcd-$ETCD_VERSION" ] \
-  && [ -x "$BIN/kubectl-$KUBECTL_VERSION" ] && [ -x "$BIN/helm-$HELM_VERSION" ]; then
-  echo "build-k8s-binaries: kube-apiserver $KUBERNETES_VERSION, etcd $ETCD_VERSION, kubectl $KUBECTL_VERSION, helm $HELM_VERSION cached in $BIN"
+  && [ -x "$BIN/kubectl-$KUBECTL_VERSION" ] && [ -x "$BIN/helm-$HELM_VERSION" ] \
+  && [ -x "$BIN/prometheus-$PROMETHEUS_VERSION" ] && [ -x "$BIN/promtool-$PROMETHEUS_VERSION" ] \
+  && [ -x "$BIN/jaeger-$JAEGER_VERSION" ]; then
+  echo "build-k8s-binaries: kube-apiserver $KUBERNETES_VERSION, etcd $ETCD_VERSION, kubectl $KUBECTL_VERSION, helm $HELM_VERSION, prometheus and promtool $PROMETHEUS_VERSION, jaeger $JAEGER_VERSION cached in $BIN"
   if [ "${1:-}" = "--print-dir" ]; then echo "$BIN"; fi
   exit 0
 fi
@@ -46,6 +50,8 @@ minor_of() { local m=${1#v1.}; echo "${m%%.*}"; }
 
 # gomod_of MODULE@VERSION -> path of that release's go.mod (downloads module zip too).
 gomod_of() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p'; }
+# dir_of MODULE@VERSION -> the module's extracted source in GOMODCACHE.
+dir_of() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'; }
 mod_time() { go list -m -json "$1" | sed -n 's/^[[:space:]]*"Time": "\(.*\)",\{0,1\}$/\1/p'; }
 
 # replaces_of GOMOD SIBLING_VERSION: one `replace` line per replace directive of GOMOD.
@@ -71,18 +77,19 @@ replaces_of() {
   ' "$1"
 }
 
-# build NAME VERSION PACKAGE LDFLAGS MODULE_HEADER [MAIN_GO]
+# build NAME VERSION PACKAGE LDFLAGS MODULE_HEADER [MAIN_GO] [TAGS]
 # MODULE_HEADER: go.mod lines after `module`; MAIN_GO: a main.go for the wrapper (when the
-# binary's main lives in no published package). Callers skip it when the binary exists.
+# binary's main lives in no published package); TAGS: go build -tags. Callers skip it when the
+# binary exists.
 build() {
-  local name=$1 version=$2 pkg=$3 ldflags=$4 header=$5 main_go=${6:-}
+  local name=$1 version=$2 pkg=$3 ldflags=$4 header=$5 main_go=${6:-} tags=${7:-}
   local out="$BIN/$name-$version" dir="$ROOT/$name-$version"
   echo "build-k8s-binaries: building $name $version (wrapper module in $dir)"
   local t0=$SECONDS
   rm -rf "$dir" && mkdir -p "$dir"
   printf 'module jairouter.local/%s\n\n%s\n' "$name" "$header" >"$dir/go.mod"
   if [ -n "$main_go" ]; then printf '%s\n' "$main_go" >"$dir/main.go"; pkg=.; fi
-  (cd "$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
+  (cd "$dir" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
   mv -f "$out.tmp" "$out"
   echo "build-k8s-binaries: $name $version built in $((SECONDS - t0)) s"
 }
@@ -180,6 +187,60 @@ $(replaces_of "$hmod" "$HELM_VERSION")"
   build helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$hl" "$header"
 else
   echo "build-k8s-binaries: helm $HELM_VERSION cached"
+fi
+
+# prometheus and promtool: one release module, two main packages. Its version lines come from
+# prometheus/common/version, which the release's .promu.yml sets from its VERSION file (3.16.0 for
+# the Go module version v0.316.0), so `prometheus --version` tells the truth (revision: unknown, as
+# a module zip has no commit). The web UI's assets are not built in (that needs npm and the
+# `builtinassets` tag); the HTTP API the tests use needs none. The `remove_all_sd` tag leaves out
+# every service discovery but static and file (the cloud SDKs: most of the build time), so the
+# tests' scrape configs use static_configs or file_sd_configs.
+if [ ! -x "$BIN/prometheus-$PROMETHEUS_VERSION" ] || [ ! -x "$BIN/promtool-$PROMETHEUS_VERSION" ]; then
+  pmod=$(gomod_of "github.com/prometheus/prometheus@$PROMETHEUS_VERSION")
+  [ -n "$pmod" ] || { echo "build-k8s-binaries: cannot download github.com/prometheus/prometheus@$PROMETHEUS_VERSION" >&2; exit 1; }
+  prel=$(cat "$(dir_of "github.com/prometheus/prometheus@$PROMETHEUS_VERSION")/VERSION")
+  pdate=$(date -u -d "$(mod_time "github.com/prometheus/prometheus@$PROMETHEUS_VERSION")" +%Y%m%d-%H:%M:%S)
+  pv=github.com/prometheus/common/version
+  pl="-X $pv.Version=$prel -X $pv.Branch=HEAD -X $pv.BuildUser=build-k8s-binaries -X $pv.BuildDate=$pdate"
+  header="$(go_lines "$pmod")
+require github.com/prometheus/prometheus $PROMETHEUS_VERSION
+$(replaces_of "$pmod" "$PROMETHEUS_VERSION")"
+  for name in prometheus promtool; do
+    if [ ! -x "$BIN/$name-$PROMETHEUS_VERSION" ]; then
+      build "$name" "$PROMETHEUS_VERSION" "github.com/prometheus/prometheus/cmd/$name" "$pl" "$header" "" remove_all_sd
+    fi
+  done
+else
+  echo "build-k8s-binaries: prometheus and promtool $PROMETHEUS_VERSION cached"
+fi
+
+# jaeger: the all-in-one of the Jaeger v2 distribution (an OpenTelemetry collector with Jaeger's
+# storage and query extensions), started by the tests with a config file of their own. Each module
+# version v1.Y.Z is released together with a v2 version, which the Makefile puts into
+# internal/version (what `jaeger version` prints). A release's CHANGELOG pairs the earlier ones
+# ("v1.74.0 / v2.11.0"), always with the same distance between the minor versions, so v1.75.0 is
+# v2.12.0.
+# jaeger_v2_of MODULE_DIR V1_VERSION -> its v2 version (V1_VERSION itself when it cannot tell)
+jaeger_v2_of() {
+  local pair a c y=${2#v1.}
+  pair=$(grep -m1 -o -E '^v1\.[0-9]+\.[0-9]+ / v2\.[0-9]+\.[0-9]+' "$1/CHANGELOG.md" 2>/dev/null || true)
+  [ -n "$pair" ] || { echo "$2"; return; }
+  a=${pair#v1.}; a=${a%%.*}; c=${pair#* / v2.}; c=${c%%.*}
+  echo "v2.$(( ${y%%.*} - a + c )).${y#*.}"
+}
+if [ ! -x "$BIN/jaeger-$JAEGER_VERSION" ]; then
+  jmod=$(gomod_of "github.com/jaegertracing/jaeger@$JAEGER_VERSION")
+  [ -n "$jmod" ] || { echo "build-k8s-binaries: cannot download github.com/jaegertracing/jaeger@$JAEGER_VERSION" >&2; exit 1; }
+  jv2=$(jaeger_v2_of "$(dir_of "github.com/jaegertracing/jaeger@$JAEGER_VERSION")" "$JAEGER_VERSION")
+  jp=github.com/jaegertracing/jaeger/internal/version
+  jl="-X $jp.latestVersion=$jv2 -X $jp.date=$(mod_time "github.com/jaegertracing/jaeger@$JAEGER_VERSION")"
+  header="$(go_lines "$jmod")
+require github.com/jaegertracing/jaeger $JAEGER_VERSION
+$(replaces_of "$jmod" "$JAEGER_VERSION")"
+  build jaeger "$JAEGER_VERSION" github.com/jaegertracing/jaeger/cmd/jaeger "$jl" "$header"
+else
+  echo "build-k8s-binaries: jaeger $JAEGER_VERSION cached"
 fi
 
 echo "build-k8s-binaries: done in $((SECONDS - total0)) s"

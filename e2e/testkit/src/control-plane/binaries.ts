@@ -1,5 +1,6 @@
-// Where the control plane's binaries are, and building them when they are not there yet
-// (e2e/testkit/scripts/build-k8s-binaries.sh; the first build takes many minutes, later ones nothing).
+// Where the control plane's binaries (and the tests' Prometheus, promtool and Jaeger) are, and
+// building them when they are not there yet (e2e/testkit/scripts/build-k8s-binaries.sh; the first
+// build takes many minutes, later ones nothing).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,21 @@ export interface K8sVersions {
   helm: string;
 }
 
+export interface ObservabilityVersions {
+  /** Go module version of github.com/prometheus/prometheus (v0.316.0 is Prometheus 3.16.0). */
+  prometheus: string;
+  /** Go module version of github.com/jaegertracing/jaeger (the v1 number of a v2 release). */
+  jaeger: string;
+}
+
+/** The tests' Prometheus, promtool and Jaeger, built by the same script into the same directory. */
+export interface ObservabilityBinaries {
+  prometheus: string;
+  promtool: string;
+  jaeger: string;
+  versions: ObservabilityVersions;
+}
+
 export interface K8sBinaries {
   kubeApiserver: string;
   etcd: string;
@@ -23,8 +39,8 @@ export interface K8sBinaries {
   versions: K8sVersions;
 }
 
-/** Parses the KEY=VALUE lines of k8s-versions.env, the file the build script sources too. */
-export function parseVersionsEnv(text: string): K8sVersions {
+/** The KEY=VALUE lines of k8s-versions.env (comments and blank lines skipped). */
+function envVars(text: string): Map<string, string> {
   const vars = new Map<string, string>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -33,21 +49,44 @@ export function parseVersionsEnv(text: string): K8sVersions {
     if (eq <= 0) throw new Error(`k8s-versions.env: not KEY=VALUE: ${JSON.stringify(line)}`);
     vars.set(line.slice(0, eq), line.slice(eq + 1));
   }
-  const get = (key: string): string => {
-    const v = vars.get(key);
-    if (!v || !/^v\d+\.\d+\.\d+$/.test(v)) throw new Error(`k8s-versions.env: ${key} must be vX.Y.Z, got ${JSON.stringify(v)}`);
-    return v;
-  };
+  return vars;
+}
+
+function versionOf(vars: Map<string, string>, key: string): string {
+  const v = vars.get(key);
+  if (!v || !/^v\d+\.\d+\.\d+$/.test(v)) throw new Error(`k8s-versions.env: ${key} must be vX.Y.Z, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Parses the KEY=VALUE lines of k8s-versions.env, the file the build script sources too: the
+ * control plane's versions (the observability ones: parseObservabilityVersionsEnv). */
+export function parseVersionsEnv(text: string): K8sVersions {
+  const vars = envVars(text);
   return {
-    kubernetes: get('KUBERNETES_VERSION'),
-    kubectl: get('KUBECTL_VERSION'),
-    etcd: get('ETCD_VERSION'),
-    helm: get('HELM_VERSION'),
+    kubernetes: versionOf(vars, 'KUBERNETES_VERSION'),
+    kubectl: versionOf(vars, 'KUBECTL_VERSION'),
+    etcd: versionOf(vars, 'ETCD_VERSION'),
+    helm: versionOf(vars, 'HELM_VERSION'),
   };
 }
 
+/** The Prometheus and Jaeger versions in the same file (Go module versions: Prometheus 3.16.0 is
+ * v0.316.0). */
+export function parseObservabilityVersionsEnv(text: string): ObservabilityVersions {
+  const vars = envVars(text);
+  return { prometheus: versionOf(vars, 'PROMETHEUS_VERSION'), jaeger: versionOf(vars, 'JAEGER_VERSION') };
+}
+
+function versionsEnvText(): string {
+  return readFileSync(join(SCRIPTS, 'k8s-versions.env'), 'utf8');
+}
+
 export function k8sVersions(): K8sVersions {
-  return parseVersionsEnv(readFileSync(join(SCRIPTS, 'k8s-versions.env'), 'utf8'));
+  return parseVersionsEnv(versionsEnvText());
+}
+
+export function observabilityVersions(): ObservabilityVersions {
+  return parseObservabilityVersionsEnv(versionsEnvText());
 }
 
 /** The binaries' paths under `<cacheDir>/k8s/bin`, named by version, whether built or not. */
@@ -62,6 +101,17 @@ export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersion
   };
 }
 
+/** Prometheus, promtool and Jaeger under `<cacheDir>/k8s/bin`, named by version, whether built or not. */
+export function observabilityBinaries(cacheDir: string, versions: ObservabilityVersions = observabilityVersions()): ObservabilityBinaries {
+  const bin = join(cacheDir, 'k8s', 'bin');
+  return {
+    prometheus: join(bin, `prometheus-${versions.prometheus}`),
+    promtool: join(bin, `promtool-${versions.prometheus}`),
+    jaeger: join(bin, `jaeger-${versions.jaeger}`),
+    versions,
+  };
+}
+
 export function isExecutable(p: string): boolean {
   try {
     accessSync(p, constants.X_OK);
@@ -71,8 +121,10 @@ export function isExecutable(p: string): boolean {
   }
 }
 
-export function missingBinaries(b: K8sBinaries): string[] {
-  return [b.kubeApiserver, b.etcd, b.kubectl, b.helm].filter((p) => !isExecutable(p));
+/** The paths among B's binaries that are not there (yet). */
+export function missingBinaries(b: K8sBinaries | ObservabilityBinaries): string[] {
+  const paths = 'kubeApiserver' in b ? [b.kubeApiserver, b.etcd, b.kubectl, b.helm] : [b.prometheus, b.promtool, b.jaeger];
+  return paths.filter((p) => !isExecutable(p));
 }
 
 export interface EnsureOptions {
@@ -85,8 +137,20 @@ export interface EnsureOptions {
 export async function ensureBinaries(opts: EnsureOptions): Promise<K8sBinaries> {
   const bins = k8sBinaries(opts.cacheDir);
   if (missingBinaries(bins).length === 0) return bins;
+  return ensureBuilt(opts, bins, 'the Kubernetes binaries');
+}
+
+/** Prometheus, promtool and Jaeger, running the build script first when any is missing (it
+ * builds whatever else of its binaries is missing too). */
+export async function ensureObservabilityBinaries(opts: EnsureOptions): Promise<ObservabilityBinaries> {
+  const bins = observabilityBinaries(opts.cacheDir);
+  if (missingBinaries(bins).length === 0) return bins;
+  return ensureBuilt(opts, bins, 'Prometheus, promtool and Jaeger');
+}
+
+async function ensureBuilt<B extends K8sBinaries | ObservabilityBinaries>(opts: EnsureOptions, bins: B, what: string): Promise<B> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  log(`jairouter-envtest: building the Kubernetes binaries into ${join(opts.cacheDir, 'k8s')} (the first build takes a while)`);
+  log(`jairouter-envtest: building ${what} into ${join(opts.cacheDir, 'k8s')} (the first build takes a while)`);
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [BUILD_SCRIPT], {
       env: { ...process.env, JAIROUTER_CACHE: opts.cacheDir },
