@@ -29,7 +29,8 @@ test: deps typecheck check-generated
 	npx vitest run $(VITEST_ARGS)
 
 ## Builds kube-apiserver, etcd, kubectl and helm for the local control plane (jairouter-envtest,
-## e2e/) into ~/.cache/jairouter/k8s with the machine's Go: minutes the first time, then nothing.
+## e2e/), and the tests' Prometheus, promtool and Jaeger (@jairouter/testkit/observability), into
+## ~/.cache/jairouter/k8s with the machine's Go: minutes the first time, then nothing.
 k8s-binaries:
 	bash e2e/testkit/scripts/build-k8s-binaries.sh
 
