@@ -8,6 +8,7 @@ import { kubectl, kubeRequest } from '@jairouter/testkit/control-plane';
 import { freshNamespace, installCrds, setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import { CHART, helmWithValues, render } from './helm.ts';
 import { COMBINATIONS, one, type Json } from './chart-expectations.test-support.ts';
+import { prometheusOperatorCrds } from './prometheus-operator.ts';
 
 describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane', () => {
   const cp = useControlPlane();
@@ -15,19 +16,19 @@ describe.skipIf(skipK8s)('helm chart charts/jairouter on the local control plane
 
   beforeAll(async () => {
     await installCrds(cp(), join(CHART, 'crds'));
-    // the namespaces the value combinations watch
-    for (const name of ['ai', 'ml']) {
+    // ServiceMonitor and PrometheusRule, from the Prometheus Operator's own module
+    await installCrds(cp(), prometheusOperatorCrds());
+    // the namespaces the value combinations watch, and where one puts the dashboard
+    for (const name of ['ai', 'ml', 'monitoring']) {
       const r = await kubeRequest(cp(), '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
       expect([201, 409], r.text).toContain(r.status);
     }
   }, setupTimeoutMs());
 
-  it('accepts every rendered object (server-side dry run) for every value combination', { timeout: 120_000 }, async () => {
+  it('accepts every rendered object (server-side dry run) for every value combination, the ServiceMonitor and PrometheusRule against the Prometheus Operator\'s CRDs', { timeout: 120_000 }, async () => {
     const ns = await freshNamespace(cp(), 'chart');
     for (const [name, values] of Object.entries(COMBINATIONS)) {
-      const objs = await render(cp().helmPath, values, ns);
-      // the ServiceMonitor's CRD (Prometheus Operator) is not installed here
-      const applicable = objs.filter((o) => o.kind !== 'ServiceMonitor');
+      const applicable = await render(cp().helmPath, values, ns);
       const r = await kubectl(cp(), ['apply', '--dry-run=server', '-f', '-'], { input: applicable.map((o) => stringify(o)).join('---\n') });
       expect(r.code, `${name}:\n${r.stderr}`).toBe(0);
       const accepted = r.stdout.split('\n').filter((l) => l.endsWith('(server dry run)'));
