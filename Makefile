@@ -18,11 +18,13 @@ typecheck: deps
 generate: deps
 	node crds/scripts/generate.ts
 	node proxy/scripts/generate-metrics-doc.ts
+	node operator/scripts/generate-metrics-doc.ts
 
 ## Fails when a generated file differs from what `make generate` would write.
 check-generated: deps
 	node crds/scripts/generate.ts --check
 	node proxy/scripts/generate-metrics-doc.ts --check
+	node operator/scripts/generate-metrics-doc.ts --check
 
 ## The whole test suite: typecheck, generated files, unit and integration tests.
 test: deps typecheck check-generated

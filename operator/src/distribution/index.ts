@@ -1,7 +1,7 @@
 // Entry of snapshot distribution for the operator's main.ts (docs/distribution.md).
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { parseHostPort } from '../config.ts';
 import { ProxyAuthenticator, type TokenReviewer } from './auth.ts';
 import { servingNames } from './certs.ts';
@@ -9,7 +9,7 @@ import { KubeCertStore, KubeServedStore, KubeSnapshotStore, KubeTokenReviewer } 
 import { DistributionPublisher } from './publisher.ts';
 import type { ServedStore } from './served-store.ts';
 import { ServedSync, type ServedSyncOptions } from './served-sync.ts';
-import { SnapshotServer } from './server.ts';
+import { SnapshotServer, certificateExpiryGauge } from './server.ts';
 import type { CertStore, SnapshotStore } from './stores.ts';
 import { TlsManager } from './tls-manager.ts';
 
@@ -92,20 +92,7 @@ export async function createPublisher(opts: PublisherOptions = {}): Promise<Dist
     log,
   });
   const bundle = await tls.ensure();
-  if (opts.registry !== undefined) {
-    const expiry: Gauge<'certificate'> = new Gauge({
-      name: 'jairouter_operator_certificate_expiry_timestamp_seconds',
-      help: 'When the snapshot stream\'s certificates in use expire (Unix time), by certificate: `ca` (the CA proxies trust) and `serving`; the operator renews both well before (CA 400 days, serving certificate 30 days), so an expiry this close means renewal is failing.',
-      labelNames: ['certificate'] as const,
-      registers: [opts.registry],
-      collect: (): void => {
-        const e = tls.expiry();
-        if (!e) return;
-        expiry.labels('ca').set(e.ca / 1000);
-        expiry.labels('serving').set(e.serving / 1000);
-      },
-    });
-  }
+  if (opts.registry !== undefined) certificateExpiryGauge([opts.registry], () => tls.expiry());
   let served: ServedSync | undefined;
   const server = new SnapshotServer({
     authenticator,

@@ -41,6 +41,46 @@ const heartbeatLine = (proxies: number) => `{"type":"heartbeat","proxies":${prox
  * current snapshot to every subscribed proxy and records the version each proxy reports.
  * The snapshot line is serialised once per version, not once per proxy.
  */
+/**
+ * The snapshot stream's series (requests, pushes, propagation time, open streams), declared in
+ * one place: the server registers them, and docs/metrics.md is generated from them.
+ */
+export function distributionMetrics(registers: Registry[], streams: () => number): { requests: Counter<'path' | 'code'>; pushes: Counter; propagation: Histogram } {
+  const requests = new Counter({
+    name: 'jairouter_operator_snapshot_requests_total', help: 'Requests to the snapshot stream server, by path and status code.',
+    labelNames: ['path', 'code'] as const, registers,
+  });
+  const pushes = new Counter({ name: 'jairouter_operator_snapshot_pushes_total', help: 'Snapshot lines written to proxy streams.', registers });
+  const propagation = new Histogram({
+    name: 'jairouter_operator_config_propagation_seconds',
+    help: 'From a config version being written on a proxy\'s stream (its publication, or the proxy subscribing later) to that proxy reporting it serves it; one observation per proxy and version, on the replica holding the stream.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers,
+  });
+  new Gauge({
+    name: 'jairouter_operator_snapshot_streams', help: 'Open snapshot streams on this replica.', registers,
+    collect() {
+      this.set(streams());
+    },
+  });
+  return { requests, pushes, propagation };
+}
+
+/** The operator's certificates' expiry, read at scrape time (null before the first bundle). */
+export function certificateExpiryGauge(registers: Registry[], expiry: () => { ca: number; serving: number } | null): void {
+  const gauge: Gauge<'certificate'> = new Gauge({
+    name: 'jairouter_operator_certificate_expiry_timestamp_seconds',
+    help: 'When the snapshot stream\'s certificates in use expire (Unix time), by certificate: `ca` (the CA proxies trust) and `serving`; the operator renews both well before (CA 400 days, serving certificate 30 days), so an expiry this close means renewal is failing.',
+    labelNames: ['certificate'] as const,
+    registers,
+    collect: (): void => {
+      const e = expiry();
+      if (!e) return;
+      gauge.labels('ca').set(e.ca / 1000);
+      gauge.labels('serving').set(e.serving / 1000);
+    },
+  });
+}
+
 export class SnapshotServer {
   private readonly server: Server;
   private readonly opts: SnapshotServerOptions;
@@ -65,24 +105,10 @@ export class SnapshotServer {
   constructor(opts: SnapshotServerOptions) {
     this.opts = opts;
     this.log = opts.log;
-    const registers = opts.registry ? [opts.registry] : [];
-    this.requests = new Counter({
-      name: 'jairouter_operator_snapshot_requests_total', help: 'Requests to the snapshot stream server, by path and status code.',
-      labelNames: ['path', 'code'] as const, registers,
-    });
-    this.pushes = new Counter({ name: 'jairouter_operator_snapshot_pushes_total', help: 'Snapshot lines written to proxy streams.', registers });
-    this.propagation = new Histogram({
-      name: 'jairouter_operator_config_propagation_seconds',
-      help: 'From a config version being written on a proxy\'s stream (its publication, or the proxy subscribing later) to that proxy reporting it serves it; one observation per proxy and version, on the replica holding the stream.',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers,
-    });
-    const countStreams = () => this.streamCount;
-    new Gauge({
-      name: 'jairouter_operator_snapshot_streams', help: 'Open snapshot streams on this replica.', registers,
-      collect() {
-        this.set(countStreams());
-      },
-    });
+    const m = distributionMetrics(opts.registry ? [opts.registry] : [], () => this.streamCount);
+    this.requests = m.requests;
+    this.pushes = m.pushes;
+    this.propagation = m.propagation;
     this.server = createServer({ key: opts.tls.key, cert: opts.tls.cert, requestTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => {
       this.handle(req, res).catch((e: Error) => {
         this.log.error({ err: e.message }, 'snapshot request failed');
