@@ -8,7 +8,8 @@ import { COUNT_TOKENS, MESSAGES, countTokens, messagesRequest } from '../ingress
 import { ClientResponse } from '../response/client-response.ts';
 import { looksLikeJwt } from '../auth/jwt.ts';
 import { Budgets, microCost } from '../limits/budget.ts';
-import { Limits, rateLimitHeaders, type KeySource, type LimitRuntime } from '../limits/engine.ts';
+import { Limits, rateLimitHeaders, type LimitRuntime } from '../limits/engine.ts';
+import { hashValue, keySource } from './request-keys.ts';
 import type { UsageMeter } from '../limits/usage.ts';
 import type { AuditLog } from '../telemetry/audit.ts';
 import { estimateTokens } from '../runtime/capabilities.ts';
@@ -22,7 +23,8 @@ import { readTimedOut } from './errors.ts';
 import { AuthFailureThrottle, nestedDeeperThan } from './abuse.ts';
 import { maskRequest } from './mask-request.ts';
 import { unmaskableField } from '../masking/response.ts';
-import { ContentCapture, promptCapture } from '../masking/content-log.ts';
+import { ContentCapture } from '../masking/content-log.ts';
+import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from './records.ts';
 import { readBody } from './read-body.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -102,12 +104,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const seconds = (performance.now() - ex.startedAt) / 1000;
     metrics.countRequest(route, ex.backend, out.status, seconds);
     if (ex.tokensIn || ex.tokensOut) metrics.countTokens(route, ex.backend, ex.tokensIn, ex.tokensOut);
-    if (ex.route !== null) genAi(ex, seconds);
+    const served = servedBackend(ex);
+    const pricing = served?.ir.pricing;
+    const cost = pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0;
+    if (ex.route !== null) metrics.genAi.record(genAiRequestOf(ex, seconds, served, cost));
     if (ex.taken !== null) settle(ex, seconds);
-    if (ex.budgetHold !== null) settleBudget(ex);
+    if (ex.budgetHold !== null) settleBudget(ex, pricing);
     if (usage !== null && ex.route !== null) usage.admitted(ex.identity!.tenant.id, ex.tokensIn + ex.tokensOut);
     for (const rule in ex.responseMasks) metrics.masks.labels(ex.identity!.tenant.id, rule, 'response').inc(ex.responseMasks[rule]);
-    if (audit !== null) auditRecord(ex, route, seconds);
+    if (audit !== null) audit.write(auditRecordOf(ex, route, seconds, cost));
     if (ex.holdsSlot) {
       const t = ex.identity!.tenant.id;
       const n = inflight.get(t)! - 1;
@@ -133,90 +138,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       detail: ex.detail,
       trace: ex.trace,
     });
-    if (ex.capture !== null) logRequestContent(ex);
-  }
-
-  /** `--log-content`: the prompt as sent upstream and the answer as the client got it, both masked. */
-  function logRequestContent(ex: Exchange): void {
-    const tenant = ex.identity!.tenant;
-    const prompt = promptCapture(ex.client.body, tenant.maskRequests !== null);
-    const completion = ex.capture!.end();
-    log.info({
-      requestId: ex.requestId,
-      tenant: tenant.id,
-      prompt: prompt.text,
-      promptTruncated: prompt.truncated,
-      completion,
-      completionTruncated: ex.capture!.truncated,
-    }, 'request content');
-  }
-
-  function auditRecord(ex: Exchange, route: string, seconds: number): void {
-    const out = ex.out;
-    const id = ex.identity;
-    const pricing = servedPricing(ex);
-    const url = ex.req.url ?? '';
-    const q = url.indexOf('?');
-    audit!.write({
-      time: new Date().toISOString(),
-      requestId: ex.requestId,
-      tenant: id?.tenant.id ?? '',
-      keyId: id?.keyId ?? '',
-      subject: id && id.keyId === '' ? id.user : '',
-      clientIp: ex.req.socket.remoteAddress ?? '',
-      method: ex.req.method ?? '',
-      path: q < 0 ? url : url.slice(0, q),
-      model: ex.client?.model ?? '',
-      route,
-      backend: ex.backend,
-      // Past the limits a request is the upstream's to answer: an error then is a failure, not a refusal.
-      decision: out.status > 0 && out.status < 400 ? 'allowed' : ex.route !== null ? 'failed' : 'refused',
-      reason: out.status >= 400 || out.status === 0 ? out.errorCode : '',
-      detail: ex.detail,
-      status: out.status,
-      stream: ex.client?.stream ?? false,
-      tokensIn: ex.tokensIn,
-      tokensOut: ex.tokensOut,
-      cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
-      masks: ex.masks,
-      durationMs: Math.round(seconds * 1e4) / 10,
-      responseMasks: ex.responseMasks,
-    });
-  }
-
-  /** The gen_ai series of a request that reached a route. */
-  function genAi(ex: Exchange, seconds: number): void {
-    const out = ex.out;
-    const backend = ex.backend === '' ? undefined : ex.route!.endpoints.find((e) => e.backend.name === ex.backend)?.backend;
-    const errorType = out.errorCode !== '' ? out.errorCode : out.status >= 400 ? String(out.status) : '';
-    const pricing = backend?.ir.pricing;
-    metrics.genAi.record({
-      operation: ex.client.operation,
-      tenant: ex.identity!.tenant.id,
-      route: ex.route!,
-      backend: ex.backend,
-      adapter: backend?.ir.adapter ?? '',
-      backendModel: backend?.ir.model,
-      model: ex.client.model,
-      errorType,
-      seconds,
-      firstTokenSeconds: ex.client.stream && errorType === '' && out.startedAt > 0 ? (out.startedAt - ex.startedAt) / 1000 : -1,
-      tokensIn: ex.tokensIn,
-      tokensOut: ex.tokensOut,
-      cost: pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) / 1e6 : 0,
-    });
-  }
-
-  /** The prices of the backend that answered, if one did. */
-  function servedPricing(ex: Exchange): { inputPerMillion: number; outputPerMillion: number } | undefined {
-    return ex.route?.endpoints.find((e) => e.backend.name === ex.backend)?.backend.ir.pricing;
+    if (ex.capture !== null) log.info(contentRecordOf(ex), 'request content');
   }
 
   /** The real cost at the serving backend's prices; unknown (null) as for token limits. */
-  function settleBudget(ex: Exchange): void {
+  function settleBudget(ex: Exchange, pricing: { inputPerMillion: number; outputPerMillion: number } | undefined): void {
     const used = ex.tokensIn + ex.tokensOut;
-    const served = servedPricing(ex);
-    const cost = used === 0 && ex.clientGone ? null : served ? microCost(ex.tokensIn, ex.tokensOut, served) : 0;
+    const cost = used === 0 && ex.clientGone ? null : pricing ? microCost(ex.tokensIn, ex.tokensOut, pricing) : 0;
     budgets.settle(ex.budgetHold!, cost);
     usage?.spent(ex.identity!.tenant.id, ex.budgetHold!.period, cost ?? ex.budgetHold!.reserved);
   }
@@ -501,32 +429,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     return all;
   }
 
-  function keySource(ex: Exchange, model: string): KeySource {
-    const id = ex.identity!;
-    const headers = ex.req.headers;
-    return {
-      tenant: id.tenant.id,
-      user: id.user,
-      apiKey: id.keyId,
-      clientIP: ex.req.socket.remoteAddress ?? '',
-      model,
-      header: (name) => {
-        const v = headers[name.toLowerCase()];
-        return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-      },
-    };
-  }
-
-  /**
-   * Admits the request on `rt` under its limits, or on the first route of its fallback.models
-   * that the caller may use and whose limits admit it. Null after answering 429.
-   */
   /** Whether a request on `rt` by the caller is held to any limit or budget (else the stage is skipped). */
   function limited(ex: Exchange, rt: RouteRuntime): boolean {
     const tenant = ex.identity!.tenant;
     return rt.limits.length > 0 || tenant.limits.length > 0 || tenant.ir.budget !== undefined;
   }
 
+  /**
+   * Admits the request on `rt` under its limits, or on the first route of its fallback.models
+   * that the caller may use and whose limits admit it. Null after answering 429.
+   */
   async function admitLimits(ex: Exchange, rt: RouteRuntime, client: ClientRequest): Promise<RouteRuntime | null> {
     const budget = ex.identity!.tenant.ir.budget;
     let rules = limitsOf(rt, ex.identity!.tenant);
@@ -660,27 +572,4 @@ function isJson(contentType: string): boolean {
   const semi = contentType.indexOf(';');
   const t = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
   return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
-}
-
-function hashValue(ex: Exchange, rt: RouteRuntime, body: Record<string, unknown>): string {
-  const s = rt.ir.loadBalancer.strategy;
-  if (s === 'IPHash') return ex.req.socket.remoteAddress ?? '';
-  if (s !== 'ConsistentHash') return '';
-  const key = rt.ir.loadBalancer.hashKey ?? 'clientIP';
-  if (key.startsWith('header:')) {
-    const v = ex.req.headers[key.slice(7).toLowerCase()];
-    return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-  }
-  switch (key) {
-    case 'user':
-      return typeof body.user === 'string' ? body.user : (ex.identity?.keyId ?? '');
-    case 'tenant':
-      return ex.identity?.tenant.id ?? '';
-    case 'promptPrefix': {
-      const m = body.messages ?? body.prompt ?? body.input;
-      return JSON.stringify(Array.isArray(m) ? m[0] : m).slice(0, 512);
-    }
-    default:
-      return ex.req.socket.remoteAddress ?? '';
-  }
 }
