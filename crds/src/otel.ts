@@ -211,3 +211,23 @@ export async function createProvider(
   return { provider, propagator };
 }
 
+
+/** A process's tracing, started from its environment: on (`tracing` built from the registered provider) or off. */
+export type Started<T> = { tracing: T; settings: TracingSettings; warnings: string[] } | { tracing: null; off: string; warnings: string[] };
+
+/**
+ * The tracing of a process from its environment, or null (and nothing loaded, nothing registered)
+ * when it is off. When on, the provider and the W3C propagator are registered globally and
+ * `wrap` makes the process's own tracing object of them.
+ */
+export async function startTracingFromEnv<T>(
+  env: Env,
+  defaultServiceName: string,
+  wrap: (provider: Provider, propagator: TextMapPropagator) => T,
+  onDiagnostic?: (msg: string) => void,
+): Promise<Started<T>> {
+  const { settings, off, warnings } = tracingEnv(env, defaultServiceName);
+  if (settings === null) return { tracing: null, off, warnings };
+  const { provider, propagator } = await createProvider(settings, { register: true, ...(onDiagnostic && { onDiagnostic }) });
+  return { tracing: wrap(provider, propagator), settings, warnings };
+}

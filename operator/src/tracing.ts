@@ -3,22 +3,13 @@
 // then the SDK is not loaded and nothing is registered (docs/observability.md, "Traces"). The
 // environment is read as the proxy reads it (@jairouter/crds/otel), with its own service name.
 import type { Tracer } from '@opentelemetry/api';
-import { createProvider, tracingEnv, type Env, type Provider, type TracingSettings } from '@jairouter/crds/otel';
+import { createProvider, startTracingFromEnv, type Env, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
 
 export { displayUrl, tracingEnv, type TracingEnv, type TracingSettings } from '@jairouter/crds/otel';
 
-export interface StartedTracing {
-  tracing: OperatorTracing;
-  settings: TracingSettings;
-  warnings: string[];
-}
-
 /** The operator's tracing from its environment, or null (nothing loaded, nothing registered) when off. */
-export async function startTracing(env: Env, defaultServiceName: string, onDiagnostic?: (msg: string) => void): Promise<StartedTracing | { tracing: null; off: string; warnings: string[] }> {
-  const { settings, off, warnings } = tracingEnv(env, defaultServiceName);
-  if (settings === null) return { tracing: null, off, warnings };
-  const { tracing } = await createTracing(settings, { register: true, ...(onDiagnostic && { onDiagnostic }) });
-  return { tracing, settings, warnings };
+export function startTracing(env: Env, defaultServiceName: string, onDiagnostic?: (msg: string) => void): Promise<Started<OperatorTracing>> {
+  return startTracingFromEnv(env, defaultServiceName, (provider) => new OperatorTracing(provider), onDiagnostic);
 }
 
 /** The operator's tracing for these settings (createProvider: OTLP exporter, or `exporter` in tests). */

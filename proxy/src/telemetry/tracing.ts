@@ -27,28 +27,19 @@ import type { EndpointRuntime, RouteRuntime, Runtime } from '../runtime/runtime.
 import type { AttemptResult } from '../upstream/attempt.ts';
 import { modelLabel, providerName } from './gen-ai.ts';
 
-import { createProvider, displayUrl, tracingEnv, type Env, type Provider, type TracingSettings } from '@jairouter/crds/otel';
+import { createProvider, displayUrl, startTracingFromEnv, type Env, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
 
 export { SAMPLERS, displayUrl, parseResourceAttributes, tracingEnv, type Provider, type SamplerName, type TracingEnv, type TracingSettings } from '@jairouter/crds/otel';
 
 // ---------------------------------------------------------------------------------------------
 // The provider
 
-export interface StartedTracing {
-  tracing: ProxyTracing;
-  settings: TracingSettings;
-  warnings: string[];
-}
-
 /**
- * The tracing of a process from its environment, or null (and nothing loaded, nothing registered)
- * when it is off. When on, the provider and the W3C propagator are registered globally.
+ * The proxy's tracing from its environment, or null (nothing loaded, nothing registered) when it
+ * is off; when on, the provider and the W3C propagator are registered globally.
  */
-export async function startTracing(env: Env, defaultServiceName: string, onDiagnostic?: (msg: string) => void): Promise<StartedTracing | { tracing: null; off: string; warnings: string[] }> {
-  const { settings, off, warnings } = tracingEnv(env, defaultServiceName);
-  if (settings === null) return { tracing: null, off, warnings };
-  const { tracing } = await createTracing(settings, { register: true, ...(onDiagnostic && { onDiagnostic }) });
-  return { tracing, settings, warnings };
+export function startTracing(env: Env, defaultServiceName: string, onDiagnostic?: (msg: string) => void): Promise<Started<ProxyTracing>> {
+  return startTracingFromEnv(env, defaultServiceName, (provider, propagator) => new ProxyTracing(provider, propagator), onDiagnostic);
 }
 
 /** The proxy's tracing for these settings (createProvider: OTLP exporter, or `exporter` in tests). */
