@@ -2,12 +2,13 @@
 # JAiRouter benchmark: our proxy next to the mock upstream (direct), nginx and the Portkey gateway,
 # in one run, with one load generator (wrk). Adapted from the team's peer harness
 # (../shared/bench/run.sh). See bench/README.md.
-#   bash bench/run.sh                       quick suite (~8-10 min), prints the summary table
+#   bash bench/run.sh                       quick suite (~12 min), prints the summary table
 #   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
 #   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
 #   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
-# Targets: direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock
-#          jairouter_limits_local jairouter_limits_cluster custom
+# Targets: direct direct_shared nginx portkey bare jairouter jairouter_before jairouter_trace10
+#          jairouter_trace100 jairouter_anthropic jairouter_bedrock jairouter_limits_local
+#          jairouter_limits_cluster custom
 # Modes: json sse    Loads: sat r200 r1000
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
@@ -29,14 +30,15 @@ WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target
 LOADS=${LOADS:-"sat r1000"}
 MODES=${MODES:-"json sse"}
 [[ ${1:-} == one && -n ${2:-} ]] && TARGETS=$2   # `one TARGET`: start (and install) only what it needs
-TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"}
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_before jairouter_trace10 jairouter_trace100 jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"}
 # load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
 # fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
 # ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
 # The translating path (jairouter_anthropic, jairouter_bedrock) and the limited routes
 # (jairouter_limits_local, jairouter_limits_cluster) are reported at saturation: their CPU per
-# request beside the pass-through path's.
-SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock r1000:jairouter_limits_local r1000:jairouter_limits_cluster r200:jairouter_limits_local r200:jairouter_limits_cluster"}
+# request beside the pass-through path's. So are the proxy before the gen_ai metrics
+# (jairouter_before) and the traced proxies (jairouter_trace10, jairouter_trace100).
+SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock r1000:jairouter_limits_local r1000:jairouter_limits_cluster r200:jairouter_limits_local r200:jairouter_limits_cluster r1000:jairouter_before r200:jairouter_before r1000:jairouter_trace10 r200:jairouter_trace10 r1000:jairouter_trace100 r200:jairouter_trace100"}
 LG_CPU=${LG_CPU:-0}    # wrk (and the mock, when something else is under test)
 SUT_CPU=${SUT_CPU:-1}  # system under test
 OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
@@ -48,10 +50,35 @@ JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --
 JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
 REDIS_PORT=6390   # redis-server of the Cluster-scope limits (jairouter_limits_cluster), on the load-generator core
+OTLP_PORT=9318    # otlp-sink.mjs, the traced proxies' OTLP/HTTP receiver, on the load-generator core
 declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
                  [jairouter]=9401 [jairouter_anthropic]=9401 [jairouter_bedrock]=9401
                  [jairouter_limits_local]=9401 [jairouter_limits_cluster]=9401
-                 [custom]=${CUSTOM_PORT:-9402} [bare]=9403 [redis]=$REDIS_PORT)
+                 [jairouter_before]=9404 [jairouter_trace10]=9405 [jairouter_trace100]=9406
+                 [custom]=${CUSTOM_PORT:-9402} [bare]=9403 [redis]=$REDIS_PORT [otlp_sink]=$OTLP_PORT)
+# The proxy processes (the other jairouter_* targets are routes of the jairouter process), started
+# alike: same config, same flags, pinned to the SUT core, each with its own port and admin port.
+#   jairouter_before    the proxy as of BEFORE_REF (default c9859ba~1: the parent of the commit that
+#                       added the OpenTelemetry gen_ai metric series), from a git worktree in
+#                       bench/run/before (removed when run.sh exits): the metrics path before/after
+#   jairouter_trace10   tracing on, OTEL_TRACES_SAMPLER=traceidratio, OTEL_TRACES_SAMPLER_ARG=0.1
+#   jairouter_trace100  tracing on, OTEL_TRACES_SAMPLER=always_on
+# Both traced ones export OTLP/HTTP protobuf to otlp-sink.mjs (OTEL_BSP_* at their defaults), each
+# under its own path prefix so the sink counts their spans apart.
+JR_PROCS="jairouter jairouter_before jairouter_trace10 jairouter_trace100"
+declare -A ADMIN=([jairouter]=9491 [jairouter_before]=9494 [jairouter_trace10]=9495 [jairouter_trace100]=9496)
+declare -A OTEL_OF=(
+  [jairouter_trace10]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT/trace10 OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.1"
+  [jairouter_trace100]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT/trace100 OTEL_TRACES_SAMPLER=always_on")
+# whatever OTEL_* the calling shell has, none of it reaches the proxies but what OTEL_OF sets
+OTEL_UNSET="OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG
+  OTEL_SDK_DISABLED OTEL_TRACES_EXPORTER OTEL_SERVICE_NAME OTEL_RESOURCE_ATTRIBUTES OTEL_EXPORTER_OTLP_PROTOCOL
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL OTEL_EXPORTER_OTLP_COMPRESSION OTEL_EXPORTER_OTLP_TRACES_COMPRESSION
+  OTEL_EXPORTER_OTLP_HEADERS OTEL_EXPORTER_OTLP_TRACES_HEADERS OTEL_BSP_SCHEDULE_DELAY OTEL_BSP_EXPORT_TIMEOUT
+  OTEL_BSP_MAX_QUEUE_SIZE OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+BEFORE_REF=${BEFORE_REF:-c9859ba~1}
+BEFORE_DIR=$B/run/before
+BEFORE_WT=
 # the model each target's requests name (post.lua MODEL). jairouter_anthropic and _bedrock are the
 # same proxy process as jairouter, on routes whose backend speaks Anthropic Messages and Bedrock
 # Converse (jairouter.yaml): the cost of translating, beside the pass-through path.
@@ -62,15 +89,15 @@ declare -A MODEL=([jairouter_anthropic]=claude-bench [jairouter_bedrock]=bedrock
                   [jairouter_limits_local]=limits-local [jairouter_limits_cluster]=limits-cluster)
 model_of() { echo "${MODEL[$1]:-gpt-4o-mini}"; }
 proc_of() { # target -> the process that serves it
-  case $1 in direct|direct_shared) echo mock ;; jairouter_*) echo jairouter ;; *) echo "$1" ;; esac
+  case $1 in direct|direct_shared) echo mock ;; jairouter_before|jairouter_trace*) echo "$1" ;; jairouter_*) echo jairouter ;; *) echo "$1" ;; esac
 }
+is_jr_proc() { [[ " $JR_PROCS " == *" $1 "* ]]; }
 JAIROUTER_ALIASES="jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"
 wants_redis() { [[ " $TARGETS " == *" jairouter_limits_cluster "* ]]; }
 # `bare`: the peer harness's minimal node:http + undici proxy (MODE=usage: parse, route by model,
 # read usage), the yardstick of what any Node proxy costs on this machine. Run from a copy in
 # bench/run/bare with this repo's node_modules, since ../shared has no node_modules of its own.
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
-ADMIN_PORT=9491
 declare -A SPID=() RSS0=()
 CLK_TCK=$(getconf CLK_TCK)
 LOG=$B/run/logs
@@ -100,8 +127,35 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
   fi
   if [[ " $TARGETS " == *" jairouter "* && ! -f $ROOT/proxy/src/main.ts ]]; then
     log "proxy/src/main.ts does not exist yet: skipping target jairouter"
-    TARGETS=$(sed 's/\<jairouter[a-z_]*\>//g' <<<"$TARGETS")
+    TARGETS=$(sed 's/\<jairouter[a-z0-9_]*\>//g' <<<"$TARGETS")
   fi
+  if [[ " $TARGETS " == *" jairouter_before "* ]]; then setup_before || exit 1; fi
+}
+
+setup_before() { # a git worktree of BEFORE_REF in bench/run/before, with the repo's node_modules
+  local sha t0=$SECONDS e d
+  sha=$(git -C "$ROOT" rev-parse --verify -q "$BEFORE_REF^{commit}") || { log "BEFORE_REF=$BEFORE_REF is not a commit of this repo"; return 1; }
+  remove_before force
+  git -C "$ROOT" worktree add --detach -q "$BEFORE_DIR" "$sha" || { log "git worktree add $BEFORE_DIR $sha failed"; return 1; }
+  BEFORE_WT=$sha
+  # node_modules: the repo's packages (a superset of the older commit's: the lock file only grew
+  # since), except the workspace links @jairouter/*, which must point into the worktree
+  mkdir "$BEFORE_DIR/node_modules" "$BEFORE_DIR/node_modules/@jairouter"
+  for e in "$ROOT"/node_modules/* "$ROOT"/node_modules/.bin; do
+    [[ $e == */@jairouter ]] || ln -s "$e" "$BEFORE_DIR/node_modules/"
+  done
+  for e in "$ROOT"/node_modules/@jairouter/*; do ln -s "$(readlink "$e")" "$BEFORE_DIR/node_modules/@jairouter/"; done
+  for d in crds proxy operator e2e e2e/testkit; do
+    [[ -d $ROOT/$d/node_modules && -d $BEFORE_DIR/$d ]] && ln -s "$ROOT/$d/node_modules" "$BEFORE_DIR/$d/node_modules"
+  done
+  [[ -f $BEFORE_DIR/proxy/bin/jairouter-proxy.js ]] || { log "$BEFORE_REF has no proxy/bin/jairouter-proxy.js"; return 1; }
+  log "jairouter_before: worktree of $BEFORE_REF ($(git -C "$ROOT" log -1 --format='%h %s' "$sha" | cut -c1-100)) in bench/run/before, $((SECONDS - t0)) s"
+}
+remove_before() { # [force]: the worktree of jairouter_before, if run.sh made it (or any stale one)
+  [[ -n $BEFORE_WT || ( ${1:-} == force && -e $BEFORE_DIR ) ]] || return 0
+  git -C "$ROOT" worktree remove --force "$BEFORE_DIR" 2>/dev/null || rm -rf "$BEFORE_DIR"
+  git -C "$ROOT" worktree prune
+  BEFORE_WT=
 }
 
 stop_all() {
@@ -110,7 +164,7 @@ stop_all() {
   for p in "${SPID[@]}"; do wait "$p" 2>/dev/null; done
   SPID=()
 }
-trap 'stop_all' EXIT
+trap 'stop_all; remove_before' EXIT
 trap 'exit 130' INT TERM
 
 wait_port() { # port [tries of 0.1 s]
@@ -130,10 +184,11 @@ start_servers() {
       start_servers jairouter || return 1; SPID[$t]=${SPID[jairouter]}; continue
     fi
     local port=${PORT[$t]:-$MOCK_PORT} redis_args=
-    if [[ $t == jairouter ]] && wants_redis; then
+    if is_jr_proc "$t" && wants_redis; then # every proxy process gets the same flags
       start_servers redis || return 1; redis_args="--redis-url redis://127.0.0.1:$REDIS_PORT"
     fi
-    if port_busy "$port" || { [[ $t == jairouter ]] && port_busy $ADMIN_PORT; }; then
+    if [[ -n ${OTEL_OF[$t]:-} ]]; then start_servers otlp_sink || return 1; fi
+    if port_busy "$port" || { [[ -n ${ADMIN[$t]:-} ]] && port_busy "${ADMIN[$t]}"; }; then
       log "port $port (for $t) is already in use by another process; stop it first"; return 1
     fi
     case $t in
@@ -143,17 +198,26 @@ start_servers() {
       redis) # the Cluster limits' counters; no persistence; beside wrk and the mock on the load-generator core
         taskset -c $LG_CPU redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >"$LOG/redis.log" 2>&1 &
         SPID[redis]=$! ;;
+      otlp_sink) # the traced proxies' OTLP/HTTP receiver (answers 200, counts spans), beside wrk
+        PORT=$OTLP_PORT taskset -c $LG_CPU node otlp-sink.mjs >"$LOG/otlp_sink.log" 2>&1 &
+        SPID[otlp_sink]=$! ;;
       nginx)
         taskset -c $SUT_CPU nginx -p "$B/" -c conf/nginx.conf -g 'daemon off;' >"$LOG/nginx.log" 2>&1 &
         SPID[nginx]=$! ;;
       portkey) # --headless: no log UI; the production Node build shipped in the npm package
         (cd portkey && exec taskset -c $SUT_CPU node node_modules/@portkey-ai/gateway/build/start-server.js --port=${PORT[portkey]} --headless) >"$LOG/portkey.log" 2>&1 &
         SPID[portkey]=$! ;;
-      jairouter) # full path: API-key auth, routing, metrics; its JSON log lines go to a file
+      jairouter|jairouter_before|jairouter_trace10|jairouter_trace100)
+        # full path: API-key auth, routing, metrics; its JSON log lines go to a file.
+        # jairouter_before runs the worktree's proxy, the traced ones get their OTEL_* (OTEL_OF)
+        local dir=$ROOT e; [[ $t == jairouter_before ]] && dir=$BEFORE_DIR
+        local -a envargs=(env); for e in $OTEL_UNSET; do envargs+=(-u "$e"); done
+        # shellcheck disable=SC2206
+        envargs+=(${OTEL_OF[$t]:-})
         # shellcheck disable=SC2086
-        (cd "$ROOT" && exec taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
-            --listen 127.0.0.1:${PORT[jairouter]} --admin-listen 127.0.0.1:$ADMIN_PORT $redis_args $JAIROUTER_ARGS) >"$LOG/jairouter.log" 2>"$LOG/jairouter.err" &
-        SPID[jairouter]=$! ;;
+        (cd "$dir" && exec "${envargs[@]}" taskset -c $SUT_CPU node $JAIROUTER_NODE_ARGS proxy/bin/jairouter-proxy.js --config "$JAIROUTER_CONFIG" \
+            --listen 127.0.0.1:${PORT[$t]} --admin-listen 127.0.0.1:${ADMIN[$t]} $redis_args $JAIROUTER_ARGS) >"$LOG/$t.log" 2>"$LOG/$t.err" &
+        SPID[$t]=$! ;;
       bare)
         mkdir -p run/bare && cp "$SHARED_BENCH/node-proxy.mjs" run/bare/ && ln -sfn "$ROOT/node_modules" run/bare/node_modules
         (cd run/bare && MODE=usage PORT=${PORT[bare]} exec taskset -c $SUT_CPU node node-proxy.mjs) >"$LOG/bare.log" 2>&1 &
@@ -163,12 +227,12 @@ start_servers() {
         SPID[custom]=$! ;;
       *) log "unknown target $t"; return 1 ;;
     esac
-    if [[ $is_mock == 0 ]]; then wait_port "${PORT[$t]}" 300 || { tail -5 "$LOG/$t".* >&2; return 1; }; fi
+    if [[ $is_mock == 0 ]]; then wait_port "${PORT[$t]}" 300 || { tail -n 5 "$LOG/$t".* >&2; return 1; }; fi
   done
   sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
   for t in "$@"; do
     [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}"))
-    [[ $t == mock || $t == direct* || $t == redis ]] || smoke "$t" || return 1
+    [[ $t == mock || $t == direct* || $t == redis || $t == otlp_sink ]] || smoke "$t" || return 1
     if [[ $t == jairouter_limits_cluster ]] && ! (( $(redis_dbsize) > 0 )); then
       log "smoke test of $t: its requests left no counter in Redis (is the proxy connected to it? see $LOG/jairouter.log)"; return 1
     fi
@@ -184,7 +248,7 @@ smoke() { # target: one JSON and one SSE request must come back from the mock th
     # the mock's text (every API it speaks carries the same), OpenAI-shaped, to the end
     if [[ ${r##*$'\n'} != 200 || ( $s == false && $r != *'"content":"This is a fixed mock completion'* ) ||
           ( $s == true && ( $r != *'"delta":{"content":"tok19 "}'* || $r != *'[DONE]'* ) ) ]]; then
-      log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -5 "$LOG/$(proc_of "$t")".* >&2; return 1
+      log "smoke test of $t (stream=$s) failed: $(head -c 400 <<<"$r")"; tail -n 5 "$LOG/$(proc_of "$t")".* >&2; return 1
     fi
   done
 }
@@ -251,6 +315,7 @@ ensure_alive() { # target...: restart what died (something else on the box may k
 measure() {
   local target=$1 mode=$2 load=$3 rep=$4 record=${5:-1}
   ensure_alive mock "$target"; [[ $target == jairouter_limits_cluster ]] && ensure_alive redis
+  [[ -n ${OTEL_OF[$target]:-} ]] && ensure_alive otlp_sink
   local url="http://127.0.0.1:${PORT[$target]}/v1/chat/completions"
   local stream=0; [[ $mode == sse ]] && stream=1
   local conns=$CONNS dur=$DURATION delay=0
@@ -275,10 +340,15 @@ measure() {
   local logf; logf=$LOG/$(proc_of "$target").log
   local logb0; logb0=$(stat -c %s "$logf" 2>/dev/null || echo 0)
   local redis=${SPID[redis]:-} r0=0 r1=0   # Redis's CPU is reported beside the proxy's, not in it
+  # what the OTLP sink received from a traced proxy during the run (its batches trail by up to
+  # OTEL_BSP_SCHEDULE_DELAY, 5 s: an approximation per run; the totals are in otlp-sink.json)
+  local prefix=${target#jairouter_} o0= o1=; [[ -n ${OTEL_OF[$target]:-} ]] || prefix=
+  [[ -n $prefix ]] && o0=$(otlp_count "$prefix")
   local c0 m0 b0; c0=$(cpu_ticks "${sut[@]}"); m0=$(cpu_ticks $mock); b0=$(cpu_busy); [[ -n $redis ]] && r0=$(cpu_ticks $redis)
   local wout
   wout=$(STREAM=$stream MODEL=$(model_of "$target") WRK_DELAY_MS=$delay taskset -c $LG_CPU wrk -t1 -c$conns -d${dur}s --timeout 10s -s post.lua "${hargs[@]}" "$url" 2>&1)
   local c1 m1 b1; c1=$(cpu_ticks "${sut[@]}"); m1=$(cpu_ticks $mock); b1=$(cpu_busy); [[ -n $redis ]] && r1=$(cpu_ticks $redis)
+  [[ -n $prefix ]] && o1=$(otlp_count "$prefix")
   rm -f "$flag"; wait $sampler 2>/dev/null
   local rss_max; rss_max=$(cat "$flag.max" 2>/dev/null || echo 0); rm -f "$flag.max"
   local logb1; logb1=$(stat -c %s "$logf" 2>/dev/null || echo 0)
@@ -288,13 +358,14 @@ measure() {
   local wj; wj=$(grep -o 'WRKJSON .*' <<<"$wout" | cut -d' ' -f2-)
   if [[ -z $wj ]]; then log "wrk failed for $target $mode $load: $wout"; wj='{}'; fi
   local busy; busy=$(paste <(echo "$b0") <(echo "$b1") | awk '{t=(($7-$3)>0?($7-$3):1); printf "\"%s_busy_pct\":%.1f,\"%s_steal_pct\":%.1f,", $1, ($6-$2)*100/t, $1, ($8-$4)*100/t}')
+  local otlp=; [[ -n $o0 && -n $o1 ]] && otlp=$(paste -d' ' <(echo "$o0") <(echo "$o1") | awk '{printf "\"otlp_posts\":%d,\"otlp_bytes\":%d,\"otlp_spans\":%d,\"otlp_roots\":%d,", $5-$1, $6-$2, $7-$3, $8-$4}')
   local line
-  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,"redis_cpu_s":%s,%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
+  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,"redis_cpu_s":%s,%s%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
     "$(date -Is)" "$rep" "$load" "$mode" "$target" "$conns" "$dur" "$delay" "${#sut[@]}" \
     "$(awk -v a=$c0 -v b=$c1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$(awk -v a=$m0 -v b=$m1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$(awk -v a=$r0 -v b=$r1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
-    "$busy" "${RSS0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
+    "$busy" "$otlp" "${RSS0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
   echo "$line" >>"$OUT/results.jsonl"
   echo "$stats" >"$OUT/mockstats-$target-$mode-$load-$rep.json"
   echo "$line"
@@ -302,11 +373,28 @@ measure() {
 
 skip() { [[ " $SKIP " == *" $2:$1 "* ]]; } # target load -> 0 if this combination is not run
 
+otlp_count() { # prefix -> "posts bytes spans roots" the sink received under it so far
+  local r; r=$(curl -s -m 2 "127.0.0.1:$OTLP_PORT/count/$1"); [[ $r =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] && echo "$r" || echo "0 0 0 0"
+}
+otlp_report() { # [check]: one log line per traced target present; with check, none may have 0 spans
+  local t c ok=0
+  for t in $TARGETS; do
+    [[ -n ${OTEL_OF[$t]:-} ]] || continue
+    read -r -a c <<<"$(otlp_count "${t#jairouter_}")"
+    log "otlp sink: $t exported ${c[2]} spans (${c[3]} root spans, i.e. sampled requests) in ${c[0]} POSTs, ${c[1]} bytes"
+    [[ ${1:-} == check && ${c[2]} == 0 ]] && { log "$t exported no span: is tracing on? see $LOG/$t.err"; ok=1; }
+  done
+  return $ok
+}
+
 suite() {
   start_servers mock $TARGETS || exit 1
   {
     echo "date: $(date -Is)"; echo "repo: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) $(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
     echo "host: $(nproc) cores, $(uname -r), load avg $(cut -d' ' -f1-3 /proc/loadavg), $(node -v), $(nginx -v 2>&1), $(wrk -v 2>&1 | head -1)"
+    local dirty; dirty=$(git -C "$ROOT" status --porcelain -- proxy crds package.json package-lock.json 2>/dev/null | tr '\n' ' ')
+    [[ -n $dirty ]] && echo "proxy sources not committed (measured as on disk at start-up): $dirty"
+    [[ -n $BEFORE_WT ]] && echo "jairouter_before: $BEFORE_REF = $(git -C "$ROOT" log -1 --format='%h %s' "$BEFORE_WT" | cut -c1-100)"
     echo "params: DURATION=$DURATION CONNS=$CONNS RATE_DURATION=$RATE_DURATION REPS=$REPS WARMUP=$WARMUP LG_CPU=$LG_CPU SUT_CPU=$SUT_CPU"
     echo "modes: $MODES; loads: $LOADS; targets: $TARGETS; skip: $SKIP"
     for t in "${!SPID[@]}"; do echo "pid $t=${SPID[$t]}"; done
@@ -314,6 +402,7 @@ suite() {
   local rep l m t
   log "warm-up ${WARMUP}s per target and mode"
   for m in $MODES; do for t in $TARGETS; do measure $t $m sat 0 0; done; done
+  if [[ -n ${SPID[otlp_sink]:-} ]]; then sleep 6; otlp_report check || exit 1; fi # > OTEL_BSP_SCHEDULE_DELAY
   for rep in $(seq 1 $REPS); do
     for l in $LOADS; do for m in $MODES; do for t in $TARGETS; do
       skip $t $l && continue
@@ -321,7 +410,10 @@ suite() {
       measure $t $m $l $rep >/dev/null
     done; done; done
   done
-  [[ -n ${SPID[jairouter]:-} ]] && curl -s 127.0.0.1:$ADMIN_PORT/metrics >"$OUT/jairouter-metrics.txt"
+  for t in $JR_PROCS; do [[ -n ${SPID[$t]:-} ]] && curl -s "127.0.0.1:${ADMIN[$t]}/metrics" >"$OUT/$t-metrics.txt"; done
+  if [[ -n ${SPID[otlp_sink]:-} ]]; then # the last batches first (OTEL_BSP_SCHEDULE_DELAY, 5 s)
+    sleep 6; otlp_report; curl -s "127.0.0.1:$OTLP_PORT/stats" >"$OUT/otlp-sink.json"
+  fi
   node summarize.mjs "$OUT/results.jsonl" | tee "$OUT/summary.md"
   log "results in $OUT"
 }

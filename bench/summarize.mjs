@@ -1,7 +1,10 @@
 // Summarise results.jsonl from bench/run.sh: medians over reps per (load, mode, target), each
-// metric also as a ratio to nginx, and JAiRouter vs Portkey. Adapted from ../shared/bench/summarize.mjs.
+// metric also as a ratio to nginx, and JAiRouter vs Portkey; tracing (off / 10 % / 100 %) and the
+// proxy before the gen_ai metrics against jairouter, with the OTLP sink's span counts.
+// Adapted from ../shared/bench/summarize.mjs.
 // usage: node bench/summarize.mjs bench/results/<stamp>/results.jsonl [more.jsonl ...]
 import fs from 'node:fs';
+import path from 'node:path';
 
 const rows = process.argv.slice(2).flatMap((f) => fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 const med = (a) => { const s = a.filter(Number.isFinite).sort((x, y) => x - y); const n = s.length; return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : NaN; };
@@ -19,7 +22,8 @@ for (const r of rows) {
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(r);
 }
-const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter', 'jairouter_anthropic', 'jairouter_bedrock', 'jairouter_limits_local', 'jairouter_limits_cluster'];
+const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter_before', 'jairouter', 'jairouter_trace10', 'jairouter_trace100',
+  'jairouter_anthropic', 'jairouter_bedrock', 'jairouter_limits_local', 'jairouter_limits_cluster'];
 const agg = new Map();
 for (const [k, rs] of groups) {
   agg.set(k, {
@@ -32,6 +36,12 @@ for (const [k, rs] of groups) {
     cpu0: med(rs.map((r) => r.cpu0_busy_pct)), steal: med(rs.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct)),
     logB: med(rs.map((r) => r.log_bytes / r.wrk.requests)),
     redisUs: med(rs.map((r) => (r.redis_cpu_s * 1e6) / r.wrk.requests)),
+    cpuUsByRep: new Map(rs.map((r) => [r.rep, (r.sut_cpu_s * 1e6) / r.wrk.requests])),
+    cpuUsMin: Math.min(...rs.map((r) => (r.sut_cpu_s * 1e6) / r.wrk.requests)), cpuUsMax: Math.max(...rs.map((r) => (r.sut_cpu_s * 1e6) / r.wrk.requests)),
+    // what the OTLP sink received during the runs of a traced proxy, per request wrk completed
+    otlpSpans: rs.some((r) => r.otlp_spans != null) ? rs.reduce((s, r) => s + (r.otlp_spans ?? 0), 0) : NaN,
+    otlpRoots: rs.some((r) => r.otlp_roots != null) ? rs.reduce((s, r) => s + (r.otlp_roots ?? 0), 0) : NaN,
+    otlpBytes: rs.some((r) => r.otlp_bytes != null) ? rs.reduce((s, r) => s + (r.otlp_bytes ?? 0), 0) : NaN,
     errors: rs.reduce((s, r) => s + r.wrk.err_status + r.wrk.err_connect + r.wrk.err_read + r.wrk.err_write + r.wrk.err_timeout, 0),
     wrkReq: rs.reduce((s, r) => s + r.wrk.requests, 0), mockReq: rs.reduce((s, r) => s + r.mock_requests, 0),
   });
@@ -71,13 +81,54 @@ for (const load of ['sat', 'r200', 'r1000']) {
     // JAiRouter against Portkey, and against the bare Node proxy (what Node itself costs here).
     // The translating routes and the limited routes against the pass-through route of the same process.
     for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter'],
-      ['jairouter_limits_local', 'jairouter'], ['jairouter_limits_cluster', 'jairouter']]) {
+      ['jairouter_limits_local', 'jairouter'], ['jairouter_limits_cluster', 'jairouter'],
+      ['jairouter_trace10', 'jairouter'], ['jairouter_trace100', 'jairouter'], ['jairouter', 'jairouter_before']]) {
       const [j, p] = [get(me), get(peer)];
       if (!j || !p) continue;
       out.push(`| **${me} ÷ ${peer}** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
         `${ratio(j.p50, p.p50)} / ${ratio(j.p99, p.p99)} | ${ratio(added(j, 'p50'), added(p, 'p50'))} | ${ratio(added(j, 'p99'), added(p, 'p99'))} | ` +
         `${ratio(j.rssStart, p.rssStart)} | ${ratio(j.rssMax, p.rssMax)} | | |`);
     }
+  }
+}
+// Tracing (off, 10 %, 100 % sampled) and the metrics path (before the gen_ai series, now): CPU per
+// request of the proxy process, its spread over the reps, and the ratio per interleaved round.
+const traceTargets = ['jairouter_before', 'jairouter', 'jairouter_trace10', 'jairouter_trace100'];
+for (const load of ['sat', 'r200', 'r1000']) {
+  const modes = ['json', 'sse'].filter((m) => traceTargets.filter((t) => agg.has(`${load}|${m}|${t}`)).length > 1);
+  if (!modes.length) continue;
+  out.push(`\n### Tracing and the metrics path (${loadName[load]}): CPU µs per request of the proxy process\n`);
+  out.push('Median over the reps (min–max); ratio of the medians, and (min–max) of the same ratio within each interleaved round. ' +
+    'Spans and root spans (= sampled requests) are what the OTLP sink received during the runs, per request completed.\n');
+  out.push('| target | mode | CPU µs/req (min–max) | ÷ jairouter (per round) | ÷ jairouter_before (per round) | spans/req | sampled (root spans/req) | OTLP bytes/req |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  const byRound = (a, b) => {
+    const rs = [...a.cpuUsByRep].filter(([rep]) => b.cpuUsByRep.has(rep)).map(([rep, v]) => v / b.cpuUsByRep.get(rep));
+    return rs.length ? `${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}` : '-';
+  };
+  const rel = (a, b) => (a && b && a !== b ? `${ratio(a.cpuUs, b.cpuUs)} (${byRound(a, b)})` : '');
+  for (const mode of modes) {
+    const get = (t) => agg.get(`${load}|${mode}|${t}`);
+    for (const t of traceTargets) {
+      const a = get(t);
+      if (!a) continue;
+      const per = (x) => (Number.isFinite(x) ? (x / a.wrkReq).toFixed(3) : '');
+      out.push(`| ${t} | ${mode} | ${f1(a.cpuUs)} (${f1(a.cpuUsMin)}–${f1(a.cpuUsMax)}) | ${rel(a, get('jairouter'))} | ${rel(a, get('jairouter_before'))} | ` +
+        `${per(a.otlpSpans)} | ${per(a.otlpRoots)} | ${Number.isFinite(a.otlpBytes) ? f0(a.otlpBytes / a.wrkReq) : ''} |`);
+    }
+  }
+}
+// the OTLP sink's totals over the whole run (run.sh writes otlp-sink.json beside results.jsonl)
+for (const f of process.argv.slice(2)) {
+  const sink = path.join(path.dirname(f), 'otlp-sink.json');
+  if (!fs.existsSync(sink)) continue;
+  const st = JSON.parse(fs.readFileSync(sink, 'utf8'));
+  out.push(`\n### OTLP sink totals (${path.basename(path.dirname(f))}: warm-ups, smoke tests and measurements)\n`);
+  out.push('| proxy | POSTs | bytes | spans | root spans (sampled requests) | malformed | spans by name |');
+  out.push('|---|---|---|---|---|---|---|');
+  for (const [p, b] of Object.entries(st)) {
+    const names = Object.entries(b.names).sort((x, y) => y[1] - x[1]).map(([n, c]) => `${n}: ${c}`).join(', ');
+    out.push(`| jairouter_${p} | ${b.posts} | ${b.bytes} | ${b.spans} | ${b.roots} | ${b.malformed} | ${names} |`);
   }
 }
 // Cluster-scope limits also cost Redis CPU, which is not in the proxy's CPU µs/req.
