@@ -150,18 +150,23 @@ export class RequestTrace {
     const parent = tracing.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
     const known = PATHS[path] ?? (path.startsWith('/v1/models/') ? { route: '/v1/models/{model}' } : undefined);
     const method = req.method ?? 'GET';
-    const attributes: Attributes = {
-      'http.request.method': method,
-      'jairouter.request_id': requestId,
-      'jairouter.config_version': runtime.config.version,
-    };
-    if (known !== undefined) attributes['http.route'] = known.route;
-    if (known?.operation !== undefined) attributes['gen_ai.operation.name'] = known.operation;
     // An inference request is named by gen_ai's `{operation} {model}` once its route is known
     // (routed()); until then, and for the other paths, by HTTP's `{method} {route}`.
     const name = known === undefined ? method : known.operation ?? `${method} ${known.route}`;
-    this.span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    // Attributes only for a span that records: an unsampled request (most, at a ratio) pays for
+    // neither the object nor the SDK's sanitising of it (the samplers here do not read them).
+    this.span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
     this.recording = this.span.isRecording();
+    if (this.recording) {
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'jairouter.request_id': requestId,
+        'jairouter.config_version': runtime.config.version,
+      };
+      if (known !== undefined) attributes['http.route'] = known.route;
+      if (known?.operation !== undefined) attributes['gen_ai.operation.name'] = known.operation;
+      this.span.setAttributes(attributes);
+    }
     this.#ctx = trace.setSpan(ROOT_CONTEXT, this.span);
   }
 
