@@ -2,8 +2,9 @@
 // provider they describe, shared by the proxy and the operator (docs/observability.md, "Traces").
 // Only types are imported statically: the SDK, the OTLP exporter and the W3C propagator are
 // loaded by createProvider(), so a process with tracing off never loads them.
+import { randomFillSync } from 'node:crypto';
 import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
-import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { IdGenerator, Sampler, SpanExporter } from '@opentelemetry/sdk-trace';
 
 // ---------------------------------------------------------------------------------------------
 // Settings from the environment
@@ -158,14 +159,76 @@ export interface Provider {
   shutdown(): Promise<void>;
 }
 
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
+const ID_POOL_BYTES = 4096;
+
+/**
+ * Trace and span ids from a pool of random bytes (crypto-random, refilled 4 KiB at a time), and
+ * the provider's IdGenerator: it hands out the trace id a caller already decided on once
+ * (`useTraceId`), then random ones again.
+ */
+export class TraceIds implements IdGenerator {
+  readonly #pool = Buffer.allocUnsafe(ID_POOL_BYTES);
+  #at = ID_POOL_BYTES;
+  #next: string | null = null;
+
+  #take(bytes: number, invalid: string): string {
+    for (;;) {
+      if (this.#at + bytes > ID_POOL_BYTES) {
+        randomFillSync(this.#pool);
+        this.#at = 0;
+      }
+      const id = this.#pool.toString('hex', this.#at, (this.#at += bytes));
+      if (id !== invalid) return id;
+    }
+  }
+
+  /** A random trace id (32 lowercase hex digits, never all zeros). */
+  traceId(): string {
+    return this.#take(16, INVALID_TRACE_ID);
+  }
+
+  /** A random span id (16 lowercase hex digits, never all zeros). */
+  spanId(): string {
+    return this.#take(8, INVALID_SPAN_ID);
+  }
+
+  /** The next root span the provider starts gets this trace id. */
+  useTraceId(id: string): void {
+    this.#next = id;
+  }
+
+  generateTraceId(): string {
+    const id = this.#next;
+    if (id === null) return this.traceId();
+    this.#next = null;
+    return id;
+  }
+
+  generateSpanId(): string {
+    return this.spanId();
+  }
+}
+
+/**
+ * Head sampling ahead of the SDK: the provider's own sampler and id generator, so a process can
+ * decide on a request's trace before it starts any span, and start none for a trace that is not
+ * sampled (the SDK would build a non-recording span, its context and ids for each).
+ */
+export interface HeadSampling {
+  readonly sampler: Sampler;
+  readonly ids: TraceIds;
+}
+
 /**
  * A provider for these settings: the OTLP/HTTP protobuf exporter behind a batch processor, or
  * (tests) `exporter` behind a simple one, exporting each span as it ends.
  */
 export async function createProvider(
   settings: TracingSettings,
-  opts: { exporter?: SpanExporter; register?: boolean; onDiagnostic?: (msg: string) => void } = {},
-): Promise<{ provider: Provider; propagator: TextMapPropagator }> {
+  opts: { exporter?: SpanExporter; register?: boolean; onDiagnostic?: (msg: string) => void; ids?: TraceIds } = {},
+): Promise<{ provider: Provider; propagator: TextMapPropagator; head: HeadSampling }> {
   const [sdk, core, resources, api] = await Promise.all([
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/core'),
@@ -194,7 +257,9 @@ export async function createProvider(
     .defaultResource()
     .merge(resources.resourceFromAttributes(settings.resource))
     .merge(resources.resourceFromAttributes({ 'service.name': settings.serviceName }));
-  const provider = new sdk.TracerProvider({ sampler: samplers[settings.sampler](), resource, spanProcessors: [processor] });
+  const sampler = samplers[settings.sampler]();
+  const ids = opts.ids ?? new TraceIds();
+  const provider = new sdk.TracerProvider({ sampler, idGenerator: ids, resource, spanProcessors: [processor] });
   const propagator = new core.W3CTraceContextPropagator();
   if (opts.register) {
     if (opts.onDiagnostic) {
@@ -208,7 +273,7 @@ export async function createProvider(
     api.trace.setGlobalTracerProvider(provider);
     api.propagation.setGlobalPropagator(propagator);
   }
-  return { provider, propagator };
+  return { provider, propagator, head: { sampler, ids } };
 }
 
 
@@ -223,11 +288,11 @@ export type Started<T> = { tracing: T; settings: TracingSettings; warnings: stri
 export async function startTracingFromEnv<T>(
   env: Env,
   defaultServiceName: string,
-  wrap: (provider: Provider, propagator: TextMapPropagator) => T,
+  wrap: (provider: Provider, propagator: TextMapPropagator, head: HeadSampling) => T,
   onDiagnostic?: (msg: string) => void,
 ): Promise<Started<T>> {
   const { settings, off, warnings } = tracingEnv(env, defaultServiceName);
   if (settings === null) return { tracing: null, off, warnings };
-  const { provider, propagator } = await createProvider(settings, { register: true, ...(onDiagnostic && { onDiagnostic }) });
-  return { tracing: wrap(provider, propagator), settings, warnings };
+  const { provider, propagator, head } = await createProvider(settings, { register: true, ...(onDiagnostic && { onDiagnostic }) });
+  return { tracing: wrap(provider, propagator, head), settings, warnings };
 }

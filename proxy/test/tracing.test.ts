@@ -3,11 +3,12 @@
 // attributes, a failover and a fallback as attempts with the previous failure as an event, the
 // client's traceparent continued and the attempt's sent upstream, the request log's trace ids,
 // and nothing of it when tracing is off. The OTLP export to a real Jaeger: tracing-jaeger.test.ts.
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, TraceIdRatioBasedSampler, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { waitFor } from '@jairouter/testkit/wait-for';
+import { TraceIds } from '@jairouter/crds/otel';
 import { createTracing, type ProxyTracing, type TracingSettings } from '../src/telemetry/tracing.ts';
 import { FAST_RETRY, PROVIDER_KEY, PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml, type Doc } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
@@ -106,6 +107,7 @@ describe('a traced request', () => {
     expect(server.parentSpanContext).toBeUndefined();
     expect(server.status.code).toBe(SpanStatusCode.UNSET);
     const rt = p.swap.current.routes.find((r) => r.ir.models.includes('chat-a'))!;
+    expect(server.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
     expect(server.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
@@ -168,15 +170,23 @@ describe('a traced request', () => {
     expect(upstream.headers['tracestate']).toBe('vendor=abc');
   });
 
-  it('an unsampled client trace records nothing, and still sends its trace id upstream (flags 00)', async () => {
+  it('an unsampled client trace records nothing, and still sends its trace id and tracestate upstream (flags 00)', async () => {
     const p = await start();
-    const res = await p.post('/v1/chat/completions', KEY, chat('chat-a'), { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-00` });
+    const res = await p.post('/v1/chat/completions', KEY, chat('chat-a'), { 'x-request-id': 'unsampled-1', traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-00`, tracestate: 'vendor=abc' });
     expect(res.status).toBe(200);
     await res.text();
     const upstream = good.inferenceRequests().at(-1)!;
     expect(upstream.headers['traceparent']).toMatch(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-00$`));
-    await new Promise((r) => setTimeout(r, 50));
-    expect(exporter.getFinishedSpans()).toEqual([]);
+    expect(upstream.headers['tracestate']).toBe('vendor=abc');
+    // The log line names the trace and the span id sent upstream.
+    await waitFor('the request log line', () => p.logs.some((l) => l.msg === 'request' && l['requestId'] === 'unsampled-1'), 5_000);
+    const line = p.logs.find((l) => l.msg === 'request' && l['requestId'] === 'unsampled-1')!;
+    expect(upstream.headers['traceparent']).toBe(`00-${CLIENT_TRACE}-${line['span_id']}-00`);
+    // A sampled request after it: by the time its trace is exported, the unsampled one (which
+    // finished first) would have been too.
+    await (await p.post('/v1/chat/completions', KEY, chat('chat-a'))).text();
+    const { server } = await traceOf();
+    expect(new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId))).toEqual(new Set([server.spanContext().traceId]));
   });
 
   it('a failover is a second attempt span, with the first one\'s failure as its jairouter.retry event', async () => {
@@ -226,6 +236,18 @@ describe('a traced request', () => {
     const [attempt] = attempts(spans);
     expect(attempt!.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
     expect(server.attributes['gen_ai.usage.output_tokens']).toBe(attempt!.attributes['gen_ai.usage.output_tokens']);
+    expect(attempt!.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+    expect(server.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+  });
+
+  it('finish reasons as the client received them: Anthropic\'s stop_reason on the Messages API, from an OpenAI backend', async () => {
+    const p = await start();
+    const res = await p.post('/v1/messages', KEY, { model: 'chat-a', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { stop_reason: string }).stop_reason).toBe('end_turn');
+    const { server, spans } = await traceOf();
+    expect(server.attributes['gen_ai.response.finish_reasons']).toEqual(['end_turn']);
+    expect(attempts(spans)[0]!.attributes['gen_ai.response.finish_reasons']).toEqual(['end_turn']);
   });
 
   it('a wrong key: the authenticate span ends in error with the code answered, and nothing else is started', async () => {
@@ -299,6 +321,61 @@ describe('a traced request', () => {
     expect(dump).not.toContain(reply);
     expect(dump).not.toContain(PROVIDER_KEY);
     expect(dump).not.toContain(KEY);
+  });
+});
+
+describe('ratio sampling', () => {
+  it('decides on the trace id before any span: a sampled trace is exported whole under that id, an unsampled one starts no span and still sends its ids upstream (flags 00)', async () => {
+    // The SDK's own sampler, as a downstream service at the same ratio decides.
+    const oracle = new TraceIdRatioBasedSampler(0.5);
+    const decides = (traceId: string) => oracle.shouldSample(ROOT_CONTEXT, traceId).decision === SamplingDecision.RECORD_AND_SAMPLED;
+    // New trace ids in a known order, five the ratio samples and five it does not, interleaved.
+    const pool = new TraceIds();
+    const yes: string[] = [];
+    const no: string[] = [];
+    while (yes.length < 5 || no.length < 5) {
+      const id = pool.traceId();
+      (decides(id) ? yes : no).push(id);
+    }
+    const script = yes.slice(0, 5).flatMap((y, i) => [y, no[i]!]);
+    const queue = [...script];
+    class ScriptedIds extends TraceIds {
+      override traceId(): string {
+        return queue.shift() ?? super.traceId();
+      }
+    }
+    const ratioExporter = new InMemorySpanExporter();
+    const { tracing: ratioTracing } = await createTracing({ ...SETTINGS, sampler: 'traceidratio', ratio: 0.5 }, { exporter: ratioExporter, ids: new ScriptedIds() });
+    try {
+      proxy = await startInProcess(config(), { tracing: ratioTracing });
+      const seen: { traceId: string; spanId: string; traceparent: string }[] = [];
+      for (let i = 0; i < script.length; i++) {
+        const id = `ratio-${i}`;
+        await (await proxy.post('/v1/chat/completions', KEY, chat('chat-a'), { 'x-request-id': id })).text();
+        const traceparent = String(good.inferenceRequests().at(-1)!.headers['traceparent']);
+        await waitFor('the request log line', () => proxy!.logs.some((l) => l.msg === 'request' && l['requestId'] === id), 5_000);
+        const line = proxy.logs.find((l) => l.msg === 'request' && l['requestId'] === id)!;
+        seen.push({ traceId: String(line['trace_id']), spanId: String(line['span_id']), traceparent });
+      }
+      expect(seen.map((r) => r.traceId)).toEqual(script);
+      await waitFor('every sampled trace', () => ratioExporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER).length >= 5, 5_000);
+      const spans = ratioExporter.getFinishedSpans();
+      // Exactly the sampled traces were exported, each whole: server, authenticate, route, attempt.
+      expect(new Set(spans.map((s) => s.spanContext().traceId))).toEqual(new Set(yes.slice(0, 5)));
+      for (const r of seen) {
+        if (!decides(r.traceId)) {
+          expect(r.traceparent).toBe(`00-${r.traceId}-${r.spanId}-00`);
+          continue;
+        }
+        const mine = spans.filter((s) => s.spanContext().traceId === r.traceId);
+        expect(mine.find((s) => s.kind === SpanKind.SERVER)!.spanContext().spanId).toBe(r.spanId);
+        expect(mine.map((s) => s.name).sort()).toEqual(['authenticate', 'chat chat-a', 'chat chat-a', 'route']);
+        const attempt = mine.find((s) => s.kind === SpanKind.CLIENT)!;
+        expect(r.traceparent).toBe(`00-${r.traceId}-${attempt.spanContext().spanId}-01`);
+      }
+    } finally {
+      await ratioTracing.shutdown();
+    }
   });
 });
 

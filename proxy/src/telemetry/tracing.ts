@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   ROOT_CONTEXT,
+  SamplingDecision,
   SpanKind,
   SpanStatusCode,
   defaultTextMapGetter,
@@ -17,6 +18,7 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   type TextMapPropagator,
   type Tracer,
@@ -27,7 +29,7 @@ import type { EndpointRuntime, RouteRuntime, Runtime } from '../runtime/runtime.
 import type { AttemptResult } from '../upstream/attempt.ts';
 import { modelLabel, providerName } from './gen-ai.ts';
 
-import { createProvider, displayUrl, startTracingFromEnv, type Env, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
+import { createProvider, displayUrl, startTracingFromEnv, type Env, type HeadSampling, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
 
 export { SAMPLERS, displayUrl, parseResourceAttributes, tracingEnv, type Provider, type SamplerName, type TracingEnv, type TracingSettings } from '@jairouter/crds/otel';
 
@@ -39,7 +41,7 @@ export { SAMPLERS, displayUrl, parseResourceAttributes, tracingEnv, type Provide
  * is off; when on, the provider and the W3C propagator are registered globally.
  */
 export function startTracing(env: Env, defaultServiceName: string, onDiagnostic?: (msg: string) => void): Promise<Started<ProxyTracing>> {
-  return startTracingFromEnv(env, defaultServiceName, (provider, propagator) => new ProxyTracing(provider, propagator), onDiagnostic);
+  return startTracingFromEnv(env, defaultServiceName, (provider, propagator, head) => new ProxyTracing(provider, propagator, head), onDiagnostic);
 }
 
 /** The proxy's tracing for these settings (createProvider: OTLP exporter, or `exporter` in tests). */
@@ -47,8 +49,8 @@ export async function createTracing(
   settings: TracingSettings,
   opts: Parameters<typeof createProvider>[1] = {},
 ): Promise<{ tracing: ProxyTracing; provider: Provider }> {
-  const { provider, propagator } = await createProvider(settings, opts);
-  return { tracing: new ProxyTracing(provider, propagator), provider };
+  const { provider, propagator, head } = await createProvider(settings, opts);
+  return { tracing: new ProxyTracing(provider, propagator, head), provider };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,16 +95,18 @@ function endpointView(ep: EndpointRuntime): EndpointView {
   return v;
 }
 
-/** The tracing of the request path: a tracer and the W3C propagator. */
+/** The tracing of the request path: a tracer, the W3C propagator and the provider's sampler. */
 export class ProxyTracing {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
+  readonly head: HeadSampling;
   readonly #provider: Provider;
 
-  constructor(provider: Provider, propagator: TextMapPropagator) {
+  constructor(provider: Provider, propagator: TextMapPropagator, head: HeadSampling) {
     this.#provider = provider;
     this.tracer = provider.getTracer('jairouter-proxy');
     this.propagator = propagator;
+    this.head = head;
   }
 
   /** The server span of a request that just arrived, continuing the client's traceparent. */
@@ -129,53 +133,79 @@ interface FailedAttempt {
   status: number;
 }
 
+const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
+const NO_LINKS: Link[] = [];
+
 /**
  * One request's spans: the SERVER span, one INTERNAL span per stage (authenticate, route,
  * limits; one open at a time) and one CLIENT span per upstream attempt. No prompt or completion
  * text is ever put on a span: names, ids, counts and codes only.
+ *
+ * The provider's sampler decides first, on the trace id (the client's, or a new one): a request
+ * whose trace is not sampled starts no span at all. It keeps a trace id and a span id of its
+ * own (for its log line) and sends `traceparent` with flags 00 upstream, as the SDK's
+ * non-recording span would, without the SDK's span, context and attribute handling per request.
  */
 export class RequestTrace {
-  readonly span: Span;
-  /** Sampled: attributes are worth computing (an unsampled trace still propagates its traceparent). */
+  /** The SERVER span; null when the trace is not sampled (then nothing is recorded). */
+  readonly span: Span | null;
+  /** Sampled: spans are recorded and exported. */
   readonly recording: boolean;
+  readonly traceId: string;
+  readonly spanId: string;
   readonly #tracing: ProxyTracing;
-  /** The context whose span is the server span: the parent of every other span of the request. */
+  /** The context whose span is the server span: the parent of every other span of the request (sampled only). */
   readonly #ctx: Context;
+  /** Unsampled: the client's tracestate, passed on upstream as it came. */
+  readonly #traceState: string | undefined;
   #stage: Span | null = null;
   #failed: FailedAttempt | null = null;
+  /** The answered attempt's finish reasons, for the server span. */
+  #finishReasons: string[] | null = null;
   #ended = false;
 
   constructor(tracing: ProxyTracing, req: IncomingMessage, path: string, requestId: string, runtime: Runtime) {
     this.#tracing = tracing;
-    const parent = tracing.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const head = tracing.head;
+    // No traceparent (most requests): the root context as is, without the propagator's work.
+    const parent = req.headers.traceparent === undefined ? ROOT_CONTEXT : tracing.propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
+    const parentSc = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent);
+    const continued = parentSc !== undefined && trace.isSpanContextValid(parentSc);
+    const traceId = continued ? parentSc.traceId : head.ids.traceId();
     const known = PATHS[path] ?? (path.startsWith('/v1/models/') ? { route: '/v1/models/{model}' } : undefined);
     const method = req.method ?? 'GET';
     // An inference request is named by gen_ai's `{operation} {model}` once its route is known
     // (routed()); until then, and for the other paths, by HTTP's `{method} {route}`.
     const name = known === undefined ? method : known.operation ?? `${method} ${known.route}`;
-    // Attributes only for a span that records: an unsampled request (most, at a ratio) pays for
-    // neither the object nor the SDK's sanitising of it (the samplers here do not read them).
-    this.span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
-    this.recording = this.span.isRecording();
-    if (this.recording) {
-      const attributes: Attributes = {
-        'http.request.method': method,
-        'jairouter.request_id': requestId,
-        'jairouter.config_version': runtime.config.version,
-      };
-      if (known !== undefined) attributes['http.route'] = known.route;
-      if (known?.operation !== undefined) attributes['gen_ai.operation.name'] = known.operation;
-      this.span.setAttributes(attributes);
+    // The built-in samplers read the parent and the trace id only (never the name or attributes),
+    // and decide the same again when the SDK asks them for the span below.
+    const decision = head.sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, NO_ATTRIBUTES, NO_LINKS);
+    if (decision.decision === SamplingDecision.NOT_RECORD) {
+      this.span = null;
+      this.recording = false;
+      this.traceId = traceId;
+      this.spanId = head.ids.spanId();
+      this.#ctx = ROOT_CONTEXT;
+      const state = decision.traceState ?? (continued ? parentSc.traceState : undefined);
+      this.#traceState = state === undefined ? undefined : state.serialize() || undefined;
+      return;
     }
-    this.#ctx = trace.setSpan(ROOT_CONTEXT, this.span);
-  }
-
-  get traceId(): string {
-    return this.span.spanContext().traceId;
-  }
-
-  get spanId(): string {
-    return this.span.spanContext().spanId;
+    if (!continued) head.ids.useTraceId(traceId);
+    const attributes: Attributes = {
+      'http.request.method': method,
+      'jairouter.request_id': requestId,
+      'jairouter.config_version': runtime.config.version,
+    };
+    if (known !== undefined) attributes['http.route'] = known.route;
+    if (known?.operation !== undefined) attributes['gen_ai.operation.name'] = known.operation;
+    const span = tracing.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    this.span = span;
+    this.recording = span.isRecording();
+    const sc = span.spanContext();
+    this.traceId = sc.traceId;
+    this.spanId = sc.spanId;
+    this.#ctx = trace.setSpan(ROOT_CONTEXT, span);
+    this.#traceState = undefined;
   }
 
   /** Starts a stage span (ending the previous one, if still open). */
@@ -197,7 +227,7 @@ export class RequestTrace {
   authenticated(ex: Exchange): void {
     if (!this.recording || ex.identity === null) return;
     const tenant = ex.identity.tenant.id;
-    this.span.setAttribute('jairouter.tenant', tenant);
+    this.span!.setAttribute('jairouter.tenant', tenant);
     this.#endStage({ 'jairouter.tenant': tenant });
   }
 
@@ -206,8 +236,8 @@ export class RequestTrace {
     if (!this.recording) return;
     const op = GEN_AI_OPERATIONS[client.operation];
     const model = modelLabel(route, client.model);
-    this.span.updateName(`${op} ${model}`);
-    this.span.setAttributes({ 'gen_ai.operation.name': op, 'gen_ai.request.model': model, 'jairouter.route': route.id });
+    this.span!.updateName(`${op} ${model}`);
+    this.span!.setAttributes({ 'gen_ai.operation.name': op, 'gen_ai.request.model': model, 'jairouter.route': route.id });
     this.#endStage({ 'gen_ai.request.model': model, 'jairouter.route': route.id });
   }
 
@@ -221,16 +251,18 @@ export class RequestTrace {
 
   /** The request moves on to a route of `fallback.models`. */
   fallback(from: RouteRuntime, to: RouteRuntime): void {
-    if (this.recording) this.span.addEvent('jairouter.fallback', { 'jairouter.route': to.id, 'jairouter.fallback_from': from.id });
+    if (this.recording) this.span!.addEvent('jairouter.fallback', { 'jairouter.route': to.id, 'jairouter.fallback_from': from.id });
   }
 
   /**
    * The CLIENT span of an upstream attempt, and its traceparent (and the client's tracestate) on
-   * the request it sends. Unsampled: no span (null), the server span's context is propagated.
+   * the request it sends. Unsampled: no span (null), the request's trace id and span id are propagated (flags 00).
    */
   attempt(ex: Exchange, route: RouteRuntime, ep: EndpointRuntime, headers: Record<string, string>): Span | null {
     if (!this.recording) {
-      this.#tracing.propagator.inject(this.#ctx, headers, defaultTextMapSetter);
+      // As the W3C propagator injects a non-recording span's context: flags 00, tracestate as came.
+      headers.traceparent = `00-${this.traceId}-${this.spanId}-00`;
+      if (this.#traceState !== undefined) headers.tracestate = this.#traceState;
       return null;
     }
     const op = GEN_AI_OPERATIONS[ex.client.operation];
@@ -263,7 +295,7 @@ export class RequestTrace {
   }
 
   /** The attempt ended: `status` is the upstream's HTTP status (0 when none came). */
-  attemptEnded(span: Span, ex: Exchange, route: RouteRuntime, ep: EndpointRuntime, result: AttemptResult, status: number): void {
+  attemptEnded(span: Span, ex: Exchange, route: RouteRuntime, ep: EndpointRuntime, result: AttemptResult, status: number, finishReasons: readonly string[]): void {
     const a: Attributes = {};
     if (status > 0) a['http.response.status_code'] = status;
     if (result.kind === 'failed') {
@@ -275,6 +307,11 @@ export class RequestTrace {
       if (ex.tokensIn > 0 || ex.tokensOut > 0) {
         a['gen_ai.usage.input_tokens'] = ex.tokensIn;
         a['gen_ai.usage.output_tokens'] = ex.tokensOut;
+      }
+      if (finishReasons.length > 0) {
+        const reasons = [...finishReasons];
+        a['gen_ai.response.finish_reasons'] = reasons;
+        this.#finishReasons = reasons;
       }
       if (ex.streamError !== '') {
         a['error.type'] = 'stream_interrupted';
@@ -313,16 +350,17 @@ export class RequestTrace {
           a['gen_ai.usage.input_tokens'] = ex.tokensIn;
           a['gen_ai.usage.output_tokens'] = ex.tokensOut;
         }
+        if (this.#finishReasons !== null) a['gen_ai.response.finish_reasons'] = this.#finishReasons;
       }
-      this.span.setAttributes(a);
+      this.span!.setAttributes(a);
       // A refusal ends the stage that refused it, marked with why.
       if (this.#stage !== null) {
         if (errorType !== '') this.#stage.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
         this.#endStage(errorType !== '' ? { 'error.type': errorType } : undefined);
       }
       // HTTP server spans: a 4xx is the client's doing, not an error of this server.
-      if (out.status >= 500 || ex.streamError !== '') this.span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+      if (out.status >= 500 || ex.streamError !== '') this.span!.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
     }
-    this.span.end();
+    this.span?.end();
   }
 }

@@ -5,6 +5,7 @@ import { UnsupportedRequest, type UpstreamRequest } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
 import { ingressTranslator, upstreamRequest } from '../ingress/anthropic/index.ts';
 import { MaskedResponse, maskedResponse } from '../masking/response.ts';
+import { FinishReasonTap } from '../telemetry/finish-reasons.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
@@ -144,10 +145,12 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       ex.client.operation,
       ex.capture,
     );
-    const attempt = new Attempt(ex, route, ep, upstream, translator);
+    // A recorded attempt also reads the finish reasons of what the client receives.
+    const tap = span === null ? null : new FinishReasonTap(translator);
+    const attempt = new Attempt(ex, route, ep, upstream, tap ?? translator);
     const result = await attempt.result;
     ep.health.inflight--;
-    if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status);
+    if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status, tap!.reasons);
     if (translator instanceof MaskedResponse && result.kind === 'done') addCounts(ex.responseMasks, translator.counts);
     if (result.kind === 'done') {
       ep.health.recordSuccess();
