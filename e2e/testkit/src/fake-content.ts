@@ -91,3 +91,24 @@ export function embeddingBase64(vector: number[]): string {
 export function errorBody(message: string, type: string, param: string | null, code: string | null): string {
   return JSON.stringify({ error: { message, type, param, code } });
 }
+
+/**
+ * A fake reranker's relevance of each document to the query: the share of the query's words
+ * (lower case) the document holds, so a test can predict the order. Documents are strings or
+ * `{text}` objects.
+ */
+export function rerankScores(query: string, documents: readonly unknown[]): number[] {
+  const q = [...new Set(query.toLowerCase().split(/\W+/).filter(Boolean))];
+  return documents.map((d) => {
+    const text = typeof d === 'string' ? d : isObject(d) && typeof d.text === 'string' ? d.text : '';
+    const have = new Set(text.toLowerCase().split(/\W+/).filter(Boolean));
+    const hits = q.filter((w) => have.has(w)).length;
+    return q.length === 0 ? 0 : Math.round((hits / q.length) * 1e6) / 1e6;
+  });
+}
+
+/** Result indexes by descending score (ties by index), the first `topN` when given. */
+export function rankOrder(scores: readonly number[], topN?: unknown): number[] {
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return typeof topN === 'number' && topN > 0 ? order.slice(0, topN) : order;
+}

@@ -1,3 +1,4 @@
+import { CohereClient } from 'cohere-ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -293,5 +294,25 @@ describe('fake OpenAI backend: failure modes', () => {
     const res = await post('/v1/chat/completions', { model: 'm' });
     expect(res.status).toBe(400);
     expect((await json(res)).error).toMatchObject({ param: 'messages', type: 'invalid_request_error' });
+  });
+
+  it('reranks as vLLM does (POST /v1/rerank), read by the cohere-ai SDK\'s rerank: results by relevance, top_n, usage', async () => {
+    // vLLM takes the Cohere/Jina request shape; the SDK's v1 client posts it to {environment}/v1/rerank.
+    const co = new CohereClient({ token: 'sk-provider-test', environment: fake.url.replace(/\/v1$/, ''), maxRetries: 0 });
+    const r = await co.rerank({
+      model: 'bge-reranker',
+      query: 'capital of France',
+      documents: [{ text: 'Berlin is in Germany' }, { text: 'Paris is the capital of France' }, { text: 'the capital is busy' }],
+      topN: 2,
+    });
+    expect(r.results.map((x) => x.index)).toEqual([1, 2]);
+    expect(r.results[0]!.relevanceScore).toBe(1);
+    expect(r.results[0]!.document?.text).toBe('Paris is the capital of France');
+    const res = await post('/v1/rerank', { model: 'bge-reranker', query: 'a b', documents: ['a', 'b c'] });
+    const body = await json(res);
+    expect(body.usage.total_tokens).toBeGreaterThan(0);
+    expect(body.id).toMatch(/^rerank-alpha-/);
+    const bad = await post('/v1/rerank', { model: 'bge-reranker', query: 'q', documents: [] });
+    expect(bad.status).toBe(400);
   });
 });

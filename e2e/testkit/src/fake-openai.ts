@@ -18,6 +18,8 @@ import {
   errorBody,
   isObject,
   promptText,
+  rankOrder,
+  rerankScores,
   streamPieces,
 } from './fake-content.ts';
 import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
@@ -157,7 +159,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     events.emit('request', rec);
 
     const isInference =
-      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings');
+      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank');
     const isHealth = method === 'GET' && (path === '/health' || path === '/v1/models' || path.startsWith('/v1/models/'));
     const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
     const m: FakeMode = applyMode ? mode : 'ok';
@@ -228,7 +230,30 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     }
     if (path === '/v1/chat/completions') return chat(rec, body, res, m);
     if (path === '/v1/completions') return completions(rec, body, res, m);
+    if (path === '/v1/rerank') return rerank(rec, body, res, m);
     return embeddings(body, res, m);
+  }
+
+  /** vLLM's rerank answer (the Jina/Cohere request shape): results by relevance, each with its document. */
+  async function rerank(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const query = body['query'];
+    const docs = body['documents'];
+    if (typeof query !== 'string' || !Array.isArray(docs) || docs.length === 0) {
+      return sendJson(res, 400, errorBody('query (a string) and documents (a non-empty list) are required', 'BadRequestError', null, null));
+    }
+    const scores = rerankScores(query, docs);
+    const tokens = countTokens(query) * docs.length + docs.reduce((n: number, d) => n + countTokens(typeof d === 'string' ? d : isObject(d) ? String(d['text'] ?? '') : ''), 0);
+    if (!(await slowReply(m, res))) return;
+    return sendJson(res, 200, {
+      id: `rerank-${name}-${rec.seq}`,
+      model: body['model'],
+      usage: { total_tokens: tokens },
+      results: rankOrder(scores, body['top_n']).map((index) => ({
+        index,
+        document: { text: typeof docs[index] === 'string' ? docs[index] : isObject(docs[index]) ? String(docs[index]['text'] ?? '') : '' },
+        relevance_score: scores[index],
+      })),
+    });
   }
 
   /** Writes a stream of chunks in the given mode; stops early when the peer goes away. */

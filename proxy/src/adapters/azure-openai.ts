@@ -16,7 +16,8 @@ import type { Adapter, ClientRequest, Operation } from './types.ts';
  * stream's usage only from the api-version that accepts it (2024-09-01-preview, GA 2024-10-21);
  * older versions answer 400 to it.
  */
-const PATHS: Record<Operation, string> = {
+/** Azure OpenAI serves these operations (the adapter's default set: no rerank). */
+const PATHS: Readonly<Partial<Record<Operation, string>>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
@@ -34,9 +35,10 @@ const isV1 = (backend: BackendIR): boolean => apiVersion(backend) === 'v1';
 
 export function azurePath(req: ClientRequest, backend: BackendIR, basePath: string): string {
   const version = apiVersion(backend);
-  if (version === 'v1') return `${basePath}/openai/v1${PATHS[req.operation]}`;
+  const op = PATHS[req.operation]!;
+  if (version === 'v1') return `${basePath}/openai/v1${op}`;
   const deployment = encodeURIComponent(backend.model ?? req.model);
-  return `${basePath}/openai/deployments/${deployment}${PATHS[req.operation]}?api-version=${encodeURIComponent(version)}`;
+  return `${basePath}/openai/deployments/${deployment}${op}?api-version=${encodeURIComponent(version)}`;
 }
 
 export function azureOpenAI(): Adapter {

@@ -10,8 +10,12 @@ import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
 import { redactingErrors } from './redact.ts';
 
 const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
+/** Self-hosted engines that also serve the Cohere/Jina rerank API at {url}/rerank (vLLM: /v1/rerank; Xinference, LocalAI, GPUStack likewise). */
+const RERANKING: ReadonlySet<string> = new Set(['vllm', 'xinference', 'localai', 'gpustack']);
 
-const registry = new Map<string, Adapter>(OPENAI_FAMILY.map((n) => [n, openAICompatible(n)]));
+const registry = new Map<string, Adapter>(
+  OPENAI_FAMILY.map((n) => [n, openAICompatible(n, RERANKING.has(n) ? { operations: ['chat', 'completions', 'embeddings', 'rerank'] } : {})]),
+);
 for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan(), cohere()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());
 // The clock signs requests and times credential refreshes; the AWS default chain serves backends without a credentialsRef.

@@ -21,7 +21,11 @@ const PATHS: Record<Operation, string> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  rerank: '/rerank',
 };
+
+/** What every server of the OpenAI API serves; `OpenAIVariant.operations` says when one serves more. */
+const OPENAI_OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings'];
 
 /** Error bodies kept to read the upstream's message (the rest is dropped). */
 const USAGE_BODY_CAP = 8 * 1024 * 1024;
@@ -31,6 +35,8 @@ const USAGE_BODY_CAP = 8 * 1024 * 1024;
  * Hugging Face, DashScope, Hunyuan); every hook is optional and the default is OpenAI's.
  */
 export interface OpenAIVariant {
+  /** The operations the server serves (default chat, completions, embeddings; OpenAI itself has no rerank). */
+  readonly operations?: readonly Operation[];
   /** The credential header when `options.authHeader` is unset (authorization). */
   readonly authHeader?: string;
   /** The upstream path (basePath + /chat/completions, ...). */
@@ -51,7 +57,7 @@ export function openAICompatible(name: string, variant: OpenAIVariant = {}): Ada
   const auth = (backend: BackendIR) => authHeaders(backend, variant.authHeader ?? 'authorization');
   return {
     name,
-    supports: () => true,
+    supports: (op: Operation) => (variant.operations ?? OPENAI_OPERATIONS).includes(op),
     toUpstream: (req, backend, basePath) => toUpstream(req, backend, basePath, variant, auth),
     authHeaders: auth,
     translator: (req) => new PassThrough(req),

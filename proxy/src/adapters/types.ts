@@ -1,7 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 
-export type Operation = 'chat' | 'completions' | 'embeddings';
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank';
+
+/** Every operation, in the order the capability bits and messages list them. */
+export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank'];
 
 /** What the proxy parsed from the client request. Adapters never mutate it: a retry translates it again. */
 export interface ClientRequest {

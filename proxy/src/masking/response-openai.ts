@@ -36,6 +36,14 @@ export function maskOpenAIBody(body: Json, text: MaskText): boolean {
       }
     }
   }
+  // A rerank answer echoes its documents (`return_documents`, and vLLM always).
+  if (Array.isArray(body.results)) {
+    for (const r of body.results) {
+      if (!isObject(r)) continue;
+      if (typeof r.document === 'string') set(r, 'document');
+      else if (isObject(r.document)) set(r.document, 'text');
+    }
+  }
   if (isObject(body.error)) set(body.error, 'message');
   return changed;
 }

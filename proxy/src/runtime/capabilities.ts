@@ -1,5 +1,5 @@
 import type { BackendIR } from '@jairouter/crds';
-import type { Operation } from '../adapters/types.ts';
+import { OPERATIONS, type Operation } from '../adapters/types.ts';
 
 /**
  * What a request needs from a backend, as bits: features it uses and its operation. A backend
@@ -13,6 +13,7 @@ export const Need = {
   chat: 8,
   completions: 16,
   embeddings: 32,
+  rerank: 64,
 } as const;
 
 const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
@@ -22,6 +23,7 @@ const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
   [Need.chat, 'chat completions', 'adapter'],
   [Need.completions, 'completions', 'adapter'],
   [Need.embeddings, 'embeddings', 'adapter'],
+  [Need.rerank, 'rerank', 'adapter'],
 ];
 
 /** The bits a backend cannot serve: features it declares false, operations its adapter lacks. */
@@ -31,7 +33,7 @@ export function lacksOf(b: BackendIR, supports: (op: Operation) => boolean): num
   if (c.tools === false) lacks |= Need.tools;
   if (c.vision === false) lacks |= Need.vision;
   if (c.json === false) lacks |= Need.json;
-  for (const op of ['chat', 'completions', 'embeddings'] as const) if (!supports(op)) lacks |= Need[op];
+  for (const op of OPERATIONS) if (!supports(op)) lacks |= Need[op];
   return lacks;
 }
 
@@ -78,6 +80,10 @@ export function estimateTokens(op: Operation, body: Readonly<Record<string, unkn
         }
       }
     }
+  } else if (op === 'rerank') {
+    // The query is scored against each document: both are read by the model.
+    countValue(body.query, counter);
+    if (Array.isArray(body.documents)) for (const d of body.documents as unknown[]) countValue(typeof d === 'object' && d !== null ? (d as { text?: unknown }).text : d, counter);
   } else {
     countValue(op === 'completions' ? body.prompt : body.input, counter);
   }

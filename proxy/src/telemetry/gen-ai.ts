@@ -36,7 +36,8 @@ export function providerName(adapter: string): string {
   return PROVIDERS[adapter] ?? adapter;
 }
 
-const OPERATIONS: Readonly<Record<Operation, string>> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
+/** gen_ai.operation.name of each operation: the conventions' names, and `rerank` (the conventions have none for it). */
+export const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings', rerank: 'rerank' };
 
 const exactNames = new WeakMap<RouteRuntime, ReadonlySet<string>>();
 
@@ -136,7 +137,7 @@ export class GenAiMetrics {
     const key = `${r.tenant}\0${r.route.id}\0${r.backend}\0${model}\0${r.operation}\0${r.errorType}`;
     let c = this.#children.get(key);
     if (c === undefined) {
-      const op = OPERATIONS[r.operation];
+      const op = GEN_AI_OPERATIONS[r.operation];
       const provider = r.adapter === '' ? '' : providerName(r.adapter);
       const responseModel = r.backend === '' ? '' : (r.backendModel ?? model);
       const base = [op, provider, model, responseModel, r.tenant, r.route.id, r.backend] as const;

@@ -27,7 +27,7 @@ import type { ClientRequest, Operation } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
 import type { EndpointRuntime, RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import type { AttemptResult } from '../upstream/attempt.ts';
-import { modelLabel, providerName } from './gen-ai.ts';
+import { GEN_AI_OPERATIONS, modelLabel, providerName } from './gen-ai.ts';
 
 import { createProvider, displayUrl, startTracingFromEnv, type Env, type HeadSampling, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
 
@@ -56,13 +56,14 @@ export async function createTracing(
 // ---------------------------------------------------------------------------------------------
 // Request traces
 
-const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
 
 /** The server span's name and attributes before the request is read, by path. */
 const PATHS: Readonly<Record<string, { operation?: string; route: string }>> = {
   '/v1/chat/completions': { operation: 'chat', route: '/v1/chat/completions' },
   '/v1/completions': { operation: 'text_completion', route: '/v1/completions' },
   '/v1/embeddings': { operation: 'embeddings', route: '/v1/embeddings' },
+  '/v1/rerank': { operation: 'rerank', route: '/v1/rerank' },
+  '/v2/rerank': { operation: 'rerank', route: '/v2/rerank' },
   '/v1/messages': { operation: 'chat', route: '/v1/messages' },
   '/v1/messages/count_tokens': { route: '/v1/messages/count_tokens' },
   '/v1/models': { route: '/v1/models' },

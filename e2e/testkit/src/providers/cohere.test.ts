@@ -72,4 +72,16 @@ describe('Cohere fake, driven by the cohere-ai SDK', () => {
     const denied = await new CohereClientV2({ token: 'wrong', environment: fake.url, maxRetries: 0 }).chat({ model: 'm', messages: [] }).catch((x: unknown) => x);
     expect(denied).toBeInstanceOf(Cohere.UnauthorizedError);
   });
+
+  it('reranks text documents (v2), with top_n and the billed search units; refuses object documents', async () => {
+    const r = await client.rerank({ model: 'rerank-v3.5', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France', 'the capital is busy'], topN: 2 });
+    expect(r.results).toEqual([{ index: 1, relevanceScore: 1 }, { index: 2, relevanceScore: 0.333333 }]);
+    expect(r.meta?.billedUnits?.searchUnits).toBe(1);
+    const bad = await fetch(`${fake.url}/v2/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.credential}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', query: 'q', documents: [{ text: 'x' }] }),
+    });
+    expect(bad.status).toBe(400);
+  });
 });

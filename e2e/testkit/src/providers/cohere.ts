@@ -1,7 +1,8 @@
-// A fake of Cohere's v2 API (POST /v2/chat, JSON and stream events; POST /v2/embed; errors as
+// A fake of Cohere's v2 API (POST /v2/chat, JSON and stream events; POST /v2/embed; POST /v2/rerank; errors as
 // {"message"}), driven by the shared scenario. Tested with the `cohere-ai` SDK's CohereClientV2.
 import type { ServerResponse } from 'node:http';
 import { embedding, pieces, respond, streamPlan, words, type ProviderFake, type ScenarioErrorKind, type ScenarioMessage, type ScenarioRequest } from './scenario.ts';
+import { rankOrder, rerankScores } from '../fake-content.ts';
 import { sendEvents, sendJson, sse, startFakeServer, type FakeRequest } from './server.ts';
 
 type Json = Record<string, unknown>;
@@ -87,6 +88,18 @@ async function handle(name: string, credential: string, req: FakeRequest, res: S
       texts,
       meta: { api_version: { version: '2' }, billed_units: { input_tokens: texts.reduce((n, t) => n + words(t), 0) } },
       response_type: 'embeddings_by_type',
+    });
+  }
+  if (req.path === '/v2/rerank') {
+    const docs = body.documents;
+    if (typeof body.query !== 'string' || !Array.isArray(docs) || docs.length === 0) return error(res, 400, 'invalid request: query and documents are required.');
+    if (docs.some((d) => typeof d !== 'string')) return error(res, 400, 'invalid request: documents must be a list of strings.');
+    for (const k of Object.keys(body)) if (!['model', 'query', 'documents', 'top_n', 'max_tokens_per_doc'].includes(k)) return error(res, 400, `invalid request: unknown field ${k}.`);
+    const scores = rerankScores(body.query, docs);
+    return sendJson(res, 200, {
+      id: `rerank-${name}`,
+      results: rankOrder(scores, body.top_n).map((index) => ({ index, relevance_score: scores[index] })),
+      meta: { api_version: { version: '2' }, billed_units: { search_units: 1 } },
     });
   }
   if (req.path !== '/v2/chat') return error(res, 404, `no route for ${req.method} ${req.path}`);

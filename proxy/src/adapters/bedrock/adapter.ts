@@ -46,7 +46,7 @@ export function bedrock(deps: BedrockDeps): Adapter {
 
   return {
     name: 'bedrock',
-    supports: (op: Operation) => op !== 'completions',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
     async toUpstream(req: ClientRequest, backend: BackendIR, basePath: string, origin: string): Promise<UpstreamRequest> {
       const modelId = backend.model ?? req.model;
       const model = `${basePath}/model/${encodeURIComponent(modelId)}`;

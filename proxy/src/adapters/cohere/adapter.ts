@@ -5,12 +5,14 @@ import type { Adapter, ClientRequest, Operation, UpstreamRequest } from '../type
 import { USER_AGENT } from '../upstream-headers.ts';
 import { openAIToCohere, openAIToCohereEmbed } from './request.ts';
 import { chatToOpenAI, clientStatus, cohereErrorMessage, embedToOpenAI, errorToOpenAI, isFailure, toUsage } from './response.ts';
+import { rerankFromCohere, rerankToCohere } from './rerank.ts';
 import { CohereStream } from './stream.ts';
 
 /**
  * The `cohere` adapter: OpenAI chat requests to Cohere's v2 Chat API (`POST {url}/v2/chat`,
  * streams as v2 stream events) and embeddings to `POST {url}/v2/embed`, answers translated
- * back to OpenAI's shape. The credential goes as a Bearer token.
+ * back to OpenAI's shape, and rerank requests to `POST {url}/v2/rerank` (rerank.ts). The
+ * credential goes as a Bearer token.
  *
  * Backend options (all optional):
  *   header.<Name>   a static header (e.g. X-Client-Name)
@@ -22,7 +24,7 @@ import { CohereStream } from './stream.ts';
 export function cohere(now: () => number = Date.now): Adapter {
   return {
     name: 'cohere',
-    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings' || op === 'rerank',
     toUpstream,
     authHeaders,
     translator: (req, backend) => new CohereTranslator(req, backend.model ?? req.model, Math.floor(now() / 1000)),
@@ -32,16 +34,17 @@ export function cohere(now: () => number = Date.now): Adapter {
 function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): UpstreamRequest {
   const model = backend.model ?? req.model;
   const embed = req.operation === 'embeddings';
-  const body = JSON.stringify(embed ? openAIToCohereEmbed(req.body, model) : openAIToCohere(req.body, model, req.stream));
+  const rerank = req.operation === 'rerank';
+  const body = JSON.stringify(rerank ? rerankToCohere(req.body, model) : embed ? openAIToCohereEmbed(req.body, model) : openAIToCohere(req.body, model, req.stream));
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
-    accept: req.stream && !embed ? 'text/event-stream' : 'application/json',
+    accept: req.stream ? 'text/event-stream' : 'application/json',
     'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
   Object.assign(headers, authHeaders(backend));
-  return { path: basePath + (embed ? '/v2/embed' : '/v2/chat'), headers, body };
+  return { path: basePath + (rerank ? '/v2/rerank' : embed ? '/v2/embed' : '/v2/chat'), headers, body };
 }
 
 function authHeaders(backend: BackendIR): Record<string, string> {
@@ -80,6 +83,7 @@ class CohereTranslator extends HeldTranslator<CohereStream> {
       this.failed = true;
       return failure('the Cohere backend answered with a body that is not JSON');
     }
+    if (this.req.operation === 'rerank') return Buffer.from(JSON.stringify(rerankFromCohere(r, this.req.body)));
     if (this.req.operation === 'embeddings') {
       const out = embedToOpenAI(r, this.model, this.req.body.encoding_format);
       this.usage = toUsage(out.usage as Record<string, unknown>);
