@@ -68,7 +68,7 @@ declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [po
 JR_PROCS="jairouter jairouter_before jairouter_trace10 jairouter_trace100"
 declare -A ADMIN=([jairouter]=9491 [jairouter_before]=9494 [jairouter_trace10]=9495 [jairouter_trace100]=9496)
 declare -A OTEL_OF=(
-  [jairouter_trace10]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT/trace10 OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=${TRACE10_RATIO:-0.1}"
+  [jairouter_trace10]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT/trace10 OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=${TRACE10_RATIO:-0.1} ${TRACE10_ENV:-}"
   [jairouter_trace100]="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$OTLP_PORT/trace100 OTEL_TRACES_SAMPLER=always_on")
 # whatever OTEL_* the calling shell has, none of it reaches the proxies but what OTEL_OF sets
 OTEL_UNSET="OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG
