@@ -315,4 +315,33 @@ describe('fake OpenAI backend: failure modes', () => {
     const bad = await post('/v1/rerank', { model: 'bge-reranker', query: 'q', documents: [] });
     expect(bad.status).toBe(400);
   });
+
+  it('moderates as OpenAI does, read by the openai SDK: one result per input, text parts included', async () => {
+    const r = await client.moderations.create({ model: 'omni-moderation-latest', input: ['a calm day', 'something VIOLENT'] });
+    expect(r.results.map((x) => x.flagged)).toEqual([false, true]);
+    expect(r.results[1]!.categories.violence).toBe(true);
+    expect(r.results[1]!.category_scores.violence).toBeGreaterThan(0.9);
+    const parts = await client.moderations.create({ model: 'omni-moderation-latest', input: [{ type: 'text', text: 'VIOLENT text' }] });
+    expect(parts.results[0]!.flagged).toBe(true);
+  });
+
+  it('generates images as OpenAI does, read by the openai SDK: base64 with usage, or dall-e-3 URLs with the revised prompt', async () => {
+    const r = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red fox', n: 2 });
+    expect(r.data).toHaveLength(2);
+    expect(Buffer.from(r.data![0]!.b64_json!, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(r.usage).toMatchObject({ input_tokens: countTokens('a red fox'), output_tokens: 544 });
+    const d3 = await client.images.generate({ model: 'dall-e-3', prompt: 'a red fox' });
+    expect(d3.data![0]).toMatchObject({ revised_prompt: 'A picture of a red fox' });
+    expect(d3.data![0]!.url).toMatch(/^https:/);
+  });
+
+  it('speaks as OpenAI does, read by the openai SDK: audio bytes of the asked format, streamed', async () => {
+    const r = await client.audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'hello there' });
+    expect(r.headers.get('content-type')).toBe('audio/mpeg');
+    expect(Buffer.from(await r.arrayBuffer()).toString()).toBe('ID3hello there');
+    const wav = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'hi', response_format: 'wav' });
+    expect(Buffer.from(await wav.arrayBuffer()).subarray(0, 4).toString()).toBe('RIFF');
+    const bad = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: '' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+  });
 });

@@ -31,6 +31,21 @@ const ACCOUNT_HEADERS = {
   'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
 };
 
+
+/** OpenAI's moderation categories (omni-moderation). */
+const MODERATION_CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm', 'self-harm/intent', 'self-harm/instructions', 'sexual', 'sexual/minors', 'violence', 'violence/graphic'];
+/** Speech formats: the content type OpenAI answers with and the bytes a file of it starts with. */
+const SPEECH_FORMATS: Record<string, { type: string; magic: string }> = {
+  mp3: { type: 'audio/mpeg', magic: 'ID3' },
+  wav: { type: 'audio/wav', magic: 'RIFF' },
+  opus: { type: 'audio/ogg', magic: 'OggS' },
+  flac: { type: 'audio/flac', magic: 'fLaC' },
+  aac: { type: 'audio/aac', magic: '\xff\xf1' },
+  pcm: { type: 'audio/pcm', magic: '' },
+};
+/** A 1x1 transparent PNG. */
+const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+
 export { FAKE_MODES } from './fake-types.ts';
 export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 export { chatPromptTokens, chatReply, completionReply, countTokens, embeddingBase64, embeddingVector, streamPieces } from './fake-content.ts';
@@ -159,7 +174,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     events.emit('request', rec);
 
     const isInference =
-      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank');
+      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank' || path === '/v1/moderations' || path === '/v1/images/generations' || path === '/v1/audio/speech');
     const isHealth = method === 'GET' && (path === '/health' || path === '/v1/models' || path.startsWith('/v1/models/'));
     const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
     const m: FakeMode = applyMode ? mode : 'ok';
@@ -231,7 +246,71 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     if (path === '/v1/chat/completions') return chat(rec, body, res, m);
     if (path === '/v1/completions') return completions(rec, body, res, m);
     if (path === '/v1/rerank') return rerank(rec, body, res, m);
+    if (path === '/v1/moderations') return moderations(rec, body, res, m);
+    if (path === '/v1/images/generations') return images(body, res, m);
+    if (path === '/v1/audio/speech') return speech(body, res, m);
     return embeddings(body, res, m);
+  }
+
+  /** OpenAI's moderation answer: one result per input, flagged for violence when the text holds VIOLENT. */
+  async function moderations(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const input = body['input'];
+    const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map((x) => (typeof x === 'string' ? x : isObject(x) && typeof x['text'] === 'string' ? x['text'] : '')) : [];
+    if (texts.length === 0) return sendJson(res, 400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+    if (!(await slowReply(m, res))) return;
+    return sendJson(res, 200, {
+      id: `modr-${name}-${rec.seq}`,
+      model: body['model'],
+      results: texts.map((t) => {
+        const violent = t.includes('VIOLENT');
+        const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent]));
+        const scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent ? 0.98 : 0.0001]));
+        const applied = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, ['text']]));
+        return { flagged: violent, categories, category_scores: scores, category_applied_input_types: applied };
+      }),
+    });
+  }
+
+  /**
+   * OpenAI's image generation answer: `n` images; dall-e-3 with its revised prompt and a URL,
+   * gpt-image-1 (and others) base64 PNG with token usage.
+   */
+  async function images(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const prompt = body['prompt'];
+    if (typeof prompt !== 'string' || prompt === '') return sendJson(res, 400, errorBody("'prompt' is a required property", 'invalid_request_error', 'prompt', null));
+    const n = typeof body['n'] === 'number' && body['n'] > 0 ? Math.floor(body['n']) : 1;
+    if (!(await slowReply(m, res))) return;
+    if (String(body['model']).startsWith('dall-e-3')) {
+      return sendJson(res, 200, { created, data: Array.from({ length: n }, (_, i) => ({ url: `https://images.example/${name}/${i}.png`, revised_prompt: `A picture of ${prompt}` })) });
+    }
+    const input = countTokens(prompt);
+    return sendJson(res, 200, {
+      created,
+      data: Array.from({ length: n }, () => ({ b64_json: ONE_PIXEL_PNG })),
+      usage: { input_tokens: input, output_tokens: 272 * n, total_tokens: input + 272 * n, input_tokens_details: { text_tokens: input, image_tokens: 0 } },
+    });
+  }
+
+  /**
+   * OpenAI's text to speech answer: audio bytes in the asked format (a format's magic bytes, then
+   * the input text, so a test can check what was spoken), written in three pieces.
+   */
+  async function speech(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const input = body['input'];
+    if (typeof input !== 'string' || input === '') return sendJson(res, 400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+    if (typeof body['voice'] !== 'string') return sendJson(res, 400, errorBody("'voice' is a required property", 'invalid_request_error', 'voice', null));
+    const format = typeof body['response_format'] === 'string' ? body['response_format'] : 'mp3';
+    const kind = SPEECH_FORMATS[format];
+    if (kind === undefined) return sendJson(res, 400, errorBody(`Invalid value: '${format}'`, 'invalid_request_error', 'response_format', 'invalid_value'));
+    if (!(await slowReply(m, res))) return;
+    const audio = Buffer.concat([Buffer.from(kind.magic, 'latin1'), Buffer.from(input)]);
+    res.writeHead(200, { 'content-type': kind.type, 'transfer-encoding': 'chunked', 'x-fake-backend': name });
+    const third = Math.ceil(audio.length / 3);
+    for (let i = 0; i < audio.length; i += third) {
+      res.write(audio.subarray(i, i + third));
+      await sleep(5, res);
+    }
+    res.end();
   }
 
   /** vLLM's rerank answer (the Jina/Cohere request shape): results by relevance, each with its document. */

@@ -1,4 +1,4 @@
-import type { Adapter } from './types.ts';
+import type { Adapter, Operation } from './types.ts';
 import { anthropic } from './anthropic/adapter.ts';
 import { azureOpenAI } from './azure-openai.ts';
 import { cohere } from './cohere/adapter.ts';
@@ -9,12 +9,23 @@ import { openAICompatible } from './openai-compatible.ts';
 import { dashScope, huggingFace, hunyuan } from './openai-like.ts';
 import { redactingErrors } from './redact.ts';
 
-const OPENAI_FAMILY = ['openai', 'vllm', 'ollama', 'xinference', 'localai', 'gpustack'] as const;
-/** Self-hosted engines that also serve the Cohere/Jina rerank API at {url}/rerank (vLLM: /v1/rerank; Xinference, LocalAI, GPUStack likewise). */
-const RERANKING: ReadonlySet<string> = new Set(['vllm', 'xinference', 'localai', 'gpustack']);
+/**
+ * The OpenAI-compatible servers and what each serves beyond chat, completions and embeddings:
+ * OpenAI moderations, image generation and speech; the self-hosted engines the Cohere/Jina rerank
+ * API at {url}/rerank (vLLM: /v1/rerank), and Xinference, LocalAI and GPUStack image generation and
+ * speech (text to speech at {url}/audio/speech) too.
+ */
+const OPENAI_FAMILY: Readonly<Record<string, readonly Operation[]>> = {
+  openai: ['moderations', 'images', 'speech'],
+  vllm: ['rerank'],
+  ollama: [],
+  xinference: ['rerank', 'images', 'speech'],
+  localai: ['rerank', 'images', 'speech'],
+  gpustack: ['rerank', 'images', 'speech'],
+};
 
 const registry = new Map<string, Adapter>(
-  OPENAI_FAMILY.map((n) => [n, openAICompatible(n, RERANKING.has(n) ? { operations: ['chat', 'completions', 'embeddings', 'rerank'] } : {})]),
+  Object.entries(OPENAI_FAMILY).map(([n, more]) => [n, openAICompatible(n, { operations: ['chat', 'completions', 'embeddings', ...more] })]),
 );
 for (const a of [azureOpenAI(), huggingFace(), dashScope(), hunyuan(), cohere()]) registry.set(a.name, a);
 registry.set('anthropic', anthropic());

@@ -22,6 +22,9 @@ const PATHS: Record<Operation, string> = {
   completions: '/completions',
   embeddings: '/embeddings',
   rerank: '/rerank',
+  moderations: '/moderations',
+  images: '/images/generations',
+  speech: '/audio/speech',
 };
 
 /** What every server of the OpenAI API serves; `OpenAIVariant.operations` says when one serves more. */
@@ -35,7 +38,7 @@ const USAGE_BODY_CAP = 8 * 1024 * 1024;
  * Hugging Face, DashScope, Hunyuan); every hook is optional and the default is OpenAI's.
  */
 export interface OpenAIVariant {
-  /** The operations the server serves (default chat, completions, embeddings; OpenAI itself has no rerank). */
+  /** The operations the server serves (default chat, completions, embeddings; see adapters/index.ts for who serves more). */
   readonly operations?: readonly Operation[];
   /** The credential header when `options.authHeader` is unset (authorization). */
   readonly authHeader?: string;
@@ -81,7 +84,7 @@ function toUpstream(
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length),
-    accept: req.stream ? 'text/event-stream' : 'application/json',
+    accept: req.stream ? 'text/event-stream' : req.operation === 'speech' ? '*/*' : 'application/json',
     'user-agent': USER_AGENT,
     'x-request-id': req.requestId,
   };
@@ -141,8 +144,10 @@ class PassThrough implements ResponseTranslator {
     // 401/403 mean the backend refused the gateway's credential, not the client's: held back
     // and answered as a gateway fault (502), never passed on as if the client's key were wrong.
     if (status >= 500 || status === 429 || status === 401 || status === 403) return 'error';
-    this.ok = status < 300;
-    if (this.ok && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
+    // Usage is read from a JSON answer only (not from speech audio, which is relayed as it comes).
+    const type = String(headers['content-type'] ?? '');
+    this.ok = status < 300 && (type === '' || type.includes('json'));
+    if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
       this.relay = new SseRelay(!this.req.clientWantsUsage);
       return 'stream';
     }

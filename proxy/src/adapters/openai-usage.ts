@@ -9,11 +9,13 @@ export function usageFromBody(body: Buffer): Usage | null {
 
 /**
  * OpenAI's usage object (`prompt_tokens`, `completion_tokens`) as the proxy counts it. A rerank
- * answer (vLLM, Jina) reports only `total_tokens`: all of them read, none generated.
+ * answer (vLLM, Jina) reports only `total_tokens`: all of them read, none generated; an image
+ * generation answer `input_tokens` and `output_tokens`.
  */
 export function toUsage(u: Record<string, unknown>): Usage {
-  const p = u.prompt_tokens;
-  const c = u.completion_tokens;
+  // Image generation (gpt-image-1) names them as the Responses API does.
+  const p = u.prompt_tokens ?? u.input_tokens;
+  const c = u.completion_tokens ?? u.output_tokens;
   const t = u.total_tokens;
   if (typeof p !== 'number' && typeof c !== 'number' && typeof t === 'number') return { promptTokens: t, completionTokens: 0 };
   return { promptTokens: typeof p === 'number' ? p : 0, completionTokens: typeof c === 'number' ? c : 0 };

@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 
-export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank';
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'moderations' | 'images' | 'speech';
 
 /** Every operation, in the order the capability bits and messages list them. */
-export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank'];
+export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank', 'moderations', 'images', 'speech'];
 
 /** What the proxy parsed from the client request. Adapters never mutate it: a retry translates it again. */
 export interface ClientRequest {

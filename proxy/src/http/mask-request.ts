@@ -4,8 +4,8 @@ import type { Masker } from '../masking/masker.ts';
 /**
  * Tenant.spec.masking.requests: masks every text a request sends upstream, in place, before
  * any adapter sees it: message contents (strings and text parts), system prompts, assistant tool
- * call arguments, tool results, completion prompts, embedding inputs and a rerank's query and
- * documents, on the OpenAI and the
+ * call arguments, tool results, completion and image prompts, embedding and moderation inputs,
+ * and a rerank's query and documents, on the OpenAI and the
  * Anthropic API alike. When anything was masked the raw body is re-serialised, so pass-through
  * adapters, which send the raw bytes, send the masked text too. Counts per rule go to `counts`.
  * Returns the request to forward (the same one when nothing matched).
@@ -52,7 +52,14 @@ function maskBody(b: Record<string, unknown>, masker: Masker, counts: Record<str
   for (const field of ['prompt', 'input', 'query'] as const) {
     const v = b[field];
     if (typeof v === 'string') b[field] = text(v);
-    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (typeof v[i] === 'string') v[i] = text(v[i] as string);
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === 'string') v[i] = text(x);
+        // A moderation's multimodal input: `{type: 'text', text}` parts.
+        else if (typeof x === 'object' && x !== null && typeof (x as { text?: unknown }).text === 'string') (x as { text: string }).text = text((x as { text: string }).text);
+      }
+    }
   }
   // A rerank request's documents: strings, or objects (every string in them).
   if (Array.isArray(b.documents)) {

@@ -26,7 +26,7 @@ import { unmaskableField } from '../masking/response.ts';
 import { ContentCapture } from '../masking/content-log.ts';
 import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from './records.ts';
 import { readBody } from './read-body.ts';
-import { rerankProblem } from './rerank.ts';
+import { operationProblem } from './operations.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
 const MAX_JSON_DEPTH = 64;
@@ -40,6 +40,9 @@ const OPERATIONS: Record<string, Operation> = {
   // The Cohere/Jina rerank request (vLLM, Xinference, LocalAI, GPUStack serve it), and Cohere's v2 path.
   '/v1/rerank': 'rerank',
   '/v2/rerank': 'rerank',
+  '/v1/moderations': 'moderations',
+  '/v1/images/generations': 'images',
+  '/v1/audio/speech': 'speech',
 };
 const MODELS = '/v1/models';
 
@@ -372,8 +375,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (Array.isArray(b.tools) && b.tools.length > MAX_TOOLS) return reject(ex, Errors.tooMany('tools', b.tools.length, MAX_TOOLS));
     const stream = b.stream === true;
     if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
-    if (operation === 'rerank') {
-      const bad = rerankProblem(b);
+    if (operation !== 'chat' && operation !== 'completions' && operation !== 'embeddings') {
+      const bad = operationProblem(operation, b);
       if (bad !== null) return reject(ex, Errors.badField(bad.field, bad.message));
     }
     const so = b.stream_options as { include_usage?: unknown } | undefined;

@@ -44,6 +44,8 @@ export function maskOpenAIBody(body: Json, text: MaskText): boolean {
       else if (isObject(r.document)) set(r.document, 'text');
     }
   }
+  // An image generation answer: the prompt as the model rewrote it (DALL-E 3).
+  if (Array.isArray(body.data)) for (const d of body.data) if (isObject(d)) set(d, 'revised_prompt');
   if (isObject(body.error)) set(body.error, 'message');
   return changed;
 }

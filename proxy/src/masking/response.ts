@@ -252,10 +252,10 @@ function lastBoundary(b: Buffer): number {
 /**
  * The response translator of an attempt with the tenant's response masking (and the content
  * capture of `--log-content`) around it, or the translator itself when there is neither or the
- * answer holds no text (embeddings).
+ * answer holds no text (embeddings; speech, whose answer is audio: its input text is masked on the way in).
  */
 export function maskedResponse(inner: ResponseTranslator, masker: Masker | null, schema: ClientSchema, operation: string, capture: ContentCapture | null = null): ResponseTranslator {
-  if ((masker === null && capture === null) || operation === 'embeddings') return inner;
+  if ((masker === null && capture === null) || operation === 'embeddings' || operation === 'speech') return inner;
   return new MaskedResponse(inner, masker, schema, capture);
 }
 

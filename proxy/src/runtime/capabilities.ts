@@ -14,6 +14,9 @@ export const Need = {
   completions: 16,
   embeddings: 32,
   rerank: 64,
+  moderations: 128,
+  images: 256,
+  speech: 512,
 } as const;
 
 const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
@@ -24,6 +27,9 @@ const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
   [Need.completions, 'completions', 'adapter'],
   [Need.embeddings, 'embeddings', 'adapter'],
   [Need.rerank, 'rerank', 'adapter'],
+  [Need.moderations, 'moderations', 'adapter'],
+  [Need.images, 'image generation', 'adapter'],
+  [Need.speech, 'speech', 'adapter'],
 ];
 
 /** The bits a backend cannot serve: features it declares false, operations its adapter lacks. */
@@ -85,7 +91,7 @@ export function estimateTokens(op: Operation, body: Readonly<Record<string, unkn
     countValue(body.query, counter);
     if (Array.isArray(body.documents)) for (const d of body.documents as unknown[]) countValue(typeof d === 'object' && d !== null ? (d as { text?: unknown }).text : d, counter);
   } else {
-    countValue(op === 'completions' ? body.prompt : body.input, counter);
+    countValue(op === 'completions' || op === 'images' ? body.prompt : body.input, counter);
   }
   const out = body.max_completion_tokens ?? body.max_tokens;
   return Math.ceil(counter.ascii / 4) + counter.other + (typeof out === 'number' && out > 0 ? out : 0);

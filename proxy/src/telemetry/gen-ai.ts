@@ -36,8 +36,16 @@ export function providerName(adapter: string): string {
   return PROVIDERS[adapter] ?? adapter;
 }
 
-/** gen_ai.operation.name of each operation: the conventions' names, and `rerank` (the conventions have none for it). */
-export const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings', rerank: 'rerank' };
+/** gen_ai.operation.name of each operation: the conventions' names, and ours where they have none (rerank, moderation, image_generation, text_to_speech). */
+export const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = {
+  chat: 'chat',
+  completions: 'text_completion',
+  embeddings: 'embeddings',
+  rerank: 'rerank',
+  moderations: 'moderation',
+  images: 'image_generation',
+  speech: 'text_to_speech',
+};
 
 const exactNames = new WeakMap<RouteRuntime, ReadonlySet<string>>();
 

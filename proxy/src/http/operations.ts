@@ -1,0 +1,47 @@
+// What a request of the operations beyond chat, completions and embeddings must hold before it
+// is routed (the fields the operation cannot do without, and what the gateway does not relay);
+// the rest of the body goes to the backend as it came.
+import type { Operation } from '../adapters/types.ts';
+
+/** Cohere's documented maximum per request; larger lists are refused rather than sent. */
+export const MAX_RERANK_DOCUMENTS = 10_000;
+
+/** The first problem of a rerank body (the field and why), or null when it can be routed. */
+export function rerankProblem(b: Readonly<Record<string, unknown>>): { field: string; message: string } | null {
+  if (typeof b.query !== 'string' || b.query === '') return { field: 'query', message: 'query must be a non-empty string' };
+  const docs = b.documents;
+  if (!Array.isArray(docs) || docs.length === 0) return { field: 'documents', message: 'documents must be a non-empty array of strings or objects' };
+  if (docs.length > MAX_RERANK_DOCUMENTS) return { field: 'documents', message: `documents holds ${docs.length} entries, more than the ${MAX_RERANK_DOCUMENTS} allowed` };
+  for (let i = 0; i < docs.length; i++) {
+    const d = docs[i];
+    if (typeof d !== 'string' && (typeof d !== 'object' || d === null || Array.isArray(d))) return { field: 'documents', message: `documents[${i}] must be a string or an object` };
+  }
+  const n = b.top_n;
+  if (n !== undefined && n !== null && !(Number.isInteger(n) && (n as number) > 0)) return { field: 'top_n', message: 'top_n must be a positive integer' };
+  return null;
+}
+
+type Problem = { field: string; message: string } | null;
+
+/** The first problem of a rerank, moderations or image generation body, or null. */
+export function operationProblem(op: Operation, b: Readonly<Record<string, unknown>>): Problem {
+  if (op === 'rerank') return rerankProblem(b);
+  if (op === 'moderations') {
+    const input = b.input;
+    if (typeof input === 'string' ? input === '' : !Array.isArray(input) || input.length === 0) return { field: 'input', message: 'input must be a non-empty string or array' };
+    return null;
+  }
+  if (op === 'images') {
+    if (typeof b.prompt !== 'string' || b.prompt === '') return { field: 'prompt', message: 'prompt must be a non-empty string' };
+    // Partial images arrive as their own event stream, which the gateway does not relay yet.
+    if (b.stream === true) return { field: 'stream', message: 'streaming image generation is not supported by the gateway: send stream false (the default)' };
+    return null;
+  }
+  if (op === 'speech') {
+    if (typeof b.input !== 'string' || b.input === '') return { field: 'input', message: 'input must be a non-empty string' };
+    // gpt-4o-mini-tts's event stream of audio deltas, which the gateway does not relay yet.
+    if (b.stream_format === 'sse') return { field: 'stream_format', message: 'stream_format sse is not supported by the gateway: send audio (the default), which is streamed back as it is generated' };
+    return null;
+  }
+  return null;
+}

@@ -1,0 +1,136 @@
+// POST /v1/moderations, /v1/images/generations and /v1/audio/speech through the proxy, driven by
+// the official `openai` SDK (moderations.create, images.generate, audio.speech.create): routed by
+// model, passed through to the
+// backends whose adapter serves them (the model rewritten), refused with a 400 naming the
+// operation elsewhere, with masking, usage and the gen_ai metrics of the other operations.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
+import { PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
+import { startInProcess, type InProcessProxy } from './in-process.ts';
+
+const KEY = 'sk-modimg-tenant-0001';
+const MASKED = 'sk-modimg-masked-0002';
+const EMAIL = 'jane.doe@example.com';
+
+let upstream: FakeBackend;
+let proxy: InProcessProxy;
+
+beforeAll(async () => {
+  upstream = await startFakeOpenAI({ name: 'oai' });
+  proxy = await startInProcess(toYaml(
+    providerSecret(),
+    modelRoute('moderation', { models: ['omni-moderation-latest'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('speech', { models: ['gpt-4o-mini-tts'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('local-speech', { models: ['local-tts'], backends: [{ name: 'localai-tts', adapter: 'localai', url: upstream.url, model: 'piper', credentialsRef: PROVIDER_REF }] }),
+    modelRoute('images', { models: ['gpt-image-1', 'dall-e-3'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('local-images', { models: ['sd-turbo'], backends: [{ name: 'localai', adapter: 'localai', url: upstream.url, model: 'stablediffusion', credentialsRef: PROVIDER_REF }] }),
+    modelRoute('vllm-chat', { models: ['llama'], backends: [{ name: 'vllm', adapter: 'vllm', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    tenantWithKeys('acme', { k: KEY }),
+    tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'], responses: ['email'] } }),
+  ));
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+});
+
+const client = (key = KEY): OpenAI => proxy.client(key);
+
+describe('moderations', () => {
+  it('openai SDK moderations.create: passed through to an openai backend, one result per input', async () => {
+    const r = await client().moderations.create({ model: 'omni-moderation-latest', input: ['a calm day', 'something VIOLENT'] });
+    expect(r.results.map((x) => x.flagged)).toEqual([false, true]);
+    const sent = upstream.inferenceRequests().at(-1)!;
+    expect(sent.path).toBe('/v1/moderations');
+    expect(sent.body).toEqual({ model: 'omni-moderation-latest', input: ['a calm day', 'something VIOLENT'] });
+  });
+
+  it('a route whose backends do not moderate (vllm) answers 400 naming the operation; nothing is sent', async () => {
+    const before = upstream.inferenceRequests().length;
+    const e = await client().moderations.create({ model: 'llama', input: 'x' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((e as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('no backend of route ai/vllm-chat supports moderations');
+    expect(upstream.inferenceRequests().length).toBe(before);
+  });
+
+  it('masking: text inputs and multimodal text parts are masked before the backend sees them', async () => {
+    await client(MASKED).moderations.create({ model: 'omni-moderation-latest', input: [{ type: 'text', text: `mail ${EMAIL}` }] });
+    const sent = JSON.stringify(upstream.inferenceRequests().at(-1)!.body);
+    expect(sent).not.toContain(EMAIL);
+    expect(sent).toContain('[MASKED:email]');
+  });
+
+  it('no input is a 400 naming it', async () => {
+    const res = await proxy.post('/v1/moderations', KEY, { model: 'omni-moderation-latest', input: [] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('input');
+  });
+});
+
+describe('image generation', () => {
+  it('openai SDK images.generate: passed through, usage counted as input and output tokens', async () => {
+    const r = await client().images.generate({ model: 'gpt-image-1', prompt: 'a red fox', n: 2 });
+    expect(r.data).toHaveLength(2);
+    expect(upstream.inferenceRequests().at(-1)!.path).toBe('/v1/images/generations');
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_operation_name="image_generation"[^}]*gen_ai_token_type="output"[^}]*\} 544/);
+  });
+
+  it('to a LocalAI backend, with the backend\'s model', async () => {
+    const r = await client().images.generate({ model: 'sd-turbo', prompt: 'a red fox' });
+    expect(r.data).toHaveLength(1);
+    expect(upstream.inferenceRequests().at(-1)!.body).toMatchObject({ model: 'stablediffusion', prompt: 'a red fox' });
+  });
+
+  it('masking: the prompt on the way in, the revised prompt on the way out', async () => {
+    const r = await client(MASKED).images.generate({ model: 'dall-e-3', prompt: `a letter to ${EMAIL}` });
+    expect(JSON.stringify(upstream.inferenceRequests().at(-1)!.body)).not.toContain(EMAIL);
+    expect(r.data![0]!.revised_prompt).toBe('A picture of a letter to [MASKED:email]');
+  });
+
+  it('stream: true and a missing prompt are 400s naming the field; a route without image generation names the operation', async () => {
+    for (const [body, param] of [
+      [{ model: 'gpt-image-1', prompt: 'x', stream: true }, 'stream'],
+      [{ model: 'gpt-image-1' }, 'prompt'],
+    ] as const) {
+      const res = await proxy.post('/v1/images/generations', KEY, body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
+    }
+    const e = await client().images.generate({ model: 'llama', prompt: 'x' }).catch((x: unknown) => x);
+    expect((e as Error).message).toContain('no backend of route ai/vllm-chat supports image generation');
+  });
+});
+
+describe('speech', () => {
+  it('openai SDK audio.speech.create: the audio is streamed back as the backend writes it, content type kept', async () => {
+    const r = await client().audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'hello there' });
+    expect(r.headers.get('content-type')).toBe('audio/mpeg');
+    expect(r.headers.get('x-jairouter-backend')).toBe('oai');
+    expect(Buffer.from(await r.arrayBuffer()).toString()).toBe('ID3hello there');
+    expect(upstream.inferenceRequests().at(-1)!.path).toBe('/v1/audio/speech');
+  });
+
+  it('to a LocalAI backend with its model; masking masks the text to be spoken', async () => {
+    const r = await client(MASKED).audio.speech.create({ model: 'local-tts', voice: 'alloy', input: `write to ${EMAIL}`, response_format: 'wav' });
+    const audio = Buffer.from(await r.arrayBuffer());
+    expect(audio.subarray(0, 4).toString()).toBe('RIFF');
+    expect(audio.toString()).not.toContain(EMAIL);
+    expect(upstream.inferenceRequests().at(-1)!.body).toMatchObject({ model: 'piper', input: 'write to [MASKED:email]' });
+  });
+
+  it('stream_format sse and an empty input are 400s naming the field; a route without speech names the operation', async () => {
+    for (const [body, param] of [
+      [{ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'x', stream_format: 'sse' }, 'stream_format'],
+      [{ model: 'gpt-4o-mini-tts', voice: 'alloy', input: '' }, 'input'],
+    ] as const) {
+      const res = await proxy.post('/v1/audio/speech', KEY, body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
+    }
+    const e = await client().audio.speech.create({ model: 'llama', voice: 'alloy', input: 'x' }).catch((x: unknown) => x);
+    expect((e as Error).message).toContain('no backend of route ai/vllm-chat supports speech');
+  });
+});
+
