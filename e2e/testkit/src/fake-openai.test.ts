@@ -7,6 +7,7 @@ import {
   countTokens,
   embeddingVector,
   startFakeOpenAI,
+  streamPieces,
 } from './fake-openai.ts';
 import type { FakeBackend } from './fake-openai.ts';
 import { chunkKind, loadFixture, parseSse, shapeOf } from './openai-shape.ts';
@@ -343,5 +344,204 @@ describe('fake OpenAI backend: failure modes', () => {
     expect(Buffer.from(await wav.arrayBuffer()).subarray(0, 4).toString()).toBe('RIFF');
     const bad = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: '' }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});
+
+describe('fake OpenAI backend: the Responses API, read by the openai SDK', () => {
+  const weatherTool = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
+
+  it('creates a response: a message naming the backend, usage, and the request recorded', async () => {
+    const r = await client.responses.create({ model: 'm-1', input: 'hi there', instructions: 'Be brief.' });
+    expect(r.id).toMatch(/^resp_[0-9a-f]{48}$/);
+    expect(r.object).toBe('response');
+    expect(r.status).toBe('completed');
+    expect(r.model).toBe('m-1');
+    expect(r.instructions).toBe('Be brief.');
+    expect(r.output_text).toBe('Hello from alpha: hi there');
+    expect(r.output).toHaveLength(1);
+    expect(r.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed' });
+    expect(r.output[0]?.id).toMatch(/^msg_/);
+    // input: "Be brief." + "hi there"; output: "Hello from alpha: hi there"
+    expect(r.usage).toEqual({
+      input_tokens: 4,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: countTokens('Hello from alpha: hi there'),
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 4 + countTokens('Hello from alpha: hi there'),
+    });
+    const rec = fake.requests.at(-1);
+    expect(rec).toMatchObject({ method: 'POST', path: '/v1/responses', stream: false, outcome: 'completed' });
+    expect(rec?.body).toMatchObject({ model: 'm-1', input: 'hi there' });
+    expect(fake.inferenceRequests()).toHaveLength(1);
+    expect(fake.storedResponses()).toContain(r.id);
+    // output_text is computed by the SDK, never sent.
+    const raw = await json(await post('/v1/responses', { model: 'm-1', input: 'raw' }));
+    expect(raw).not.toHaveProperty('output_text');
+    expect(raw).toMatchObject({ status: 'completed', error: null, incomplete_details: null, truncation: 'disabled', text: { format: { type: 'text' } } });
+  });
+
+  it('store: false keeps nothing', async () => {
+    const r = await client.responses.create({ model: 'm-1', input: 'forget me', store: false });
+    expect(fake.storedResponses()).not.toContain(r.id);
+    await expect(client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    // The SDK's Response type has no `store`; the wire carries it.
+    const raw = await json(await post('/v1/responses', { model: 'm-1', input: 'forget me', store: false }));
+    expect(raw.store).toBe(false);
+    expect(fake.storedResponses()).not.toContain(raw.id);
+  });
+
+  it('streams named events numbered from 0, without [DONE]; the SDK accumulates the final response', async () => {
+    const stream = client.responses.stream({ model: 'm-1', input: 'stream this please' });
+    const types: string[] = [];
+    const seqs: number[] = [];
+    let deltas = '';
+    for await (const ev of stream) {
+      types.push(ev.type);
+      seqs.push(ev.sequence_number);
+      if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+    }
+    const text = 'Hello from alpha: stream this please';
+    expect(deltas).toBe(text);
+    const pieces = streamPieces(text).length;
+    expect(types).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      ...Array<string>(pieces).fill('response.output_text.delta'),
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(seqs).toEqual(types.map((_, i) => i));
+    const final = await stream.finalResponse();
+    expect(final.status).toBe('completed');
+    expect(final.output_text).toBe(text);
+    expect(final.usage?.output_tokens).toBe(countTokens(text));
+    expect(final.usage?.input_tokens).toBe(3);
+
+    // On the wire: every event named by an event: line matching its data, and no [DONE].
+    const res = await post('/v1/responses', { model: 'm-1', input: 'raw', stream: true });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const raw = await res.text();
+    expect(raw).not.toContain('[DONE]');
+    const blocks = raw.split('\n\n').filter((b) => b !== '');
+    for (const b of blocks) {
+      const [eventLine, dataLine] = b.split('\n');
+      expect(eventLine).toBe(`event: ${(JSON.parse(dataLine!.slice('data: '.length)) as { type: string }).type}`);
+    }
+    expect(blocks.at(-1)).toMatch(/^event: response\.completed\n/);
+  });
+
+  it('streams a function call as argument deltas', async () => {
+    const stream = await client.responses.create({ model: 'm-1', input: 'weather?', tools: [weatherTool], stream: true });
+    const types: string[] = [];
+    let args = '';
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.function_call_arguments.delta') args += ev.delta;
+      if (ev.type === 'response.completed') expect(ev.response.output[0]).toMatchObject({ type: 'function_call', name: 'get_weather', arguments: '{"city":"Paris"}' });
+    }
+    expect(args).toBe('{"city":"Paris"}');
+    expect(types).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+  });
+
+  it('runs a tool loop over previous_response_id', async () => {
+    const r1 = await client.responses.create({ model: 'm-1', input: 'What is the weather?', tools: [weatherTool] });
+    expect(r1.output).toHaveLength(1);
+    const call = r1.output[0];
+    if (call?.type !== 'function_call') throw new Error(`expected a function call, got ${call?.type}`);
+    expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' });
+    expect(call.id).toMatch(/^fc_/);
+    expect(call.call_id).toMatch(/^call_/);
+    expect(r1.output_text).toBe('');
+
+    const r2 = await client.responses.create({
+      model: 'm-1',
+      previous_response_id: r1.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+      tools: [weatherTool],
+    });
+    expect(r2.output_text).toBe('The tool said: sunny');
+    expect(r2.previous_response_id).toBe(r1.id);
+    expect(fake.requests.at(-1)?.body).toMatchObject({ previous_response_id: r1.id });
+
+    // A plain follow-up shows the chain was honoured.
+    const r3 = await client.responses.create({ model: 'm-1', previous_response_id: r2.id, input: 'thanks' });
+    expect(r3.output_text).toBe(`Hello from alpha: thanks [after ${r2.id}]`);
+
+    // A tool output for a call nobody made is refused, as OpenAI does.
+    await expect(
+      client.responses.create({ model: 'm-1', previous_response_id: r1.id, input: [{ type: 'function_call_output', call_id: 'call_nope', output: 'x' }] }),
+    ).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('retrieves, lists input items newest first, refuses to cancel, deletes', async () => {
+    const r = await client.responses.create({
+      model: 'm-1',
+      input: [
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: 'reply' },
+        { role: 'user', content: [{ type: 'input_text', text: 'second' }] },
+      ],
+    });
+    expect(r.output_text).toBe('Hello from alpha: second');
+
+    const got = await client.responses.retrieve(r.id);
+    expect(got.id).toBe(r.id);
+    expect(got.output_text).toBe('Hello from alpha: second');
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/responses/${r.id}` });
+
+    const page = await client.responses.inputItems.list(r.id);
+    expect(page.data.length).toBe(3);
+    expect(page.data.map((it) => (it.type === 'message' ? it.content.map((c) => ('text' in c ? c.text : '')).join('') : it.type))).toEqual(['second', 'reply', 'first']);
+    for (const it of page.data) expect(it.id).toMatch(/^msg_/);
+    expect(page.data[1]).toMatchObject({ role: 'assistant', content: [{ type: 'output_text', text: 'reply' }] });
+    expect(page.has_more).toBe(false);
+    const asc = await client.responses.inputItems.list(r.id, { order: 'asc' });
+    expect(asc.data.map((it) => it.id)).toEqual(page.data.map((it) => it.id).reverse());
+
+    await expect(client.responses.cancel(r.id)).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+
+    await client.responses.delete(r.id);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `/v1/responses/${r.id}`, outcome: 'completed' });
+    expect(fake.storedResponses()).not.toContain(r.id);
+    await expect(client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.responses.delete(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.responses.inputItems.list(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('answers an unknown previous_response_id with OpenAI\'s 404', async () => {
+    const err = await client.responses.create({ model: 'm-1', input: 'hi', previous_response_id: 'resp_missing' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((err as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({
+      message: "Previous response with id 'resp_missing' not found.",
+      type: 'invalid_request_error',
+      param: 'previous_response_id',
+      code: 'previous_response_not_found',
+    });
+  });
+
+  it('applies failure modes to POST /v1/responses only; slowStream delays every event', async () => {
+    const r = await client.responses.create({ model: 'm-1', input: 'before' });
+    fake.setMode('error500');
+    await expect(client.responses.create({ model: 'm-1', input: 'during' })).rejects.toBeInstanceOf(OpenAI.InternalServerError);
+    expect((await client.responses.retrieve(r.id)).id).toBe(r.id);
+
+    fake.setMode('slowStream', { chunkDelayMs: 30 });
+    const t0 = Date.now();
+    const events = parseSse(await (await post('/v1/responses', { model: 'm-1', input: 'slow', stream: true })).text());
+    expect(events.length).toBeGreaterThan(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual((events.length - 1) * 30);
   });
 });

@@ -3,6 +3,7 @@
 // deterministic and name the backend that answered, so a test can tell which backend a
 // request reached; failure modes (errors, resets, hangs, broken or slow streams) are
 // switched at runtime so failover paths can be exercised without a real provider.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -60,6 +61,47 @@ function sse(obj: unknown): string {
   return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
 }
 
+/** A Responses API stream event: named by an `event:` line carrying its type. */
+function namedSse(obj: Record<string, unknown>): string {
+  return `event: ${String(obj['type'])}\ndata: ${JSON.stringify(obj)}\n\n`;
+}
+
+/** An OpenAI-style object id: the prefix, then 48 random hex digits. */
+function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(24).toString('hex')}`;
+}
+
+/** The text of a Responses message's content or a tool output: a string, or its parts' texts. */
+function itemText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((p: unknown) => (isObject(p) && typeof p['text'] === 'string' ? p['text'] : ''))
+    .filter((t) => t !== '')
+    .join(' ');
+}
+
+/**
+ * Input items as OpenAI stores and lists them: a string input is one user message; messages
+ * get an id, a status and content parts (input_text, or output_text for assistant messages
+ * echoed back); other items (function_call, function_call_output, ...) keep what they have
+ * and get an id and status when they lack one.
+ */
+function normaliseInput(input: unknown): Record<string, unknown>[] {
+  const items: unknown[] = typeof input === 'string' ? [{ role: 'user', content: input }] : Array.isArray(input) ? input : [];
+  return items.filter(isObject).map((item) => {
+    const type = typeof item['type'] === 'string' ? item['type'] : 'message';
+    if (type !== 'message') {
+      return { ...item, id: typeof item['id'] === 'string' ? item['id'] : newId(type === 'function_call' ? 'fc' : 'item'), status: item['status'] ?? 'completed' };
+    }
+    const role = item['role'];
+    const content = item['content'];
+    const partType = role === 'assistant' ? 'output_text' : 'input_text';
+    const parts = typeof content === 'string' ? [{ type: partType, text: content, ...(role === 'assistant' ? { annotations: [] } : {}) }] : content;
+    return { id: typeof item['id'] === 'string' ? item['id'] : newId('msg'), type: 'message', role, status: 'completed', content: parts };
+  });
+}
+
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBackend> {
@@ -77,6 +119,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   let seq = 0;
   let closedForGood = false;
   let created = Math.floor(Date.now() / 1000);
+  /** Responses kept (store not false) with their input items, by id, for previous_response_id, retrieve and input_items. */
+  const storedResponses = new Map<string, { response: Record<string, unknown>; input: Record<string, unknown>[] }>();
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -174,7 +218,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     events.emit('request', rec);
 
     const isInference =
-      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank' || path === '/v1/moderations' || path === '/v1/images/generations' || path === '/v1/audio/speech');
+      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank' || path === '/v1/moderations' || path === '/v1/images/generations' || path === '/v1/audio/speech' || path === '/v1/responses');
     const isHealth = method === 'GET' && (path === '/health' || path === '/v1/models' || path.startsWith('/v1/models/'));
     const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
     const m: FakeMode = applyMode ? mode : 'ok';
@@ -226,6 +270,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       }
       return sendJson(res, 200, { id, object: 'model', created, owned_by: name });
     }
+    const stored = /^\/v1\/responses\/([^/]+)(\/cancel|\/input_items)?$/.exec(path);
+    if (stored !== null) return storedResponse(method, url, decodeURIComponent(stored[1] ?? ''), stored[2] ?? '', res);
     if (!isInference) {
       return sendJson(res, 404, errorBody(`Invalid URL (${method} ${path})`, 'invalid_request_error', null, null));
     }
@@ -249,6 +295,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     if (path === '/v1/moderations') return moderations(rec, body, res, m);
     if (path === '/v1/images/generations') return images(body, res, m);
     if (path === '/v1/audio/speech') return speech(body, res, m);
+    if (path === '/v1/responses') return responses(rec, body, res, m);
     return embeddings(body, res, m);
   }
 
@@ -335,18 +382,23 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     });
   }
 
-  /** Writes a stream of chunks in the given mode; stops early when the peer goes away. */
+  /**
+   * Writes a stream of chunks in the given mode; stops early when the peer goes away. Chat
+   * framing is `data:` lines ending in `data: [DONE]`; Responses API framing names every event
+   * by its type and has no [DONE].
+   */
   async function writeStream(
     rec: RecordedRequest,
     res: ServerResponse,
     m: FakeMode,
     chunks: unknown[],
     usageChunk: unknown | undefined,
+    framing: 'chat' | 'responses' = 'chat',
   ): Promise<void> {
     res.writeHead(200, { ...SSE_HEADERS, 'x-fake-backend': name, 'x-request-id': `req_${name}`, ...ACCOUNT_HEADERS });
     res.flushHeaders();
     const chunkDelay = m === 'slowStream' ? (modeOpts.chunkDelayMs ?? 50) : 0;
-    // The role chunk plus N content chunks go out before a streamBreak.
+    // The role chunk plus N content chunks (Responses: the first N + 1 events) go out before a streamBreak.
     const breakAt = m === 'streamBreak' || m === 'streamTruncate' ? 1 + (modeOpts.breakAfterChunks ?? 2) : Infinity;
     const all = usageChunk === undefined ? chunks : [...chunks, usageChunk];
     for (let i = 0; i < all.length; i++) {
@@ -364,10 +416,13 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
       }
       if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
       if (res.destroyed) return;
-      if (!(await writeEvent(res, sse(all[i])))) return;
+      const chunk = all[i];
+      if (!(await writeEvent(res, framing === 'responses' && isObject(chunk) ? namedSse(chunk) : sse(chunk)))) return;
     }
-    if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
-    if (!(await writeEvent(res, sse('[DONE]')))) return;
+    if (framing === 'chat') {
+      if (chunkDelay > 0 && !(await sleep(chunkDelay, res))) return;
+      if (!(await writeEvent(res, sse('[DONE]')))) return;
+    }
     res.end();
   }
 
@@ -508,6 +563,152 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     return writeStream(rec, res, m, chunks, usageChunk);
   }
 
+  /**
+   * OpenAI's Responses API (POST /v1/responses). The reply is deterministic: the tool's output
+   * echoed when the last input item is a function_call_output, else a call of the first function
+   * tool (arguments {"city":"Paris"}) when function tools are given, else a message naming the
+   * backend and the last user text, with " [after <id>]" when it continues a previous response.
+   * Input tokens count this request's instructions and input texts; output tokens the output's
+   * text or arguments.
+   */
+  async function responses(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const rawInput = body['input'];
+    if (typeof rawInput !== 'string' && !Array.isArray(rawInput)) {
+      return sendJson(res, 400, errorBody("Missing required parameter: 'input'.", 'invalid_request_error', 'input', 'missing_required_parameter'));
+    }
+    const previousId = typeof body['previous_response_id'] === 'string' ? body['previous_response_id'] : null;
+    if (previousId !== null && !storedResponses.has(previousId)) {
+      return sendJson(res, 404, errorBody(`Previous response with id '${previousId}' not found.`, 'invalid_request_error', 'previous_response_id', 'previous_response_not_found'));
+    }
+    const input = normaliseInput(rawInput);
+    // A tool's output must answer a call the model made: in this input or in the previous response.
+    const calls = [...(previousId !== null ? (storedResponses.get(previousId)?.response['output'] as unknown[]) : []), ...input];
+    for (const out of input) {
+      if (out['type'] !== 'function_call_output') continue;
+      if (!calls.some((c) => isObject(c) && c['type'] === 'function_call' && c['call_id'] === out['call_id'])) {
+        return sendJson(res, 400, errorBody(`No tool call found for function call output with call_id ${String(out['call_id'])}.`, 'invalid_request_error', 'input', null));
+      }
+    }
+    const instructions = typeof body['instructions'] === 'string' ? body['instructions'] : null;
+    const tools = Array.isArray(body['tools']) ? body['tools'] : [];
+    const fnTool = tools.find((t): t is Record<string, unknown> => isObject(t) && t['type'] === 'function' && typeof t['name'] === 'string');
+    const last = input.at(-1);
+    let userText = '';
+    for (const item of input) if (item['type'] === 'message' && item['role'] === 'user') userText = itemText(item['content']);
+
+    const call =
+      last?.['type'] !== 'function_call_output' && fnTool !== undefined
+        ? { type: 'function_call', id: newId('fc'), call_id: newId('call'), name: fnTool['name'] as string, arguments: '{"city":"Paris"}', status: 'completed' }
+        : undefined;
+    const text =
+      last?.['type'] === 'function_call_output'
+        ? `The tool said: ${itemText(last['output'])}`
+        : `Hello from ${name}: ${userText}${previousId !== null ? ` [after ${previousId}]` : ''}`;
+    const message = { type: 'message', id: newId('msg'), role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+    const item = call ?? message;
+
+    const inputTokens = input.reduce((n, it) => n + countTokens(itemText(it['content'] ?? it['output'] ?? it['arguments'])), countTokens(instructions ?? ''));
+    const outputTokens = countTokens(call?.arguments ?? text);
+    const createdAt = Math.floor(Date.now() / 1000);
+    const store = body['store'] !== false;
+    const id = newId('resp');
+    // The fields OpenAI's Response object always carries, the request's settings echoed back.
+    const response = (status: 'in_progress' | 'completed', output: unknown[]) => ({
+      id,
+      object: 'response',
+      created_at: createdAt,
+      status,
+      background: false,
+      completed_at: status === 'completed' ? createdAt : null,
+      error: null,
+      incomplete_details: null,
+      instructions,
+      max_output_tokens: typeof body['max_output_tokens'] === 'number' ? body['max_output_tokens'] : null,
+      model: body['model'],
+      output,
+      parallel_tool_calls: body['parallel_tool_calls'] !== false,
+      previous_response_id: previousId,
+      reasoning: { effort: null, summary: null },
+      service_tier: 'default',
+      store,
+      temperature: typeof body['temperature'] === 'number' ? body['temperature'] : 1,
+      text: isObject(body['text']) ? body['text'] : { format: { type: 'text' } },
+      tool_choice: body['tool_choice'] ?? 'auto',
+      tools,
+      top_p: typeof body['top_p'] === 'number' ? body['top_p'] : 1,
+      truncation: body['truncation'] === 'auto' ? 'auto' : 'disabled',
+      usage:
+        status === 'completed'
+          ? {
+              input_tokens: inputTokens,
+              input_tokens_details: { cached_tokens: 0 },
+              output_tokens: outputTokens,
+              output_tokens_details: { reasoning_tokens: 0 },
+              total_tokens: inputTokens + outputTokens,
+            }
+          : null,
+      user: null,
+      metadata: isObject(body['metadata']) ? body['metadata'] : {},
+    });
+    const done = response('completed', [item]);
+    if (store) storedResponses.set(id, { response: done, input });
+
+    if (!rec.stream) {
+      if (!(await slowReply(m, res))) return;
+      return sendJson(res, 200, done);
+    }
+    const at = { item_id: item.id, output_index: 0 };
+    const events: Record<string, unknown>[] = [
+      { type: 'response.created', response: response('in_progress', []) },
+      { type: 'response.in_progress', response: response('in_progress', []) },
+    ];
+    if (call !== undefined) {
+      const half = Math.ceil(call.arguments.length / 2);
+      events.push(
+        { type: 'response.output_item.added', output_index: 0, item: { ...call, arguments: '', status: 'in_progress' } },
+        { type: 'response.function_call_arguments.delta', ...at, delta: call.arguments.slice(0, half) },
+        { type: 'response.function_call_arguments.delta', ...at, delta: call.arguments.slice(half) },
+        { type: 'response.function_call_arguments.done', ...at, name: call.name, arguments: call.arguments },
+      );
+    } else {
+      const part = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+      events.push(
+        { type: 'response.output_item.added', output_index: 0, item: { ...message, status: 'in_progress', content: [] } },
+        { type: 'response.content_part.added', ...at, content_index: 0, part },
+        ...streamPieces(text).map((delta) => ({ type: 'response.output_text.delta', ...at, content_index: 0, delta, logprobs: [] })),
+        { type: 'response.output_text.done', ...at, content_index: 0, text, logprobs: [] },
+        { type: 'response.content_part.done', ...at, content_index: 0, part: { ...part, text } },
+      );
+    }
+    events.push({ type: 'response.output_item.done', output_index: 0, item }, { type: 'response.completed', response: done });
+    // OpenAI numbers a stream's events from 0, the type first.
+    const numbered = events.map(({ type, ...rest }, i) => ({ type, sequence_number: i, ...rest }));
+    return writeStream(rec, res, m, numbered, undefined, 'responses');
+  }
+
+  /**
+   * The stored-response endpoints: GET and DELETE /v1/responses/{id}, POST .../cancel (OpenAI
+   * cancels only background responses, and this fake has none) and GET .../input_items (newest
+   * first unless ?order=asc, all on one page).
+   */
+  function storedResponse(method: string, url: string, id: string, sub: string, res: ServerResponse): void {
+    const known = storedResponses.get(id);
+    const route = `${method} ${sub}`;
+    if (route !== 'GET ' && route !== 'DELETE ' && route !== 'POST /cancel' && route !== 'GET /input_items') {
+      return sendJson(res, 404, errorBody(`Invalid URL (${method} ${url.split('?')[0]})`, 'invalid_request_error', null, null));
+    }
+    if (known === undefined) return sendJson(res, 404, errorBody(`Response with id '${id}' not found.`, 'invalid_request_error', null, null));
+    if (route === 'GET ') return sendJson(res, 200, known.response);
+    if (route === 'DELETE ') {
+      storedResponses.delete(id);
+      return sendJson(res, 200, { id, object: 'response', deleted: true });
+    }
+    if (route === 'POST /cancel') return sendJson(res, 400, errorBody('Only background responses can be cancelled.', 'invalid_request_error', null, null));
+    const asc = new URL(url, 'http://fake').searchParams.get('order') === 'asc';
+    const data = asc ? known.input : [...known.input].reverse();
+    return sendJson(res, 200, { object: 'list', data, first_id: data[0]?.['id'] ?? null, last_id: data.at(-1)?.['id'] ?? null, has_more: false });
+  }
+
   async function embeddings(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
     const inputs = embeddingInputs(body['input']);
     if (inputs.length === 0) {
@@ -597,6 +798,9 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     },
     clearRequests() {
       requests.length = 0;
+    },
+    storedResponses() {
+      return [...storedResponses.keys()];
     },
     waitForRequest(pred = () => true, timeoutMs = 5_000) {
       return awaitRecorded('request', pred, timeoutMs);

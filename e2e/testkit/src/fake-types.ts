@@ -94,10 +94,12 @@ export interface FakeBackend {
   readonly events: EventEmitter<FakeBackendEvents>;
   readonly mode: FakeMode;
   setMode(mode: FakeMode, options?: FakeModeOptions): void;
-  /** Requests to the inference endpoints (POST /v1/chat/completions, /v1/completions, /v1/embeddings). */
+  /** POST requests under /v1/ (chat, completions, embeddings, responses, ...). */
   inferenceRequests(): RecordedRequest[];
   /** Forgets the recorded requests. */
   clearRequests(): void;
+  /** Ids of the Responses API responses the fake holds (created with store not false, not deleted), oldest first. */
+  storedResponses(): string[];
   /** Resolves with the first recorded request (past or future) matching `pred`. */
   waitForRequest(pred?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** Resolves with the first request (past or future) whose exchange ended matching `pred`. */
