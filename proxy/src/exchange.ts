@@ -5,6 +5,7 @@ import type { ContentCapture } from './masking/content-log.ts';
 import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
+import type { ResponseOrigin } from './responses/ids.ts';
 import type { RequestTrace } from './telemetry/tracing.ts';
 
 /** Why a request's upstream work was stopped: the `reason` of `Exchange.signal`. */
@@ -23,6 +24,8 @@ export class Exchange {
   clientGone = false;
   timedOut = false;
   hashValue = '';
+  /** The endpoint this request must reach: where the stored response it names lives (responses/ids.ts); null for any. */
+  pin: ResponseOrigin | null = null;
   /** Capabilities the request needs (Capability bits, see runtime/capabilities.ts). */
   needs = 0;
   /** Estimated prompt tokens plus requested output tokens; 0 when no backend of the route has a contextWindow. */

@@ -16,8 +16,8 @@ import { redactingErrors } from './redact.ts';
  * speech (text to speech at {url}/audio/speech) too.
  */
 const OPENAI_FAMILY: Readonly<Record<string, readonly Operation[]>> = {
-  openai: ['moderations', 'images', 'speech'],
-  vllm: ['rerank'],
+  openai: ['moderations', 'images', 'speech', 'responses'],
+  vllm: ['rerank', 'responses'],
   ollama: [],
   xinference: ['rerank', 'images', 'speech'],
   localai: ['rerank', 'images', 'speech'],

@@ -25,6 +25,7 @@ const PATHS: Record<Operation, string> = {
   moderations: '/moderations',
   images: '/images/generations',
   speech: '/audio/speech',
+  responses: '/responses',
 };
 
 /** What every server of the OpenAI API serves; `OpenAIVariant.operations` says when one serves more. */
@@ -76,7 +77,7 @@ function toUpstream(
 ): UpstreamRequest {
   const upstreamModel = backend.model ?? req.model;
   const rewrite = upstreamModel !== req.model && (variant.modelInBody?.(backend) ?? true);
-  const addUsage = req.stream && !req.clientWantsUsage && req.operation !== 'embeddings' && (variant.streamUsage?.(backend) ?? true);
+  const addUsage = req.stream && !req.clientWantsUsage && (req.operation === 'chat' || req.operation === 'completions') && (variant.streamUsage?.(backend) ?? true);
   const changes = variant.adjust?.(req) ?? null;
   let body: string | Buffer = req.raw;
   if (changes) body = reserialise(req, rewrite ? upstreamModel : req.model, addUsage, changes);
@@ -89,6 +90,16 @@ function toUpstream(
     'x-request-id': req.requestId,
   };
   Object.assign(headers, auth(backend));
+  const target = req.target;
+  if (target !== undefined) {
+    // A stored response (GET, DELETE, cancel, input_items): no body but a cancel's empty one.
+    const none = target.method !== 'POST';
+    if (none) {
+      delete headers['content-type'];
+      delete headers['content-length'];
+    } else headers['content-length'] = '0';
+    return { method: target.method, path: basePath + PATHS.responses + target.path, headers, body: '' };
+  }
   return { path: variant.path?.(req, backend, basePath) ?? basePath + PATHS[req.operation], headers, body };
 }
 
@@ -148,7 +159,8 @@ class PassThrough implements ResponseTranslator {
     const type = String(headers['content-type'] ?? '');
     this.ok = status < 300 && (type === '' || type.includes('json'));
     if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      this.relay = new SseRelay(!this.req.clientWantsUsage);
+      // The Responses API's events are passed on whole: the proxy never asks it for usage.
+      this.relay = new SseRelay(!this.req.clientWantsUsage && this.req.operation !== 'responses');
       return 'stream';
     }
     return 'body';

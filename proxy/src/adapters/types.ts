@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 
-export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'moderations' | 'images' | 'speech';
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'moderations' | 'images' | 'speech' | 'responses';
 
 /** Every operation, in the order the capability bits and messages list them. */
-export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank', 'moderations', 'images', 'speech'];
+export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank', 'moderations', 'images', 'speech', 'responses'];
 
 /** What the proxy parsed from the client request. Adapters never mutate it: a retry translates it again. */
 export interface ClientRequest {
@@ -17,6 +17,12 @@ export interface ClientRequest {
   /** The client itself asked for `stream_options.include_usage`. */
   readonly clientWantsUsage: boolean;
   readonly requestId: string;
+  /**
+   * A request about a stored response of the Responses API (`GET /v1/responses/{id}`, DELETE,
+   * cancel, input_items) rather than a new one: the method, and the path after the backend's
+   * `/responses` (the backend's own id, and the client's query string).
+   */
+  readonly target?: { readonly method: 'GET' | 'POST' | 'DELETE'; readonly path: string };
   /**
    * Set when the client spoke another API than OpenAI's (the Anthropic ingress): `body` and
    * `raw` are then its translation to OpenAI chat, which every adapter reads, and this is the
@@ -43,6 +49,8 @@ export interface IngressRequest {
 }
 
 export interface UpstreamRequest {
+  /** POST unless said. */
+  method?: 'GET' | 'POST' | 'DELETE';
   /** Path appended to the endpoint origin, including the endpoint's base path. */
   path: string;
   headers: Record<string, string>;

@@ -34,6 +34,7 @@ function maskBody(b: Record<string, unknown>, masker: Masker, counts: Record<str
     return r.text;
   };
   if (typeof b.system === 'string') b.system = text(b.system);
+  if (typeof b.instructions === 'string') b.instructions = text(b.instructions);
   else if (Array.isArray(b.system)) maskParts(b.system, text);
   if (Array.isArray(b.messages)) {
     for (const m of b.messages as unknown[]) {
@@ -56,8 +57,7 @@ function maskBody(b: Record<string, unknown>, masker: Masker, counts: Record<str
       for (let i = 0; i < v.length; i++) {
         const x = v[i];
         if (typeof x === 'string') v[i] = text(x);
-        // A moderation's multimodal input: `{type: 'text', text}` parts.
-        else if (typeof x === 'object' && x !== null && typeof (x as { text?: unknown }).text === 'string') (x as { text: string }).text = text((x as { text: string }).text);
+        else if (typeof x === 'object' && x !== null) maskInputItem(x as Record<string, unknown>, text);
       }
     }
   }
@@ -71,6 +71,18 @@ function maskBody(b: Record<string, unknown>, masker: Masker, counts: Record<str
     }
   }
   return changed ? Buffer.from(JSON.stringify(b)) : null;
+}
+
+/**
+ * An object in an `input` array: a moderation's `{type: 'text', text}` part, or a Responses API
+ * input item (a message's content, a function call's arguments, a tool output).
+ */
+function maskInputItem(item: Record<string, unknown>, text: (s: string) => string): void {
+  if (typeof item.text === 'string') item.text = text(item.text);
+  if (typeof item.content === 'string') item.content = text(item.content);
+  else if (Array.isArray(item.content)) maskParts(item.content, text);
+  if (typeof item.arguments === 'string') item.arguments = text(item.arguments);
+  if (typeof item.output === 'string') item.output = text(item.output);
 }
 
 /** Text parts of either API: OpenAI `{type:'text', text}`, Anthropic text blocks, tool_result and tool_use blocks. */

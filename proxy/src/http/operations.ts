@@ -2,6 +2,9 @@
 // is routed (the fields the operation cannot do without, and what the gateway does not relay);
 // the rest of the body goes to the backend as it came.
 import type { Operation } from '../adapters/types.ts';
+import { Errors, type ApiError } from '../api/errors.ts';
+import { previousResponse } from '../responses/requests.ts';
+import type { ResponseOrigin } from '../responses/ids.ts';
 
 /** Cohere's documented maximum per request; larger lists are refused rather than sent. */
 export const MAX_RERANK_DOCUMENTS = 10_000;
@@ -37,6 +40,12 @@ export function operationProblem(op: Operation, b: Readonly<Record<string, unkno
     if (b.stream === true) return { field: 'stream', message: 'streaming image generation is not supported by the gateway: send stream false (the default)' };
     return null;
   }
+  if (op === 'responses') {
+    const input = b.input;
+    if (input !== undefined && input !== null && typeof input !== 'string' && !Array.isArray(input)) return { field: 'input', message: 'input must be a string or an array of input items' };
+    if (b.previous_response_id !== undefined && b.previous_response_id !== null && typeof b.previous_response_id !== 'string') return { field: 'previous_response_id', message: 'previous_response_id must be a string' };
+    return null;
+  }
   if (op === 'speech') {
     if (typeof b.input !== 'string' || b.input === '') return { field: 'input', message: 'input must be a non-empty string' };
     // gpt-4o-mini-tts's event stream of audio deltas, which the gateway does not relay yet.
@@ -44,4 +53,17 @@ export function operationProblem(op: Operation, b: Readonly<Record<string, unkno
     return null;
   }
   return null;
+}
+
+/**
+ * The checks of a request of the operations beyond chat, completions and embeddings: an error
+ * for the client, null when it goes on as it came, or (the Responses API's previous_response_id)
+ * the endpoint the request must reach and its body with the backend's own id.
+ */
+export function operationRequest(op: Operation, b: Record<string, unknown>, tenant: string): { error: ApiError } | { raw: Buffer; origin: ResponseOrigin } | null {
+  const bad = operationProblem(op, b);
+  if (bad !== null) return { error: Errors.badField(bad.field, bad.message) };
+  if (op !== 'responses') return null;
+  const prev = previousResponse(b, tenant);
+  return prev !== null && 'status' in prev ? { error: prev } : prev;
 }

@@ -43,3 +43,10 @@ export function readBody(
   // A declared length over the limit is answered at once; the body is still drained (above).
   if (Number(req.headers['content-length']) > limit) tooLarge();
 }
+
+/** `application/json`, with parameters (`; charset=utf-8`), or any `+json` type. */
+export function isJson(contentType: string): boolean {
+  const semi = contentType.indexOf(';');
+  const t = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
+}

@@ -12,7 +12,7 @@ import { Limits, rateLimitHeaders, type LimitRuntime } from '../limits/engine.ts
 import { hashValue, keySource } from './request-keys.ts';
 import type { UsageMeter } from '../limits/usage.ts';
 import type { AuditLog } from '../telemetry/audit.ts';
-import { estimateTokens } from '../runtime/capabilities.ts';
+import { requestedTokens } from '../runtime/capabilities.ts';
 import { Identity, type RouteRuntime, type Runtime, type TenantRuntime } from '../runtime/runtime.ts';
 import type { Logging } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
@@ -25,8 +25,9 @@ import { maskRequest } from './mask-request.ts';
 import { unmaskableField } from '../masking/response.ts';
 import { ContentCapture } from '../masking/content-log.ts';
 import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from './records.ts';
-import { readBody } from './read-body.ts';
-import { operationProblem } from './operations.ts';
+import { isJson, readBody } from './read-body.ts';
+import { operationRequest } from './operations.ts';
+import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
 const MAX_JSON_DEPTH = 64;
@@ -43,6 +44,7 @@ const OPERATIONS: Record<string, Operation> = {
   '/v1/moderations': 'moderations',
   '/v1/images/generations': 'images',
   '/v1/audio/speech': 'speech',
+  '/v1/responses': 'responses',
 };
 const MODELS = '/v1/models';
 
@@ -240,6 +242,18 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return reject(ex, Errors.corsDisabled());
     }
 
+    const stored = storedResponsePath(path, req.method ?? '');
+    if (stored !== null) {
+      if ('status' in stored) return reject(ex, stored);
+      return authenticated(ex, () => {
+        const q = req.url!.indexOf('?');
+        const r = storedResponseRequest(stored, q < 0 ? '' : req.url!.slice(q + 1), ex.identity!.tenant.id, ex.requestId);
+        if ('status' in r) return reject(ex, r);
+        ex.pin = r.origin;
+        ex.client = r.client;
+        void dispatch(ex, r.client);
+      });
+    }
     const op = OPERATIONS[path];
     if (op === undefined && !anthropic) {
       if (path === MODELS) return listModels(ex);
@@ -376,8 +390,12 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const stream = b.stream === true;
     if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
     if (operation !== 'chat' && operation !== 'completions' && operation !== 'embeddings') {
-      const bad = operationProblem(operation, b);
-      if (bad !== null) return reject(ex, Errors.badField(bad.field, bad.message));
+      const checked = operationRequest(operation, b, ex.identity!.tenant.id);
+      if (checked !== null) {
+        if ('error' in checked) return reject(ex, checked.error);
+        raw = checked.raw;
+        ex.pin = checked.origin;
+      }
     }
     const so = b.stream_options as { include_usage?: unknown } | undefined;
     ex.client = {
@@ -385,7 +403,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       raw,
       body: b,
       model,
-      stream: stream && (operation === 'chat' || operation === 'completions'),
+      stream: stream && (operation === 'chat' || operation === 'completions' || operation === 'responses'),
       clientWantsUsage: !!so && typeof so === 'object' && so.include_usage === true,
       requestId: ex.requestId,
     };
@@ -454,7 +472,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const budget = ex.identity!.tenant.ir.budget;
     let rules = limitsOf(rt, ex.identity!.tenant);
     // The prompt is estimated once, for token rules and the budget alike.
-    const asked = rules.some((l) => l.tokens) || budget !== undefined ? requested(client) : null;
+    const asked = rules.some((l) => l.tokens) || budget !== undefined ? requestedTokens(client.operation, client.body, defaultMaxTokens) : null;
     const tokens = asked === null ? 0 : asked.prompt + asked.output;
     let first = await limits.admit(rules, keySource(ex, client.model), tokens);
     let route = rt;
@@ -515,24 +533,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     return route;
   }
 
-  /**
-   * What a request may use: its prompt, estimated (4 ASCII characters or 1 other character per
-   * token), and its output, max_tokens or the default when it names none. Token limits reserve
-   * the sum; a budget the cost of each at the route's highest prices.
-   */
-  function requested(client: ClientRequest): { prompt: number; output: number } {
-    const b = client.body;
-    const named = b.max_completion_tokens ?? b.max_tokens;
-    const asked = typeof named === 'number' && named > 0 ? named : 0;
-    // estimateTokens counts the named max_tokens in: the prompt is what is left.
-    const prompt = estimateTokens(client.operation, b) - asked;
-    return { prompt, output: client.operation === 'embeddings' ? 0 : asked > 0 ? asked : defaultMaxTokens };
-  }
-
   async function dispatch(ex: Exchange, client: ClientRequest): Promise<void> {
     const found = chooseRoute(ex, client.model);
     if (!found) return;
     if (ex.identity!.tenant.maskResponses !== null) {
+      if (client.operation === 'responses') return reject(ex, Errors.responsesMasked(ex.identity!.tenant.id));
       const field = unmaskableField(client.body);
       if (field !== null) {
         return reject(ex, Errors.badField(field, `${field}: token log probabilities would carry the answer's text unmasked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave ${field} out`));
@@ -576,11 +581,4 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     finish(ex);
   }
-}
-
-/** `application/json`, with parameters (`; charset=utf-8`), or any `+json` type. */
-function isJson(contentType: string): boolean {
-  const semi = contentType.indexOf(';');
-  const t = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return t === 'application/json' || (t.startsWith('application/') && t.endsWith('+json'));
 }

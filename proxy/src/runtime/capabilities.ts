@@ -17,6 +17,7 @@ export const Need = {
   moderations: 128,
   images: 256,
   speech: 512,
+  responses: 1024,
 } as const;
 
 const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
@@ -30,6 +31,7 @@ const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
   [Need.moderations, 'moderations', 'adapter'],
   [Need.images, 'image generation', 'adapter'],
   [Need.speech, 'speech', 'adapter'],
+  [Need.responses, 'the Responses API', 'adapter'],
 ];
 
 /** The bits a backend cannot serve: features it declares false, operations its adapter lacks. */
@@ -86,6 +88,19 @@ export function estimateTokens(op: Operation, body: Readonly<Record<string, unkn
         }
       }
     }
+  } else if (op === 'responses') {
+    countValue(body.instructions, counter);
+    if (typeof body.input === 'string') countText(body.input, counter);
+    else if (Array.isArray(body.input)) {
+      for (const item of body.input as unknown[]) {
+        const content = (item as { content?: unknown } | null)?.content;
+        if (typeof content === 'string') countText(content, counter);
+        else if (Array.isArray(content)) for (const part of content as unknown[]) countValue((part as { text?: unknown } | null)?.text, counter);
+        countValue((item as { output?: unknown } | null)?.output, counter);
+      }
+    }
+    const out = body.max_output_tokens;
+    return Math.ceil(counter.ascii / 4) + counter.other + (typeof out === 'number' && out > 0 ? out : 0);
   } else if (op === 'rerank') {
     // The query is scored against each document: both are read by the model.
     countValue(body.query, counter);
@@ -131,4 +146,22 @@ export function incapableMessage(
   }
   const largest = Math.max(...able.map((b) => b.window));
   return `the request needs about ${tokens} tokens (prompt estimate plus max_tokens), more than the largest contextWindow of route ${routeId} (${largest})`;
+}
+
+/** Operations whose answer is not generated tokens. */
+const NO_OUTPUT: ReadonlySet<Operation> = new Set(['embeddings', 'rerank', 'moderations', 'speech']);
+
+/**
+ * What a request may use: its prompt, estimated (4 ASCII characters or 1 other character per
+ * token), and its output, the max_tokens it names (max_completion_tokens, max_tokens, or the
+ * Responses API's max_output_tokens) or `defaultMaxTokens` when it names none; none for an
+ * operation that generates no tokens. Token limits reserve the sum; a budget the cost of each at
+ * the route's highest prices.
+ */
+export function requestedTokens(op: Operation, b: Readonly<Record<string, unknown>>, defaultMaxTokens: number): { prompt: number; output: number } {
+  const named = op === 'responses' ? b.max_output_tokens : b.max_completion_tokens ?? b.max_tokens;
+  const asked = typeof named === 'number' && named > 0 ? named : 0;
+  // estimateTokens counts the named maximum in: the prompt is what is left.
+  const prompt = estimateTokens(op, b) - asked;
+  return { prompt, output: NO_OUTPUT.has(op) ? 0 : asked > 0 ? asked : defaultMaxTokens };
 }

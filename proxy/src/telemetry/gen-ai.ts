@@ -45,6 +45,7 @@ export const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = {
   moderations: 'moderation',
   images: 'image_generation',
   speech: 'text_to_speech',
+  responses: 'chat',
 };
 
 const exactNames = new WeakMap<RouteRuntime, ReadonlySet<string>>();

@@ -67,6 +67,7 @@ const PATHS: Readonly<Record<string, { operation?: string; route: string }>> = {
   '/v1/moderations': { operation: 'moderation', route: '/v1/moderations' },
   '/v1/images/generations': { operation: 'image_generation', route: '/v1/images/generations' },
   '/v1/audio/speech': { operation: 'text_to_speech', route: '/v1/audio/speech' },
+  '/v1/responses': { operation: 'chat', route: '/v1/responses' },
   '/v1/messages': { operation: 'chat', route: '/v1/messages' },
   '/v1/messages/count_tokens': { route: '/v1/messages/count_tokens' },
   '/v1/models': { route: '/v1/models' },

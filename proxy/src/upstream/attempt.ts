@@ -72,7 +72,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     endpoint.pool.dispatch(
       {
         path: upstream.path,
-        method: 'POST',
+        method: upstream.method ?? 'POST',
         headers: upstream.headers,
         body: upstream.body,
         // undici's own timeouts tick at about 1 s; the first-byte timeout is ours, exact.

@@ -8,6 +8,9 @@ import { MaskedResponse, maskedResponse } from '../masking/response.ts';
 import { FinishReasonTap } from '../telemetry/finish-reasons.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
+import { endpointDigest, type ResponseOrigin } from '../responses/ids.ts';
+import { ResponseIds } from '../responses/translator.ts';
+import type { EndpointRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
 import { backoffMs, mayEject, selectEndpoint, soonestCooldownEnd, type PickContext } from './select.ts';
 
@@ -54,6 +57,8 @@ export async function forward(ex: Exchange, first: RouteRuntime, hooks: ForwardH
   try {
     const failures = new Failures();
     if (await forwardOnRoute(ex, first, hooks, failures)) return;
+    // A stored response lives on one endpoint: no other route can serve a request about it.
+    if (ex.pin !== null) return void (ex.clientGone || fail(ex, failures, hooks.now()));
     // Fallback models, in order, each route at most once (allocated only when it comes to this).
     const fallbacks = first.ir.fallbackModels;
     const seen = new Set<RouteRuntime>([first]);
@@ -85,10 +90,17 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       return false;
     }
   }
+  const only = ex.pin === null ? -1 : pinnedEndpoint(route, ex.pin);
+  if (only === -2) {
+    const pin = ex.pin!;
+    failures.note({ kind: 'incapable', route, message: `the response was stored by backend ${pin.backend} of route ${pin.route}, at an endpoint route ${route.id} no longer has: it cannot be reached` }, hooks.now());
+    return false;
+  }
   const ctx: PickContext = {
     tried: new Uint8Array(route.endpoints.length),
     now: 0,
     untriedOnly: true,
+    only,
     hashValue: ex.hashValue,
     needs,
     tokens,
@@ -138,8 +150,9 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     }
     ep.health.inflight++;
     const started = hooks.now();
+    const own = ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough);
     const translator = maskedResponse(
-      ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough),
+      op === 'responses' ? new ResponseIds(own, { route: route.id, backend: ep.backend.name, endpoint: digestOf(ep), tenant: ex.identity!.tenant.id, model: ex.client.model }) : own,
       ex.identity?.tenant.maskResponses ?? null,
       ex.client.ingress?.schema ?? 'openai',
       ex.client.operation,
@@ -204,4 +217,22 @@ function fail(ex: Exchange, failures: Failures, now: number): void {
 
 function addCounts(to: Record<string, number>, from: Record<string, number>): void {
   for (const k in from) to[k] = (to[k] ?? 0) + from[k]!;
+}
+
+const digests = new WeakMap<EndpointRuntime, string>();
+
+/** The digest a response id names `ep` by (responses/ids.ts), computed once per endpoint. */
+function digestOf(ep: EndpointRuntime): string {
+  let d = digests.get(ep);
+  if (d === undefined) {
+    d = endpointDigest(ep.url);
+    digests.set(ep, d);
+  }
+  return d;
+}
+
+/** The index of the endpoint holding a stored response in `route`, or -2 when the route has it no more. */
+function pinnedEndpoint(route: RouteRuntime, pin: ResponseOrigin): number {
+  const i = route.endpoints.findIndex((e) => e.backend.name === pin.backend && digestOf(e) === pin.endpoint);
+  return i < 0 ? -2 : i;
 }

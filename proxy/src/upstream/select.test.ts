@@ -32,7 +32,7 @@ function route(backends: BackendIR[], strategy: RouteIR['loadBalancer']['strateg
 const names = (r: RouteRuntime, picks: number[]) => picks.map((i) => r.endpoints[i]!.backend.name);
 
 function ctx(tried: Uint8Array, now: number, untriedOnly: boolean, extra: Partial<PickContext> = {}): PickContext {
-  return { tried, now, untriedOnly, hashValue: '', needs: 0, tokens: 0, onRestored: () => {}, ...extra };
+  return { tried, now, untriedOnly, only: -1, hashValue: '', needs: 0, tokens: 0, onRestored: () => {}, ...extra };
 }
 const select = (r: RouteRuntime, tried: Uint8Array, now: number, untriedOnly: boolean, extra: Partial<PickContext> = {}) =>
   selectEndpoint(r, ctx(tried, now, untriedOnly, extra));

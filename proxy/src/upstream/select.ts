@@ -7,6 +7,8 @@ export interface PickContext {
   now: number;
   /** Only endpoints not tried yet. */
   untriedOnly: boolean;
+  /** The one endpoint the request must reach (a stored response's), or -1 for any. */
+  readonly only: number;
   readonly hashValue: string;
   /** Need bits of the request (runtime/capabilities.ts) and its token estimate. */
   readonly needs: number;
@@ -41,6 +43,7 @@ function pickInTiers(route: RouteRuntime, ctx: PickContext, panic: boolean): num
   for (const tier of route.tiers) {
     let candidates: number[] | null = null;
     for (const i of tier) {
+      if (ctx.only >= 0 && i !== ctx.only) continue;
       const ep = route.endpoints[i]!;
       if ((ep.lacks & needs) !== 0 || tokens > ep.window) continue;
       const h = ep.health;

@@ -1,0 +1,146 @@
+// The Responses API through the proxy, driven by the official `openai` SDK (responses.create,
+// responses.stream, retrieve, delete, inputItems.list, a tool loop over previous_response_id)
+// against OpenAI-compatible fakes that store responses. A response id comes back to the endpoint
+// that created it: the gateway encodes route, backend, endpoint and tenant into the id the client
+// sees (responses/ids.ts), so no state is kept and any replica can serve it.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
+import { PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
+import { startInProcess, type InProcessProxy } from './in-process.ts';
+
+const KEY = 'sk-responses-acme-0001';
+const OTHER = 'sk-responses-globex-0002';
+const MASKED = 'sk-responses-masked-0003';
+const EMAIL = 'jane.doe@example.com';
+const TOOL = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
+
+let a: FakeBackend;
+let b: FakeBackend;
+let proxy: InProcessProxy;
+
+beforeAll(async () => {
+  a = await startFakeOpenAI({ name: 'resp-a' });
+  b = await startFakeOpenAI({ name: 'resp-b' });
+  proxy = await startInProcess(toYaml(
+    providerSecret(),
+    // Two backends, round robin: only the id's encoding brings a follow-up to the right one.
+    modelRoute('gpt', {
+      models: ['gpt-4.1'],
+      loadBalancer: { strategy: 'RoundRobin' },
+      backends: [
+        { name: 'resp-a', adapter: 'openai', url: a.url, credentialsRef: PROVIDER_REF },
+        { name: 'resp-b', adapter: 'vllm', url: b.url, credentialsRef: PROVIDER_REF },
+      ],
+    }),
+    modelRoute('ollama', { models: ['llama3'], backends: [{ name: 'ollama', adapter: 'ollama', url: a.url, credentialsRef: PROVIDER_REF }] }),
+    tenantWithKeys('acme', { k: KEY }),
+    tenantWithKeys('globex', { k: OTHER }),
+    tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'] } }),
+  ));
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await a?.close();
+  await b?.close();
+});
+
+const client = (key = KEY): OpenAI => proxy.client(key);
+/** The fake that wrote an answer (each signs its text with its name). */
+const writer = (text: string): FakeBackend => (text.includes('resp-a') ? a : b);
+
+describe('the Responses API', () => {
+  it('responses.create: answered by a backend, the id the gateway\'s (resp_ prefix kept), usage counted', async () => {
+    const r = await client().responses.create({ model: 'gpt-4.1', input: 'hi there' });
+    expect(r.output_text).toMatch(/^Hello from resp-[ab]: hi there$/);
+    expect(r.id).toMatch(/^resp_jr1/);
+    expect(r.usage?.input_tokens).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_request_model="gpt-4.1"[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
+  });
+
+  it('previous_response_id goes back to the endpoint that stored the response, ten times in a row, with the backend\'s own id', async () => {
+    let prev = await client().responses.create({ model: 'gpt-4.1', input: 'first' });
+    const served = prev.output_text.slice('Hello from '.length, 'Hello from resp-a'.length);
+    for (let i = 0; i < 10; i++) {
+      const next = await client().responses.create({ model: 'gpt-4.1', input: `turn ${i}`, previous_response_id: prev.id });
+      expect(next.output_text).toContain(`Hello from ${served}: turn ${i} [after resp_`);
+      expect(next.previous_response_id).toBe(prev.id);
+      prev = next;
+    }
+    const fake = served === 'resp-a' ? a : b;
+    const sent = fake.requests.filter((r) => r.path === '/v1/responses').at(-1)!.body as { previous_response_id: string };
+    expect(sent.previous_response_id).toMatch(/^resp_(?!jr1)/);
+  });
+
+  it('a streamed response: the SDK\'s stream helper gets the text deltas and a final response under the gateway\'s id', async () => {
+    const stream = client().responses.stream({ model: 'gpt-4.1', input: 'stream me' });
+    let text = '';
+    const types: string[] = [];
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(text).toMatch(/^Hello from resp-[ab]: stream me$/);
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+    expect(final.id).toMatch(/^resp_jr1/);
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+    // The stored response is reachable by that id.
+    const again = await client().responses.retrieve(final.id);
+    expect(again.output_text).toBe(text);
+  });
+
+  it('a tool loop: a function call, then its output with previous_response_id', async () => {
+    const first = await client().responses.create({ model: 'gpt-4.1', input: 'weather in Paris?', tools: [TOOL] });
+    const call = first.output.find((o) => o.type === 'function_call');
+    expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+    const second = await client().responses.create({
+      model: 'gpt-4.1',
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: 'sunny' }],
+      tools: [TOOL],
+    });
+    expect(second.output_text).toBe('The tool said: sunny');
+  });
+
+  it('retrieve, inputItems.list, delete: each reaches the endpoint holding the response', async () => {
+    const r = await client().responses.create({ model: 'gpt-4.1', input: 'keep me' });
+    const fake = writer(r.output_text);
+    expect((await client().responses.retrieve(r.id)).id).toBe(r.id);
+    const items = await client().responses.inputItems.list(r.id);
+    expect(items.data.length).toBeGreaterThan(0);
+    await client().responses.delete(r.id);
+    expect(fake.requests.at(-1)!.method).toBe('DELETE');
+    await expect(client().responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('another tenant cannot use the id: 404 as for an id that does not exist, and nothing reaches a backend', async () => {
+    const r = await client().responses.create({ model: 'gpt-4.1', input: 'mine' });
+    const before = a.requests.length + b.requests.length;
+    await expect(client(OTHER).responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const e = await client(OTHER).responses.create({ model: 'gpt-4.1', input: 'x', previous_response_id: r.id }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((e as InstanceType<typeof OpenAI.NotFoundError>).param).toBe('previous_response_id');
+    await expect(client().responses.retrieve('resp_made_up_123')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(a.requests.length + b.requests.length).toBe(before);
+  });
+
+  it('a route whose backends do not serve the Responses API (ollama) answers 400 naming it', async () => {
+    const e = await client().responses.create({ model: 'llama3', input: 'x' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((e as Error).message).toContain('no backend of route ai/ollama supports the Responses API');
+  });
+
+  it('masking.requests masks the instructions and every input item\'s text before the backend sees it', async () => {
+    const r = await client(MASKED).responses.create({
+      model: 'gpt-4.1',
+      instructions: `escalate to ${EMAIL}`,
+      input: [{ role: 'user', content: [{ type: 'input_text', text: `mail ${EMAIL}` }] }, { role: 'user', content: `again ${EMAIL}` }],
+    });
+    const sent = JSON.stringify(writer(r.output_text).requests.filter((q) => q.path === '/v1/responses').at(-1)!.body);
+    expect(sent).not.toContain(EMAIL);
+    expect(sent.match(/\[MASKED:email\]/g)).toHaveLength(3);
+  });
+});
