@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@jairouter/testkit/seeded-random';
-import type { ResponseMode, ResponseTranslator } from '../adapters/types.ts';
+import { passThroughTranslator as passThrough } from '../adapters/test-translator.ts';
+import type { ResponseMode } from '../adapters/types.ts';
 import { Masker } from './masker.ts';
 import { MaskedResponse, maskedResponse, unmaskableField } from './response.ts';
-
-/** The translator of a pass-through adapter, as far as masking cares: bytes in, bytes out. */
-function passThrough(mode: ResponseMode): ResponseTranslator {
-  return {
-    classify: () => mode,
-    headers: () => ({ 'content-type': mode === 'stream' ? 'text/event-stream' : 'application/json', 'content-length': '10' }),
-    body: (c) => c,
-    bodyEnd: () => null,
-    stream: (c) => c,
-    streamRest: () => null,
-    complete: false,
-    usage: null,
-    errorMessage: () => '',
-  };
-}
 
 const masker = new Masker([{ builtin: 'email' }, { builtin: 'credit-card' }, { name: 'ticket', regex: 'TCK-[0-9]{4}' }]);
 const EMAIL = 'jane.doe@example.com';

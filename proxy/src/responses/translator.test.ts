@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ResponseMode, ResponseTranslator } from '../adapters/types.ts';
+import { passThroughTranslator as inner } from '../adapters/test-translator.ts';
 import { decodeResponseId, encodeResponseId } from './ids.ts';
 import { ResponseIds, type OriginOf } from './translator.ts';
 
 const ORIGIN: OriginOf = { route: 'ai/gpt', backend: 'openai-a', endpoint: 'abc123', tenant: 'ai/acme', model: 'gpt-4.1' };
-
-/** The backend's bytes as they came (the OpenAI pass-through's behaviour for these tests). */
-function inner(mode: ResponseMode): ResponseTranslator {
-  return {
-    classify: () => mode,
-    headers: () => ({ 'content-length': '10', 'content-type': 'application/json' }),
-    body: (c) => c,
-    bodyEnd: () => null,
-    stream: (c) => c,
-    streamRest: () => null,
-    complete: false,
-    usage: null,
-    errorMessage: () => '',
-  };
-}
 
 const ev = (type: string, rest: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...rest })}\n\n`;
 const STREAM =
