@@ -3,7 +3,6 @@
 // deterministic and name the backend that answered, so a test can tell which backend a
 // request reached; failure modes (errors, resets, hangs, broken or slow streams) are
 // switched at runtime so failover paths can be exercised without a real provider.
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -19,10 +18,10 @@ import {
   errorBody,
   isObject,
   promptText,
-  rankOrder,
-  rerankScores,
   streamPieces,
 } from './fake-content.ts';
+import { imagesAnswer, moderationAnswer, rerankAnswer, speechAnswer } from './fake-endpoints.ts';
+import { createResponse, storedResponseAnswer, type FakeError, type StoredResponse } from './fake-responses.ts';
 import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 
 /** Response headers that describe the provider account, as OpenAI sends them (see proxy/src/upstream/attempt.ts). */
@@ -32,20 +31,6 @@ const ACCOUNT_HEADERS = {
   'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
 };
 
-
-/** OpenAI's moderation categories (omni-moderation). */
-const MODERATION_CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm', 'self-harm/intent', 'self-harm/instructions', 'sexual', 'sexual/minors', 'violence', 'violence/graphic'];
-/** Speech formats: the content type OpenAI answers with and the bytes a file of it starts with. */
-const SPEECH_FORMATS: Record<string, { type: string; magic: string }> = {
-  mp3: { type: 'audio/mpeg', magic: 'ID3' },
-  wav: { type: 'audio/wav', magic: 'RIFF' },
-  opus: { type: 'audio/ogg', magic: 'OggS' },
-  flac: { type: 'audio/flac', magic: 'fLaC' },
-  aac: { type: 'audio/aac', magic: '\xff\xf1' },
-  pcm: { type: 'audio/pcm', magic: '' },
-};
-/** A 1x1 transparent PNG. */
-const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
 export { FAKE_MODES } from './fake-types.ts';
 export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
@@ -66,42 +51,6 @@ function namedSse(obj: Record<string, unknown>): string {
   return `event: ${String(obj['type'])}\ndata: ${JSON.stringify(obj)}\n\n`;
 }
 
-/** An OpenAI-style object id: the prefix, then 48 random hex digits. */
-function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('hex')}`;
-}
-
-/** The text of a Responses message's content or a tool output: a string, or its parts' texts. */
-function itemText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((p: unknown) => (isObject(p) && typeof p['text'] === 'string' ? p['text'] : ''))
-    .filter((t) => t !== '')
-    .join(' ');
-}
-
-/**
- * Input items as OpenAI stores and lists them: a string input is one user message; messages
- * get an id, a status and content parts (input_text, or output_text for assistant messages
- * echoed back); other items (function_call, function_call_output, ...) keep what they have
- * and get an id and status when they lack one.
- */
-function normaliseInput(input: unknown): Record<string, unknown>[] {
-  const items: unknown[] = typeof input === 'string' ? [{ role: 'user', content: input }] : Array.isArray(input) ? input : [];
-  return items.filter(isObject).map((item) => {
-    const type = typeof item['type'] === 'string' ? item['type'] : 'message';
-    if (type !== 'message') {
-      return { ...item, id: typeof item['id'] === 'string' ? item['id'] : newId(type === 'function_call' ? 'fc' : 'item'), status: item['status'] ?? 'completed' };
-    }
-    const role = item['role'];
-    const content = item['content'];
-    const partType = role === 'assistant' ? 'output_text' : 'input_text';
-    const parts = typeof content === 'string' ? [{ type: partType, text: content, ...(role === 'assistant' ? { annotations: [] } : {}) }] : content;
-    return { id: typeof item['id'] === 'string' ? item['id'] : newId('msg'), type: 'message', role, status: 'completed', content: parts };
-  });
-}
-
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBackend> {
@@ -120,7 +69,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   let closedForGood = false;
   let created = Math.floor(Date.now() / 1000);
   /** Responses kept (store not false) with their input items, by id, for previous_response_id, retrieve and input_items. */
-  const storedResponses = new Map<string, { response: Record<string, unknown>; input: Record<string, unknown>[] }>();
+  const storedResponses = new Map<string, StoredResponse>();
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -291,95 +240,33 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     }
     if (path === '/v1/chat/completions') return chat(rec, body, res, m);
     if (path === '/v1/completions') return completions(rec, body, res, m);
-    if (path === '/v1/rerank') return rerank(rec, body, res, m);
-    if (path === '/v1/moderations') return moderations(rec, body, res, m);
-    if (path === '/v1/images/generations') return images(body, res, m);
+    if (path === '/v1/rerank') return answer(res, m, rerankAnswer(`rerank-${name}-${rec.seq}`, body));
+    if (path === '/v1/moderations') return answer(res, m, moderationAnswer(`modr-${name}-${rec.seq}`, body));
+    if (path === '/v1/images/generations') return answer(res, m, imagesAnswer(name, created, body));
     if (path === '/v1/audio/speech') return speech(body, res, m);
     if (path === '/v1/responses') return responses(rec, body, res, m);
     return embeddings(body, res, m);
   }
 
-  /** OpenAI's moderation answer: one result per input, flagged for violence when the text holds VIOLENT. */
-  async function moderations(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
-    const input = body['input'];
-    const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map((x) => (typeof x === 'string' ? x : isObject(x) && typeof x['text'] === 'string' ? x['text'] : '')) : [];
-    if (texts.length === 0) return sendJson(res, 400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+  /** The endpoints whose answers fake-endpoints.ts builds: an error, or the JSON after the mode's delay. */
+  async function answer(res: ServerResponse, m: FakeMode, a: Record<string, unknown> | FakeError): Promise<void> {
+    if ('error' in a && typeof a['status'] === 'number') return sendJson(res, a.status as number, a.error);
     if (!(await slowReply(m, res))) return;
-    return sendJson(res, 200, {
-      id: `modr-${name}-${rec.seq}`,
-      model: body['model'],
-      results: texts.map((t) => {
-        const violent = t.includes('VIOLENT');
-        const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent]));
-        const scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent ? 0.98 : 0.0001]));
-        const applied = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, ['text']]));
-        return { flagged: violent, categories, category_scores: scores, category_applied_input_types: applied };
-      }),
-    });
+    return sendJson(res, 200, a);
   }
 
-  /**
-   * OpenAI's image generation answer: `n` images; dall-e-3 with its revised prompt and a URL,
-   * gpt-image-1 (and others) base64 PNG with token usage.
-   */
-  async function images(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
-    const prompt = body['prompt'];
-    if (typeof prompt !== 'string' || prompt === '') return sendJson(res, 400, errorBody("'prompt' is a required property", 'invalid_request_error', 'prompt', null));
-    const n = typeof body['n'] === 'number' && body['n'] > 0 ? Math.floor(body['n']) : 1;
-    if (!(await slowReply(m, res))) return;
-    if (String(body['model']).startsWith('dall-e-3')) {
-      return sendJson(res, 200, { created, data: Array.from({ length: n }, (_, i) => ({ url: `https://images.example/${name}/${i}.png`, revised_prompt: `A picture of ${prompt}` })) });
-    }
-    const input = countTokens(prompt);
-    return sendJson(res, 200, {
-      created,
-      data: Array.from({ length: n }, () => ({ b64_json: ONE_PIXEL_PNG })),
-      usage: { input_tokens: input, output_tokens: 272 * n, total_tokens: input + 272 * n, input_tokens_details: { text_tokens: input, image_tokens: 0 } },
-    });
-  }
-
-  /**
-   * OpenAI's text to speech answer: audio bytes in the asked format (a format's magic bytes, then
-   * the input text, so a test can check what was spoken), written in three pieces.
-   */
+  /** Speech: the audio written in three pieces, as a TTS server streams it. */
   async function speech(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
-    const input = body['input'];
-    if (typeof input !== 'string' || input === '') return sendJson(res, 400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
-    if (typeof body['voice'] !== 'string') return sendJson(res, 400, errorBody("'voice' is a required property", 'invalid_request_error', 'voice', null));
-    const format = typeof body['response_format'] === 'string' ? body['response_format'] : 'mp3';
-    const kind = SPEECH_FORMATS[format];
-    if (kind === undefined) return sendJson(res, 400, errorBody(`Invalid value: '${format}'`, 'invalid_request_error', 'response_format', 'invalid_value'));
+    const a = speechAnswer(body);
+    if ('error' in a) return sendJson(res, a.status, a.error);
     if (!(await slowReply(m, res))) return;
-    const audio = Buffer.concat([Buffer.from(kind.magic, 'latin1'), Buffer.from(input)]);
-    res.writeHead(200, { 'content-type': kind.type, 'transfer-encoding': 'chunked', 'x-fake-backend': name });
-    const third = Math.ceil(audio.length / 3);
-    for (let i = 0; i < audio.length; i += third) {
-      res.write(audio.subarray(i, i + third));
+    res.writeHead(200, { 'content-type': a.type, 'transfer-encoding': 'chunked', 'x-fake-backend': name });
+    const third = Math.ceil(a.audio.length / 3);
+    for (let i = 0; i < a.audio.length; i += third) {
+      res.write(a.audio.subarray(i, i + third));
       await sleep(5, res);
     }
     res.end();
-  }
-
-  /** vLLM's rerank answer (the Jina/Cohere request shape): results by relevance, each with its document. */
-  async function rerank(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
-    const query = body['query'];
-    const docs = body['documents'];
-    if (typeof query !== 'string' || !Array.isArray(docs) || docs.length === 0) {
-      return sendJson(res, 400, errorBody('query (a string) and documents (a non-empty list) are required', 'BadRequestError', null, null));
-    }
-    const scores = rerankScores(query, docs);
-    const tokens = countTokens(query) * docs.length + docs.reduce((n: number, d) => n + countTokens(typeof d === 'string' ? d : isObject(d) ? String(d['text'] ?? '') : ''), 0);
-    if (!(await slowReply(m, res))) return;
-    return sendJson(res, 200, {
-      id: `rerank-${name}-${rec.seq}`,
-      model: body['model'],
-      usage: { total_tokens: tokens },
-      results: rankOrder(scores, body['top_n']).map((index) => ({
-        index,
-        document: { text: typeof docs[index] === 'string' ? docs[index] : isObject(docs[index]) ? String(docs[index]['text'] ?? '') : '' },
-        relevance_score: scores[index],
-      })),
-    });
   }
 
   /**
@@ -572,141 +459,18 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
    * text or arguments.
    */
   async function responses(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
-    const rawInput = body['input'];
-    if (typeof rawInput !== 'string' && !Array.isArray(rawInput)) {
-      return sendJson(res, 400, errorBody("Missing required parameter: 'input'.", 'invalid_request_error', 'input', 'missing_required_parameter'));
-    }
-    const previousId = typeof body['previous_response_id'] === 'string' ? body['previous_response_id'] : null;
-    if (previousId !== null && !storedResponses.has(previousId)) {
-      return sendJson(res, 404, errorBody(`Previous response with id '${previousId}' not found.`, 'invalid_request_error', 'previous_response_id', 'previous_response_not_found'));
-    }
-    const input = normaliseInput(rawInput);
-    // A tool's output must answer a call the model made: in this input or in the previous response.
-    const calls = [...(previousId !== null ? (storedResponses.get(previousId)?.response['output'] as unknown[]) : []), ...input];
-    for (const out of input) {
-      if (out['type'] !== 'function_call_output') continue;
-      if (!calls.some((c) => isObject(c) && c['type'] === 'function_call' && c['call_id'] === out['call_id'])) {
-        return sendJson(res, 400, errorBody(`No tool call found for function call output with call_id ${String(out['call_id'])}.`, 'invalid_request_error', 'input', null));
-      }
-    }
-    const instructions = typeof body['instructions'] === 'string' ? body['instructions'] : null;
-    const tools = Array.isArray(body['tools']) ? body['tools'] : [];
-    const fnTool = tools.find((t): t is Record<string, unknown> => isObject(t) && t['type'] === 'function' && typeof t['name'] === 'string');
-    const last = input.at(-1);
-    let userText = '';
-    for (const item of input) if (item['type'] === 'message' && item['role'] === 'user') userText = itemText(item['content']);
-
-    const call =
-      last?.['type'] !== 'function_call_output' && fnTool !== undefined
-        ? { type: 'function_call', id: newId('fc'), call_id: newId('call'), name: fnTool['name'] as string, arguments: '{"city":"Paris"}', status: 'completed' }
-        : undefined;
-    const text =
-      last?.['type'] === 'function_call_output'
-        ? `The tool said: ${itemText(last['output'])}`
-        : `Hello from ${name}: ${userText}${previousId !== null ? ` [after ${previousId}]` : ''}`;
-    const message = { type: 'message', id: newId('msg'), role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
-    const item = call ?? message;
-
-    const inputTokens = input.reduce((n, it) => n + countTokens(itemText(it['content'] ?? it['output'] ?? it['arguments'])), countTokens(instructions ?? ''));
-    const outputTokens = countTokens(call?.arguments ?? text);
-    const createdAt = Math.floor(Date.now() / 1000);
-    const store = body['store'] !== false;
-    const id = newId('resp');
-    // The fields OpenAI's Response object always carries, the request's settings echoed back.
-    const response = (status: 'in_progress' | 'completed', output: unknown[]) => ({
-      id,
-      object: 'response',
-      created_at: createdAt,
-      status,
-      background: false,
-      completed_at: status === 'completed' ? createdAt : null,
-      error: null,
-      incomplete_details: null,
-      instructions,
-      max_output_tokens: typeof body['max_output_tokens'] === 'number' ? body['max_output_tokens'] : null,
-      model: body['model'],
-      output,
-      parallel_tool_calls: body['parallel_tool_calls'] !== false,
-      previous_response_id: previousId,
-      reasoning: { effort: null, summary: null },
-      service_tier: 'default',
-      store,
-      temperature: typeof body['temperature'] === 'number' ? body['temperature'] : 1,
-      text: isObject(body['text']) ? body['text'] : { format: { type: 'text' } },
-      tool_choice: body['tool_choice'] ?? 'auto',
-      tools,
-      top_p: typeof body['top_p'] === 'number' ? body['top_p'] : 1,
-      truncation: body['truncation'] === 'auto' ? 'auto' : 'disabled',
-      usage:
-        status === 'completed'
-          ? {
-              input_tokens: inputTokens,
-              input_tokens_details: { cached_tokens: 0 },
-              output_tokens: outputTokens,
-              output_tokens_details: { reasoning_tokens: 0 },
-              total_tokens: inputTokens + outputTokens,
-            }
-          : null,
-      user: null,
-      metadata: isObject(body['metadata']) ? body['metadata'] : {},
-    });
-    const done = response('completed', [item]);
-    if (store) storedResponses.set(id, { response: done, input });
-
+    const answer = createResponse(name, body, storedResponses);
+    if ('error' in answer) return sendJson(res, answer.status, answer.error);
     if (!rec.stream) {
       if (!(await slowReply(m, res))) return;
-      return sendJson(res, 200, done);
+      return sendJson(res, 200, answer.response);
     }
-    const at = { item_id: item.id, output_index: 0 };
-    const events: Record<string, unknown>[] = [
-      { type: 'response.created', response: response('in_progress', []) },
-      { type: 'response.in_progress', response: response('in_progress', []) },
-    ];
-    if (call !== undefined) {
-      const half = Math.ceil(call.arguments.length / 2);
-      events.push(
-        { type: 'response.output_item.added', output_index: 0, item: { ...call, arguments: '', status: 'in_progress' } },
-        { type: 'response.function_call_arguments.delta', ...at, delta: call.arguments.slice(0, half) },
-        { type: 'response.function_call_arguments.delta', ...at, delta: call.arguments.slice(half) },
-        { type: 'response.function_call_arguments.done', ...at, name: call.name, arguments: call.arguments },
-      );
-    } else {
-      const part = { type: 'output_text', text: '', annotations: [], logprobs: [] };
-      events.push(
-        { type: 'response.output_item.added', output_index: 0, item: { ...message, status: 'in_progress', content: [] } },
-        { type: 'response.content_part.added', ...at, content_index: 0, part },
-        ...streamPieces(text).map((delta) => ({ type: 'response.output_text.delta', ...at, content_index: 0, delta, logprobs: [] })),
-        { type: 'response.output_text.done', ...at, content_index: 0, text, logprobs: [] },
-        { type: 'response.content_part.done', ...at, content_index: 0, part: { ...part, text } },
-      );
-    }
-    events.push({ type: 'response.output_item.done', output_index: 0, item }, { type: 'response.completed', response: done });
-    // OpenAI numbers a stream's events from 0, the type first.
-    const numbered = events.map(({ type, ...rest }, i) => ({ type, sequence_number: i, ...rest }));
-    return writeStream(rec, res, m, numbered, undefined, 'responses');
+    return writeStream(rec, res, m, answer.events, undefined, 'responses');
   }
 
-  /**
-   * The stored-response endpoints: GET and DELETE /v1/responses/{id}, POST .../cancel (OpenAI
-   * cancels only background responses, and this fake has none) and GET .../input_items (newest
-   * first unless ?order=asc, all on one page).
-   */
   function storedResponse(method: string, url: string, id: string, sub: string, res: ServerResponse): void {
-    const known = storedResponses.get(id);
-    const route = `${method} ${sub}`;
-    if (route !== 'GET ' && route !== 'DELETE ' && route !== 'POST /cancel' && route !== 'GET /input_items') {
-      return sendJson(res, 404, errorBody(`Invalid URL (${method} ${url.split('?')[0]})`, 'invalid_request_error', null, null));
-    }
-    if (known === undefined) return sendJson(res, 404, errorBody(`Response with id '${id}' not found.`, 'invalid_request_error', null, null));
-    if (route === 'GET ') return sendJson(res, 200, known.response);
-    if (route === 'DELETE ') {
-      storedResponses.delete(id);
-      return sendJson(res, 200, { id, object: 'response', deleted: true });
-    }
-    if (route === 'POST /cancel') return sendJson(res, 400, errorBody('Only background responses can be cancelled.', 'invalid_request_error', null, null));
-    const asc = new URL(url, 'http://fake').searchParams.get('order') === 'asc';
-    const data = asc ? known.input : [...known.input].reverse();
-    return sendJson(res, 200, { object: 'list', data, first_id: data[0]?.['id'] ?? null, last_id: data.at(-1)?.['id'] ?? null, has_more: false });
+    const answer = storedResponseAnswer(method, url, id, sub, storedResponses);
+    sendJson(res, answer.status, answer.body);
   }
 
   async function embeddings(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {

@@ -1,0 +1,95 @@
+// Answers of the fake's endpoints beyond chat, completions and embeddings (fake-openai.ts serves
+// them): OpenAI's moderations, image generation and speech, and vLLM's rerank, each as its wire
+// format has it. Pure: an error (status and OpenAI's error body) or what to send.
+import { countTokens, errorBody, isObject, rankOrder, rerankScores } from './fake-content.ts';
+import type { FakeError } from './fake-responses.ts';
+
+type Json = Record<string, unknown>;
+
+const fail = (status: number, error: string): FakeError => ({ status, error });
+
+/** OpenAI's moderation categories (omni-moderation). */
+const MODERATION_CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm', 'self-harm/intent', 'self-harm/instructions', 'sexual', 'sexual/minors', 'violence', 'violence/graphic'];
+
+/** Speech formats: the content type OpenAI answers with and the bytes a file of it starts with. */
+const SPEECH_FORMATS: Record<string, { type: string; magic: string }> = {
+  mp3: { type: 'audio/mpeg', magic: 'ID3' },
+  wav: { type: 'audio/wav', magic: 'RIFF' },
+  opus: { type: 'audio/ogg', magic: 'OggS' },
+  flac: { type: 'audio/flac', magic: 'fLaC' },
+  aac: { type: 'audio/aac', magic: '\xff\xf1' },
+  pcm: { type: 'audio/pcm', magic: '' },
+};
+
+/** A 1x1 transparent PNG. */
+const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+
+/** OpenAI's moderation answer: one result per input, flagged for violence when the text holds VIOLENT. */
+export function moderationAnswer(id: string, body: Json): Json | FakeError {
+  const input = body['input'];
+  const texts = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map((x) => (typeof x === 'string' ? x : isObject(x) && typeof x['text'] === 'string' ? x['text'] : '')) : [];
+  if (texts.length === 0) return fail(400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+  return {
+    id,
+    model: body['model'],
+    results: texts.map((t) => {
+      const violent = t.includes('VIOLENT');
+      const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent]));
+      const scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, c === 'violence' && violent ? 0.98 : 0.0001]));
+      const applied = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, ['text']]));
+      return { flagged: violent, categories, category_scores: scores, category_applied_input_types: applied };
+    }),
+  };
+}
+
+/**
+ * OpenAI's image generation answer: `n` images; dall-e-3 with its revised prompt and a URL,
+ * gpt-image-1 (and others) base64 PNG with token usage.
+ */
+export function imagesAnswer(name: string, created: number, body: Json): Json | FakeError {
+  const prompt = body['prompt'];
+  if (typeof prompt !== 'string' || prompt === '') return fail(400, errorBody("'prompt' is a required property", 'invalid_request_error', 'prompt', null));
+  const n = typeof body['n'] === 'number' && body['n'] > 0 ? Math.floor(body['n']) : 1;
+  if (String(body['model']).startsWith('dall-e-3')) {
+    return { created, data: Array.from({ length: n }, (_, i) => ({ url: `https://images.example/${name}/${i}.png`, revised_prompt: `A picture of ${prompt}` })) };
+  }
+  const input = countTokens(prompt);
+  return {
+    created,
+    data: Array.from({ length: n }, () => ({ b64_json: ONE_PIXEL_PNG })),
+    usage: { input_tokens: input, output_tokens: 272 * n, total_tokens: input + 272 * n, input_tokens_details: { text_tokens: input, image_tokens: 0 } },
+  };
+}
+
+/**
+ * OpenAI's text to speech answer: audio bytes in the asked format (a format's magic bytes, then
+ * the input text, so a test can check what was spoken) and its content type.
+ */
+export function speechAnswer(body: Json): { type: string; audio: Buffer } | FakeError {
+  const input = body['input'];
+  if (typeof input !== 'string' || input === '') return fail(400, errorBody("'input' is a required property", 'invalid_request_error', 'input', null));
+  if (typeof body['voice'] !== 'string') return fail(400, errorBody("'voice' is a required property", 'invalid_request_error', 'voice', null));
+  const format = typeof body['response_format'] === 'string' ? body['response_format'] : 'mp3';
+  const kind = SPEECH_FORMATS[format];
+  if (kind === undefined) return fail(400, errorBody(`Invalid value: '${format}'`, 'invalid_request_error', 'response_format', 'invalid_value'));
+  return { type: kind.type, audio: Buffer.concat([Buffer.from(kind.magic, 'latin1'), Buffer.from(input)]) };
+}
+
+const docText = (d: unknown): string => (typeof d === 'string' ? d : isObject(d) ? String(d['text'] ?? '') : '');
+
+/** vLLM's rerank answer (the Jina/Cohere request shape): results by relevance, each with its document. */
+export function rerankAnswer(id: string, body: Json): Json | FakeError {
+  const query = body['query'];
+  const docs = body['documents'];
+  if (typeof query !== 'string' || !Array.isArray(docs) || docs.length === 0) {
+    return fail(400, errorBody('query (a string) and documents (a non-empty list) are required', 'BadRequestError', null, null));
+  }
+  const scores = rerankScores(query, docs);
+  const tokens = countTokens(query) * docs.length + docs.reduce((n: number, d) => n + countTokens(docText(d)), 0);
+  return {
+    id,
+    model: body['model'],
+    usage: { total_tokens: tokens },
+    results: rankOrder(scores, body['top_n']).map((index) => ({ index, document: { text: docText(docs[index]) }, relevance_score: scores[index] })),
+  };
+}
