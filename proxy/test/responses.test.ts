@@ -6,7 +6,9 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
-import { PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
+import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
+import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
+import { PROVIDER_REF, modelRoute, providerSecret, secret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
 
 const KEY = 'sk-responses-acme-0001';
@@ -17,11 +19,13 @@ const TOOL = { type: 'function' as const, name: 'get_weather', parameters: { typ
 
 let a: FakeBackend;
 let b: FakeBackend;
+let claude: ProviderFake;
 let proxy: InProcessProxy;
 
 beforeAll(async () => {
   a = await startFakeOpenAI({ name: 'resp-a' });
   b = await startFakeOpenAI({ name: 'resp-b' });
+  claude = await startAnthropicProvider({ name: 'claude-rr' });
   proxy = await startInProcess(toYaml(
     providerSecret(),
     // Two backends, round robin: only the id's encoding brings a follow-up to the right one.
@@ -33,7 +37,10 @@ beforeAll(async () => {
         { name: 'resp-b', adapter: 'vllm', url: b.url, credentialsRef: PROVIDER_REF },
       ],
     }),
+    // Backends that do not serve the Responses API: translated to chat and back.
     modelRoute('ollama', { models: ['llama3'], backends: [{ name: 'ollama', adapter: 'ollama', url: a.url, credentialsRef: PROVIDER_REF }] }),
+    secret('cred-claude', { stringData: { key: claude.credential } }),
+    modelRoute('claude', { models: ['claude'], backends: [{ name: 'claude-rr', adapter: 'anthropic', url: claude.url, model: 'claude-sonnet-4-5', credentialsRef: { name: 'cred-claude', key: 'key' } }] }),
     tenantWithKeys('acme', { k: KEY }),
     tenantWithKeys('globex', { k: OTHER }),
     tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'] } }),
@@ -43,6 +50,7 @@ afterAll(async () => {
   await proxy?.stop();
   await a?.close();
   await b?.close();
+  await claude?.close();
 });
 
 const client = (key = KEY): OpenAI => proxy.client(key);
@@ -127,12 +135,6 @@ describe('the Responses API', () => {
     expect(a.requests.length + b.requests.length).toBe(before);
   });
 
-  it('a route whose backends do not serve the Responses API (ollama) answers 400 naming it', async () => {
-    const e = await client().responses.create({ model: 'llama3', input: 'x' }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((e as Error).message).toContain('no backend of route ai/ollama supports the Responses API');
-  });
-
   it('masking.requests masks the instructions and every input item\'s text before the backend sees it', async () => {
     const r = await client(MASKED).responses.create({
       model: 'gpt-4.1',
@@ -144,3 +146,61 @@ describe('the Responses API', () => {
     expect(sent.match(/\[MASKED:email\]/g)).toHaveLength(3);
   });
 });
+
+describe('the Responses API translated to chat (backends that do not serve it)', () => {
+  it('responses.create to an ollama backend: a chat request upstream, a Response back (store false, usage)', async () => {
+    const r = await client().responses.create({ model: 'llama3', instructions: 'be brief', input: 'hi there', max_output_tokens: 50 });
+    expect(r.output_text).toBe('Hello from resp-a: you said "hi there"');
+    expect(r.status).toBe('completed');
+    expect((r as unknown as { store: boolean }).store).toBe(false);
+    expect(r.usage?.input_tokens).toBeGreaterThan(0);
+    const sent = a.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.body).toMatchObject({ model: 'llama3', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi there' }], max_tokens: 50 });
+  });
+
+  it('responses.stream to the Anthropic fake: the Responses events in order, the text and usage in the final response', async () => {
+    const stream = client().responses.stream({ model: 'claude', input: [{ role: 'user', content: [{ type: 'input_text', text: 'stream me' }] }] });
+    let text = '';
+    const types: string[] = [];
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(text).toBe('Hello from claude-rr: stream me');
+    expect(final.output_text).toBe(text);
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    expect(final.usage?.output_tokens).toBeGreaterThan(0);
+    expect(claude.requests.at(-1)!.path).toBe('/v1/messages');
+  });
+
+  it('a tool loop against the Anthropic fake, the conversation sent in input (streamed call, then its output)', async () => {
+    const stream = client().responses.stream({ model: 'claude', input: 'weather in Paris?', tools: [TOOL] });
+    let args = '';
+    for await (const e of stream) if (e.type === 'response.function_call_arguments.delta') args += e.delta;
+    const first = await stream.finalResponse();
+    const call = first.output.find((o) => o.type === 'function_call') as { call_id: string; name: string; arguments: string };
+    expect(call).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+    expect(args).toBe('{"city":"Paris"}');
+    const second = await client().responses.create({
+      model: 'claude',
+      input: [{ role: 'user', content: 'weather in Paris?' }, { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments }, { type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+      tools: [TOOL],
+    });
+    expect(second.output_text).toBe('The tool said: sunny');
+  });
+
+  it('what chat cannot carry is a 400 naming it: a built-in tool, previous_response_id, a stored response\'s id', async () => {
+    const web = await client().responses.create({ model: 'claude', input: 'x', tools: [{ type: 'web_search' }] }).catch((e: unknown) => e);
+    expect(web).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((web as Error).message).toMatch(/web_search tool is built into OpenAI's Responses API and not available.*claude-rr/);
+    const prev = await client().responses.create({ model: 'llama3', input: 'x', previous_response_id: 'resp_abc' }).catch((e: unknown) => e);
+    expect(prev).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((prev as Error).message).toContain('previous_response_id needs a backend that stores responses');
+    const translated = await client().responses.create({ model: 'llama3', input: 'x' });
+    await expect(client().responses.retrieve(translated.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+});
+

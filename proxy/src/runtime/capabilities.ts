@@ -41,7 +41,8 @@ export function lacksOf(b: BackendIR, supports: (op: Operation) => boolean): num
   if (c.tools === false) lacks |= Need.tools;
   if (c.vision === false) lacks |= Need.vision;
   if (c.json === false) lacks |= Need.json;
-  for (const op of OPERATIONS) if (!supports(op)) lacks |= Need[op];
+  // The Responses API is translated to chat for a backend that does not serve it (responses/to-chat.ts).
+  for (const op of OPERATIONS) if (!supports(op) && !(op === 'responses' && supports('chat'))) lacks |= Need[op];
   return lacks;
 }
 

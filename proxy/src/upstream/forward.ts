@@ -9,6 +9,8 @@ import { FinishReasonTap } from '../telemetry/finish-reasons.ts';
 import { estimateTokens, incapableMessage, needsOf } from '../runtime/capabilities.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 import { endpointDigest, type ResponseOrigin } from '../responses/ids.ts';
+import { ChatAsResponses } from '../responses/from-chat.ts';
+import { responsesAsChat } from '../responses/to-chat.ts';
 import { ResponseIds } from '../responses/translator.ts';
 import type { EndpointRuntime } from '../runtime/runtime.ts';
 import { Attempt, type AttemptResult } from './attempt.ts';
@@ -128,8 +130,12 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const ep = route.endpoints[idx]!;
     const adapter = ep.backend.adapter;
     let upstream: UpstreamRequest;
+    // The Responses API to a backend that speaks only chat: translated both ways (responses/).
+    const viaChat = op === 'responses' && !adapter.supports('responses');
+    let client = ex.client;
     try {
-      const built = upstreamRequest(adapter, ex.client, ep.backend.ir, ep.basePath, ep.origin);
+      if (viaChat) client = responsesAsChat(ex.client, ep.backend.name);
+      const built = upstreamRequest(adapter, client, ep.backend.ir, ep.basePath, ep.origin);
       upstream = built instanceof Promise ? await built : built;
     } catch (e) {
       if (!(e instanceof UnsupportedRequest)) throw e;
@@ -150,9 +156,13 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     }
     ep.health.inflight++;
     const started = hooks.now();
-    const own = ingressTranslator(ex.client, adapter.translator(ex.client, ep.backend.ir), adapter.passesThrough);
+    const own = ingressTranslator(client, adapter.translator(client, ep.backend.ir), adapter.passesThrough);
     const translator = maskedResponse(
-      op === 'responses' ? new ResponseIds(own, { route: route.id, backend: ep.backend.name, endpoint: digestOf(ep), tenant: ex.identity!.tenant.id, model: ex.client.model }) : own,
+      viaChat
+        ? new ChatAsResponses(own, ex.client, Math.floor(Date.now() / 1000))
+        : op === 'responses'
+          ? new ResponseIds(own, { route: route.id, backend: ep.backend.name, endpoint: digestOf(ep), tenant: ex.identity!.tenant.id, model: ex.client.model })
+          : own,
       ex.identity?.tenant.maskResponses ?? null,
       ex.client.ingress?.schema ?? 'openai',
       ex.client.operation,
