@@ -3,7 +3,7 @@
 // model, passed through to the
 // backends whose adapter serves them (the model rewritten), refused with a 400 naming the
 // operation elsewhere, with masking, usage and the gen_ai metrics of the other operations.
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
@@ -21,6 +21,9 @@ beforeAll(async () => {
   proxy = await startInProcess(toYaml(
     providerSecret(),
     modelRoute('moderation', { models: ['omni-moderation-latest'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('transcribe', { models: ['gpt-4o-transcribe'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('ollama-chat', { models: ['llama-ollama'], backends: [{ name: 'ollama', adapter: 'ollama', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    modelRoute('whisper', { models: ['whisper'], backends: [{ name: 'vllm-whisper', adapter: 'vllm', url: upstream.url, model: 'openai/whisper-large-v3', credentialsRef: PROVIDER_REF }] }),
     modelRoute('speech', { models: ['gpt-4o-mini-tts'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
     modelRoute('local-speech', { models: ['local-tts'], backends: [{ name: 'localai-tts', adapter: 'localai', url: upstream.url, model: 'piper', credentialsRef: PROVIDER_REF }] }),
     modelRoute('images', { models: ['gpt-image-1', 'dall-e-3'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
@@ -131,6 +134,68 @@ describe('speech', () => {
     }
     const e = await client().audio.speech.create({ model: 'llama', voice: 'alloy', input: 'x' }).catch((x: unknown) => x);
     expect((e as Error).message).toContain('no backend of route ai/vllm-chat supports speech');
+  });
+});
+
+describe('uploads (multipart/form-data): transcriptions, translations, image edits', () => {
+  it('audio.transcriptions.create to an openai backend: the file and fields arrive intact, the answer comes back, usage counted', async () => {
+    const audio = Buffer.concat([Buffer.from('ID3'), Buffer.from([0, 255, 128, 10, 13]), Buffer.from('hello there')]);
+    const t = await client().audio.transcriptions.create({ file: await toFile(audio, 'clip.mp3', { type: 'audio/mpeg' }), model: 'gpt-4o-transcribe', language: 'en' });
+    expect(t.text.startsWith('Transcript of clip.mp3: ID3')).toBe(true);
+    const sent = upstream.inferenceRequests().at(-1)!;
+    expect(sent.path).toBe('/v1/audio/transcriptions');
+    const body = sent.body as { model: string; language: string; files: { field: string; filename: string; type: string; data: Buffer }[] };
+    expect(body).toMatchObject({ model: 'gpt-4o-transcribe', language: 'en' });
+    expect(body.files).toHaveLength(1);
+    expect(body.files[0]).toMatchObject({ field: 'file', filename: 'clip.mp3', type: 'audio/mpeg' });
+    expect(Buffer.compare(Buffer.from(body.files[0]!.data), audio)).toBe(0);
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_operation_name="transcription"[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
+  });
+
+  it('to a vLLM backend with its own model: the model field rewritten; text formats pass as text; translations too', async () => {
+    const text = await client().audio.transcriptions.create({ file: await toFile(Buffer.from('hi'), 'a.wav'), model: 'whisper', response_format: 'text' });
+    expect(text).toBe('Transcript of a.wav: hi');
+    expect(upstream.inferenceRequests().at(-1)!.body).toMatchObject({ model: 'openai/whisper-large-v3' });
+    const tr = await client().audio.translations.create({ file: await toFile(Buffer.from('bonjour'), 'fr.mp3'), model: 'whisper' });
+    expect(tr.text).toBe('Translation of fr.mp3: bonjour');
+    expect(upstream.inferenceRequests().at(-1)!.path).toBe('/v1/audio/translations');
+  });
+
+  it('images.edit to an openai backend', async () => {
+    const r = await client().images.edit({ model: 'gpt-image-1', image: await toFile(Buffer.from('png'), 'in.png', { type: 'image/png' }), prompt: 'add a hat' });
+    expect(r.data).toHaveLength(1);
+    expect(upstream.inferenceRequests().at(-1)!.path).toBe('/v1/images/edits');
+  });
+
+  it('masking: a transcription prompt is masked in the form the backend gets, and the transcript on the way back', async () => {
+    const t = await client(MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from(`call ${EMAIL}`), 'a.mp3'), model: 'gpt-4o-transcribe', prompt: `names: ${EMAIL}` });
+    expect((upstream.inferenceRequests().at(-1)!.body as { prompt: string }).prompt).toBe('names: [MASKED:email]');
+    expect(t.text).toBe('Transcript of a.mp3: call [MASKED:email] [prompt: names: [MASKED:email]]');
+  });
+
+  it('no model, no file, a JSON body, stream: each a clear 4xx; a route without transcriptions names the operation', async () => {
+    const post = (form: FormData) => fetch(`${proxy.baseUrl}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: form });
+    const noModel = new FormData();
+    noModel.set('file', new Blob(['x']), 'a.mp3');
+    const r1 = await post(noModel);
+    expect(r1.status).toBe(400);
+    expect(((await r1.json()) as { error: { param: string } }).error.param).toBe('model');
+    const noFile = new FormData();
+    noFile.set('model', 'gpt-4o-transcribe');
+    const r2 = await post(noFile);
+    expect(((await r2.json()) as { error: { param: string } }).error.param).toBe('file');
+    const streamed = new FormData();
+    streamed.set('model', 'gpt-4o-transcribe');
+    streamed.set('file', new Blob(['x']), 'a.mp3');
+    streamed.set('stream', 'true');
+    const r3 = await post(streamed);
+    expect(((await r3.json()) as { error: { param: string } }).error.param).toBe('stream');
+    const json = await proxy.post('/v1/audio/transcriptions', KEY, { model: 'gpt-4o-transcribe' });
+    expect(json.status).toBe(415);
+    const e = await client().audio.transcriptions.create({ file: await toFile(Buffer.from('x'), 'a.mp3'), model: 'llama-ollama' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((e as Error).message).toContain('no backend of route ai/ollama-chat supports audio transcriptions');
   });
 });
 

@@ -93,3 +93,58 @@ export function rerankAnswer(id: string, body: Json): Json | FakeError {
     results: rankOrder(scores, body['top_n']).map((index) => ({ index, document: { text: docText(docs[index]) }, relevance_score: scores[index] })),
   };
 }
+
+/** An uploaded file as the fake keeps it: where it came in the form, and its bytes. */
+export interface FakeFile {
+  field: string;
+  filename: string;
+  type: string;
+  data: Buffer;
+}
+
+/** A multipart body as the fake records it: its text fields, and `files`. */
+export async function formBody(raw: Buffer, contentType: string): Promise<Json> {
+  const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+  const body: Json = {};
+  const files: FakeFile[] = [];
+  for (const [field, v] of form) {
+    if (typeof v === 'string') body[field] = v;
+    else files.push({ field, filename: v.name, type: v.type, data: Buffer.from(await v.arrayBuffer()) });
+  }
+  body['files'] = files;
+  return body;
+}
+
+const filesOf = (body: Json): FakeFile[] => (Array.isArray(body['files']) ? (body['files'] as FakeFile[]) : []);
+
+/**
+ * OpenAI's transcription or translation answer: the "audio" is read as text (tests upload text
+ * bytes), so the transcript is `Transcript of <filename>: <content>` (`Translation of ...`), with
+ * ` [prompt: ...]` when a prompt was given; in the asked response_format (json by default; text,
+ * srt and vtt as plain text; verbose_json with one segment). gpt-4o models report token usage,
+ * whisper its duration.
+ */
+export function transcriptionAnswer(task: 'transcribe' | 'translate', body: Json): { json: Json } | { text: string } | FakeError {
+  const file = filesOf(body).find((f) => f.field === 'file');
+  if (file === undefined) return fail(400, errorBody("'file' is a required property", 'invalid_request_error', 'file', null));
+  const prompt = typeof body['prompt'] === 'string' ? ` [prompt: ${body['prompt']}]` : '';
+  const text = `${task === 'transcribe' ? 'Transcript' : 'Translation'} of ${file.filename}: ${file.data.toString('utf8')}${prompt}`;
+  const format = typeof body['response_format'] === 'string' ? body['response_format'] : 'json';
+  if (format === 'text') return { text };
+  if (format === 'srt') return { text: `1\n00:00:00,000 --> 00:00:01,000\n${text}\n` };
+  if (format === 'vtt') return { text: `WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n${text}\n` };
+  const tokens = countTokens(text);
+  const usage = String(body['model']).startsWith('gpt-4o') ? { type: 'tokens', input_tokens: file.data.length, output_tokens: tokens, total_tokens: file.data.length + tokens } : { type: 'duration', seconds: 1 };
+  if (format === 'verbose_json') {
+    const segment = { id: 0, seek: 0, start: 0, end: 1, text, tokens: [], temperature: 0, avg_logprob: -0.1, compression_ratio: 1, no_speech_prob: 0 };
+    return { json: { task, language: 'english', duration: 1, text, segments: [segment], usage } };
+  }
+  return { json: { text, usage } };
+}
+
+/** OpenAI's image edit answer: gpt-image-1's base64 PNG per image sent, with token usage. */
+export function imageEditAnswer(name: string, created: number, body: Json): Json | FakeError {
+  const images = filesOf(body).filter((f) => f.field === 'image' || f.field === 'image[]');
+  if (images.length === 0) return fail(400, errorBody("'image' is a required property", 'invalid_request_error', 'image', null));
+  return imagesAnswer(name, created, { ...body, n: body['n'] === undefined ? 1 : Number(body['n']) });
+}

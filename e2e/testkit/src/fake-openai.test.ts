@@ -1,5 +1,5 @@
 import { CohereClient } from 'cohere-ai';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   chatPromptTokens,
@@ -544,4 +544,27 @@ describe('fake OpenAI backend: the Responses API, read by the openai SDK', () =>
     expect(events.length).toBeGreaterThan(5);
     expect(Date.now() - t0).toBeGreaterThanOrEqual((events.length - 1) * 30);
   });
+
+  it('transcribes and translates uploads as OpenAI does, read by the openai SDK: json, text and verbose_json', async () => {
+    const file = await toFile(Buffer.from('hello world'), 'clip.mp3', { type: 'audio/mpeg' });
+    const t = await client.audio.transcriptions.create({ file, model: 'gpt-4o-transcribe', prompt: 'names' });
+    expect(t.text).toBe('Transcript of clip.mp3: hello world [prompt: names]');
+    expect((t as { usage?: { type: string; output_tokens: number } }).usage).toMatchObject({ type: 'tokens' });
+    const plain = await client.audio.transcriptions.create({ file: await toFile(Buffer.from('hi'), 'a.wav'), model: 'whisper-1', response_format: 'text' });
+    expect(plain).toBe('Transcript of a.wav: hi');
+    const verbose = await client.audio.transcriptions.create({ file: await toFile(Buffer.from('hi'), 'a.wav'), model: 'whisper-1', response_format: 'verbose_json' });
+    expect(verbose.segments?.[0]?.text).toBe('Transcript of a.wav: hi');
+    const tr = await client.audio.translations.create({ file: await toFile(Buffer.from('bonjour'), 'fr.mp3'), model: 'whisper-1' });
+    expect(tr.text).toBe('Translation of fr.mp3: bonjour');
+    const recorded = fake.requests.at(-1)!.body as { model: string; files: { field: string; filename: string; data: Buffer }[] };
+    expect(recorded.model).toBe('whisper-1');
+    expect(recorded.files[0]).toMatchObject({ field: 'file', filename: 'fr.mp3' });
+  });
+
+  it('edits images as OpenAI does, read by the openai SDK', async () => {
+    const r = await client.images.edit({ model: 'gpt-image-1', image: await toFile(Buffer.from('png'), 'in.png', { type: 'image/png' }), prompt: 'add a hat' });
+    expect(r.data).toHaveLength(1);
+    expect(r.usage?.input_tokens).toBe(countTokens('add a hat'));
+  });
 });
+

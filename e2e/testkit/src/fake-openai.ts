@@ -20,8 +20,8 @@ import {
   promptText,
   streamPieces,
 } from './fake-content.ts';
-import { imagesAnswer, moderationAnswer, rerankAnswer, speechAnswer } from './fake-endpoints.ts';
-import { createResponse, storedResponseAnswer, type FakeError, type StoredResponse } from './fake-responses.ts';
+import { formBody, imageEditAnswer, imagesAnswer, moderationAnswer, rerankAnswer, speechAnswer, transcriptionAnswer } from './fake-endpoints.ts';
+import { createResponse, namedSse, storedResponseAnswer, type FakeError, type StoredResponse } from './fake-responses.ts';
 import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 
 /** Response headers that describe the provider account, as OpenAI sends them (see proxy/src/upstream/attempt.ts). */
@@ -30,7 +30,6 @@ const ACCOUNT_HEADERS = {
   'openai-project': 'proj_fake',
   'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
 };
-
 
 export { FAKE_MODES } from './fake-types.ts';
 export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
@@ -44,11 +43,6 @@ const SSE_HEADERS = {
 
 function sse(obj: unknown): string {
   return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
-}
-
-/** A Responses API stream event: named by an `event:` line carrying its type. */
-function namedSse(obj: Record<string, unknown>): string {
-  return `event: ${String(obj['type'])}\ndata: ${JSON.stringify(obj)}\n\n`;
 }
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -131,9 +125,14 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBytes = Buffer.concat(chunks);
+    const rawBody = rawBytes.toString('utf8');
     let body: unknown = undefined;
-    if (rawBody !== '') {
+    const type = req.headers['content-type'] ?? '';
+    if (type.startsWith('multipart/form-data')) {
+      // Uploads (transcriptions, translations, image edits): the text fields, and each file's bytes.
+      body = await formBody(rawBytes, type);
+    } else if (rawBody !== '') {
       try {
         body = JSON.parse(rawBody);
       } catch {
@@ -167,7 +166,7 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     events.emit('request', rec);
 
     const isInference =
-      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank' || path === '/v1/moderations' || path === '/v1/images/generations' || path === '/v1/audio/speech' || path === '/v1/responses');
+      method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings' || path === '/v1/rerank' || path === '/v1/moderations' || path === '/v1/images/generations' || path === '/v1/audio/speech' || path === '/v1/responses' || path === '/v1/audio/transcriptions' || path === '/v1/audio/translations' || path === '/v1/images/edits');
     const isHealth = method === 'GET' && (path === '/health' || path === '/v1/models' || path.startsWith('/v1/models/'));
     const applyMode = isInference || (isHealth && modeOpts.affectHealth === true);
     const m: FakeMode = applyMode ? mode : 'ok';
@@ -244,6 +243,8 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     if (path === '/v1/moderations') return answer(res, m, moderationAnswer(`modr-${name}-${rec.seq}`, body));
     if (path === '/v1/images/generations') return answer(res, m, imagesAnswer(name, created, body));
     if (path === '/v1/audio/speech') return speech(body, res, m);
+    if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations') return transcription(path.endsWith('translations') ? 'translate' : 'transcribe', body, res, m);
+    if (path === '/v1/images/edits') return answer(res, m, imageEditAnswer(name, created, body));
     if (path === '/v1/responses') return responses(rec, body, res, m);
     return embeddings(body, res, m);
   }
@@ -253,6 +254,15 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     if ('error' in a && typeof a['status'] === 'number') return sendJson(res, a.status as number, a.error);
     if (!(await slowReply(m, res))) return;
     return sendJson(res, 200, a);
+  }
+
+  /** A transcript: JSON, or the plain-text formats as text/plain. */
+  async function transcription(task: 'transcribe' | 'translate', body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+    const a = transcriptionAnswer(task, body);
+    if (!('text' in a)) return answer(res, m, 'json' in a ? a.json : a);
+    if (!(await slowReply(m, res))) return;
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-fake-backend': name });
+    res.end(a.text);
   }
 
   /** Speech: the audio written in three pieces, as a TTS server streams it. */

@@ -22,6 +22,11 @@ export interface FakeError {
 }
 
 const fail = (status: number, error: string): FakeError => ({ status, error });
+
+/** A Responses API stream event: named by an `event:` line carrying its type. */
+export function namedSse(obj: Record<string, unknown>): string {
+  return `event: ${String(obj['type'])}\ndata: ${JSON.stringify(obj)}\n\n`;
+}
 const reply = (status: number, body: unknown) => ({ status, body });
 
 /** An OpenAI-style object id: the prefix, then 48 random hex digits. */

@@ -13,15 +13,16 @@ import { redactingErrors } from './redact.ts';
  * The OpenAI-compatible servers and what each serves beyond chat, completions and embeddings:
  * OpenAI moderations, image generation and speech; the self-hosted engines the Cohere/Jina rerank
  * API at {url}/rerank (vLLM: /v1/rerank), and Xinference, LocalAI and GPUStack image generation and
- * speech (text to speech at {url}/audio/speech) too.
+ * speech (text to speech at {url}/audio/speech) too; audio transcriptions (OpenAI, vLLM, Xinference,
+ * LocalAI, GPUStack), translations (OpenAI, vLLM, Xinference) and image edits (OpenAI) as multipart.
  */
 const OPENAI_FAMILY: Readonly<Record<string, readonly Operation[]>> = {
-  openai: ['moderations', 'images', 'speech', 'responses'],
-  vllm: ['rerank', 'responses'],
+  openai: ['moderations', 'images', 'speech', 'responses', 'transcriptions', 'translations', 'image_edits'],
+  vllm: ['rerank', 'responses', 'transcriptions', 'translations'],
   ollama: [],
-  xinference: ['rerank', 'images', 'speech'],
-  localai: ['rerank', 'images', 'speech'],
-  gpustack: ['rerank', 'images', 'speech'],
+  xinference: ['rerank', 'images', 'speech', 'transcriptions', 'translations'],
+  localai: ['rerank', 'images', 'speech', 'transcriptions'],
+  gpustack: ['rerank', 'images', 'speech', 'transcriptions'],
 };
 
 const registry = new Map<string, Adapter>(

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
+import { encodeForm } from './form.ts';
 import { spliceRequest } from './json-splice.ts';
 import { SseRelay } from './openai-sse-relay.ts';
 import { usageFromBody } from './openai-usage.ts';
@@ -26,6 +27,9 @@ const PATHS: Record<Operation, string> = {
   images: '/images/generations',
   speech: '/audio/speech',
   responses: '/responses',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
+  image_edits: '/images/edits',
 };
 
 /** What every server of the OpenAI API serves; `OpenAIVariant.operations` says when one serves more. */
@@ -78,6 +82,13 @@ function toUpstream(
   const upstreamModel = backend.model ?? req.model;
   const rewrite = upstreamModel !== req.model && (variant.modelInBody?.(backend) ?? true);
   const addUsage = req.stream && !req.clientWantsUsage && (req.operation === 'chat' || req.operation === 'completions') && (variant.streamUsage?.(backend) ?? true);
+  if (req.form !== undefined) {
+    // Multipart: the parts written again with the backend's model (http/multipart.ts).
+    const { body, contentType } = encodeForm(req.form, upstreamModel);
+    const headers: Record<string, string> = { 'content-type': contentType, 'content-length': String(body.length), accept: '*/*', 'user-agent': USER_AGENT, 'x-request-id': req.requestId };
+    Object.assign(headers, auth(backend));
+    return { path: variant.path?.(req, backend, basePath) ?? basePath + PATHS[req.operation], headers, body };
+  }
   const changes = variant.adjust?.(req) ?? null;
   let body: string | Buffer = req.raw;
   if (changes) body = reserialise(req, rewrite ? upstreamModel : req.model, addUsage, changes);

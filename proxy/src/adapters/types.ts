@@ -1,10 +1,13 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 
-export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'moderations' | 'images' | 'speech' | 'responses';
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'moderations' | 'images' | 'speech' | 'responses' | 'transcriptions' | 'translations' | 'image_edits';
 
 /** Every operation, in the order the capability bits and messages list them. */
-export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank', 'moderations', 'images', 'speech', 'responses'];
+export const OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings', 'rerank', 'moderations', 'images', 'speech', 'responses', 'transcriptions', 'translations', 'image_edits'];
+
+/** A part of a multipart/form-data request: a text field, or a file. */
+export type FormPart = { readonly name: string; readonly value: string } | { readonly name: string; readonly filename: string; readonly type: string; readonly data: Buffer };
 
 /** What the proxy parsed from the client request. Adapters never mutate it: a retry translates it again. */
 export interface ClientRequest {
@@ -23,6 +26,11 @@ export interface ClientRequest {
    * `/responses` (the backend's own id, and the client's query string).
    */
   readonly target?: { readonly method: 'GET' | 'POST' | 'DELETE'; readonly path: string };
+  /**
+   * The parts of a multipart/form-data request (transcriptions, translations, image edits):
+   * `body` then holds its text fields, and the backend gets the parts written again.
+   */
+  readonly form?: readonly FormPart[];
   /**
    * Set when the client spoke another API than OpenAI's (the Anthropic ingress): `body` and
    * `raw` are then its translation to OpenAI chat, which every adapter reads, and this is the

@@ -46,8 +46,10 @@ export const Errors = {
     apiError(405, 'invalid_request_error', 'method_not_allowed', 'OPTIONS (CORS preflight) is not enabled on this proxy: start it with --cors-allow-origin ORIGIN'),
   corsOriginNotAllowed: (origin: string) =>
     apiError(403, 'permission_error', 'origin_not_allowed', `cross-origin requests from ${JSON.stringify(origin.slice(0, 200))} are not allowed (--cors-allow-origin)`),
-  unsupportedMediaType: (got: string) =>
-    apiError(415, 'invalid_request_error', 'unsupported_media_type', `the request body must be JSON: send Content-Type: application/json (got ${JSON.stringify(got.slice(0, 100))})`),
+  unsupportedMediaType: (got: string, form = false) =>
+    apiError(415, 'invalid_request_error', 'unsupported_media_type', form
+      ? `the request body must be multipart/form-data (a file upload) (got ${JSON.stringify(got.slice(0, 100))})`
+      : `the request body must be JSON: send Content-Type: application/json (got ${JSON.stringify(got.slice(0, 100))})`),
   invalidJson: (detail: string) => apiError(400, 'invalid_request_error', 'invalid_json', `request body is not valid JSON: ${detail}`),
   notAnObject: () => apiError(400, 'invalid_request_error', 'invalid_request', 'request body must be a JSON object'),
   missingModel: () => apiError(400, 'invalid_request_error', 'missing_model', 'you must provide a model parameter', 'model'),

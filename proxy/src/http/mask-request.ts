@@ -16,8 +16,11 @@ export function maskRequest(client: ClientRequest, masker: Masker, counts: Recor
   const ingress = client.ingress;
   const ingressRaw = ingress ? maskBody(ingress.body as Record<string, unknown>, masker, counts) : null;
   if (raw === null && ingressRaw === null) return client;
+  // A multipart request: its text fields (a transcription's or an image edit's prompt) as masked.
+  const form = client.form?.map((p) => ('value' in p && typeof client.body[p.name] === 'string' ? { name: p.name, value: client.body[p.name] as string } : p));
   return {
     ...client,
+    ...(form !== undefined && { form }),
     ...(raw !== null && { raw }),
     ...(ingress && ingressRaw !== null && { ingress: { ...ingress, raw: ingressRaw } }),
   };

@@ -26,6 +26,7 @@ import { unmaskableField } from '../masking/response.ts';
 import { ContentCapture } from '../masking/content-log.ts';
 import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from './records.ts';
 import { isJson, readBody } from './read-body.ts';
+import { FORM_OPERATIONS, formRequest, isMultipart, parseForm } from './multipart.ts';
 import { operationRequest } from './operations.ts';
 import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
 
@@ -45,6 +46,10 @@ const OPERATIONS: Record<string, Operation> = {
   '/v1/images/generations': 'images',
   '/v1/audio/speech': 'speech',
   '/v1/responses': 'responses',
+  // multipart/form-data (http/multipart.ts)
+  '/v1/audio/transcriptions': 'transcriptions',
+  '/v1/audio/translations': 'translations',
+  '/v1/images/edits': 'image_edits',
 };
 const MODELS = '/v1/models';
 
@@ -270,10 +275,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   function receive(ex: Exchange, op: Operation | undefined, path: string): void {
     const { req, out } = ex;
     const type = req.headers['content-type'];
-    if (type !== undefined && !isJson(type)) {
+    const form = op !== undefined && FORM_OPERATIONS.has(op);
+    if (form ? type === undefined || !isMultipart(type) : type !== undefined && !isJson(type)) {
       // The body is not read: the connection cannot be reused for another request.
       out.setHeader('connection', 'close');
-      return reject(ex, Errors.unsupportedMediaType(type));
+      return reject(ex, Errors.unsupportedMediaType(type ?? '(none)', form));
     }
     readBody(req, deps.maxBodyBytes, (err, raw) => {
       if (err) {
@@ -285,7 +291,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         ex.stop('client-gone');
         return finish(ex);
       }
-      if (op !== undefined) void route(ex, op, raw!);
+      if (form) void formRoute(ex, op, raw!, type!);
+      else if (op !== undefined) void route(ex, op, raw!);
       else void anthropicRoute(ex, path, raw!);
     });
   }
@@ -408,6 +415,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       requestId: ex.requestId,
     };
     return dispatch(ex, ex.client);
+  }
+
+  /** A multipart/form-data request (http/multipart.ts), routed by its model field. */
+  async function formRoute(ex: Exchange, op: Operation, raw: Buffer, type: string): Promise<void> {
+    const parts = await parseForm(raw, type);
+    const client = 'status' in parts ? parts : formRequest(op, parts, raw, ex.requestId);
+    if ('status' in client) return reject(ex, client);
+    return dispatch(ex, (ex.client = client));
   }
 
   /** `POST /v1/messages` and `/v1/messages/count_tokens`: the Anthropic ingress (ingress/anthropic/). */

@@ -36,6 +36,9 @@ export function maskOpenAIBody(body: Json, text: MaskText): boolean {
       }
     }
   }
+  // A transcription or translation (json, verbose_json): the text and its segments.
+  set(body, 'text');
+  if (Array.isArray(body.segments)) for (const seg of body.segments) if (isObject(seg)) set(seg, 'text');
   // A rerank answer echoes its documents (`return_documents`, and vLLM always).
   if (Array.isArray(body.results)) {
     for (const r of body.results) {

@@ -18,6 +18,9 @@ export const Need = {
   images: 256,
   speech: 512,
   responses: 1024,
+  transcriptions: 2048,
+  translations: 4096,
+  image_edits: 8192,
 } as const;
 
 const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
@@ -32,6 +35,9 @@ const FEATURES: ReadonlyArray<[bit: number, name: string, field: string]> = [
   [Need.images, 'image generation', 'adapter'],
   [Need.speech, 'speech', 'adapter'],
   [Need.responses, 'the Responses API', 'adapter'],
+  [Need.transcriptions, 'audio transcriptions', 'adapter'],
+  [Need.translations, 'audio translations', 'adapter'],
+  [Need.image_edits, 'image edits', 'adapter'],
 ];
 
 /** The bits a backend cannot serve: features it declares false, operations its adapter lacks. */
@@ -150,7 +156,7 @@ export function incapableMessage(
 }
 
 /** Operations whose answer is not generated tokens. */
-const NO_OUTPUT: ReadonlySet<Operation> = new Set(['embeddings', 'rerank', 'moderations', 'speech']);
+const NO_OUTPUT: ReadonlySet<Operation> = new Set(['embeddings', 'rerank', 'moderations', 'speech', 'image_edits']);
 
 /**
  * What a request may use: its prompt, estimated (4 ASCII characters or 1 other character per

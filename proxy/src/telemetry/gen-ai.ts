@@ -46,6 +46,9 @@ export const GEN_AI_OPERATIONS: Readonly<Record<Operation, string>> = {
   images: 'image_generation',
   speech: 'text_to_speech',
   responses: 'chat',
+  transcriptions: 'transcription',
+  translations: 'translation',
+  image_edits: 'image_edit',
 };
 
 const exactNames = new WeakMap<RouteRuntime, ReadonlySet<string>>();
