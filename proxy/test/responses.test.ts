@@ -14,6 +14,7 @@ import { startInProcess, type InProcessProxy } from './in-process.ts';
 const KEY = 'sk-responses-acme-0001';
 const OTHER = 'sk-responses-globex-0002';
 const MASKED = 'sk-responses-masked-0003';
+const RESP_MASKED = 'sk-responses-respmasked-0004';
 const EMAIL = 'jane.doe@example.com';
 const TOOL = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false };
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
     tenantWithKeys('acme', { k: KEY }),
     tenantWithKeys('globex', { k: OTHER }),
     tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'] } }),
+    tenantWithKeys('resp-masked', { k: RESP_MASKED }, { masking: { responses: ['email'] } }),
   ));
 });
 afterAll(async () => {
@@ -201,6 +203,40 @@ describe('the Responses API translated to chat (backends that do not serve it)',
     expect((prev as Error).message).toContain('previous_response_id needs a backend that stores responses');
     const translated = await client().responses.create({ model: 'llama3', input: 'x' });
     await expect(client().responses.retrieve(translated.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+});
+
+describe('masking.responses on the Responses API', () => {
+  it('a JSON answer, passed through: the output text masked, the id still the gateway\'s', async () => {
+    const r = await client(RESP_MASKED).responses.create({ model: 'gpt-4.1', input: `write to ${EMAIL}` });
+    expect(r.output_text).toMatch(/^Hello from resp-[ab]: write to \[MASKED:email\]$/);
+    expect(JSON.stringify(r)).not.toContain(EMAIL);
+    expect(r.id).toMatch(/^resp_jr1/);
+  });
+
+  it('a stream, passed through and translated: the deltas and every repeat of the text masked, the events in order and numbered', async () => {
+    for (const model of ['gpt-4.1', 'claude']) {
+      const stream = client(RESP_MASKED).responses.stream({ model, input: `mail ${EMAIL} now` });
+      let text = '';
+      const seq: number[] = [];
+      const raw: string[] = [];
+      for await (const e of stream) {
+        seq.push(e.sequence_number);
+        raw.push(JSON.stringify(e));
+        if (e.type === 'response.output_text.delta') text += e.delta;
+      }
+      const final = await stream.finalResponse();
+      expect(text).toMatch(/: mail \[MASKED:email\] now$/);
+      expect(final.output_text).toBe(text);
+      expect(raw.join('')).not.toContain(EMAIL);
+      expect(seq).toEqual(seq.map((_, i) => i));
+    }
+  });
+
+  it('include of output logprobs is refused for such a tenant (the tokens would carry the text unmasked)', async () => {
+    const e = await client(RESP_MASKED).responses.create({ model: 'gpt-4.1', input: 'x', include: ['message.output_text.logprobs'] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('include');
   });
 });
 

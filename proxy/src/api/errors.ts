@@ -38,8 +38,6 @@ export function streamErrorEvent(e: ApiError, schema: ApiSchema = 'openai'): Buf
 
 export const Errors = {
   notFound: (path: string) => apiError(404, 'invalid_request_error', 'not_found', `no route for ${path}`),
-  responsesMasked: (tenant: string) =>
-    apiError(400, 'invalid_request_error', 'unsupported_capability', `the Responses API is not available to tenant ${tenant}, which masks responses (Tenant.spec.masking.responses): this gateway does not mask Responses API output yet; use /v1/chat/completions`),
   methodNotAllowed: (method: string, path: string) =>
     apiError(405, 'invalid_request_error', 'method_not_allowed', `${method} is not allowed on ${path}`),
   corsDisabled: () =>

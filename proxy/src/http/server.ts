@@ -552,7 +552,6 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const found = chooseRoute(ex, client.model);
     if (!found) return;
     if (ex.identity!.tenant.maskResponses !== null) {
-      if (client.operation === 'responses') return reject(ex, Errors.responsesMasked(ex.identity!.tenant.id));
       const field = unmaskableField(client.body);
       if (field !== null) {
         return reject(ex, Errors.badField(field, `${field}: token log probabilities would carry the answer's text unmasked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave ${field} out`));

@@ -9,7 +9,7 @@ const masker = new Masker([{ builtin: 'email' }, { builtin: 'credit-card' }, { n
 const EMAIL = 'jane.doe@example.com';
 const CARD = '4111 1111 1111 1111';
 
-function wrap(mode: ResponseMode, schema: 'openai' | 'anthropic' = 'openai'): MaskedResponse {
+function wrap(mode: ResponseMode, schema: 'openai' | 'anthropic' | 'responses' = 'openai'): MaskedResponse {
   const t = new MaskedResponse(passThrough(mode), masker, schema);
   t.classify(200, {});
   return t;
@@ -235,3 +235,34 @@ describe('what response masking wraps and refuses', () => {
     expect(unmaskableField({ logprobs: false, top_logprobs: 0 })).toBeNull();
   });
 });
+
+describe('MaskedResponse, Responses API streams', () => {
+  const ev = (type: string, n: number, rest: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...rest })}\n\n`;
+  function responsesStream(deltas: string[]): Buffer {
+    const full = deltas.join('');
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 };
+    let n = 0;
+    let s = ev('response.created', n++, { response: { id: 'resp_1', object: 'response', status: 'in_progress', output: [] } });
+    for (const d of deltas) s += ev('response.output_text.delta', n++, { ...at, delta: d });
+    s += ev('response.output_text.done', n++, { ...at, text: full });
+    s += ev('response.output_item.done', n++, { output_index: 0, item: { type: 'message', id: 'msg_1', content: [{ type: 'output_text', text: full }] } });
+    s += ev('response.completed', n++, { response: { id: 'resp_1', object: 'response', status: 'completed', output: [{ type: 'message', id: 'msg_1', content: [{ type: 'output_text', text: full }] }] } });
+    return Buffer.from(s);
+  }
+
+  it('an email split one character per delta: masked in the deltas, the done events and the final response, counted once, numbered in order', () => {
+    const deltas = ['Mail ', ...EMAIL.split(''), ' today'];
+    const bytes = responsesStream(deltas);
+    const t = wrap('stream', 'responses');
+    const out = runStream(t, bytes, [Math.floor(bytes.length / 3), Math.floor((2 * bytes.length) / 3)]);
+    const es = events(out) as Record<string, any>[];
+    const text = es.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+    expect(text).toBe('Mail [MASKED:email] today');
+    expect(es.find((e) => e.type === 'response.output_text.done')!.text).toBe('Mail [MASKED:email] today');
+    expect(es.at(-1)!.response.output[0].content[0].text).toBe('Mail [MASKED:email] today');
+    expect(out).not.toContain(EMAIL);
+    expect(es.map((e) => e.sequence_number)).toEqual(es.map((_, i) => i));
+    expect(t.counts).toEqual({ email: 1 });
+  });
+});
+

@@ -5,9 +5,10 @@ import type { ContentCapture } from './content-log.ts';
 import type { Masker } from './masker.ts';
 import { AnthropicEvents, maskAnthropicMessage } from './response-anthropic.ts';
 import { OpenAIChunks, maskOpenAIBody } from './response-openai.ts';
+import { ResponsesEvents, maskResponseObject } from './response-responses.ts';
 
 /** The API the client reads, which decides where the text is in an answer. */
-export type ClientSchema = 'openai' | 'anthropic';
+export type ClientSchema = 'openai' | 'anthropic' | 'responses';
 
 type Json = Record<string, unknown>;
 
@@ -136,7 +137,10 @@ export class MaskedResponse implements ResponseTranslator {
       } catch {
         return Buffer.from(this.#text(text));
       }
-      const changed = this.#schema === 'anthropic' ? maskAnthropicMessage(body as Json, this.#text) : maskOpenAIBody(body as Json, this.#text);
+      const changed =
+        this.#schema === 'anthropic' ? maskAnthropicMessage(body as Json, this.#text)
+        : this.#schema === 'responses' ? maskResponseObject(body as Json, this.#text)
+        : maskOpenAIBody(body as Json, this.#text);
       return changed ? Buffer.from(JSON.stringify(body)) : all;
     }
     if (text.startsWith('data:') || text.startsWith('event:')) {
@@ -195,9 +199,8 @@ export class MaskedResponse implements ResponseTranslator {
   }
 
   #eventMasker(): EventMasker {
-    return (this.#events ??= this.#schema === 'anthropic'
-      ? new AnthropicEvents(this.#masker, this.counts, this.#text, this.#sink)
-      : new OpenAIChunks(this.#masker, this.counts, this.#text, this.#sink));
+    const E = this.#schema === 'anthropic' ? AnthropicEvents : this.#schema === 'responses' ? ResponsesEvents : OpenAIChunks;
+    return (this.#events ??= new E(this.#masker, this.counts, this.#text, this.#sink));
   }
 
   /** Masks whole events (`text` ends on an event boundary, or is the stream's last words). */
@@ -267,5 +270,6 @@ export function maskedResponse(inner: ResponseTranslator, masker: Masker | null,
 export function unmaskableField(body: Readonly<Record<string, unknown>>): string | null {
   if (body.logprobs === true || typeof body.logprobs === 'number') return 'logprobs';
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) return 'top_logprobs';
+  if (Array.isArray(body.include) && body.include.includes('message.output_text.logprobs')) return 'include';
   return null;
 }
