@@ -11,6 +11,7 @@ import { startInProcess, type InProcessProxy } from './in-process.ts';
 
 const KEY = 'sk-modimg-tenant-0001';
 const MASKED = 'sk-modimg-masked-0002';
+const RESP_MASKED = 'sk-modimg-respmasked-0003';
 const EMAIL = 'jane.doe@example.com';
 
 let upstream: FakeBackend;
@@ -31,6 +32,7 @@ beforeAll(async () => {
     modelRoute('vllm-chat', { models: ['llama'], backends: [{ name: 'vllm', adapter: 'vllm', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
     tenantWithKeys('acme', { k: KEY }),
     tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'], responses: ['email'] } }),
+    tenantWithKeys('resp-masked', { k: RESP_MASKED }, { masking: { responses: ['email'] } }),
   ));
 });
 afterAll(async () => {
@@ -92,11 +94,8 @@ describe('image generation', () => {
     expect(r.data![0]!.revised_prompt).toBe('A picture of a letter to [MASKED:email]');
   });
 
-  it('stream: true and a missing prompt are 400s naming the field; a route without image generation names the operation', async () => {
-    for (const [body, param] of [
-      [{ model: 'gpt-image-1', prompt: 'x', stream: true }, 'stream'],
-      [{ model: 'gpt-image-1' }, 'prompt'],
-    ] as const) {
+  it('a missing prompt is a 400 naming it; a route without image generation names the operation', async () => {
+    for (const [body, param] of [[{ model: 'gpt-image-1' }, 'prompt']] as const) {
       const res = await proxy.post('/v1/images/generations', KEY, body);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
@@ -123,11 +122,8 @@ describe('speech', () => {
     expect(upstream.inferenceRequests().at(-1)!.body).toMatchObject({ model: 'piper', input: 'write to [MASKED:email]' });
   });
 
-  it('stream_format sse and an empty input are 400s naming the field; a route without speech names the operation', async () => {
-    for (const [body, param] of [
-      [{ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'x', stream_format: 'sse' }, 'stream_format'],
-      [{ model: 'gpt-4o-mini-tts', voice: 'alloy', input: '' }, 'input'],
-    ] as const) {
+  it('an empty input is a 400 naming it; a route without speech names the operation', async () => {
+    for (const [body, param] of [[{ model: 'gpt-4o-mini-tts', voice: 'alloy', input: '' }, 'input']] as const) {
       const res = await proxy.post('/v1/audio/speech', KEY, body);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
@@ -174,7 +170,7 @@ describe('uploads (multipart/form-data): transcriptions, translations, image edi
     expect(t.text).toBe('Transcript of a.mp3: call [MASKED:email] [prompt: names: [MASKED:email]]');
   });
 
-  it('no model, no file, a JSON body, stream: each a clear 4xx; a route without transcriptions names the operation', async () => {
+  it('no model, no file, a JSON body, a streamed translation: each a clear 4xx; a route without transcriptions names the operation', async () => {
     const post = (form: FormData) => fetch(`${proxy.baseUrl}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: form });
     const noModel = new FormData();
     noModel.set('file', new Blob(['x']), 'a.mp3');
@@ -186,16 +182,45 @@ describe('uploads (multipart/form-data): transcriptions, translations, image edi
     const r2 = await post(noFile);
     expect(((await r2.json()) as { error: { param: string } }).error.param).toBe('file');
     const streamed = new FormData();
-    streamed.set('model', 'gpt-4o-transcribe');
+    streamed.set('model', 'whisper');
     streamed.set('file', new Blob(['x']), 'a.mp3');
     streamed.set('stream', 'true');
-    const r3 = await post(streamed);
+    const r3 = await fetch(`${proxy.baseUrl}/v1/audio/translations`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: streamed });
     expect(((await r3.json()) as { error: { param: string } }).error.param).toBe('stream');
     const json = await proxy.post('/v1/audio/transcriptions', KEY, { model: 'gpt-4o-transcribe' });
     expect(json.status).toBe(415);
     const e = await client().audio.transcriptions.create({ file: await toFile(Buffer.from('x'), 'a.mp3'), model: 'llama-ollama' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(OpenAI.BadRequestError);
     expect((e as Error).message).toContain('no backend of route ai/ollama-chat supports audio transcriptions');
+  });
+});
+
+describe('event streams: partial images, speech audio deltas, transcript deltas', () => {
+  it('each relayed event by event to the openai SDK, complete at its terminal event, usage counted', async () => {
+    const images = await client().images.generate({ model: 'gpt-image-1', prompt: 'a fox', stream: true, partial_images: 1 });
+    const types: string[] = [];
+    for await (const e of images) types.push(e.type);
+    expect(types).toEqual(['image_generation.partial_image', 'image_generation.completed']);
+    const transcript = await client().audio.transcriptions.create({ file: await toFile(Buffer.from('one two three'), 'a.mp3'), model: 'gpt-4o-transcribe', stream: true });
+    let text = '';
+    for await (const e of transcript) if (e.type === 'transcript.text.delta') text += e.delta;
+    expect(text).toBe('Transcript of a.mp3: one two three');
+    const speech = await client().audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'hi', stream_format: 'sse' });
+    expect(speech.headers.get('content-type')).toContain('text/event-stream');
+    const body = await speech.text();
+    expect(body).toContain('"type":"speech.audio.done"');
+    // Complete streams: no error event was appended by the gateway.
+    expect(body).not.toContain('stream_interrupted');
+    const metrics = await (await fetch(`${proxy.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_operation_name="image_generation"[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
+  });
+
+  it('a tenant that masks responses gets 400 for a streamed transcription (its deltas are not masked), and the whole transcript masked without stream', async () => {
+    const e = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from('x'), 'a.mp3'), model: 'gpt-4o-transcribe', stream: true }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stream');
+    const t = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from(`mail ${EMAIL}`), 'a.mp3'), model: 'gpt-4o-transcribe' });
+    expect(t.text).toBe('Transcript of a.mp3: mail [MASKED:email]');
   });
 });
 

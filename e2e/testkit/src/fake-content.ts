@@ -112,3 +112,22 @@ export function rankOrder(scores: readonly number[], topN?: unknown): number[] {
   const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
   return typeof topN === 'number' && topN > 0 ? order.slice(0, topN) : order;
 }
+
+/** Response headers that describe the provider account, as OpenAI sends them (see proxy/src/upstream/attempt.ts). */
+export const ACCOUNT_HEADERS = {
+  'openai-organization': 'org-fake-platform-account',
+  'openai-project': 'proj_fake',
+  'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
+};
+
+/** The headers of an event stream. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
+
+/** One `data:` event. */
+export function sse(obj: unknown): string {
+  return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
+}

@@ -148,3 +148,31 @@ export function imageEditAnswer(name: string, created: number, body: Json): Json
   if (images.length === 0) return fail(400, errorBody("'image' is a required property", 'invalid_request_error', 'image', null));
   return imagesAnswer(name, created, { ...body, n: body['n'] === undefined ? 1 : Number(body['n']) });
 }
+
+/**
+ * The events of a streamed image generation or edit (gpt-image-1, `stream: true`):
+ * `partial_images` partial images, then the completed one with usage.
+ */
+export function imageEvents(kind: 'image_generation' | 'image_edit', created: number, body: Json): Json[] {
+  const partials = typeof body['partial_images'] === 'number' ? body['partial_images'] : Number(body['partial_images'] ?? 0);
+  const common = { created_at: created, size: '1024x1024', quality: 'auto', background: 'auto', output_format: 'png' };
+  const input = countTokens(String(body['prompt'] ?? ''));
+  const events: Json[] = Array.from({ length: partials }, (_, i) => ({ type: `${kind}.partial_image`, b64_json: ONE_PIXEL_PNG, partial_image_index: i, ...common }));
+  events.push({ type: `${kind}.completed`, b64_json: ONE_PIXEL_PNG, ...common, usage: { input_tokens: input, output_tokens: 272, total_tokens: input + 272, input_tokens_details: { text_tokens: input, image_tokens: 0 } } });
+  return events;
+}
+
+/** The events of speech with `stream_format: sse`: the audio in three base64 deltas, then done with usage. */
+export function speechEvents(audio: Buffer, input: string): Json[] {
+  const third = Math.ceil(audio.length / 3);
+  const events: Json[] = [];
+  for (let i = 0; i < audio.length; i += third) events.push({ type: 'speech.audio.delta', audio: audio.subarray(i, i + third).toString('base64') });
+  const tokens = countTokens(input);
+  events.push({ type: 'speech.audio.done', usage: { input_tokens: tokens, output_tokens: audio.length, total_tokens: tokens + audio.length } });
+  return events;
+}
+
+/** The events of a streamed transcription (gpt-4o-transcribe, `stream=true`): word deltas, then done with usage. */
+export function transcriptEvents(text: string, usage: unknown): Json[] {
+  return [...(text.match(/\S+\s*/g) ?? []).map((delta) => ({ type: 'transcript.text.delta', delta })), { type: 'transcript.text.done', text, usage }];
+}

@@ -566,5 +566,25 @@ describe('fake OpenAI backend: the Responses API, read by the openai SDK', () =>
     expect(r.data).toHaveLength(1);
     expect(r.usage?.input_tokens).toBe(countTokens('add a hat'));
   });
+
+  it('streams partial images, transcript deltas and speech audio deltas as OpenAI does, read by the openai SDK', async () => {
+    const images = await client.images.generate({ model: 'gpt-image-1', prompt: 'a fox', stream: true, partial_images: 2 });
+    const imageTypes: string[] = [];
+    for await (const e of images) imageTypes.push(e.type);
+    expect(imageTypes).toEqual(['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed']);
+    const transcript = await client.audio.transcriptions.create({ file: await toFile(Buffer.from('hello there world'), 'a.mp3'), model: 'gpt-4o-transcribe', stream: true });
+    let text = '';
+    let done = '';
+    for await (const e of transcript) {
+      if (e.type === 'transcript.text.delta') text += e.delta;
+      if (e.type === 'transcript.text.done') done = e.text;
+    }
+    expect(text).toBe('Transcript of a.mp3: hello there world');
+    expect(done).toBe(text);
+    const speech = await client.audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'hi', stream_format: 'sse' });
+    const events = (await speech.text()).split('\n\n').filter(Boolean).map((e) => JSON.parse(e.split('\n').find((l) => l.startsWith('data:'))!.slice(5)) as { type: string; audio?: string });
+    expect(Buffer.concat(events.filter((e) => e.type === 'speech.audio.delta').map((e) => Buffer.from(e.audio!, 'base64'))).toString()).toBe('ID3hi');
+    expect(events.at(-1)!.type).toBe('speech.audio.done');
+  });
 });
 

@@ -8,6 +8,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
+  ACCOUNT_HEADERS,
+  SSE_HEADERS,
+  sse,
   chatPromptTokens,
   chatReply,
   completionReply,
@@ -20,30 +23,14 @@ import {
   promptText,
   streamPieces,
 } from './fake-content.ts';
-import { formBody, imageEditAnswer, imagesAnswer, moderationAnswer, rerankAnswer, speechAnswer, transcriptionAnswer } from './fake-endpoints.ts';
+import { formBody, imageEditAnswer, imageEvents, imagesAnswer, moderationAnswer, rerankAnswer, speechAnswer, speechEvents, transcriptEvents, transcriptionAnswer } from './fake-endpoints.ts';
 import { createResponse, namedSse, storedResponseAnswer, type FakeError, type StoredResponse } from './fake-responses.ts';
 import type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
-
-/** Response headers that describe the provider account, as OpenAI sends them (see proxy/src/upstream/attempt.ts). */
-const ACCOUNT_HEADERS = {
-  'openai-organization': 'org-fake-platform-account',
-  'openai-project': 'proj_fake',
-  'set-cookie': '__cf_bm=fake-cookie; path=/; HttpOnly; Secure; SameSite=None',
-};
 
 export { FAKE_MODES } from './fake-types.ts';
 export type { FakeMode, FakeModeOptions, FakeOptions, RequestOutcome, RecordedRequest, FakeBackendEvents, FakeBackend } from './fake-types.ts';
 export { chatPromptTokens, chatReply, completionReply, countTokens, embeddingBase64, embeddingVector, streamPieces } from './fake-content.ts';
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-};
-
-function sse(obj: unknown): string {
-  return `data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`;
-}
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -241,10 +228,17 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
     if (path === '/v1/completions') return completions(rec, body, res, m);
     if (path === '/v1/rerank') return answer(res, m, rerankAnswer(`rerank-${name}-${rec.seq}`, body));
     if (path === '/v1/moderations') return answer(res, m, moderationAnswer(`modr-${name}-${rec.seq}`, body));
-    if (path === '/v1/images/generations') return answer(res, m, imagesAnswer(name, created, body));
-    if (path === '/v1/audio/speech') return speech(body, res, m);
-    if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations') return transcription(path.endsWith('translations') ? 'translate' : 'transcribe', body, res, m);
-    if (path === '/v1/images/edits') return answer(res, m, imageEditAnswer(name, created, body));
+    if (path === '/v1/images/generations') {
+      if (body['stream'] === true && typeof body['prompt'] === 'string') return writeStream(rec, res, m, imageEvents('image_generation', created, body), undefined, 'responses');
+      return answer(res, m, imagesAnswer(name, created, body));
+    }
+    if (path === '/v1/audio/speech') return speech(rec, body, res, m);
+    if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations') return transcription(rec, path.endsWith('translations') ? 'translate' : 'transcribe', body, res, m);
+    if (path === '/v1/images/edits') {
+      const a = imageEditAnswer(name, created, body);
+      if (body['stream'] === 'true' && !('error' in a)) return writeStream(rec, res, m, imageEvents('image_edit', created, body), undefined, 'responses');
+      return answer(res, m, a);
+    }
     if (path === '/v1/responses') return responses(rec, body, res, m);
     return embeddings(body, res, m);
   }
@@ -257,8 +251,9 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   }
 
   /** A transcript: JSON, or the plain-text formats as text/plain. */
-  async function transcription(task: 'transcribe' | 'translate', body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+  async function transcription(rec: RecordedRequest, task: 'transcribe' | 'translate', body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
     const a = transcriptionAnswer(task, body);
+    if (body['stream'] === 'true' && 'json' in a) return writeStream(rec, res, m, transcriptEvents(String(a.json['text']), a.json['usage']), undefined, 'responses');
     if (!('text' in a)) return answer(res, m, 'json' in a ? a.json : a);
     if (!(await slowReply(m, res))) return;
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-fake-backend': name });
@@ -266,9 +261,10 @@ export async function startFakeOpenAI(opts: FakeOptions = {}): Promise<FakeBacke
   }
 
   /** Speech: the audio written in three pieces, as a TTS server streams it. */
-  async function speech(body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
+  async function speech(rec: RecordedRequest, body: Record<string, unknown>, res: ServerResponse, m: FakeMode): Promise<void> {
     const a = speechAnswer(body);
     if ('error' in a) return sendJson(res, a.status, a.error);
+    if (body['stream_format'] === 'sse') return writeStream(rec, res, m, speechEvents(a.audio, String(body['input'])), undefined, 'responses');
     if (!(await slowReply(m, res))) return;
     res.writeHead(200, { 'content-type': a.type, 'transfer-encoding': 'chunked', 'x-fake-backend': name });
     const third = Math.ceil(a.audio.length / 3);

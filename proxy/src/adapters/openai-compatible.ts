@@ -32,6 +32,17 @@ const PATHS: Record<Operation, string> = {
   image_edits: '/images/edits',
 };
 
+/**
+ * The event that ends the event streams of operations other than chat and completions (which
+ * end with `[DONE]`): partial images, audio deltas, transcript deltas.
+ */
+const TERMINAL_EVENT: Partial<Record<Operation, Buffer>> = {
+  images: Buffer.from('"image_generation.completed"'),
+  image_edits: Buffer.from('"image_edit.completed"'),
+  speech: Buffer.from('"speech.audio.done"'),
+  transcriptions: Buffer.from('"transcript.text.done"'),
+};
+
 /** What every server of the OpenAI API serves; `OpenAIVariant.operations` says when one serves more. */
 const OPENAI_OPERATIONS: readonly Operation[] = ['chat', 'completions', 'embeddings'];
 
@@ -152,6 +163,7 @@ class PassThrough implements ResponseTranslator {
   private chunks: Buffer[] = [];
   private size = 0;
   private ok = false;
+  private ended = false;
   private readonly req: ClientRequest;
 
   constructor(req: ClientRequest) {
@@ -159,7 +171,7 @@ class PassThrough implements ResponseTranslator {
   }
 
   get complete(): boolean {
-    return this.relay?.sawDone ?? false;
+    return this.ended || (this.relay?.sawDone ?? false);
   }
 
   classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
@@ -170,8 +182,9 @@ class PassThrough implements ResponseTranslator {
     const type = String(headers['content-type'] ?? '');
     this.ok = status < 300 && (type === '' || type.includes('json'));
     if (status < 300 && this.req.stream && String(headers['content-type'] ?? '').includes('text/event-stream')) {
-      // The Responses API's events are passed on whole: the proxy never asks it for usage.
-      this.relay = new SseRelay(!this.req.clientWantsUsage && this.req.operation !== 'responses');
+      // Only chat and completions streams carry usage the proxy asked for (to be left out).
+      const op = this.req.operation;
+      this.relay = new SseRelay(!this.req.clientWantsUsage && (op === 'chat' || op === 'completions'));
       return 'stream';
     }
     return 'body';
@@ -198,6 +211,8 @@ class PassThrough implements ResponseTranslator {
   stream(chunk: Buffer): Buffer | null {
     const out = this.relay!.push(chunk);
     this.usage = this.relay!.usage;
+    const end = TERMINAL_EVENT[this.req.operation];
+    if (end !== undefined && out !== null && !this.ended && out.indexOf(end) >= 0) this.ended = true;
     return out;
   }
 

@@ -41,7 +41,8 @@ export function formRequest(op: Operation, parts: readonly FormPart[], raw: Buff
     if (!file('image')) return bad('image', 'image (a file) is required');
     if (typeof fields.prompt !== 'string' || fields.prompt === '') return bad('prompt', 'prompt must be a non-empty string');
   } else if (!file('file')) return bad('file', 'file (the audio) is required');
-  // Transcript deltas and partial images arrive as event streams, which the gateway does not relay yet.
-  if (fields.stream === 'true') return bad('stream', 'streaming is not supported by the gateway for this endpoint: leave stream out');
-  return { operation: op, raw, body: fields, model, stream: false, clientWantsUsage: false, requestId, form: parts };
+  // Transcript deltas and partial images come as event streams; a translation has none.
+  const stream = fields.stream === 'true';
+  if (stream && op === 'translations') return bad('stream', 'translations are not streamed: leave stream out');
+  return { operation: op, raw, body: fields, model, stream, clientWantsUsage: false, requestId, form: parts };
 }

@@ -36,8 +36,6 @@ export function operationProblem(op: Operation, b: Readonly<Record<string, unkno
   }
   if (op === 'images') {
     if (typeof b.prompt !== 'string' || b.prompt === '') return { field: 'prompt', message: 'prompt must be a non-empty string' };
-    // Partial images arrive as their own event stream, which the gateway does not relay yet.
-    if (b.stream === true) return { field: 'stream', message: 'streaming image generation is not supported by the gateway: send stream false (the default)' };
     return null;
   }
   if (op === 'responses') {
@@ -48,8 +46,6 @@ export function operationProblem(op: Operation, b: Readonly<Record<string, unkno
   }
   if (op === 'speech') {
     if (typeof b.input !== 'string' || b.input === '') return { field: 'input', message: 'input must be a non-empty string' };
-    // gpt-4o-mini-tts's event stream of audio deltas, which the gateway does not relay yet.
-    if (b.stream_format === 'sse') return { field: 'stream_format', message: 'stream_format sse is not supported by the gateway: send audio (the default), which is streamed back as it is generated' };
     return null;
   }
   return null;
@@ -66,4 +62,13 @@ export function operationRequest(op: Operation, b: Record<string, unknown>, tena
   if (op !== 'responses') return null;
   const prev = previousResponse(b, tenant);
   return prev !== null && 'status' in prev ? { error: prev } : prev;
+}
+
+/**
+ * Whether the answer is an event stream: `stream: true` for chat, completions, the Responses API
+ * and image generation (partial images); `stream_format: sse` for speech (audio deltas).
+ */
+export function streams(op: Operation, b: Readonly<Record<string, unknown>>): boolean {
+  if (op === 'speech') return b.stream_format === 'sse';
+  return b.stream === true && (op === 'chat' || op === 'completions' || op === 'responses' || op === 'images');
 }

@@ -27,7 +27,7 @@ import { ContentCapture } from '../masking/content-log.ts';
 import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from './records.ts';
 import { isJson, readBody } from './read-body.ts';
 import { FORM_OPERATIONS, formRequest, isMultipart, parseForm } from './multipart.ts';
-import { operationRequest } from './operations.ts';
+import { operationRequest, streams } from './operations.ts';
 import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -394,7 +394,6 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (typeof model !== 'string') return reject(ex, Errors.modelNotString(Array.isArray(model) ? 'an array' : `a ${typeof model}`));
     if (Array.isArray(b.messages) && b.messages.length > MAX_MESSAGES) return reject(ex, Errors.tooMany('messages', b.messages.length, MAX_MESSAGES));
     if (Array.isArray(b.tools) && b.tools.length > MAX_TOOLS) return reject(ex, Errors.tooMany('tools', b.tools.length, MAX_TOOLS));
-    const stream = b.stream === true;
     if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') return reject(ex, Errors.badField('stream', 'stream must be a boolean'));
     if (operation !== 'chat' && operation !== 'completions' && operation !== 'embeddings') {
       const checked = operationRequest(operation, b, ex.identity!.tenant.id);
@@ -410,7 +409,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       raw,
       body: b,
       model,
-      stream: stream && (operation === 'chat' || operation === 'completions' || operation === 'responses'),
+      stream: streams(operation, b),
       clientWantsUsage: !!so && typeof so === 'object' && so.include_usage === true,
       requestId: ex.requestId,
     };
@@ -552,6 +551,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const found = chooseRoute(ex, client.model);
     if (!found) return;
     if (ex.identity!.tenant.maskResponses !== null) {
+      // Transcript deltas are not masked yet: such a tenant gets the whole transcript at once.
+      if (client.operation === 'transcriptions' && client.stream) return reject(ex, Errors.badField('stream', `stream: transcript deltas are not masked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave stream out`));
       const field = unmaskableField(client.body);
       if (field !== null) {
         return reject(ex, Errors.badField(field, `${field}: token log probabilities would carry the answer's text unmasked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave ${field} out`));
