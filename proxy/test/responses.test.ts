@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
+import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { PROVIDER_REF, modelRoute, providerSecret, secret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
@@ -21,12 +22,14 @@ const TOOL = { type: 'function' as const, name: 'get_weather', parameters: { typ
 let a: FakeBackend;
 let b: FakeBackend;
 let claude: ProviderFake;
+let azure: ProviderFake;
 let proxy: InProcessProxy;
 
 beforeAll(async () => {
   a = await startFakeOpenAI({ name: 'resp-a' });
   b = await startFakeOpenAI({ name: 'resp-b' });
   claude = await startAnthropicProvider({ name: 'claude-rr' });
+  azure = await startAzureOpenAIProvider({ name: 'az-rr' });
   proxy = await startInProcess(toYaml(
     providerSecret(),
     // Two backends, round robin: only the id's encoding brings a follow-up to the right one.
@@ -40,6 +43,17 @@ beforeAll(async () => {
     }),
     // Backends that do not serve the Responses API: translated to chat and back.
     modelRoute('ollama', { models: ['llama3'], backends: [{ name: 'ollama', adapter: 'ollama', url: a.url, credentialsRef: PROVIDER_REF }] }),
+    secret('cred-az', { stringData: { key: azure.credential } }),
+    modelRoute('azure', {
+      models: ['gpt-4o-azure'],
+      backends: [
+        { name: 'az-dated', adapter: 'azure-openai', url: azure.url, model: 'gpt4o-prod', options: { apiVersion: '2025-04-01-preview' }, credentialsRef: { name: 'cred-az', key: 'key' } },
+      ],
+    }),
+    modelRoute('azure-v1', {
+      models: ['gpt-4o-azure-v1'],
+      backends: [{ name: 'az-v1', adapter: 'azure-openai', url: azure.url, model: 'gpt4o-prod', options: { apiVersion: 'v1' }, credentialsRef: { name: 'cred-az', key: 'key' } }],
+    }),
     secret('cred-claude', { stringData: { key: claude.credential } }),
     modelRoute('claude', { models: ['claude'], backends: [{ name: 'claude-rr', adapter: 'anthropic', url: claude.url, model: 'claude-sonnet-4-5', credentialsRef: { name: 'cred-claude', key: 'key' } }] }),
     tenantWithKeys('acme', { k: KEY }),
@@ -53,6 +67,7 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await claude?.close();
+  await azure?.close();
 });
 
 const client = (key = KEY): OpenAI => proxy.client(key);
@@ -237,6 +252,32 @@ describe('masking.responses on the Responses API', () => {
     const e = await client(RESP_MASKED).responses.create({ model: 'gpt-4.1', input: 'x', include: ['message.output_text.logprobs'] }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(OpenAI.BadRequestError);
     expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('include');
+  });
+});
+
+describe('the Responses API on Azure OpenAI', () => {
+  it('dated api-version: POST {url}/openai/responses with the deployment as the model; a chain, retrieve and delete reach it', async () => {
+    const r = await client().responses.create({ model: 'gpt-4o-azure', input: 'hi there' });
+    expect(r.output_text).toBe('Hello from az-rr: hi there');
+    const sent = azure.requests.at(-1)!;
+    expect(sent.path).toBe('/openai/responses');
+    expect(sent.query.get('api-version')).toBe('2025-04-01-preview');
+    expect((sent.json as { model: string }).model).toBe('gpt4o-prod');
+    expect(sent.headers['api-key']).toBe(azure.credential);
+    const next = await client().responses.create({ model: 'gpt-4o-azure', input: 'again', previous_response_id: r.id });
+    expect(next.output_text).toMatch(/^Hello from az-rr: again \[after resp_/);
+    expect((await client().responses.retrieve(r.id)).output_text).toBe('Hello from az-rr: hi there');
+    expect(azure.requests.at(-1)!.path).toMatch(/^\/openai\/responses\/resp_/);
+    expect(azure.requests.at(-1)!.query.get('api-version')).toBe('2025-04-01-preview');
+    await client().responses.delete(r.id);
+    await expect(client().responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('the v1 API: POST {url}/openai/v1/responses, streamed', async () => {
+    let text = '';
+    for await (const e of client().responses.stream({ model: 'gpt-4o-azure-v1', input: 'stream me' })) if (e.type === 'response.output_text.delta') text += e.delta;
+    expect(text).toBe('Hello from az-rr: stream me');
+    expect(azure.requests.at(-1)!.path).toBe('/openai/v1/responses');
   });
 });
 

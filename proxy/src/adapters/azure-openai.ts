@@ -35,6 +35,13 @@ const isV1 = (backend: BackendIR): boolean => apiVersion(backend) === 'v1';
 
 export function azurePath(req: ClientRequest, backend: BackendIR, basePath: string): string {
   const version = apiVersion(backend);
+  if (req.operation === 'responses') {
+    // Not under a deployment: {url}/openai/responses?api-version=... with the deployment as the
+    // body's model, or the v1 API. A stored response's path (and its query) follows.
+    const [tail = '', query] = (req.target?.path ?? '').split('?', 2);
+    if (version === 'v1') return `${basePath}/openai/v1/responses${req.target?.path ?? ''}`;
+    return `${basePath}/openai/responses${tail}?${query ? `${query}&` : ''}api-version=${encodeURIComponent(version)}`;
+  }
   const op = PATHS[req.operation]!;
   if (version === 'v1') return `${basePath}/openai/v1${op}`;
   const deployment = encodeURIComponent(backend.model ?? req.model);
@@ -45,7 +52,9 @@ export function azureOpenAI(): Adapter {
   return openAICompatible('azure-openai', {
     authHeader: 'api-key',
     path: azurePath,
-    modelInBody: isV1,
+    // The Responses API takes the deployment as the body's model in every mode.
+    modelInBody: (backend, req) => isV1(backend) || req.operation === 'responses',
+    operations: ['chat', 'completions', 'embeddings', 'responses'],
     // Dated versions compare as text; `preview`/`latest` and v1 are current.
     streamUsage: (backend) => {
       const v = apiVersion(backend);

@@ -61,7 +61,7 @@ export interface OpenAIVariant {
   /** The upstream path (basePath + /chat/completions, ...). */
   path?(req: ClientRequest, backend: BackendIR, basePath: string): string;
   /** False when the model travels in the path and the body's model is left as the client sent it. */
-  modelInBody?(backend: BackendIR): boolean;
+  modelInBody?(backend: BackendIR, req: ClientRequest): boolean;
   /** False when the upstream rejects `stream_options`: a stream's usage is then not captured unless it sends it anyway. */
   streamUsage?(backend: BackendIR): boolean;
   /**
@@ -91,7 +91,7 @@ function toUpstream(
   auth: (backend: BackendIR) => Record<string, string>,
 ): UpstreamRequest {
   const upstreamModel = backend.model ?? req.model;
-  const rewrite = upstreamModel !== req.model && (variant.modelInBody?.(backend) ?? true);
+  const rewrite = upstreamModel !== req.model && (variant.modelInBody?.(backend, req) ?? true);
   const addUsage = req.stream && !req.clientWantsUsage && (req.operation === 'chat' || req.operation === 'completions') && (variant.streamUsage?.(backend) ?? true);
   if (req.form !== undefined) {
     // Multipart: the parts written again with the backend's model (http/multipart.ts).
@@ -120,7 +120,7 @@ function toUpstream(
       delete headers['content-type'];
       delete headers['content-length'];
     } else headers['content-length'] = '0';
-    return { method: target.method, path: basePath + PATHS.responses + target.path, headers, body: '' };
+    return { method: target.method, path: variant.path?.(req, backend, basePath) ?? basePath + PATHS.responses + target.path, headers, body: '' };
   }
   return { path: variant.path?.(req, backend, basePath) ?? basePath + PATHS[req.operation], headers, body };
 }

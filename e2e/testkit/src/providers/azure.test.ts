@@ -63,4 +63,22 @@ describe('Azure OpenAI fake, driven by the AzureOpenAI client', () => {
     const noVersion = await fetch(`${fake.url}/openai/deployments/d/chat/completions`, { method: 'POST', headers: { 'api-key': fake.credential }, body: '{}' });
     expect(noVersion.status).toBe(404);
   });
+
+  it('serves the Responses API at /openai/responses (the deployment as the model) and on the v1 API: create, stream, chain, retrieve, delete', async () => {
+    const az = new AzureOpenAI({ endpoint: fake.url, apiKey: fake.credential, apiVersion: '2025-04-01-preview', maxRetries: 0 });
+    const r = await az.responses.create({ model: 'gpt4o-prod', input: 'hi there' });
+    expect(r.output_text).toBe('Hello from az: hi there');
+    expect(fake.requests.at(-1)!.path).toBe('/openai/responses');
+    const next = await az.responses.create({ model: 'gpt4o-prod', input: 'again', previous_response_id: r.id });
+    expect(next.output_text).toBe(`Hello from az: again [after ${r.id}]`);
+    let text = '';
+    for await (const e of await az.responses.create({ model: 'gpt4o-prod', input: 'stream me', stream: true })) if (e.type === 'response.output_text.delta') text += e.delta;
+    expect(text).toBe('Hello from az: stream me');
+    expect((await az.responses.retrieve(r.id)).id).toBe(r.id);
+    await az.responses.delete(r.id);
+    await expect(az.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const v1 = new OpenAI({ baseURL: `${fake.url}/openai/v1`, apiKey: fake.credential, maxRetries: 0 });
+    expect((await v1.responses.create({ model: 'gpt4o-prod', input: 'v1' })).output_text).toBe('Hello from az: v1');
+  });
 });
+

@@ -4,21 +4,25 @@
 // carry Azure's content-filter results (a stream opens with a prompt-filter chunk); `CONTENT FILTER` in the last user message gets the
 // `content_filter` finish reason. Tested with the `openai` SDK's AzureOpenAI client.
 import type { ServerResponse } from 'node:http';
+import { createResponse, storedResponseAnswer, type StoredResponse } from '../fake-responses.ts';
 import { handleOpenAIRequest } from './openai.ts';
 import type { ProviderFake } from './scenario.ts';
-import { sendJson, sse, startFakeServer, type FakeRequest } from './server.ts';
+import { sendEvents, sendJson, sse, startFakeServer, type FakeRequest } from './server.ts';
 
 type Json = Record<string, unknown>;
 
 const DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
 const V1_PATH = /^\/openai\/v1\/(chat\/completions|completions|embeddings|models)$/;
+/** The Responses API: /openai/responses?api-version=... (model = the deployment) or /openai/v1/responses. */
+const RESPONSES_PATH = /^\/openai\/(v1\/)?responses(?:\/([^/]+)(\/cancel|\/input_items)?)?$/;
 const SAFE = { filtered: false, severity: 'safe' };
 const FILTER_RESULTS = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };
 
 export async function startAzureOpenAIProvider(opts: { name?: string; credential?: string } = {}): Promise<ProviderFake> {
   const name = opts.name ?? 'azure-fake';
   const credential = opts.credential ?? 'azure-fake-api-key-0123456789';
-  const server = await startFakeServer((req, res) => handle(name, credential, req, res));
+  const stored = new Map<string, StoredResponse>();
+  const server = await startFakeServer((req, res) => handle(name, credential, req, res, stored));
   return { name, url: server.origin, credential, requests: server.requests, close: server.close };
 }
 
@@ -26,11 +30,13 @@ function azureError(res: ServerResponse, status: number, code: string, message: 
   sendJson(res, status, { error: { code, message } });
 }
 
-function handle(name: string, credential: string, req: FakeRequest, res: ServerResponse): void | Promise<void> {
+function handle(name: string, credential: string, req: FakeRequest, res: ServerResponse, stored: Map<string, StoredResponse>): void | Promise<void> {
   const key = req.headers['api-key'] ?? (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined);
   if (key !== credential) {
     return azureError(res, 401, '401', 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.');
   }
+  const responses = RESPONSES_PATH.exec(req.path);
+  if (responses) return responsesApi(name, req, res, stored, responses);
   const deployment = DEPLOYMENT_PATH.exec(req.path);
   const v1 = V1_PATH.exec(req.path);
   if (!deployment && !v1) return azureError(res, 404, '404', 'Resource not found');
@@ -63,4 +69,18 @@ function handle(name: string, credential: string, req: FakeRequest, res: ServerR
   }
   const asOpenAI: FakeRequest = { ...req, path: `/v1/${operation}`, headers: { ...req.headers, authorization: `Bearer ${credential}` }, json, raw: JSON.stringify(json) };
   return handleOpenAIRequest(name, credential, asOpenAI, res);
+}
+
+/** Azure's Responses API: OpenAI's (fake-responses.ts), stored per fake; dated paths need api-version. */
+function responsesApi(name: string, req: FakeRequest, res: ServerResponse, stored: Map<string, StoredResponse>, m: RegExpExecArray): void | Promise<void> {
+  if (!m[1] && !req.query.get('api-version')) return azureError(res, 404, '404', 'Resource not found');
+  if (m[2] !== undefined) {
+    const a = storedResponseAnswer(req.method, `${req.path}?${req.query.toString()}`, decodeURIComponent(m[2]), m[3] ?? '', stored);
+    return sendJson(res, a.status, typeof a.body === 'string' ? JSON.parse(a.body) : a.body);
+  }
+  if (req.method !== 'POST') return azureError(res, 404, '404', 'Resource not found');
+  const a = createResponse(name, (req.json ?? {}) as Json, stored);
+  if ('error' in a) return sendJson(res, a.status, JSON.parse(a.error));
+  if ((req.json as Json | undefined)?.stream !== true) return sendJson(res, 200, a.response);
+  return sendEvents(res, 'text/event-stream', a.events.map((e) => sse(e, String(e.type))));
 }
