@@ -3,7 +3,7 @@ import type { EventMasker, MaskText, TextSink } from './response.ts';
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Every string inside a JSON value (a tool's input), in place; whether anything changed. */
 function maskLeaves(v: Json | unknown[], text: MaskText): boolean {
@@ -22,7 +22,8 @@ function maskLeaves(v: Json | unknown[], text: MaskText): boolean {
   return changed;
 }
 
-function maskField(o: Json, k: string, text: MaskText): boolean {
+/** Masks one string member in place; whether it changed. */
+export function maskField(o: Json, k: string, text: MaskText): boolean {
   const v = o[k];
   if (typeof v !== 'string') return false;
   const m = text(v);

@@ -5,20 +5,11 @@
 // field's `.done` event. The `.done` events and the final response repeat the whole text: it is
 // masked again there without counting twice. Events are renumbered, as flushes add some.
 import { StreamMasker, type Masker } from './masker.ts';
+import { isObject, maskField } from './response-anthropic.ts';
 import type { EventMasker, MaskText, TextSink } from './response.ts';
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function maskField(o: Json, k: string, text: MaskText): boolean {
-  const v = o[k];
-  if (typeof v !== 'string') return false;
-  const m = text(v);
-  if (m === v) return false;
-  o[k] = m;
-  return true;
-}
 
 /** One output item's text fields, in place: message parts, function call arguments, reasoning. */
 function maskItem(item: Json, text: MaskText): boolean {

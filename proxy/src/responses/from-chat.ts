@@ -6,12 +6,11 @@
 // content filter) with the usage. Pure apart from the clock the caller passes.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { BufferedBody } from '../adapters/buffered-body.ts';
-import type { ClientRequest, ResponseMode, ResponseTranslator, Usage } from '../adapters/types.ts';
+import type { ClientRequest, ResponseMode, ResponseTranslator } from '../adapters/types.ts';
+import { WholeEventsTranslator } from '../adapters/whole-events.ts';
 
 type Json = Record<string, unknown>;
 
-const LF2 = Buffer.from('\n\n');
 const newId = (prefix: string): string => `${prefix}_${randomBytes(16).toString('hex')}`;
 
 interface MessageItem { kind: 'message'; index: number; id: string; text: string }
@@ -174,61 +173,31 @@ function feed(r: ResponseBuilder, chat: Json, chunk: boolean): void {
  * adapter's (OpenAI chat) translator and answers in the Responses API's shape. Error bodies are
  * OpenAI's in both APIs and pass as they are.
  */
-export class ChatAsResponses implements ResponseTranslator {
-  readonly #inner: ResponseTranslator;
+export class ChatAsResponses extends WholeEventsTranslator {
   readonly #req: ClientRequest;
   readonly #builder: ResponseBuilder;
-  readonly #held = new BufferedBody();
-  #ok = false;
   #done = false;
-  #pending: Buffer | null = null;
 
   /** `req`: the client's Responses request; `created`: seconds since the epoch. */
   constructor(inner: ResponseTranslator, req: ClientRequest, created: number) {
-    this.#inner = inner;
+    super(inner);
     this.#req = req;
     this.#builder = new ResponseBuilder(req, created);
   }
 
-  get complete(): boolean {
+  override get complete(): boolean {
     return this.#done;
   }
 
-  get usage(): Usage | null {
-    return this.#inner.usage;
-  }
-
-  classify(status: number, headers: IncomingHttpHeaders): ResponseMode {
-    this.#ok = status < 300;
-    return this.#inner.classify(status, headers);
-  }
-
-  status(upstream: number): number {
-    return this.#inner.status?.(upstream) ?? upstream;
-  }
-
-  headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
-    const h = this.#inner.headers(upstream, mode);
-    if (this.#ok) {
-      delete h['content-length'];
-      // A stream client gets events even from a backend that answered with JSON.
-      if (this.#req.stream) h['content-type'] = 'text/event-stream';
-    }
+  override headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
+    const h = super.headers(upstream, mode);
+    // A stream client gets events even from a backend that answered with JSON.
+    if (this.ok && this.#req.stream) h['content-type'] = 'text/event-stream';
     return h;
   }
 
-  body(chunk: Buffer): Buffer | null {
-    const out = this.#inner.body(chunk);
-    if (!this.#ok) return out;
-    if (out !== null && out.length > 0) this.#held.push(out);
-    return null;
-  }
-
-  bodyEnd(): Buffer | null {
-    const rest = this.#inner.bodyEnd();
-    if (!this.#ok) return rest;
-    if (rest !== null && rest.length > 0) this.#held.push(rest);
-    const text = this.#held.take().toString('utf8');
+  protected rewriteBody(all: Buffer): Buffer | null {
+    const text = all.toString('utf8');
     const b = this.#builder;
     // A chat answer replayed as a stream by the adapter, or the JSON completion.
     if (text.trimStart().startsWith('data:')) this.#sse(text);
@@ -237,7 +206,7 @@ export class ChatAsResponses implements ResponseTranslator {
       try {
         chat = JSON.parse(text) as Json;
       } catch {
-        return Buffer.from(text);
+        return all;
       }
       feed(b, chat, false);
     }
@@ -247,25 +216,8 @@ export class ChatAsResponses implements ResponseTranslator {
     return this.#take();
   }
 
-  stream(chunk: Buffer): Buffer | null {
-    const out = this.#inner.stream(chunk);
-    if (out === null || out.length === 0) return out;
-    const data = this.#pending ? Buffer.concat([this.#pending, out]) : out;
-    const end = data.lastIndexOf(LF2);
-    if (end < 0) {
-      this.#pending = data;
-      return null;
-    }
-    this.#pending = end + 2 < data.length ? data.subarray(end + 2) : null;
-    this.#sse(data.toString('utf8', 0, end + 2));
-    return this.#take();
-  }
-
-  streamRest(): Buffer | null {
-    const rest = this.#inner.streamRest();
-    const data = this.#pending ? (rest ? Buffer.concat([this.#pending, rest]) : this.#pending) : rest;
-    this.#pending = null;
-    if (data && data.length > 0) this.#sse(data.toString('utf8'));
+  protected rewriteEvents(block: Buffer): Buffer | null {
+    this.#sse(block.toString('utf8'));
     return this.#take();
   }
 
@@ -294,13 +246,5 @@ export class ChatAsResponses implements ResponseTranslator {
     const out = this.#builder.out;
     this.#builder.out = '';
     return out === '' ? null : Buffer.from(out);
-  }
-
-  errorMessage(body: Buffer): string {
-    return this.#inner.errorMessage(body);
-  }
-
-  retryAfterMs(body: Buffer): number | undefined {
-    return this.#inner.retryAfterMs?.(body);
   }
 }
