@@ -6,7 +6,9 @@
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
-import { PROVIDER_REF, modelRoute, providerSecret, tenantWithKeys, toYaml } from './config.ts';
+import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
+import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
+import { PROVIDER_REF, modelRoute, providerSecret, secret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
 
 const KEY = 'sk-modimg-tenant-0001';
@@ -15,14 +17,21 @@ const RESP_MASKED = 'sk-modimg-respmasked-0003';
 const EMAIL = 'jane.doe@example.com';
 
 let upstream: FakeBackend;
+let azure: ProviderFake;
 let proxy: InProcessProxy;
 
 beforeAll(async () => {
   upstream = await startFakeOpenAI({ name: 'oai' });
+  azure = await startAzureOpenAIProvider({ name: 'az-media' });
   proxy = await startInProcess(toYaml(
     providerSecret(),
     modelRoute('moderation', { models: ['omni-moderation-latest'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
     modelRoute('transcribe', { models: ['gpt-4o-transcribe'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
+    secret('cred-az', { stringData: { key: azure.credential } }),
+    modelRoute('azure-media', {
+      models: ['az-media'],
+      backends: [{ name: 'az', adapter: 'azure-openai', url: azure.url, model: 'media-deploy', options: { apiVersion: '2024-10-21' }, credentialsRef: { name: 'cred-az', key: 'key' } }],
+    }),
     modelRoute('ollama-chat', { models: ['llama-ollama'], backends: [{ name: 'ollama', adapter: 'ollama', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
     modelRoute('whisper', { models: ['whisper'], backends: [{ name: 'vllm-whisper', adapter: 'vllm', url: upstream.url, model: 'openai/whisper-large-v3', credentialsRef: PROVIDER_REF }] }),
     modelRoute('speech', { models: ['gpt-4o-mini-tts'], backends: [{ name: 'oai', adapter: 'openai', url: upstream.url, credentialsRef: PROVIDER_REF }] }),
@@ -38,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await upstream?.close();
+  await azure?.close();
 });
 
 const client = (key = KEY): OpenAI => proxy.client(key);
@@ -221,6 +231,23 @@ describe('event streams: partial images, speech audio deltas, transcript deltas'
     expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stream');
     const t = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from(`mail ${EMAIL}`), 'a.mp3'), model: 'gpt-4o-transcribe' });
     expect(t.text).toBe('Transcript of a.mp3: mail [MASKED:email]');
+  });
+});
+
+describe('images and audio on Azure OpenAI (under the backend\'s deployment)', () => {
+  it('images.generate, audio.speech.create and an upload: each at {url}/openai/deployments/{model}/..., with the api-version and the api-key', async () => {
+    const img = await client().images.generate({ model: 'az-media', prompt: 'a fox' });
+    expect(img.data).toHaveLength(1);
+    let sent = azure.requests.at(-1)!;
+    expect(sent.path).toBe('/openai/deployments/media-deploy/images/generations');
+    expect(sent.query.get('api-version')).toBe('2024-10-21');
+    expect(sent.headers['api-key']).toBe(azure.credential);
+    const audio = await client().audio.speech.create({ model: 'az-media', voice: 'alloy', input: 'hello' });
+    expect(Buffer.from(await audio.arrayBuffer()).toString()).toBe('ID3hello');
+    const t = await client().audio.transcriptions.create({ model: 'az-media', file: await toFile(Buffer.from('one two'), 'a.mp3') });
+    expect(t.text).toBe('Transcript of a.mp3: one two');
+    sent = azure.requests.at(-1)!;
+    expect(sent.path).toBe('/openai/deployments/media-deploy/audio/transcriptions');
   });
 });
 

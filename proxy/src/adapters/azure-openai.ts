@@ -16,11 +16,16 @@ import type { Adapter, ClientRequest, Operation } from './types.ts';
  * stream's usage only from the api-version that accepts it (2024-09-01-preview, GA 2024-10-21);
  * older versions answer 400 to it.
  */
-/** Azure OpenAI serves these operations (the adapter's default set: no rerank). */
+/** What Azure OpenAI serves under a deployment (the Responses API is not under one: azurePath). */
 const PATHS: Readonly<Partial<Record<Operation, string>>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  images: '/images/generations',
+  image_edits: '/images/edits',
+  speech: '/audio/speech',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
 };
 
 /** The first dated api-version that accepts `stream_options`. */
@@ -54,7 +59,7 @@ export function azureOpenAI(): Adapter {
     path: azurePath,
     // The Responses API takes the deployment as the body's model in every mode.
     modelInBody: (backend, req) => isV1(backend) || req.operation === 'responses',
-    operations: ['chat', 'completions', 'embeddings', 'responses'],
+    operations: ['chat', 'completions', 'embeddings', 'responses', 'images', 'image_edits', 'speech', 'transcriptions', 'translations'],
     // Dated versions compare as text; `preview`/`latest` and v1 are current.
     streamUsage: (backend) => {
       const v = apiVersion(backend);

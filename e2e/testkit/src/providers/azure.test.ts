@@ -1,6 +1,6 @@
 // The Azure OpenAI fake, checked with the `openai` SDK's AzureOpenAI client talking to it
 // directly (endpoint, apiVersion, deployment), and with the OpenAI client on the v1 API.
-import OpenAI, { AzureOpenAI } from 'openai';
+import OpenAI, { AzureOpenAI, toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureOpenAIProvider } from './azure.ts';
 import type { ProviderFake } from './scenario.ts';
@@ -79,6 +79,17 @@ describe('Azure OpenAI fake, driven by the AzureOpenAI client', () => {
     await expect(az.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     const v1 = new OpenAI({ baseURL: `${fake.url}/openai/v1`, apiKey: fake.credential, maxRetries: 0 });
     expect((await v1.responses.create({ model: 'gpt4o-prod', input: 'v1' })).output_text).toBe('Hello from az: v1');
+  });
+
+  it('serves images and audio under a deployment, read by the AzureOpenAI client: generate, speech, transcription (multipart)', async () => {
+    const img = await client.images.generate({ model: 'gpt4o-prod', prompt: 'a fox' });
+    expect(img.data).toHaveLength(1);
+    expect(fake.requests.at(-1)!.path).toBe('/openai/deployments/gpt4o-prod/images/generations');
+    const audio = await client.audio.speech.create({ model: 'gpt4o-prod', voice: 'alloy', input: 'hi' });
+    expect(Buffer.from(await audio.arrayBuffer()).toString()).toBe('ID3hi');
+    const t = await client.audio.transcriptions.create({ model: 'gpt4o-prod', file: await toFile(Buffer.from('hello'), 'a.mp3') });
+    expect(t.text).toBe('Transcript of a.mp3: hello');
+    expect(fake.requests.at(-1)!.path).toBe('/openai/deployments/gpt4o-prod/audio/transcriptions');
   });
 });
 

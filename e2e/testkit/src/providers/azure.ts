@@ -4,7 +4,8 @@
 // carry Azure's content-filter results (a stream opens with a prompt-filter chunk); `CONTENT FILTER` in the last user message gets the
 // `content_filter` finish reason. Tested with the `openai` SDK's AzureOpenAI client.
 import type { ServerResponse } from 'node:http';
-import { createResponse, storedResponseAnswer, type StoredResponse } from '../fake-responses.ts';
+import { formBody, imageEditAnswer, imagesAnswer, speechAnswer, transcriptionAnswer } from '../fake-endpoints.ts';
+import { createResponse, storedResponseAnswer, type FakeError, type StoredResponse } from '../fake-responses.ts';
 import { handleOpenAIRequest } from './openai.ts';
 import type { ProviderFake } from './scenario.ts';
 import { sendEvents, sendJson, sse, startFakeServer, type FakeRequest } from './server.ts';
@@ -12,6 +13,8 @@ import { sendEvents, sendJson, sse, startFakeServer, type FakeRequest } from './
 type Json = Record<string, unknown>;
 
 const DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+/** Images and audio, also under a deployment. */
+const MEDIA_PATH = /^\/openai\/deployments\/([^/]+)\/(images\/generations|images\/edits|audio\/speech|audio\/transcriptions|audio\/translations)$/;
 const V1_PATH = /^\/openai\/v1\/(chat\/completions|completions|embeddings|models)$/;
 /** The Responses API: /openai/responses?api-version=... (model = the deployment) or /openai/v1/responses. */
 const RESPONSES_PATH = /^\/openai\/(v1\/)?responses(?:\/([^/]+)(\/cancel|\/input_items)?)?$/;
@@ -37,6 +40,8 @@ function handle(name: string, credential: string, req: FakeRequest, res: ServerR
   }
   const responses = RESPONSES_PATH.exec(req.path);
   if (responses) return responsesApi(name, req, res, stored, responses);
+  const media = MEDIA_PATH.exec(req.path);
+  if (media) return req.query.get('api-version') ? mediaApi(name, req, res, media[2]!) : azureError(res, 404, '404', 'Resource not found');
   const deployment = DEPLOYMENT_PATH.exec(req.path);
   const v1 = V1_PATH.exec(req.path);
   if (!deployment && !v1) return azureError(res, 404, '404', 'Resource not found');
@@ -83,4 +88,25 @@ function responsesApi(name: string, req: FakeRequest, res: ServerResponse, store
   if ('error' in a) return sendJson(res, a.status, JSON.parse(a.error));
   if ((req.json as Json | undefined)?.stream !== true) return sendJson(res, 200, a.response);
   return sendEvents(res, 'text/event-stream', a.events.map((e) => sse(e, String(e.type))));
+}
+
+/** Images and audio at a deployment: OpenAI's answers (fake-endpoints.ts); uploads as multipart. */
+async function mediaApi(name: string, req: FakeRequest, res: ServerResponse, operation: string): Promise<void> {
+  const type = req.headers['content-type'] ?? '';
+  const body = type.startsWith('multipart/form-data') ? await formBody(req.bytes, type) : ((req.json ?? {}) as Json);
+  const fail = (e: FakeError) => sendJson(res, e.status, JSON.parse(e.error));
+  const plain = (contentType: string, data: string | Buffer) => {
+    res.writeHead(200, { 'content-type': contentType });
+    res.end(data);
+  };
+  if (operation === 'audio/speech') {
+    const a = speechAnswer(body);
+    return 'error' in a ? fail(a) : plain(a.type, a.audio);
+  }
+  if (operation.startsWith('audio/')) {
+    const a = transcriptionAnswer(operation.endsWith('translations') ? 'translate' : 'transcribe', body);
+    return 'error' in a ? fail(a) : 'json' in a ? sendJson(res, 200, a.json) : plain('text/plain; charset=utf-8', a.text);
+  }
+  const a = operation === 'images/edits' ? imageEditAnswer(name, 1700000000, body) : imagesAnswer(name, 1700000000, body);
+  return 'error' in a && typeof a.status === 'number' ? fail(a as unknown as FakeError) : sendJson(res, 200, a);
 }

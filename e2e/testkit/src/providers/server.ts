@@ -10,6 +10,8 @@ export interface FakeRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   raw: string;
+  /** The body's bytes (an upload's file may not be UTF-8). */
+  bytes: Buffer;
   /** Parsed JSON body, or undefined. */
   json: unknown;
   /** Set when the peer went away before the answer was complete. */
@@ -32,14 +34,15 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const bytes = Buffer.concat(chunks);
+      const raw = bytes.toString('utf8');
       let json: unknown;
       try {
         json = raw ? JSON.parse(raw) : undefined;
       } catch {
         json = undefined;
       }
-      const rec: FakeRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, raw, json, aborted: false };
+      const rec: FakeRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers, raw, bytes, json, aborted: false };
       requests.push(rec);
       res.on('close', () => {
         if (!res.writableFinished) rec.aborted = true;
