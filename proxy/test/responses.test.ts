@@ -71,6 +71,17 @@ afterAll(async () => {
 });
 
 const client = (key = KEY): OpenAI => proxy.client(key);
+/** A Responses stream's event types, in order, and its output text deltas joined. */
+async function collect(stream: AsyncIterable<OpenAI.Responses.ResponseStreamEvent>): Promise<{ text: string; types: string[] }> {
+  let text = '';
+  const types: string[] = [];
+  for await (const e of stream) {
+    types.push(e.type);
+    if (e.type === 'response.output_text.delta') text += e.delta;
+  }
+  return { text, types };
+}
+
 /** The fake that wrote an answer (each signs its text with its name). */
 const writer = (text: string): FakeBackend => (text.includes('resp-a') ? a : b);
 
@@ -100,12 +111,7 @@ describe('the Responses API', () => {
 
   it('a streamed response: the SDK\'s stream helper gets the text deltas and a final response under the gateway\'s id', async () => {
     const stream = client().responses.stream({ model: 'gpt-4.1', input: 'stream me' });
-    let text = '';
-    const types: string[] = [];
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.output_text.delta') text += e.delta;
-    }
+    const { text, types } = await collect(stream);
     const final = await stream.finalResponse();
     expect(text).toMatch(/^Hello from resp-[ab]: stream me$/);
     expect(types[0]).toBe('response.created');
@@ -178,12 +184,7 @@ describe('the Responses API translated to chat (backends that do not serve it)',
 
   it('responses.stream to the Anthropic fake: the Responses events in order, the text and usage in the final response', async () => {
     const stream = client().responses.stream({ model: 'claude', input: [{ role: 'user', content: [{ type: 'input_text', text: 'stream me' }] }] });
-    let text = '';
-    const types: string[] = [];
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.output_text.delta') text += e.delta;
-    }
+    const { text, types } = await collect(stream);
     const final = await stream.finalResponse();
     expect(text).toBe('Hello from claude-rr: stream me');
     expect(final.output_text).toBe(text);

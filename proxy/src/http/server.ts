@@ -28,6 +28,7 @@ import { auditRecordOf, contentRecordOf, genAiRequestOf, servedBackend } from '.
 import { isJson, readBody } from './read-body.ts';
 import { FORM_OPERATIONS, formRequest, isMultipart, parseForm } from './multipart.ts';
 import { operationRequest, streams } from './operations.ts';
+import { OPERATION_PATHS } from './paths.ts';
 import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -35,22 +36,6 @@ const MAX_JSON_DEPTH = 64;
 const MAX_MESSAGES = 10_000;
 const MAX_TOOLS = 1_024;
 
-const OPERATIONS: Record<string, Operation> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/completions': 'completions',
-  '/v1/embeddings': 'embeddings',
-  // The Cohere/Jina rerank request (vLLM, Xinference, LocalAI, GPUStack serve it), and Cohere's v2 path.
-  '/v1/rerank': 'rerank',
-  '/v2/rerank': 'rerank',
-  '/v1/moderations': 'moderations',
-  '/v1/images/generations': 'images',
-  '/v1/audio/speech': 'speech',
-  '/v1/responses': 'responses',
-  // multipart/form-data (http/multipart.ts)
-  '/v1/audio/transcriptions': 'transcriptions',
-  '/v1/audio/translations': 'translations',
-  '/v1/images/edits': 'image_edits',
-};
 const MODELS = '/v1/models';
 
 export interface HandlerDeps {
@@ -259,7 +244,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         void dispatch(ex, r.client);
       });
     }
-    const op = OPERATIONS[path];
+    const op = OPERATION_PATHS[path];
     if (op === undefined && !anthropic) {
       if (path === MODELS) return listModels(ex);
       if (path.startsWith(MODELS + '/')) return retrieveModel(ex, path.slice(MODELS.length + 1));

@@ -27,6 +27,7 @@ import type { ClientRequest, Operation } from '../adapters/types.ts';
 import type { Exchange } from '../exchange.ts';
 import type { EndpointRuntime, RouteRuntime, Runtime } from '../runtime/runtime.ts';
 import type { AttemptResult } from '../upstream/attempt.ts';
+import { OPERATION_PATHS } from '../http/paths.ts';
 import { GEN_AI_OPERATIONS, modelLabel, providerName } from './gen-ai.ts';
 
 import { createProvider, displayUrl, startTracingFromEnv, type Env, type HeadSampling, type Provider, type Started, type TracingSettings } from '@jairouter/crds/otel';
@@ -59,18 +60,7 @@ export async function createTracing(
 
 /** The server span's name and attributes before the request is read, by path. */
 const PATHS: Readonly<Record<string, { operation?: string; route: string }>> = {
-  '/v1/chat/completions': { operation: 'chat', route: '/v1/chat/completions' },
-  '/v1/completions': { operation: 'text_completion', route: '/v1/completions' },
-  '/v1/embeddings': { operation: 'embeddings', route: '/v1/embeddings' },
-  '/v1/rerank': { operation: 'rerank', route: '/v1/rerank' },
-  '/v2/rerank': { operation: 'rerank', route: '/v2/rerank' },
-  '/v1/moderations': { operation: 'moderation', route: '/v1/moderations' },
-  '/v1/images/generations': { operation: 'image_generation', route: '/v1/images/generations' },
-  '/v1/audio/speech': { operation: 'text_to_speech', route: '/v1/audio/speech' },
-  '/v1/responses': { operation: 'chat', route: '/v1/responses' },
-  '/v1/audio/transcriptions': { operation: 'transcription', route: '/v1/audio/transcriptions' },
-  '/v1/audio/translations': { operation: 'translation', route: '/v1/audio/translations' },
-  '/v1/images/edits': { operation: 'image_edit', route: '/v1/images/edits' },
+  ...Object.fromEntries(Object.entries(OPERATION_PATHS).map(([route, op]) => [route, { operation: GEN_AI_OPERATIONS[op], route }])),
   '/v1/messages': { operation: 'chat', route: '/v1/messages' },
   '/v1/messages/count_tokens': { route: '/v1/messages/count_tokens' },
   '/v1/models': { route: '/v1/models' },
