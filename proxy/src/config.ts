@@ -37,6 +37,10 @@ export interface ProxyOptions {
   maxInflightPerTenant: number;
   /** Log each forwarded request's prompt and answer text, masked (a debugging aid; off by default). */
   logContent: boolean;
+  /** How long a Responses API answer served through chat is kept (previous_response_id, GET). */
+  responseStoreTtlMs: number;
+  /** The most this replica keeps of them in memory; 0 = none kept. */
+  responseStoreMaxBytes: number;
 }
 
 export class UsageError extends Error {}
@@ -80,6 +84,13 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --log-content          debugging: one more log line per request with its prompt and answer
                          text, masked (the tenant's rules, else every built-in detector), at
                          most 4,096 characters each (default off; env JAIROUTER_LOG_CONTENT=true)
+  --response-store-ttl D how long the gateway keeps a Responses API answer it served through
+                         chat completions, for previous_response_id, GET and input_items
+                         (default 1h; in Redis too with --redis-url, else in this replica)
+  --response-store-max-bytes N
+                         memory this replica gives to kept responses, the least recently used
+                         dropped first (default 64MiB; 0: none in memory, so kept in Redis
+                         only with --redis-url, else not kept at all: answered store: false)
   -h, --help             this text
 
 Traces (OpenTelemetry, OTLP/HTTP protobuf; docs/observability.md) are configured by the standard
@@ -126,6 +137,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'audit-log': { type: 'string' },
         'max-inflight-per-tenant': { type: 'string' },
         'log-content': { type: 'boolean' },
+        'response-store-ttl': { type: 'string' },
+        'response-store-max-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -151,6 +164,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     throw new UsageError(`--request-read-timeout: expected a duration like 60s, got ${JSON.stringify(values['request-read-timeout'])}`);
   }
   if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
+  let responseStoreTtlMs: number;
+  try {
+    responseStoreTtlMs = parseDuration(values['response-store-ttl'] ?? '1h');
+  } catch {
+    throw new UsageError(`--response-store-ttl: expected a duration like 1h, got ${JSON.stringify(values['response-store-ttl'])}`);
+  }
+  if (responseStoreTtlMs < 1000) throw new UsageError('--response-store-ttl: at least 1s');
   const corsOrigins = values['cors-allow-origin'] ?? [];
   for (const o of corsOrigins) {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o.replace(/\/+$/, ''))) {
@@ -189,6 +209,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
     drainTimeoutMs,
     requestReadTimeoutMs,
+    responseStoreTtlMs,
+    responseStoreMaxBytes: parseSize('--response-store-max-bytes', values['response-store-max-bytes'] ?? '64MiB'),
     corsOrigins,
     logLevel,
   };

@@ -6,6 +6,7 @@ import type { Taken } from './limits/engine.ts';
 import type { ClientResponse } from './response/client-response.ts';
 import type { Identity, RouteRuntime, Runtime } from './runtime/runtime.ts';
 import type { ResponseOrigin } from './responses/ids.ts';
+import type { Keep } from './responses/kept.ts';
 import type { RequestTrace } from './telemetry/tracing.ts';
 
 /** Why a request's upstream work was stopped: the `reason` of `Exchange.signal`. */
@@ -26,6 +27,8 @@ export class Exchange {
   hashValue = '';
   /** The endpoint this request must reach: where the stored response it names lives (responses/ids.ts); null for any. */
   pin: ResponseOrigin | null = null;
+  /** A Responses API request the gateway keeps the answer of, when a chat-served backend answers it (responses/kept.ts). */
+  keep: Keep | null = null;
   /** Capabilities the request needs (Capability bits, see runtime/capabilities.ts). */
   needs = 0;
   /** Estimated prompt tokens plus requested output tokens; 0 when no backend of the route has a contextWindow. */

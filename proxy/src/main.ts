@@ -12,6 +12,7 @@ import { FileSource } from './source/file-source.ts';
 import { OperatorSource } from './source/operator-source.ts';
 import type { ConfigSource } from './source/types.ts';
 import { createLogging } from './telemetry/logger.ts';
+import { MemoryResponseStore, SharedResponseStore } from './responses/store.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
 import { displayUrl, startTracing } from './telemetry/tracing.ts';
 
@@ -105,6 +106,17 @@ if (operatorSource && usage) {
   operatorSource.reportUsage(() => ({ ...usage.report(), redis: redis ? (redisUp ? 'up' : 'down') : 'none' }));
 }
 
+// Responses API answers served through chat, kept for previous_response_id, GET and input_items:
+// in Redis when there is one (any replica finds them), with this replica's memory as the fallback.
+const keptMemory = new MemoryResponseStore({ ttlMs: opts.responseStoreTtlMs, maxBytes: opts.responseStoreMaxBytes });
+metrics.keptResponses = () => ({ bytes: keptMemory.bytes, entries: keptMemory.size });
+// (Redis's state changes are logged and counted already: a failed call is only a debug line.)
+const responses = redis
+  ? new SharedResponseStore(keptMemory, redis.keyValue(), (what) => log.debug({ what }, 'redis did not answer for a kept response: this replica\'s memory is used'))
+  : opts.responseStoreMaxBytes === 0
+    ? null
+    : keptMemory;
+
 let audit: ReturnType<typeof createAuditLog> | undefined;
 try {
   audit = opts.auditLog !== undefined ? createAuditLog(opts.auditLog) : undefined;
@@ -131,6 +143,7 @@ server = new ProxyServer({
   requestReadTimeoutMs: opts.requestReadTimeoutMs,
   corsOrigins: opts.corsOrigins,
   configured,
+  responses,
 });
 const listening = await server.listen(opts.listen, opts.adminListen).catch((e: Error) => {
   console.error(`jairouter-proxy: cannot listen: ${e.message}`);

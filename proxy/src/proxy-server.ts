@@ -13,6 +13,7 @@ import type { RuntimeSwap } from './runtime/swap.ts';
 import type { Logging } from './telemetry/logger.ts';
 import type { ProxyMetrics } from './telemetry/metrics.ts';
 import type { ProxyTracing } from './telemetry/tracing.ts';
+import type { ResponseStore } from './responses/store.ts';
 
 export interface ProxyServerOptions {
   swap: RuntimeSwap;
@@ -41,6 +42,8 @@ export interface ProxyServerOptions {
   defaultMaxTokens?: number;
   /** One trace per request (telemetry/tracing.ts); absent = off. */
   tracing?: ProxyTracing | null;
+  /** Where Responses API answers served through chat are kept (default: memory, 1 h, 64 MiB); null = not kept. */
+  responses?: ResponseStore | null;
   /** Closed after the drain (the Redis connection of Cluster limits). */
   onClose?(): Promise<void>;
 }
@@ -75,6 +78,7 @@ export class ProxyServer {
       maxInflightPerTenant: opts.maxInflightPerTenant ?? 0,
       logContent: opts.logContent ?? false,
       tracing: opts.tracing ?? null,
+      ...(opts.responses !== undefined && { responses: opts.responses }),
       ...(opts.defaultMaxTokens !== undefined && { defaultMaxTokens: opts.defaultMaxTokens }),
     });
     const t = opts.requestReadTimeoutMs;

@@ -171,11 +171,12 @@ describe('the Responses API', () => {
 });
 
 describe('the Responses API translated to chat (backends that do not serve it)', () => {
-  it('responses.create to an ollama backend: a chat request upstream, a Response back (store false, usage)', async () => {
+  it('responses.create to an ollama backend: a chat request upstream, a Response back (kept by the gateway, usage)', async () => {
     const r = await client().responses.create({ model: 'llama3', instructions: 'be brief', input: 'hi there', max_output_tokens: 50 });
     expect(r.output_text).toBe('Hello from resp-a: you said "hi there"');
     expect(r.status).toBe('completed');
-    expect((r as unknown as { store: boolean }).store).toBe(false);
+    expect((r as unknown as { store: boolean }).store).toBe(true);
+    expect(r.id).toMatch(/^resp_jrg/);
     expect(r.usage?.input_tokens).toBeGreaterThan(0);
     const sent = a.requests.at(-1)!;
     expect(sent.path).toBe('/v1/chat/completions');
@@ -210,15 +211,13 @@ describe('the Responses API translated to chat (backends that do not serve it)',
     expect(second.output_text).toBe('The tool said: sunny');
   });
 
-  it('what chat cannot carry is a 400 naming it: a built-in tool, previous_response_id, a stored response\'s id', async () => {
+  it('what chat cannot carry is a 400 naming it: a built-in tool, a backend\'s own previous_response_id', async () => {
     const web = await client().responses.create({ model: 'claude', input: 'x', tools: [{ type: 'web_search' }] }).catch((e: unknown) => e);
     expect(web).toBeInstanceOf(OpenAI.BadRequestError);
     expect((web as Error).message).toMatch(/web_search tool is built into OpenAI's Responses API and not available.*claude-rr/);
     const prev = await client().responses.create({ model: 'llama3', input: 'x', previous_response_id: 'resp_abc' }).catch((e: unknown) => e);
     expect(prev).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((prev as Error).message).toContain('previous_response_id needs a backend that stores responses');
-    const translated = await client().responses.create({ model: 'llama3', input: 'x' });
-    await expect(client().responses.retrieve(translated.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((prev as Error).message).toContain('previous_response_id names a response the gateway did not keep');
   });
 });
 

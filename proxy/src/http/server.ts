@@ -30,6 +30,8 @@ import { FORM_OPERATIONS, formRequest, isMultipart, parseForm } from './multipar
 import { operationRequest, streams } from './operations.ts';
 import { OPERATION_PATHS } from './paths.ts';
 import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
+import { MemoryResponseStore, isKeptId, type ResponseStore } from '../responses/store.ts';
+import { keptResponses } from './kept-responses.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
 const MAX_JSON_DEPTH = 64;
@@ -66,6 +68,8 @@ export interface HandlerDeps {
   authThrottle?: AuthFailureThrottle;
   /** One trace per request (OTEL_* environment, telemetry/tracing.ts); null = off. */
   tracing?: ProxyTracing | null;
+  /** Where Responses API answers served through chat are kept (default: this process's memory, 1 h, 64 MiB); null = not kept. */
+  responses?: ResponseStore | null;
 }
 
 /** The API listener's request handler: parse, authenticate, authorise, route, forward, account. */
@@ -198,6 +202,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (admitted !== null) t.admitted(admitted, rt);
     return admitted;
   };
+  const kept = keptResponses(deps.responses === undefined ? new MemoryResponseStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 ** 2 }) : deps.responses, log, reject, finish);
 
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];
@@ -235,6 +240,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const stored = storedResponsePath(path, req.method ?? '');
     if (stored !== null) {
       if ('status' in stored) return reject(ex, stored);
+      if (isKeptId(stored.id)) return authenticated(ex, () => void kept.answer(ex, stored));
       return authenticated(ex, () => {
         const q = req.url!.indexOf('?');
         const r = storedResponseRequest(stored, q < 0 ? '' : req.url!.slice(q + 1), ex.identity!.tenant.id, ex.requestId);
@@ -386,6 +392,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         if ('error' in checked) return reject(ex, checked.error);
         raw = checked.raw;
         ex.pin = checked.origin;
+      } else if (operation === 'responses') {
+        const continued = await kept.continued(ex, b);
+        if (continued === false) return;
+        if (continued !== null) raw = continued;
       }
     }
     const so = b.stream_options as { include_usage?: unknown } | undefined;

@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { adaptiveBounds, adaptiveStart, saneSpec, type Decision, type LimitSpec } from './algorithms.ts';
 import type { BudgetStore } from './budget.ts';
+import type { KeyValue } from '../responses/store.ts';
 import { BUDGET_LUA, HUGE, LIMITS_LUA, NEVER } from './redis-scripts.ts';
 
 export { LIMITS_LUA } from './redis-scripts.ts';
@@ -239,6 +240,28 @@ export class RedisLimits {
       add: (k, delta, ttlMs) => {
         if (this.#client.status !== 'ready') return;
         budget(key(k), 'add', Math.round(delta), 0, Math.ceil(ttlMs)).catch((err: unknown) => this.#failed(err));
+      },
+    };
+  }
+
+  /**
+   * Plain strings with a time to live in the same Redis (the responses the gateway keeps,
+   * responses/store.ts): each call answers undefined when Redis is not ready, fails or is slower
+   * than timeoutMs.
+   */
+  keyValue(): KeyValue {
+    const c = this.#client;
+    return {
+      get: async (k) => {
+        // Boxed: a missing key's null is an answer, not #answer's "no answer".
+        const r = await this.#answer(() => c.get(k).then((v) => ({ v })));
+        return r === null ? undefined : r.v;
+      },
+      // #answer's null means no answer; the replies themselves are never null here.
+      set: async (k, v, ttlMs) => (await this.#answer(() => c.set(k, v, 'PX', Math.max(1, Math.ceil(ttlMs))))) === 'OK',
+      del: async (k) => {
+        const r = await this.#answer(() => c.del(k));
+        return r === null ? undefined : r > 0;
       },
     };
   }

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { ClientRequest, ResponseMode, ResponseTranslator } from '../adapters/types.ts';
 import { WholeEventsTranslator } from '../adapters/whole-events.ts';
+import type { Keep } from './kept.ts';
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +19,7 @@ interface CallItem { kind: 'call'; index: number; id: string; callId: string; na
 
 /** Builds one response from chat deltas, and the events that tell a stream client about it. */
 class ResponseBuilder {
-  readonly id = newId('resp');
+  readonly id: string;
   #seq = 0;
   #started = false;
   #message: MessageItem | null = null;
@@ -28,11 +29,14 @@ class ResponseBuilder {
   #usage: Json | null = null;
   readonly #req: ClientRequest;
   readonly #created: number;
+  readonly #keep: Keep | null;
   out = '';
 
-  constructor(req: ClientRequest, created: number) {
+  constructor(req: ClientRequest, created: number, keep: Keep | null) {
     this.#req = req;
     this.#created = created;
+    this.#keep = keep;
+    this.id = keep?.id ?? newId('resp');
   }
 
   #event(type: string, rest: Json): void {
@@ -128,10 +132,10 @@ class ResponseBuilder {
       model: this.#req.model,
       output: done ? this.#items.map(item) : [],
       parallel_tool_calls: b.parallel_tool_calls !== false,
-      previous_response_id: null,
+      previous_response_id: this.#keep?.previous ?? null,
       reasoning: { effort: (b.reasoning as Json | undefined)?.effort ?? null, summary: null },
-      // Served through chat: nothing is kept, so the id cannot be used again.
-      store: false,
+      // Served through chat: kept by the gateway (responses/store.ts), or not at all.
+      store: (this.#keep?.id ?? null) !== null,
       temperature: b.temperature ?? null,
       text: b.text ?? { format: { type: 'text' } },
       tool_choice: b.tool_choice ?? 'auto',
@@ -178,11 +182,23 @@ export class ChatAsResponses extends WholeEventsTranslator {
   readonly #builder: ResponseBuilder;
   #done = false;
 
-  /** `req`: the client's Responses request; `created`: seconds since the epoch. */
-  constructor(inner: ResponseTranslator, req: ClientRequest, created: number) {
+  readonly #keep: Keep | null;
+
+  /**
+   * `req`: the client's Responses request; `created`: seconds since the epoch; `keep`: the
+   * gateway keeps the response (its id, and where it goes once complete), or null.
+   */
+  constructor(inner: ResponseTranslator, req: ClientRequest, created: number, keep: Keep | null = null) {
     super(inner);
     this.#req = req;
-    this.#builder = new ResponseBuilder(req, created);
+    this.#keep = keep;
+    this.#builder = new ResponseBuilder(req, created, keep);
+  }
+
+  /** The response is complete: kept, when it is to be. */
+  #completed(): void {
+    this.#done = true;
+    this.#keep?.save(this.#builder.response('done'));
   }
 
   override get complete(): boolean {
@@ -210,7 +226,7 @@ export class ChatAsResponses extends WholeEventsTranslator {
       }
       feed(b, chat, false);
     }
-    this.#done = true;
+    this.#completed();
     if (!this.#req.stream) return Buffer.from(JSON.stringify(b.response('done')));
     b.end();
     return this.#take();
@@ -229,8 +245,8 @@ export class ChatAsResponses extends WholeEventsTranslator {
       const data = line.slice(5).trim();
       if (data === '[DONE]') {
         if (!this.#done) {
-          this.#done = true;
           this.#builder.end();
+          this.#completed();
         }
         continue;
       }

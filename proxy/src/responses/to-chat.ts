@@ -11,7 +11,7 @@ type Json = Record<string, unknown>;
 const KNOWN = new Set([
   'model', 'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'max_output_tokens', 'temperature', 'top_p',
   'stream', 'text', 'reasoning', 'user', 'safety_identifier', 'metadata', 'service_tier', 'prompt_cache_key',
-  // `store` asks the backend to keep the response: a translated response is never kept (answered store: false).
+  // `store` asks for the response to be kept: the gateway keeps it (responses/store.ts).
   'store',
   // `include` asks for optional output content (encrypted reasoning, logprobs...): a chat backend has none to add.
   'include',
@@ -27,7 +27,7 @@ export function responsesAsChat(req: ClientRequest, backend: string): ClientRequ
   if (req.target !== undefined) refuse('id', 'a stored response is only found on a backend that serves the Responses API', backend);
   const b = req.body;
   for (const k of Object.keys(b)) if (!KNOWN.has(k) && b[k] !== undefined && b[k] !== null) refuse(k, `${k} has no chat completions equivalent`, backend);
-  if (b.previous_response_id != null) refuse('previous_response_id', 'previous_response_id needs a backend that stores responses; send the conversation in input instead', backend);
+  if (b.previous_response_id != null) refuse('previous_response_id', 'previous_response_id names a response the gateway did not keep, which only the backend that created it can find', backend);
   if (b.background === true) refuse('background', 'background responses need a backend that stores responses', backend);
   if (b.truncation === 'auto') refuse('truncation', 'truncation auto has no chat completions equivalent', backend);
 

@@ -55,6 +55,20 @@ export class ProxyMetrics {
     registers: [this.registry],
     collect: (): void => this.replicaCount.set(this.replicas()),
   });
+  /** What this replica keeps in memory of the Responses API answers it served through chat (responses/store.ts). */
+  keptResponses: () => { bytes: number; entries: number } = () => ({ bytes: 0, entries: 0 });
+  readonly keptResponseBytes: Gauge = new Gauge({
+    name: 'jairouter_responses_kept_bytes',
+    help: 'Size of the Responses API answers this replica keeps in memory for previous_response_id and retrieval (the JSON, bounded by --response-store-max-bytes).',
+    registers: [this.registry],
+    collect: (): void => this.keptResponseBytes.set(this.keptResponses().bytes),
+  });
+  readonly keptResponseCount: Gauge = new Gauge({
+    name: 'jairouter_responses_kept',
+    help: 'Responses API answers this replica keeps in memory for previous_response_id and retrieval (those of backends served through chat).',
+    registers: [this.registry],
+    collect: (): void => this.keptResponseCount.set(this.keptResponses().entries),
+  });
   readonly redisTransitions = new Counter({
     name: 'jairouter_ratelimit_redis_transitions_total',
     help: 'Times the Redis of Cluster-scope limits became unreachable (to="down") or reachable again (to="up").',

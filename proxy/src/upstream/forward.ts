@@ -159,7 +159,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const own = ingressTranslator(client, adapter.translator(client, ep.backend.ir), adapter.passesThrough);
     const translator = maskedResponse(
       viaChat
-        ? new ChatAsResponses(own, ex.client, Math.floor(Date.now() / 1000))
+        ? new ChatAsResponses(own, ex.client, Math.floor(Date.now() / 1000), ex.keep)
         : op === 'responses'
           ? new ResponseIds(own, { route: route.id, backend: ep.backend.name, endpoint: digestOf(ep), tenant: ex.identity!.tenant.id, model: ex.client.model })
           : own,
