@@ -7,6 +7,7 @@ import { Cohere, CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { startCohereProvider } from '@jairouter/testkit/providers/cohere';
+import { startBedrockProvider } from '@jairouter/testkit/providers/bedrock';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { PROVIDER_REF, modelRoute, providerSecret, secret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
@@ -18,16 +19,27 @@ const DOCS = ['Berlin is in Germany', 'Paris is the capital of France', 'the cap
 
 let vllm: FakeBackend;
 let cohereFake: ProviderFake;
+let bedrockFake: ProviderFake;
 let proxy: InProcessProxy;
 
 beforeAll(async () => {
   vllm = await startFakeOpenAI({ name: 'vllm-rr' });
   cohereFake = await startCohereProvider({ name: 'co-rr' });
+  bedrockFake = await startBedrockProvider({ name: 'br-rr' });
   proxy = await startInProcess(toYaml(
     providerSecret(),
     secret('cred-co', { stringData: { key: cohereFake.credential } }),
     modelRoute('reranker', { models: ['bge-reranker'], backends: [{ name: 'vllm-rr', adapter: 'vllm', url: vllm.url, model: 'BAAI/bge-reranker-v2-m3', credentialsRef: PROVIDER_REF }] }),
     modelRoute('cohere-rerank', { models: ['rerank-v3.5'], backends: [{ name: 'co-rr', adapter: 'cohere', url: cohereFake.url, credentialsRef: { name: 'cred-co', key: 'key' } }] }),
+    secret('cred-br', { stringData: { key: bedrockFake.credential } }),
+    modelRoute('bedrock-rerank', {
+      models: ['bedrock-rerank'],
+      backends: [{ name: 'br-rr', adapter: 'bedrock', url: bedrockFake.url, model: 'cohere.rerank-v3-5:0', options: { region: 'us-east-1' }, credentialsRef: { name: 'cred-br', key: 'key' } }],
+    }),
+    modelRoute('bedrock-not-rerank', {
+      models: ['bedrock-embed'],
+      backends: [{ name: 'br-embed', adapter: 'bedrock', url: bedrockFake.url, model: 'amazon.titan-embed-text-v2:0', options: { region: 'us-east-1' }, credentialsRef: { name: 'cred-br', key: 'key' } }],
+    }),
     modelRoute('chat-only', { models: ['gpt-4o-mini'], backends: [{ name: 'openai-rr', adapter: 'openai', url: vllm.url, credentialsRef: PROVIDER_REF }] }),
     tenantWithKeys('acme', { k: KEY }),
     tenantWithKeys('masked', { k: MASKED }, { masking: { requests: ['email'], responses: ['email'] } }),
@@ -37,6 +49,7 @@ afterAll(async () => {
   await proxy?.stop();
   await vllm?.close();
   await cohereFake?.close();
+  await bedrockFake?.close();
 });
 
 const v1 = (key = KEY) => new CohereClient({ token: key, environment: proxy.baseUrl, maxRetries: 0 });
@@ -69,6 +82,22 @@ describe('rerank', () => {
     expect(sent.json).toEqual({ model: 'rerank-v3.5', query: 'capital of France', documents: DOCS, top_n: 1 });
     const plain = await v2().rerank({ model: 'rerank-v3.5', query: 'capital', documents: DOCS });
     expect(plain.results.every((x) => !('document' in x))).toBe(true);
+  });
+
+  it('to a bedrock backend: Cohere Rerank through InvokeModel (SigV4-signed), answered in the client\'s shape', async () => {
+    const r = await v2().rerank({ model: 'bedrock-rerank', query: 'capital of France', documents: DOCS, topN: 2 });
+    expect(r.results.map((x) => x.index)).toEqual([1, 2]);
+    const sent = bedrockFake.requests.at(-1)!;
+    expect(sent.path).toBe('/model/cohere.rerank-v3-5%3A0/invoke');
+    expect(sent.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /);
+    expect(sent.json).toEqual({ query: 'capital of France', documents: DOCS, top_n: 2, api_version: 2 });
+    // A Bedrock model that is not a Cohere reranker: 400 naming the model, nothing sent.
+    const before = bedrockFake.requests.length;
+    const e = await v2().rerank({ model: 'bedrock-embed', query: 'q', documents: DOCS }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CohereError);
+    expect((e as CohereError).statusCode).toBe(400);
+    expect(JSON.stringify((e as CohereError).body)).toContain('is not a Cohere Rerank model');
+    expect(bedrockFake.requests.length).toBe(before);
   });
 
   it('what Cohere\'s v2 API cannot take is a 400 naming it: rank_fields, an object document with other fields', async () => {

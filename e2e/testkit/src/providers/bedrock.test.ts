@@ -84,6 +84,15 @@ describe('Bedrock fake, driven by @aws-sdk/client-bedrock-runtime', () => {
     expect(j.embeddings).toHaveLength(2);
   });
 
+  it('InvokeModel: Cohere Rerank, ranked best first, cut at top_n', async () => {
+    const r = await client().send(new InvokeModelCommand({ modelId: 'cohere.rerank-v3-5:0', body: JSON.stringify({ query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France', 'cats'], top_n: 2, api_version: 2 }) }));
+    const j = JSON.parse(new TextDecoder().decode(r.body)) as { results: { index: number; relevance_score: number }[] };
+    expect(j.results.map((x) => x.index)).toEqual([1, 0]);
+    expect(j.results[0]!.relevance_score).toBeGreaterThan(j.results[1]!.relevance_score);
+    const bad = await client().send(new InvokeModelCommand({ modelId: 'cohere.rerank-v3-5:0', body: JSON.stringify({ query: 'q', documents: ['a'] }) })).catch((e: unknown) => e);
+    expect((bad as Error).name).toBe('ValidationException');
+  });
+
   it('errors come typed by x-amzn-errortype: throttling is a ThrottlingException', async () => {
     const e = await client().send(new ConverseCommand({ modelId: MODEL, messages: user('ERROR 429') })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ThrottlingException);

@@ -1,5 +1,5 @@
 // A fake of Amazon Bedrock Runtime's wire format: Converse, ConverseStream (AWS event-stream
-// framing), InvokeModel for Titan and Cohere embeddings, errors typed by x-amzn-errortype.
+// framing), InvokeModel for Titan and Cohere embeddings and Cohere Rerank, errors typed by x-amzn-errortype.
 // It verifies SigV4 signatures (recomputed with @smithy/signature-v4 from the known test
 // credentials) and accepts a Bedrock API key as a Bearer token. Driven by the shared scenario;
 // tested with the official @aws-sdk/client-bedrock-runtime.
@@ -9,6 +9,7 @@ import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { embedding, pieces, respond, streamPlan, words, type ProviderFake, type ScenarioErrorKind, type ScenarioMessage, type ScenarioRequest } from './scenario.ts';
+import { rankOrder, rerankScores } from '../fake-content.ts';
 import { sendEvents, sendJson, startFakeServer, type FakeRequest } from './server.ts';
 
 type Json = Record<string, unknown>;
@@ -253,5 +254,16 @@ function invoke(modelId: string, body: Json, res: ServerResponse): void {
     const embeddings = id.startsWith('cohere.embed-v4') || body.embedding_types ? { float: vectors } : vectors;
     return sendJson(res, 200, { id: 'fake-embed-id', embeddings, texts, response_type: Array.isArray(embeddings) ? 'embeddings_floats' : 'embeddings_by_type' }, { 'x-amzn-bedrock-input-token-count': String(tokens) });
   }
-  return error(res, 400, 'ValidationException', `The provided model identifier is invalid or does not support InvokeModel embeddings (${modelId}).`);
+  if (id.startsWith('cohere.rerank')) {
+    // Cohere's v2 rerank body with api_version 2, documents as strings.
+    const docs = body.documents;
+    if (typeof body.query !== 'string' || !Array.isArray(docs) || docs.length === 0 || body.api_version !== 2) {
+      return error(res, 400, 'ValidationException', 'Malformed input request: query, documents and api_version 2 are required');
+    }
+    if (docs.some((d) => typeof d !== 'string')) return error(res, 400, 'ValidationException', 'Malformed input request: documents must be strings');
+    for (const k of Object.keys(body)) if (!['query', 'documents', 'top_n', 'max_tokens_per_doc', 'api_version'].includes(k)) return error(res, 400, 'ValidationException', `Malformed input request: extraneous key [${k}] is not permitted`);
+    const scores = rerankScores(body.query, docs);
+    return sendJson(res, 200, { id: 'fake-rerank-id', results: rankOrder(scores, body.top_n).map((index) => ({ index, relevance_score: scores[index] })) });
+  }
+  return error(res, 400, 'ValidationException', `The provided model identifier is invalid or does not support InvokeModel (${modelId}).`);
 }

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { BackendIR } from '@jairouter/crds';
 import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslator, UpstreamRequest, Usage } from '../types.ts';
 import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
-import { converseRequest, embeddingFamily, embeddingsRequest, type EmbeddingFamily } from './request.ts';
+import { converseRequest, embeddingFamily, embeddingsRequest, rerankRequest, type EmbeddingFamily } from './request.ts';
+import { rerankFromCohere } from '../cohere/rerank.ts';
 import { bedrockErrorMessage, chatCompletion, embeddingsList, errorType, openAIError, usageOf, type CompletionMeta } from './response.ts';
 import { cachedCredentials, regionFromHost, signRequest, type AwsCredentials, type CredentialProvider } from './sign.ts';
 import { ConverseStreamTranslator, EventStreamDecoder, loadEventStreamCodec } from './stream.ts';
@@ -10,7 +11,8 @@ import { ConverseStreamTranslator, EventStreamDecoder, loadEventStreamCodec } fr
 /**
  * Amazon Bedrock: chat through the Converse API (`POST {url}/model/{modelId}/converse`, and
  * `/converse-stream` in AWS event-stream framing), embeddings through InvokeModel
- * (`/model/{modelId}/invoke`, Titan and Cohere bodies).
+ * (`/model/{modelId}/invoke`, Titan and Cohere bodies), rerank through InvokeModel too (Cohere
+ * Rerank's body).
  *
  * Credential (credentialsRef):
  *   JSON {"accessKeyId","secretAccessKey","sessionToken"?}   SigV4, service bedrock
@@ -46,14 +48,14 @@ export function bedrock(deps: BedrockDeps): Adapter {
 
   return {
     name: 'bedrock',
-    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings' || op === 'rerank',
     async toUpstream(req: ClientRequest, backend: BackendIR, basePath: string, origin: string): Promise<UpstreamRequest> {
       const modelId = backend.model ?? req.model;
       const model = `${basePath}/model/${encodeURIComponent(modelId)}`;
       let path: string;
       let body: string;
-      if (req.operation === 'embeddings') {
-        body = JSON.stringify(embeddingsRequest(req.body, modelId));
+      if (req.operation === 'embeddings' || req.operation === 'rerank') {
+        body = JSON.stringify(req.operation === 'rerank' ? rerankRequest(req.body, modelId) : embeddingsRequest(req.body, modelId));
         path = `${model}/invoke`;
       } else {
         body = JSON.stringify(converseRequest(req.body));
@@ -174,6 +176,7 @@ class BedrockTranslator implements ResponseTranslator {
     } catch {
       return Buffer.from(JSON.stringify({ error: { message: 'bedrock answered a body that is not JSON', type: 'upstream_error', param: null, code: 'bad_gateway' } }));
     }
+    if (this.req.operation === 'rerank') return Buffer.from(JSON.stringify(rerankFromCohere(j, this.req.body)));
     const out = this.family
       ? embeddingsList(this.family, j, this.meta.model, this.req.body.encoding_format, this.inputTokens)
       : chatCompletion(j, this.meta);

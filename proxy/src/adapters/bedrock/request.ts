@@ -1,3 +1,4 @@
+import { rerankToCohere } from '../cohere/rerank.ts';
 import { UnsupportedRequest } from '../types.ts';
 
 /**
@@ -231,4 +232,16 @@ export function embeddingsRequest(b: Json, modelId: string): Json {
     out.output_dimension = dims;
   }
   return out;
+}
+
+/**
+ * A rerank request (the Cohere/Jina shape) as the InvokeModel body of Cohere Rerank on Bedrock:
+ * Cohere's v2 body without the model (it is in the path), with `api_version: 2`. Other rerank
+ * models of Bedrock are served only by the Agents runtime's Rerank API, which this adapter does
+ * not call.
+ */
+export function rerankRequest(b: Json, modelId: string): Json {
+  if (!/(?:^|[./])cohere\.rerank/.test(modelId)) throw refuse('model', `"${modelId}" is not a Cohere Rerank model (cohere.rerank-v3-5:0), the rerank models this adapter serves through InvokeModel`);
+  const { model: _model, ...rest } = rerankToCohere(b, modelId, 'Cohere Rerank on Bedrock (backend adapter bedrock)');
+  return { ...rest, api_version: 2 };
 }

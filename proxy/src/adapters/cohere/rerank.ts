@@ -1,5 +1,6 @@
 // Rerank requests (the Cohere/Jina shape the proxy serves at /v1/rerank and /v2/rerank) to
-// Cohere's v2 Rerank API (POST {url}/v2/rerank), and its answer back. Pure.
+// Cohere's v2 Rerank API (POST {url}/v2/rerank; Cohere Rerank on Bedrock takes the same body
+// through InvokeModel), and its answer back. Pure.
 import { UnsupportedRequest } from '../types.ts';
 
 type Json = Record<string, unknown>;
@@ -12,25 +13,25 @@ const CARRIED = new Set(['model', 'query', 'documents', 'top_n', 'max_tokens_per
  * is all it holds; Cohere v1's semi-structured documents (other fields, `rank_fields`) and any
  * other member have no v2 equivalent and are refused, naming the member.
  */
-export function rerankToCohere(body: Readonly<Json>, model: string): Json {
+export function rerankToCohere(body: Readonly<Json>, model: string, where = "Cohere's v2 rerank API (backend adapter cohere)"): Json {
   for (const k of Object.keys(body)) {
     if (!CARRIED.has(k) && body[k] !== undefined && body[k] !== null) {
-      throw new UnsupportedRequest(k, `${k} is not supported by Cohere's v2 rerank API (backend adapter cohere)`);
+      throw new UnsupportedRequest(k, `${k} is not supported by ${where}`);
     }
   }
-  const documents = (body.documents as unknown[]).map((d, i) => documentText(d, i));
+  const documents = (body.documents as unknown[]).map((d, i) => documentText(d, i, where));
   const out: Json = { model, query: body.query, documents };
   if (typeof body.top_n === 'number') out.top_n = body.top_n;
   if (typeof body.max_tokens_per_doc === 'number') out.max_tokens_per_doc = body.max_tokens_per_doc;
   return out;
 }
 
-function documentText(d: unknown, i: number): string {
+function documentText(d: unknown, i: number, where = "Cohere's v2 rerank API (backend adapter cohere)"): string {
   if (typeof d === 'string') return d;
   const o = d as Json;
   const keys = Object.keys(o);
   if (typeof o.text === 'string' && keys.length === 1) return o.text;
-  throw new UnsupportedRequest('documents', `documents[${i}] is an object with fields other than text (${keys.join(', ')}): Cohere's v2 rerank API (backend adapter cohere) takes text documents only`);
+  throw new UnsupportedRequest('documents', `documents[${i}] is an object with fields other than text (${keys.join(', ')}): ${where} takes text documents only`);
 }
 
 /**
