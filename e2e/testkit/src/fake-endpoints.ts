@@ -22,7 +22,7 @@ const SPEECH_FORMATS: Record<string, { type: string; magic: string }> = {
 };
 
 /** A 1x1 transparent PNG. */
-const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+export const ONE_PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
 /** OpenAI's moderation answer: one result per input, flagged for violence when the text holds VIOLENT. */
 export function moderationAnswer(id: string, body: Json): Json | FakeError {

@@ -93,6 +93,20 @@ describe('Bedrock fake, driven by @aws-sdk/client-bedrock-runtime', () => {
     expect((bad as Error).name).toBe('ValidationException');
   });
 
+  it('InvokeModel: Titan Image Generator and Nova Canvas make TEXT_IMAGE images; the content filter is a ValidationException', async () => {
+    const body = (text: string, config: Record<string, unknown> = {}) => JSON.stringify({ taskType: 'TEXT_IMAGE', textToImageParams: { text }, imageGenerationConfig: { numberOfImages: 2, width: 1024, height: 1024, ...config } });
+    for (const modelId of ['amazon.titan-image-generator-v2:0', 'amazon.nova-canvas-v1:0']) {
+      const r = await client().send(new InvokeModelCommand({ modelId, body: body('a red fox') }));
+      const j = JSON.parse(new TextDecoder().decode(r.body)) as { images: string[] };
+      expect(j.images).toHaveLength(2);
+      expect(j.images[0]).toMatch(/^iVBOR/);
+    }
+    const blocked = await client().send(new InvokeModelCommand({ modelId: 'amazon.nova-canvas-v1:0', body: body('BLOCKED') })).catch((e: unknown) => e);
+    expect((blocked as Error).name).toBe('ValidationException');
+    const odd = await client().send(new InvokeModelCommand({ modelId: 'amazon.nova-canvas-v1:0', body: body('x', { width: 1000 }) })).catch((e: unknown) => e);
+    expect((odd as Error).name).toBe('ValidationException');
+  });
+
   it('errors come typed by x-amzn-errortype: throttling is a ThrottlingException', async () => {
     const e = await client().send(new ConverseCommand({ modelId: MODEL, messages: user('ERROR 429') })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ThrottlingException);

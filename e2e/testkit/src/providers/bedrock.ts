@@ -1,5 +1,5 @@
 // A fake of Amazon Bedrock Runtime's wire format: Converse, ConverseStream (AWS event-stream
-// framing), InvokeModel for Titan and Cohere embeddings and Cohere Rerank, errors typed by x-amzn-errortype.
+// framing), InvokeModel for Titan and Cohere embeddings, Cohere Rerank and Amazon's image models, errors typed by x-amzn-errortype.
 // It verifies SigV4 signatures (recomputed with @smithy/signature-v4 from the known test
 // credentials) and accepts a Bedrock API key as a Bearer token. Driven by the shared scenario;
 // tested with the official @aws-sdk/client-bedrock-runtime.
@@ -10,6 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { embedding, pieces, respond, streamPlan, words, type ProviderFake, type ScenarioErrorKind, type ScenarioMessage, type ScenarioRequest } from './scenario.ts';
 import { rankOrder, rerankScores } from '../fake-content.ts';
+import { ONE_PIXEL_PNG } from '../fake-endpoints.ts';
 import { sendEvents, sendJson, startFakeServer, type FakeRequest } from './server.ts';
 
 type Json = Record<string, unknown>;
@@ -264,6 +265,21 @@ function invoke(modelId: string, body: Json, res: ServerResponse): void {
     for (const k of Object.keys(body)) if (!['query', 'documents', 'top_n', 'max_tokens_per_doc', 'api_version'].includes(k)) return error(res, 400, 'ValidationException', `Malformed input request: extraneous key [${k}] is not permitted`);
     const scores = rerankScores(body.query, docs);
     return sendJson(res, 200, { id: 'fake-rerank-id', results: rankOrder(scores, body.top_n).map((index) => ({ index, relevance_score: scores[index] })) });
+  }
+  if (id.startsWith('amazon.titan-image-generator') || id.startsWith('amazon.nova-canvas')) {
+    // A TEXT_IMAGE task; width and height in 320..4096, multiples of 16; 1 to 5 images.
+    const text = (body.textToImageParams as Json | undefined)?.text;
+    if (body.taskType !== 'TEXT_IMAGE' || typeof text !== 'string' || text === '') return error(res, 400, 'ValidationException', 'Malformed input request: taskType TEXT_IMAGE with textToImageParams.text is required');
+    const c = (body.imageGenerationConfig ?? {}) as Json;
+    const n = c.numberOfImages ?? 1;
+    if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 5) return error(res, 400, 'ValidationException', 'Malformed input request: numberOfImages must be between 1 and 5');
+    for (const k of ['width', 'height'] as const) {
+      const v = c[k];
+      if (v !== undefined && (!Number.isInteger(v) || (v as number) < 320 || (v as number) > 4096 || (v as number) % 16 !== 0)) return error(res, 400, 'ValidationException', `Malformed input request: ${k} must be a multiple of 16 between 320 and 4096`);
+    }
+    if (c.quality !== undefined && c.quality !== 'standard' && c.quality !== 'premium') return error(res, 400, 'ValidationException', 'Malformed input request: quality must be standard or premium');
+    if (text.includes('BLOCKED')) return error(res, 400, 'ValidationException', 'This request has been blocked by our content filters.');
+    return sendJson(res, 200, { images: Array.from({ length: n as number }, () => ONE_PIXEL_PNG), error: null });
   }
   return error(res, 400, 'ValidationException', `The provided model identifier is invalid or does not support InvokeModel (${modelId}).`);
 }

@@ -77,6 +77,18 @@ describe('Gemini fake, driven by the @google/genai SDK', () => {
     expect(forced.functionCalls).toBeUndefined();
   });
 
+  it('generates an image through an image model\'s generateContent (responseModalities IMAGE); a blocked one has no content', async () => {
+    const r = await ai.models.generateContent({ model: 'gemini-2.5-flash-image', contents: 'a red fox', config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '16:9' } } });
+    expect(r.candidates![0]!.content!.parts![0]!.inlineData).toMatchObject({ mimeType: 'image/png', data: expect.stringMatching(/^iVBOR/) });
+    expect(r.data).toMatch(/^iVBOR/);
+    expect(fake.requests.at(-1)!.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    const blocked = await ai.models.generateContent({ model: 'gemini-2.5-flash-image', contents: 'BLOCKED thing', config: { responseModalities: ['IMAGE'] } });
+    expect(blocked.candidates![0]!.finishReason).toBe('IMAGE_SAFETY');
+    expect(blocked.data).toBeUndefined();
+    const bad = await ai.models.generateContent({ model: 'gemini-2.5-flash-image', contents: 'x', config: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '2:1' } } }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ApiError);
+  });
+
   it('embeds through batchEmbedContents with the asked dimensions', async () => {
     const e = await ai.models.embedContent({ model: 'text-embedding-fake', contents: ['a b', 'c'], config: { outputDimensionality: 4 } });
     expect(e.embeddings).toHaveLength(2);

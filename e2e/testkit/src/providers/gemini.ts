@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { embedding, pieces, respond, streamPlan, words, type ProviderFake, type ScenarioErrorKind, type ScenarioMessage, type ScenarioReply, type ScenarioRequest } from './scenario.ts';
 import { sendEvents, sendJson, startFakeServer, type FakeRequest } from './server.ts';
+import { ONE_PIXEL_PNG } from '../fake-endpoints.ts';
 
 type Json = Record<string, unknown>;
 
@@ -103,6 +104,8 @@ async function handle(name: string, credential: string, req: FakeRequest, res: S
   const method = route[3]!;
   if (method === 'batchEmbedContents' || method === 'embedContent') return embed(res, model, method, body);
   const stream = method === 'streamGenerateContent';
+  const modalities = ((body.generationConfig ?? {}) as Json).responseModalities;
+  if (!stream && Array.isArray(modalities) && modalities.includes('IMAGE')) return generateImage(res, model, body);
   if (stream && req.query.get('alt') !== 'sse') return googleError(res, 400, 'INVALID_ARGUMENT', 'this fake streams with alt=sse only');
   const missing = unsignedCall(body);
   if (missing) return googleError(res, 400, 'INVALID_ARGUMENT', `Function call is missing a thought_signature in functionCall parts. Additional data, function call \`${missing}\``);
@@ -174,4 +177,26 @@ function embed(res: ServerResponse, model: string, method: string, body: Json): 
   const usageMetadata = { promptTokenCount: texts.reduce((n, t) => n + words(t), 0) };
   if (method === 'embedContent') return sendJson(res, 200, { embedding: { values: values[0] }, usageMetadata });
   sendJson(res, 200, { embeddings: values.map((v) => ({ values: v })), usageMetadata });
+}
+
+const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'];
+
+/**
+ * An image model's generateContent with responseModalities IMAGE: one PNG as inline data, the
+ * aspect ratio and image size checked as the Gemini API checks them. A prompt holding BLOCKED
+ * is answered as a blocked image (no content, finishReason IMAGE_SAFETY).
+ */
+function generateImage(res: ServerResponse, model: string, body: Json): void {
+  if (!model.includes('image')) return googleError(res, 400, 'INVALID_ARGUMENT', `Model ${model} does not support the requested response modalities: image`);
+  const contents = body.contents as Json[] | undefined;
+  const parts = (contents?.at(-1)?.parts as Json[] | undefined) ?? [];
+  const prompt = parts.map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
+  if (prompt === '') return googleError(res, 400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified');
+  const image = ((body.generationConfig as Json).imageConfig ?? {}) as Json;
+  if (image.aspectRatio !== undefined && !ASPECT_RATIOS.includes(String(image.aspectRatio))) return googleError(res, 400, 'INVALID_ARGUMENT', `Unsupported aspect ratio: ${String(image.aspectRatio)}.`);
+  if (image.imageSize !== undefined && !['1K', '2K', '4K'].includes(String(image.imageSize))) return googleError(res, 400, 'INVALID_ARGUMENT', `Unsupported image size: ${String(image.imageSize)}.`);
+  const input = words(prompt);
+  const usageMetadata = { promptTokenCount: input, candidatesTokenCount: prompt.includes('BLOCKED') ? 0 : 1290, totalTokenCount: input + (prompt.includes('BLOCKED') ? 0 : 1290) };
+  if (prompt.includes('BLOCKED')) return sendJson(res, 200, { candidates: [{ finishReason: 'IMAGE_SAFETY', index: 0 }], usageMetadata, modelVersion: model });
+  return sendJson(res, 200, { candidates: [{ content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: ONE_PIXEL_PNG } }] }, finishReason: 'STOP', index: 0 }], usageMetadata, modelVersion: model });
 }

@@ -4,6 +4,8 @@ import type { Adapter, ClientRequest, Operation, ResponseMode, ResponseTranslato
 import { USER_AGENT, forwardableHeaders } from '../upstream-headers.ts';
 import { converseRequest, embeddingFamily, embeddingsRequest, rerankRequest, type EmbeddingFamily } from './request.ts';
 import { rerankFromCohere } from '../cohere/rerank.ts';
+import { imagesFromBedrock, imagesToBedrock } from './images.ts';
+import { UnsupportedRequest } from '../types.ts';
 import { bedrockErrorMessage, chatCompletion, embeddingsList, errorType, openAIError, usageOf, type CompletionMeta } from './response.ts';
 import { cachedCredentials, regionFromHost, signRequest, type AwsCredentials, type CredentialProvider } from './sign.ts';
 import { ConverseStreamTranslator, EventStreamDecoder, loadEventStreamCodec } from './stream.ts';
@@ -12,7 +14,7 @@ import { ConverseStreamTranslator, EventStreamDecoder, loadEventStreamCodec } fr
  * Amazon Bedrock: chat through the Converse API (`POST {url}/model/{modelId}/converse`, and
  * `/converse-stream` in AWS event-stream framing), embeddings through InvokeModel
  * (`/model/{modelId}/invoke`, Titan and Cohere bodies), rerank through InvokeModel too (Cohere
- * Rerank's body).
+ * Rerank's body) and image generation (Titan Image Generator, Nova Canvas).
  *
  * Credential (credentialsRef):
  *   JSON {"accessKeyId","secretAccessKey","sessionToken"?}   SigV4, service bedrock
@@ -48,14 +50,17 @@ export function bedrock(deps: BedrockDeps): Adapter {
 
   return {
     name: 'bedrock',
-    supports: (op: Operation) => op === 'chat' || op === 'embeddings' || op === 'rerank',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings' || op === 'rerank' || op === 'images',
     async toUpstream(req: ClientRequest, backend: BackendIR, basePath: string, origin: string): Promise<UpstreamRequest> {
       const modelId = backend.model ?? req.model;
       const model = `${basePath}/model/${encodeURIComponent(modelId)}`;
       let path: string;
       let body: string;
-      if (req.operation === 'embeddings' || req.operation === 'rerank') {
-        body = JSON.stringify(req.operation === 'rerank' ? rerankRequest(req.body, modelId) : embeddingsRequest(req.body, modelId));
+      if (req.operation === 'images' && req.stream) throw new UnsupportedRequest('stream', 'bedrock image models make whole images: leave stream out');
+      if (req.operation === 'embeddings' || req.operation === 'rerank' || req.operation === 'images') {
+        body = JSON.stringify(
+          req.operation === 'rerank' ? rerankRequest(req.body, modelId) : req.operation === 'images' ? imagesToBedrock(req.body, modelId) : embeddingsRequest(req.body, modelId),
+        );
         path = `${model}/invoke`;
       } else {
         body = JSON.stringify(converseRequest(req.body));
@@ -127,6 +132,8 @@ class BedrockTranslator implements ResponseTranslator {
   private readonly req: ClientRequest;
   private readonly meta: CompletionMeta;
   private readonly family: EmbeddingFamily | undefined;
+  /** A 2xx that is a failure for the client (an image request answered with no image). */
+  private failedStatus: number | undefined;
 
   constructor(req: ClientRequest, meta: CompletionMeta, family: EmbeddingFamily | undefined) {
     this.req = req;
@@ -150,6 +157,11 @@ class BedrockTranslator implements ResponseTranslator {
       return 'stream';
     }
     return 'body';
+  }
+
+  /** Asked after bodyEnd (a held body is committed with its first bytes). */
+  status(upstream: number): number {
+    return this.failedStatus ?? upstream;
   }
 
   headers(upstream: IncomingHttpHeaders, mode: ResponseMode): OutgoingHttpHeaders {
@@ -177,6 +189,13 @@ class BedrockTranslator implements ResponseTranslator {
       return Buffer.from(JSON.stringify({ error: { message: 'bedrock answered a body that is not JSON', type: 'upstream_error', param: null, code: 'bad_gateway' } }));
     }
     if (this.req.operation === 'rerank') return Buffer.from(JSON.stringify(rerankFromCohere(j, this.req.body)));
+    if (this.req.operation === 'images') {
+      const images = imagesFromBedrock(j, this.meta.created);
+      if (images !== null) return Buffer.from(JSON.stringify(images));
+      this.failedStatus = 400;
+      const why = typeof j.error === 'string' ? `: ${j.error}` : '';
+      return Buffer.from(JSON.stringify({ error: { message: `the Bedrock image model returned no image${why}`, type: 'invalid_request_error', param: 'prompt', code: 'content_policy_violation' } }));
+    }
     const out = this.family
       ? embeddingsList(this.family, j, this.meta.model, this.req.body.encoding_format, this.inputTokens)
       : chatCompletion(j, this.meta);

@@ -37,10 +37,12 @@ async function run(c: CaseIn): Promise<Record<string, unknown>> {
   if (mode === 'error') {
     out.errorMessage = t.errorMessage(Buffer.from(JSON.stringify(a.body)));
   } else if (mode === 'body') {
+    t.body(Buffer.from(JSON.stringify(a.body)));
+    const client = JSON.parse(String(t.bodyEnd())) as unknown;
+    // Asked after bodyEnd, as the proxy does: a held body is committed with its first bytes.
     out.status = t.status?.(a.status) ?? a.status;
     out.headers = t.headers(a.headers ?? {}, mode);
-    t.body(Buffer.from(JSON.stringify(a.body)));
-    out.client = JSON.parse(String(t.bodyEnd()));
+    out.client = client;
     out.usage = t.usage;
   } else {
     out.headers = t.headers(a.headers ?? {}, mode);

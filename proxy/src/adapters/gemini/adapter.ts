@@ -6,11 +6,12 @@ import { USER_AGENT } from '../upstream-headers.ts';
 import { chatToGemini } from './request.ts';
 import { embeddingsToOpenAI, errorToOpenAI, googleError, responseToOpenAI } from './response.ts';
 import { GeminiStream } from './stream.ts';
+import { imagesFromGemini, imagesToGemini } from './images.ts';
 
 /**
  * The `gemini` adapter: OpenAI chat and embeddings requests to the Gemini API
  * (`POST {url}/{apiVersion}/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
- * `:batchEmbedContents`) with the credential in `x-goog-api-key`, and the answers, JSON and
+ * `:batchEmbedContents`; image generation through an image model's `:generateContent`) with the credential in `x-goog-api-key`, and the answers, JSON and
  * stream, back to OpenAI's shape.
  *
  * Backend options (all optional):
@@ -24,7 +25,7 @@ export const API_VERSIONS = ['v1beta', 'v1'] as const;
 export function gemini(now: () => number = Date.now): Adapter {
   return {
     name: 'gemini',
-    supports: (op: Operation) => op === 'chat' || op === 'embeddings',
+    supports: (op: Operation) => op === 'chat' || op === 'embeddings' || op === 'images',
     toUpstream,
     authHeaders,
     translator: (req, backend) => new GeminiTranslator(req, upstreamModel(req, backend), Math.floor(now() / 1000)),
@@ -53,6 +54,10 @@ function toUpstream(req: ClientRequest, backend: BackendIR, basePath: string): U
   if (req.operation === 'embeddings') {
     path = `${base}:batchEmbedContents`;
     body = JSON.stringify(embeddingsToGemini(req.body, model));
+  } else if (req.operation === 'images') {
+    if (req.stream) throw new UnsupportedRequest('stream', 'image generation on the Gemini API (backend adapter gemini) makes whole images: leave stream out');
+    path = `${base}:generateContent`;
+    body = JSON.stringify(imagesToGemini(req.body));
   } else if (req.operation === 'chat') {
     path = req.stream ? `${base}:streamGenerateContent?alt=sse` : `${base}:generateContent`;
     body = JSON.stringify(chatToGemini(req.body));
@@ -146,6 +151,15 @@ class GeminiTranslator extends HeldTranslator<GeminiStream> {
       return Buffer.from(JSON.stringify({ error: { message: 'the Gemini backend answered a body that is not JSON', type: 'api_error', param: null, code: 'bad_upstream_response' } }));
     }
     let out: Record<string, unknown>;
+    if (this.req.operation === 'images') {
+      const images = imagesFromGemini(parsed, this.created);
+      if (images !== null) {
+        this.usage = { promptTokens: images.input, completionTokens: images.output };
+        return Buffer.from(JSON.stringify(images.answer));
+      }
+      this.clientStatus = 400;
+      return Buffer.from(JSON.stringify({ error: { message: 'the Gemini backend returned no image (blocked by its safety policy, or the model answered in text only)', type: 'invalid_request_error', param: 'prompt', code: 'content_policy_violation' } }));
+    }
     if (this.req.operation === 'embeddings') {
       out = embeddingsToOpenAI(parsed, this.model, embeddingInputs(this.req.body), this.req.body.encoding_format === 'base64');
     } else {

@@ -11,6 +11,7 @@ import { embeddingInputs, embeddingsToGemini } from './adapter.ts';
 import { chatToGemini } from './request.ts';
 import { embeddingsToOpenAI, errorToOpenAI, googleError, responseToOpenAI } from './response.ts';
 import { GeminiStream } from './stream.ts';
+import { imagesFromGemini, imagesToGemini } from './images.ts';
 import { callId, signatureFromCallId } from './tool-ids.ts';
 
 type Json = Record<string, unknown>;
@@ -81,6 +82,19 @@ describe('gemini adapter translations (testdata/)', () => {
         upstream: embeddingsToGemini(request, String(request.model)),
         openai: embeddingsToOpenAI(response, String(request.model), embeddingInputs(request), request.encoding_format === 'base64'),
       });
+    });
+  }
+  for (const c of cases('images')) {
+    it(`images ${c.name}`, () => {
+      const { request, response } = JSON.parse(c.input) as { request: Json; response: Json };
+      let upstream: unknown;
+      try {
+        upstream = imagesToGemini(request);
+      } catch (e) {
+        if (!(e instanceof UnsupportedRequest)) throw e;
+        return golden('images', c.name, { unsupported: e.field, message: e.message });
+      }
+      golden('images', c.name, { upstream, openai: imagesFromGemini(response, CREATED) });
     });
   }
 });
