@@ -225,10 +225,19 @@ describe('event streams: partial images, speech audio deltas, transcript deltas'
     expect(metrics).toMatch(/gen_ai_client_token_usage_sum\{[^}]*gen_ai_operation_name="image_generation"[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
   });
 
-  it('a tenant that masks responses gets 400 for a streamed transcription (its deltas are not masked), and the whole transcript masked without stream', async () => {
-    const e = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from('x'), 'a.mp3'), model: 'gpt-4o-transcribe', stream: true }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((e as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stream');
+  it('a tenant that masks responses: a streamed transcript masked in its deltas and its done event, the whole one without stream; logprobs refused', async () => {
+    const stream = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from(`mail ${EMAIL} now`), 'a.mp3'), model: 'gpt-4o-transcribe', stream: true });
+    let deltas = '';
+    let done = '';
+    for await (const e of stream) {
+      if (e.type === 'transcript.text.delta') deltas += e.delta;
+      if (e.type === 'transcript.text.done') done = e.text;
+    }
+    expect(deltas).toBe('Transcript of a.mp3: mail [MASKED:email] now');
+    expect(done).toBe(deltas);
+    const lp = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from('x'), 'a.mp3'), model: 'gpt-4o-transcribe', include: ['logprobs'] }).catch((x: unknown) => x);
+    expect(lp).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((lp as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('include');
     const t = await client(RESP_MASKED).audio.transcriptions.create({ file: await toFile(Buffer.from(`mail ${EMAIL}`), 'a.mp3'), model: 'gpt-4o-transcribe' });
     expect(t.text).toBe('Transcript of a.mp3: mail [MASKED:email]');
   });

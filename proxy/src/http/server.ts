@@ -546,8 +546,6 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const found = chooseRoute(ex, client.model);
     if (!found) return;
     if (ex.identity!.tenant.maskResponses !== null) {
-      // Transcript deltas are not masked yet: such a tenant gets the whole transcript at once.
-      if (client.operation === 'transcriptions' && client.stream) return reject(ex, Errors.badField('stream', `stream: transcript deltas are not masked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave stream out`));
       const field = unmaskableField(client.body);
       if (field !== null) {
         return reject(ex, Errors.badField(field, `${field}: token log probabilities would carry the answer's text unmasked, and tenant ${ex.identity!.tenant.id} masks responses (Tenant.spec.masking.responses); leave ${field} out`));

@@ -60,7 +60,9 @@ type ChoiceFields = Map<string, StreamMasker>;
  * `chat.completion.chunk` and `text_completion` streams. Text is released as the choice's
  * maskers allow; a choice's held-back text goes out in the chunk that carries its
  * finish_reason (before it, in the same delta), or in a chunk of its own before `[DONE]` when
- * the stream ends without one.
+ * the stream ends without one. A streamed transcription (`transcript.text.delta` events) is
+ * masked the same way: its held-back text goes out as one more delta just before
+ * `transcript.text.done`, whose whole text is masked again (counted once).
  */
 export class OpenAIChunks implements EventMasker {
   readonly #masker: Masker | null;
@@ -80,6 +82,13 @@ export class OpenAIChunks implements EventMasker {
   }
 
   event(_name: string | undefined, chunk: Json): string[] | null {
+    if (chunk.type === 'transcript.text.delta' && typeof chunk.delta === 'string') return this.#push(-1, 'transcript', chunk, 'delta') ? [] : null;
+    if (chunk.type === 'transcript.text.done') {
+      const tail = this.#transcriptTail();
+      if (this.#masker === null || typeof chunk.text !== 'string') return tail === '' ? null : [tail];
+      chunk.text = this.#masker.mask(chunk.text).text;
+      return tail === '' ? [] : [tail];
+    }
     if (!Array.isArray(chunk.choices)) {
       // An error event in the stream.
       if (!isObject(chunk.error) || typeof chunk.error.message !== 'string') return null;
@@ -111,8 +120,9 @@ export class OpenAIChunks implements EventMasker {
   }
 
   flush(): string {
-    let out = '';
+    let out = this.#transcriptTail();
     for (const index of [...this.#choices.keys()]) {
+      if (index < 0) continue;
       const c: Json = { index, finish_reason: null };
       if (this.#frame.object !== 'text_completion') c.delta = {};
       if (this.#finish(index, c)) out += `data: ${JSON.stringify({ ...this.#frame, choices: [c] })}\n\n`;
@@ -120,7 +130,17 @@ export class OpenAIChunks implements EventMasker {
     return out;
   }
 
-  /** Feeds a field's new text to its masker and puts back what may go out now. */
+  /** The transcription's held-back text as one more delta event ('' when none). */
+  #transcriptTail(): string {
+    const fields = this.#choices.get(-1);
+    this.#choices.delete(-1);
+    const tail = fields?.get('transcript')?.end() ?? '';
+    if (tail === '') return '';
+    this.#sink?.(tail);
+    return `data: ${JSON.stringify({ type: 'transcript.text.delta', delta: tail })}\n\n`;
+  }
+
+  /** Feeds a field's new text to its masker and puts back what may go out now (index -1: a transcription). */
   #push(index: number, field: string, o: Json, key: string): boolean {
     if (this.#masker === null) {
       this.#sink?.(o[key] as string);

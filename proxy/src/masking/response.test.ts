@@ -119,6 +119,23 @@ describe('MaskedResponse, OpenAI streams', () => {
     expect(contentOf(out)).toBe('card [MASKED:credit-card]');
   });
 
+  it('a streamed transcription: an email split one character per delta is masked in the deltas and the done event, counted once', () => {
+    const text = `call ${EMAIL} today`;
+    let sse = '';
+    for (const ch of text) sse += `data: ${JSON.stringify({ type: 'transcript.text.delta', delta: ch })}\n\n`;
+    sse += `data: ${JSON.stringify({ type: 'transcript.text.done', text, usage: { type: 'tokens', input_tokens: 3, output_tokens: 4, total_tokens: 7 } })}\n\n`;
+    const t = wrap('stream');
+    const evs = events(runStream(t, Buffer.from(sse), [7, 40])) as Record<string, any>[];
+    const deltas = evs.filter((e) => e.type === 'transcript.text.delta').map((e) => e.delta).join('');
+    expect(deltas).toBe('call [MASKED:email] today');
+    expect(evs.at(-1)).toMatchObject({ type: 'transcript.text.done', text: 'call [MASKED:email] today', usage: { total_tokens: 7 } });
+    expect(t.counts).toEqual({ email: 1 });
+    // Cut before its done event: the held text still goes out, masked.
+    const cut = wrap('stream');
+    const partial = events(runStream(cut, Buffer.from(sse.slice(0, sse.lastIndexOf('data: '))), [])) as Record<string, any>[];
+    expect(partial.map((e) => e.delta).join('')).toBe('call [MASKED:email] today');
+  });
+
   it('masks tool call arguments per call and reasoning, choices apart', () => {
     const base = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm' };
     const chunk = (choices: unknown[]) => `data: ${JSON.stringify({ ...base, choices })}\n\n`;
@@ -226,6 +243,10 @@ describe('what response masking wraps and refuses', () => {
     expect(maskedResponse(inner, null, 'openai', 'chat')).toBe(inner);
     expect(maskedResponse(inner, masker, 'openai', 'embeddings')).toBe(inner);
     expect(maskedResponse(inner, masker, 'openai', 'chat')).toBeInstanceOf(MaskedResponse);
+  });
+
+  it('names a transcription\'s include[]=logprobs, whose tokens would carry the transcript unmasked', () => {
+    expect(unmaskableField({ 'include[]': 'logprobs' })).toBe('include');
   });
 
   it('names logprobs and top_logprobs, which would carry the text unmasked', () => {

@@ -271,5 +271,7 @@ export function unmaskableField(body: Readonly<Record<string, unknown>>): string
   if (body.logprobs === true || typeof body.logprobs === 'number') return 'logprobs';
   if (typeof body.top_logprobs === 'number' && body.top_logprobs > 0) return 'top_logprobs';
   if (Array.isArray(body.include) && body.include.includes('message.output_text.logprobs')) return 'include';
+  // A transcription's form field (include[]=logprobs): the tokens of the transcript.
+  if (body['include[]'] === 'logprobs' || body.include === 'logprobs') return 'include';
   return null;
 }
