@@ -151,25 +151,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
   const operator = parseOperator(values, env);
   if (operator && values.config?.length) throw new UsageError('--config and --operator exclude each other: the config comes from files or from the operator');
   if (!operator && !values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
-  let drainTimeoutMs: number;
-  try {
-    drainTimeoutMs = parseDuration(values['drain-timeout'] ?? '30s');
-  } catch {
-    throw new UsageError(`--drain-timeout: expected a duration like 30s, got ${JSON.stringify(values['drain-timeout'])}`);
-  }
-  let requestReadTimeoutMs: number;
-  try {
-    requestReadTimeoutMs = parseDuration(values['request-read-timeout'] ?? '5m');
-  } catch {
-    throw new UsageError(`--request-read-timeout: expected a duration like 60s, got ${JSON.stringify(values['request-read-timeout'])}`);
-  }
+  const drainTimeoutMs = durationFlag('drain-timeout', values['drain-timeout'], '30s');
+  const requestReadTimeoutMs = durationFlag('request-read-timeout', values['request-read-timeout'], '5m', '60s');
   if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
-  let responseStoreTtlMs: number;
-  try {
-    responseStoreTtlMs = parseDuration(values['response-store-ttl'] ?? '1h');
-  } catch {
-    throw new UsageError(`--response-store-ttl: expected a duration like 1h, got ${JSON.stringify(values['response-store-ttl'])}`);
-  }
+  const responseStoreTtlMs = durationFlag('response-store-ttl', values['response-store-ttl'], '1h');
   if (responseStoreTtlMs < 1000) throw new UsageError('--response-store-ttl: at least 1s');
   const corsOrigins = values['cors-allow-origin'] ?? [];
   for (const o of corsOrigins) {
@@ -245,6 +230,15 @@ function parseOperator(values: Record<string, string | boolean | string[] | unde
     ...(snapshotFile !== undefined && { snapshotFile }),
     proxyName,
   };
+}
+
+/** A duration flag's value in ms (`fallback` when unset); a usage error, with an example, when it is none. */
+function durationFlag(flag: string, v: string | undefined, fallback: string, example = fallback): number {
+  try {
+    return parseDuration(v ?? fallback);
+  } catch {
+    throw new UsageError(`--${flag}: expected a duration like ${example}, got ${JSON.stringify(v)}`);
+  }
 }
 
 function wholeNumber(flag: string, v: string): number {
