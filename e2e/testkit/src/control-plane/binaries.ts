@@ -1,8 +1,8 @@
-// Where the control plane's binaries (and the tests' Prometheus, promtool and Jaeger) are, and
-// building them when they are not there yet (e2e/testkit/scripts/build-k8s-binaries.sh; the first
+// Where the control plane's binaries (and the tests' Prometheus, promtool and Jaeger, and KEDA's
+// CRDs) are, and building them when they are not there yet (e2e/testkit/scripts/build-k8s-binaries.sh; the first
 // build takes many minutes, later ones nothing).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,12 +31,28 @@ export interface ObservabilityBinaries {
   versions: ObservabilityVersions;
 }
 
+/** KEDA's CustomResourceDefinitions, copied by the same script from the Go module
+ * github.com/kedacore/keda/v2 (config/crd/bases) into `<cacheDir>/k8s/bin/keda-<version>`. */
+export interface KedaCrds {
+  /** The directory holding both files (and nothing else): `kubectl apply -f` takes it whole. */
+  dir: string;
+  /** keda.sh_scaledobjects.yaml (ScaledObject, keda.sh/v1alpha1). */
+  scaledObjects: string;
+  /** keda.sh_triggerauthentications.yaml (TriggerAuthentication, keda.sh/v1alpha1). */
+  triggerAuthentications: string;
+  /** KEDA_VERSION of k8s-versions.env: the Go module version (v2.21.0 is KEDA 2.21.0). */
+  version: string;
+}
+
 export interface K8sBinaries {
   kubeApiserver: string;
   etcd: string;
   kubectl: string;
   helm: string;
   versions: K8sVersions;
+  /** KEDA's CRDs next to the binaries (fetched by the build script, which ensureKedaCrds runs;
+   * missingBinaries does not count them). */
+  kedaCrds: KedaCrds;
 }
 
 /** The KEY=VALUE lines of k8s-versions.env (comments and blank lines skipped). */
@@ -77,6 +93,11 @@ export function parseObservabilityVersionsEnv(text: string): ObservabilityVersio
   return { prometheus: versionOf(vars, 'PROMETHEUS_VERSION'), jaeger: versionOf(vars, 'JAEGER_VERSION') };
 }
 
+/** KEDA_VERSION of the same file (the Go module version of github.com/kedacore/keda/v2). */
+export function parseKedaVersionEnv(text: string): string {
+  return versionOf(envVars(text), 'KEDA_VERSION');
+}
+
 function versionsEnvText(): string {
   return readFileSync(join(SCRIPTS, 'k8s-versions.env'), 'utf8');
 }
@@ -89,8 +110,23 @@ export function observabilityVersions(): ObservabilityVersions {
   return parseObservabilityVersionsEnv(versionsEnvText());
 }
 
+export function kedaVersion(): string {
+  return parseKedaVersionEnv(versionsEnvText());
+}
+
+/** KEDA's CRDs under `<cacheDir>/k8s/bin/keda-<version>`, whether fetched or not. */
+export function kedaCrds(cacheDir: string, version: string = kedaVersion()): KedaCrds {
+  const dir = join(cacheDir, 'k8s', 'bin', `keda-${version}`);
+  return {
+    dir,
+    scaledObjects: join(dir, 'keda.sh_scaledobjects.yaml'),
+    triggerAuthentications: join(dir, 'keda.sh_triggerauthentications.yaml'),
+    version,
+  };
+}
+
 /** The binaries' paths under `<cacheDir>/k8s/bin`, named by version, whether built or not. */
-export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersions()): K8sBinaries {
+export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersions(), keda: string = kedaVersion()): K8sBinaries {
   const bin = join(cacheDir, 'k8s', 'bin');
   return {
     kubeApiserver: join(bin, `kube-apiserver-${versions.kubernetes}`),
@@ -98,6 +134,7 @@ export function k8sBinaries(cacheDir: string, versions: K8sVersions = k8sVersion
     kubectl: join(bin, `kubectl-${versions.kubectl}`),
     helm: join(bin, `helm-${versions.helm}`),
     versions,
+    kedaCrds: kedaCrds(cacheDir, keda),
   };
 }
 
@@ -127,6 +164,11 @@ export function missingBinaries(b: K8sBinaries | ObservabilityBinaries): string[
   return paths.filter((p) => !isExecutable(p));
 }
 
+/** The files among KEDA's CRDs that are not there (yet). */
+export function missingKedaCrds(c: KedaCrds): string[] {
+  return [c.scaledObjects, c.triggerAuthentications].filter((p) => !existsSync(p));
+}
+
 export interface EnsureOptions {
   cacheDir: string;
   /** Receives the build's output lines (default: this process's stderr). */
@@ -148,7 +190,20 @@ export async function ensureObservabilityBinaries(opts: EnsureOptions): Promise<
   return ensureBuilt(opts, bins, 'Prometheus, promtool and Jaeger');
 }
 
-async function ensureBuilt<B extends K8sBinaries | ObservabilityBinaries>(opts: EnsureOptions, bins: B, what: string): Promise<B> {
+/** KEDA's CRDs, running the build script first when they are missing (it builds whatever of its
+ * binaries is missing too; with all of them there, it only downloads the KEDA module). */
+export async function ensureKedaCrds(opts: EnsureOptions): Promise<KedaCrds> {
+  const crds = kedaCrds(opts.cacheDir);
+  if (missingKedaCrds(crds).length === 0) return crds;
+  return ensureBuilt(opts, crds, "KEDA's CRDs", missingKedaCrds);
+}
+
+async function ensureBuilt<B>(
+  opts: EnsureOptions,
+  bins: B,
+  what: string,
+  missing: (b: B) => string[] = (b) => missingBinaries(b as K8sBinaries | ObservabilityBinaries),
+): Promise<B> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   log(`jairouter-envtest: building ${what} into ${join(opts.cacheDir, 'k8s')} (the first build takes a while)`);
   await new Promise<void>((resolve, reject) => {
@@ -173,7 +228,7 @@ async function ensureBuilt<B extends K8sBinaries | ObservabilityBinaries>(opts: 
       else reject(new Error(`${BUILD_SCRIPT} failed (${signal ?? `exit ${code}`}):\n${tail.join('\n')}`));
     });
   });
-  const still = missingBinaries(bins);
+  const still = missing(bins);
   if (still.length > 0) throw new Error(`build finished but these are missing: ${still.join(', ')}`);
   return bins;
 }
