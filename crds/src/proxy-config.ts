@@ -12,7 +12,8 @@ import { ALGORITHMS } from './api/rate-limit-policy.ts';
 // 2: tenants carry jwt issuers, roles and a budget; limits (RateLimitPolicy rules and tenant
 // quotas). A proxy that reads 1 refuses a 2 and keeps its last good config.
 // 3: tenants carry maskResponses (a proxy of 2 would serve them unmasked, so it refuses a 3).
-export const PROXY_CONFIG_SCHEMA_VERSION = 3;
+// 4: routes carry engineMetrics and the LoadAware strategy (a proxy of 3 could not honour them).
+export const PROXY_CONFIG_SCHEMA_VERSION = 4;
 
 export const EndpointIR = z.object({
   /** Absolute base URL, e.g. http://10.0.0.7:8000/v1; API paths are appended to it. */
@@ -54,7 +55,17 @@ export const RouteIR = z.object({
   loadBalancer: z.object({
     strategy: z.enum(STRATEGIES),
     hashKey: z.string().optional(),
+    /** With strategy LoadAware: every default applied. */
+    loadAware: z
+      .object({
+        weights: z.object({ queue: z.number(), running: z.number(), kvCache: z.number(), latency: z.number() }),
+        /** Absent: no prefix affinity. */
+        prefixAffinity: z.object({ blockSize: z.number().int(), maxBlocks: z.number().int(), epsilon: z.number() }).optional(),
+      })
+      .optional(),
   }),
+  /** Background reads of the engines' metrics (spec.engineMetrics, or LoadAware's default); absent = none. */
+  engineMetrics: z.object({ intervalMs: z.number().int(), timeoutMs: z.number().int(), path: z.string(), backends: z.array(z.string()) }).optional(),
   retry: z.object({
     attempts: z.number().int(),
     retryOn: z.array(z.enum(RETRY_ON)),

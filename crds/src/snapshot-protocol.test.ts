@@ -28,7 +28,9 @@ describe('snapshot wire check (zod-free, used by the proxy)', () => {
   it.each([
     [null, 'not a JSON object'],
     [[], 'not a JSON object'],
-    [{ ...emptyProxyConfig(), schemaVersion: 4 }, 'schemaVersion 4'],
+    [{ ...emptyProxyConfig(), schemaVersion: 5 }, 'schemaVersion 5'],
+    // Nor one of schema 3 (before LoadAware and engine metrics).
+    [{ ...emptyProxyConfig(), schemaVersion: 3 }, 'schemaVersion 3'],
     // An operator of schema 1 (before limits) is not served by mistake as a config with no limits.
     [{ ...emptyProxyConfig(), schemaVersion: 1 }, 'schemaVersion 1'],
     // Nor one of schema 2 (before response masking), whose tenants would be read as unmasked.

@@ -95,6 +95,12 @@ export const UsageReport = z.object({
   tenants: z.record(z.string().max(512), TenantUsageReport),
   /** Requests each limit (LimitIR id) refused today. */
   limits: z.record(z.string().max(1024), z.object({ throttledDay: Count })),
+  /**
+   * Endpoints out of rotation (ejected, cooling down, failing active checks) and saturated
+   * (docs/autoscaling.md), by route id and backend name, as this proxy sees them now. Absent
+   * from proxies before it.
+   */
+  endpoints: z.record(z.string().max(512), z.record(z.string().max(63), z.object({ ejected: Count, saturated: Count }))).optional(),
 });
 export type UsageReport = z.infer<typeof UsageReport>;
 

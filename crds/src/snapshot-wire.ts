@@ -20,7 +20,7 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** The key of the snapshot Secret that holds the ProxyConfig JSON (mounted by proxies as --snapshot-file). */
 export const SNAPSHOT_SECRET_KEY = 'snapshot.json';
 /** The ProxyConfig schemaVersion this build reads; a newer one is refused, the last good config stays. */
-const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4 as const;
 
 /** The version a config must carry: `sha256:` of the canonical JSON of everything but `version`. */
 export function configVersion(config: Record<string, unknown>): string {

@@ -105,8 +105,9 @@ describe.skipIf(skipK8s)('CRDs on a real kube-apiserver', () => {
         { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
         { type: 'Programmed', status: 'True', reason: 'Programmed', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
       ],
-      backends: [{ name: 'b', endpoints: 2 }],
+      backends: [{ name: 'b', endpoints: 2, ejected: 0, saturated: 1 }],
       readyBackends: '1/1',
+      capacity: '1 saturated',
     };
 
     beforeAll(async () => {
@@ -140,8 +141,8 @@ describe.skipIf(skipK8s)('CRDs on a real kube-apiserver', () => {
       const out = await kubectl(cp(), ['get', 'modelroutes', '-n', ns]);
       expect(out.code, out.stderr).toBe(0);
       const [header, row] = out.stdout.trimEnd().split('\n');
-      expect(header?.split(/\s+/)).toEqual(['NAME', 'MODELS', 'STRATEGY', 'BACKENDS', 'PROGRAMMED', 'AGE']);
-      expect(row).toMatch(/^status-check\s+\["chat"\]\s+LeastConnections\s+1\/1\s+True\s+\d+s$/);
+      expect(header?.split(/\s+/)).toEqual(['NAME', 'MODELS', 'STRATEGY', 'BACKENDS', 'CAPACITY', 'PROGRAMMED', 'AGE']);
+      expect(row).toMatch(/^status-check\s+\["chat"\]\s+LeastConnections\s+1\/1\s+1 saturated\s+True\s+\d+s$/);
       // The short name and the category reach it too.
       const short = await kubectl(cp(), ['get', 'mr,jairouter', '-n', ns, '-o', 'name']);
       expect(short.code, short.stderr).toBe(0);

@@ -14,6 +14,7 @@ import type { ConfigSource } from './source/types.ts';
 import { createLogging } from './telemetry/logger.ts';
 import { MemoryResponseStore, SharedResponseStore } from './responses/store.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
+import { capacitySummary } from './telemetry/capacity.ts';
 import { displayUrl, startTracing } from './telemetry/tracing.ts';
 
 // Wiring only: options, config source, the runtime swap and the listeners, then signals.
@@ -63,7 +64,7 @@ const firstConfig = await source.start(apply).catch((e: Error) => {
   for (const line of e.message.split('\n')) console.error(`jairouter-proxy: ${line}`);
   process.exit(1);
 });
-swap = new RuntimeSwap(firstConfig, log);
+swap = new RuntimeSwap(firstConfig, log, undefined, { onScrape: (route, backend, ok) => metrics.capacity.scrapes.labels(route, backend, ok ? 'ok' : 'error').inc() });
 // With --operator, start() may give an empty placeholder when neither the snapshot file nor the
 // operator answered in time: the proxy then listens but is not ready until a snapshot arrives.
 const configured = () => operatorSource?.hasConfig() ?? true;
@@ -103,7 +104,12 @@ const budgets = new Budgets({ shared: redis?.budgetStore() ?? null, replicas });
 // With an operator, consumption is reported to it for Tenant and RateLimitPolicy status.
 const usage = operatorSource ? new UsageMeter() : undefined;
 if (operatorSource && usage) {
-  operatorSource.reportUsage(() => ({ ...usage.report(), redis: redis ? (redisUp ? 'up' : 'down') : 'none' }));
+  operatorSource.reportUsage(() => ({
+    ...usage.report(),
+    redis: redis ? (redisUp ? 'up' : 'down') : 'none',
+    // For ModelRoute status: where this replica sees capacity short.
+    ...(swap !== null && { endpoints: capacitySummary(swap.capacity(), performance.now()) }),
+  }));
 }
 
 // Responses API answers served through chat, kept for previous_response_id, GET and input_items:

@@ -62,6 +62,7 @@ export class ProxyServer {
     this.opts = opts;
     const { swap, metrics } = opts;
     metrics.endpoints = () => swap.endpoints();
+    metrics.capacity.rows = () => swap.capacity();
     metrics.config = () => (opts.configured() ? { version: swap.current.config.version, appliedAt: swap.current.appliedAt } : null);
     const handler = createHandler({
       current: () => swap.current,

@@ -24,7 +24,8 @@ export interface BackendSpec {
 export interface RouteSpec {
   models: string[];
   backends: BackendSpec[];
-  loadBalancer?: { strategy?: string; hashKey?: string };
+  loadBalancer?: { strategy?: string; hashKey?: string; loadAware?: Record<string, unknown> };
+  engineMetrics?: { interval?: string; timeout?: string; path?: string };
   retry?: { attempts?: number; retryOn?: string[]; backoff?: { base?: string; max?: string } };
   timeouts?: { connect?: string; firstByte?: string; request?: string };
   healthCheck?: {

@@ -87,7 +87,7 @@ export async function startInProcess(yaml: string, opts: InProcessOptions = {}):
   };
   const logging = createLogging('info', sink);
   const metrics = new ProxyMetrics();
-  const swap = new RuntimeSwap(compileYaml(yaml), logging.log);
+  const swap = new RuntimeSwap(compileYaml(yaml), logging.log, undefined, { onScrape: (route, backend, ok) => metrics.capacity.scrapes.labels(route, backend, ok ? 'ok' : 'error').inc() });
   const server = new ProxyServer({
     swap,
     logging,

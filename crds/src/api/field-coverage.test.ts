@@ -39,6 +39,10 @@ const algorithms = (title: string): Proof => ({ file: 'proxy/src/limits/algorith
 
 const OPTIONS = spec('sends every option the adapter reads upstream: authHeader, authPrefix, organization, project, header.<Name>');
 const ANTHROPIC_OPTIONS_PROOF = { file: 'proxy/src/adapters/anthropic/adapter.test.ts', title: 'sends anthropic-version (options.anthropicVersion) and anthropic-beta (options.beta) with the credential as x-api-key' };
+// LoadAware's settings reach the balancer as compiled (crds/testdata/compile/load-aware); these show what each does.
+const LOAD_AWARE = (title: string): Proof => ({ file: 'proxy/src/balance/load-aware.test.ts', title });
+const PREFIX_KEY = { file: 'proxy/src/http/request-keys.test.ts', title: 'chat: the system prompt and earlier turns, not the last message, cut to whole blocks (blockSize), at most maxBlocks' };
+const ENGINE_METRICS = { file: 'proxy/test/load-aware.test.ts', title: 'engineMetrics: read at the path and interval set; a read slower than its timeout is an error, and no reading is kept' };
 const SERVICE_REF = { file: 'e2e/src/stack/routing.test.ts', title: 'serviceRef backends follow EndpointSlice changes (added endpoints, ready flips, removals)' };
 
 /** `<Kind> <field path>` -> the test that shows the proxy enforcing it. */
@@ -75,6 +79,17 @@ const ENFORCED: Record<string, Proof> = {
   'ModelRoute spec.backends[].options.region': { file: 'proxy/src/adapters/bedrock/adapter.test.ts', title: 'signs for options.region, else for the region of a bedrock-runtime.<region>.amazonaws.com url, else us-east-1' },
   'ModelRoute spec.backends[].options.api': { file: 'proxy/src/adapters/hunyuan/native.test.ts', title: 'calls ChatCompletions 2023-09-01 signed with TC3-HMAC-SHA256 (options.api: native), options.region as X-TC-Region' },
   'ModelRoute spec.loadBalancer.strategy': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
+  'ModelRoute spec.loadBalancer.loadAware.weights.queue': LOAD_AWARE('weights.queue: the endpoint whose engine reports waiting requests gets none while another has room'),
+  'ModelRoute spec.loadBalancer.loadAware.weights.running': LOAD_AWARE('weights.running and weights.kvCache: fewer running, then a cooler cache, win'),
+  'ModelRoute spec.loadBalancer.loadAware.weights.kvCache': LOAD_AWARE('weights.running and weights.kvCache: fewer running, then a cooler cache, win'),
+  'ModelRoute spec.loadBalancer.loadAware.weights.latency': LOAD_AWARE('weights.latency: with equal load, the endpoint answering faster wins'),
+  'ModelRoute spec.loadBalancer.loadAware.prefixAffinity.enabled': { file: 'proxy/test/load-aware.test.ts', title: 'prefixAffinity.enabled: false balances requests sharing a prompt by load alone' },
+  'ModelRoute spec.loadBalancer.loadAware.prefixAffinity.blockSize': PREFIX_KEY,
+  'ModelRoute spec.loadBalancer.loadAware.prefixAffinity.maxBlocks': PREFIX_KEY,
+  'ModelRoute spec.loadBalancer.loadAware.prefixAffinity.epsilon': LOAD_AWARE('an endpoint over (1+epsilon) times the average load passes the key on, so affinity makes no hot spot'),
+  'ModelRoute spec.engineMetrics.interval': ENGINE_METRICS,
+  'ModelRoute spec.engineMetrics.timeout': ENGINE_METRICS,
+  'ModelRoute spec.engineMetrics.path': ENGINE_METRICS,
   'ModelRoute spec.loadBalancer.hashKey': spec('ConsistentHash keeps each value of the hashKey header on one backend and spreads the values'),
   'ModelRoute spec.retry.attempts': { file: 'proxy/test/errors.test.ts', title: '502 after every attempt failed' },
   'ModelRoute spec.retry.retryOn[]': spec('a failure not listed in retry.retryOn is not retried'),

@@ -13,7 +13,7 @@ export type Adapter = z.infer<typeof Adapter>;
 
 export const STRATEGIES = [
   'Random', 'RoundRobin', 'WeightedRoundRobin', 'LeastConnections', 'IPHash',
-  'ConsistentHash', 'Latency', 'Cost', 'Capability',
+  'ConsistentHash', 'Latency', 'Cost', 'Capability', 'LoadAware',
 ] as const;
 export const Strategy = z.enum(STRATEGIES).describe('How a backend endpoint is picked for each request.');
 export type Strategy = z.infer<typeof Strategy>;
@@ -28,6 +28,49 @@ export const HASH_KEY_PATTERN = /^(header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|user|tenan
 
 export const BACKEND_URL_XOR_SERVICE_REF = exactlyOneOf('url', 'serviceRef');
 export const HASH_KEY_ONLY_WITH_CONSISTENT_HASH = onlyWith('hashKey', 'strategy', 'ConsistentHash');
+export const LOAD_AWARE_ONLY_WITH_LOAD_AWARE = onlyWith('loadAware', 'strategy', 'LoadAware');
+
+/** The adapters of self-hosted engines whose endpoints publish Prometheus metrics the proxy reads (spec.engineMetrics). */
+export const SCRAPED_ADAPTERS = ['vllm', 'xinference', 'localai', 'gpustack'] as const;
+
+const Weight = z.number().min(0).max(1000);
+
+export const LoadAware = z
+  .object({
+    weights: z
+      .object({
+        queue: Weight.optional().describe('Per request waiting in the engine, and per request this proxy sent since the engine last reported (default 1).'),
+        running: Weight.optional().describe('Per request the engine is running (default 0.25).'),
+        kvCache: Weight.optional().describe('Times the KV-cache usage, a 0-1 fraction: the default 4 makes a full cache weigh as 4 waiting requests.'),
+        latency: Weight.optional().describe('Times how much slower the endpoint answers than the fastest of the route, (its time-to-first-byte EWMA / the lowest) - 1 (default 1).'),
+      })
+      .strict()
+      .optional()
+      .describe('How the load score of an endpoint is made; the endpoint with the lowest score is picked (docs/routing.md gives the formula).'),
+    prefixAffinity: z
+      .object({
+        enabled: z.boolean().optional().describe('Send requests that share a prompt prefix to the same endpoint, where it is in the prefix cache (default true).'),
+        blockSize: z.number().int().min(16).max(65536).optional().describe('Characters per prefix block (default 256, about 64 tokens).'),
+        maxBlocks: z.number().int().min(1).max(64).optional().describe('Leading blocks of the prompt (system prompt and first turns) that make the affinity key (default 8). A prompt shorter than one block has no affinity.'),
+        epsilon: z.number().min(0).max(10).optional().describe('Bounded load: an endpoint whose load would exceed (1 + epsilon) times the average passes the key on to the next one on the hash ring (default 0.25).'),
+      })
+      .strict()
+      .optional()
+      .describe('Prefix-cache affinity by consistent hashing with bounded loads.'),
+  })
+  .strict()
+  .describe('Settings of the LoadAware strategy.');
+export type LoadAware = z.infer<typeof LoadAware>;
+
+export const EngineMetrics = z
+  .object({
+    interval: Duration.optional().describe('How often each endpoint\'s metrics are read (default 5s; 2s with the LoadAware strategy). Never on the request path.'),
+    timeout: Duration.optional().describe('How long one read may take (default 1s, or the interval when shorter).'),
+    path: z.string().regex(/^\//, 'an absolute path').optional().describe('The metrics path at the endpoint\'s server root (default /metrics, as vLLM, SGLang and the other engines serve it).'),
+  })
+  .strict()
+  .describe(`Background reads of the engines' Prometheus metrics (queue, running requests, KV-cache usage, prefix-cache hits, LoRA adapters), for LoadAware balancing and the autoscaling metrics. Read for backends of the adapters ${SCRAPED_ADAPTERS.join(', ')}; on by default with the LoadAware strategy.`);
+export type EngineMetrics = z.infer<typeof EngineMetrics>;
 
 export const Backend = withRules(z
   .object({
@@ -96,8 +139,9 @@ export const ModelRouteSpec = z
           .regex(HASH_KEY_PATTERN, 'header:<name>, user, tenant, clientIP or promptPrefix')
           .optional()
           .describe('ConsistentHash key: header:<name>, user, tenant, clientIP or promptPrefix. Only with ConsistentHash.'),
+        loadAware: LoadAware.optional().describe('Settings of the LoadAware strategy. Only with LoadAware.'),
       })
-      .strict(), [HASH_KEY_ONLY_WITH_CONSISTENT_HASH])
+      .strict(), [HASH_KEY_ONLY_WITH_CONSISTENT_HASH, LOAD_AWARE_ONLY_WITH_LOAD_AWARE])
       .optional()
       .describe('How requests are spread over the backends.'),
     retry: z
@@ -151,6 +195,7 @@ export const ModelRouteSpec = z
       .strict()
       .optional()
       .describe('Health checking of the backend endpoints.'),
+    engineMetrics: EngineMetrics.optional(),
     fallback: z
       .object({
         models: z.array(z.string().min(1)).describe('Model names whose routes are tried, in order, after every backend here failed.'),
@@ -165,9 +210,20 @@ export type ModelRouteSpec = z.infer<typeof ModelRouteSpec>;
 
 export const ModelRouteStatus = BaseStatus.extend({
   backends: z
-    .array(z.object({ name: z.string().describe('Backend name.'), endpoints: z.number().int().describe('Ready endpoints.') }))
+    .array(
+      z.object({
+        name: z.string().describe('Backend name.'),
+        endpoints: z.number().int().describe('Ready endpoints.'),
+        ejected: z.number().int().optional().describe('Endpoints a proxy has taken out of rotation (passive or active health), the most any proxy reports.'),
+        saturated: z.number().int().optional().describe('Endpoints whose saturation (docs/autoscaling.md) is 0.9 or more, the most any proxy reports; absent without engine metrics or maxConcurrency.'),
+      }),
+    )
     .optional()
-    .describe('Ready endpoints per backend.'),
+    .describe('Ready, ejected and saturated endpoints per backend.'),
+  capacity: z
+    .string()
+    .optional()
+    .describe('Where capacity is short, for example "2 saturated, 1 ejected" ("ok" when neither): the CAPACITY column of kubectl get.'),
   readyBackends: z
     .string()
     .optional()

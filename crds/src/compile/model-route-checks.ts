@@ -1,5 +1,5 @@
 import { parseDuration } from '../api/common.ts';
-import type { ModelRouteSpec } from '../api/model-route.ts';
+import { SCRAPED_ADAPTERS, type ModelRouteSpec } from '../api/model-route.ts';
 
 /** Longest duration a Node timer can hold (2^31-1 ms, about 24.8 days); longer ones fire at once. */
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -29,8 +29,21 @@ export function checkModelRouteSpec(spec: ModelRouteSpec): string[] {
       'spec.healthCheck.active.interval': spec.healthCheck?.active?.interval,
       'spec.healthCheck.active.timeout': spec.healthCheck?.active?.timeout,
       'spec.healthCheck.passive.ejectionTime': spec.healthCheck?.passive?.ejectionTime,
+      'spec.engineMetrics.interval': spec.engineMetrics?.interval,
+      'spec.engineMetrics.timeout': spec.engineMetrics?.timeout,
     }),
   );
+  const em = spec.engineMetrics;
+  if (em !== undefined) {
+    // Read from nothing, it would be accepted and do nothing.
+    if (!spec.backends.some((b) => (SCRAPED_ADAPTERS as readonly string[]).includes(b.adapter))) {
+      problems.push(`spec.engineMetrics: no backend of this route publishes engine metrics the proxy reads (adapters ${SCRAPED_ADAPTERS.join(', ')})`);
+    }
+    if (em.interval !== undefined && parseDuration(em.interval) < 500) problems.push(`spec.engineMetrics.interval: ${em.interval} is shorter than the minimum of 500ms`);
+    if (em.interval !== undefined && em.timeout !== undefined && parseDuration(em.timeout) > parseDuration(em.interval)) {
+      problems.push(`spec.engineMetrics.timeout: ${em.timeout} is longer than the interval ${em.interval}`);
+    }
+  }
   return problems;
 }
 

@@ -1,5 +1,5 @@
 import { parseDuration } from '../api/common.ts';
-import { RETRY_ON, type Backend, type ModelRouteSpec } from '../api/model-route.ts';
+import { RETRY_ON, SCRAPED_ADAPTERS, type Backend, type LoadAware, type ModelRouteSpec } from '../api/model-route.ts';
 import type { BackendIR, EndpointIR, RouteIR } from '../proxy-config.ts';
 import type { ObjectInfo } from './objects.ts';
 import { compareStrings } from './order.ts';
@@ -22,6 +22,14 @@ const ROUTE_DEFAULTS = {
   activeTimeout: '2s',
   unhealthyThreshold: 3,
   healthyThreshold: 2,
+  loadAwareWeights: { queue: 1, running: 0.25, kvCache: 4, latency: 1 },
+  prefixBlockSize: 256,
+  prefixMaxBlocks: 8,
+  prefixEpsilon: 0.25,
+  engineMetricsInterval: '5s',
+  engineMetricsIntervalLoadAware: '2s',
+  engineMetricsTimeout: '1s',
+  engineMetricsPath: '/metrics',
 } as const;
 
 /** A backend with every default applied; endpoints and credential come from resolution. */
@@ -50,6 +58,43 @@ export function backendIR(b: Backend, endpoints: readonly string[], credential: 
   };
 }
 
+function loadAwareIR(la: LoadAware | undefined): NonNullable<RouteIR['loadBalancer']['loadAware']> {
+  const d = ROUTE_DEFAULTS;
+  const w = la?.weights;
+  const p = la?.prefixAffinity;
+  return {
+    weights: {
+      queue: w?.queue ?? d.loadAwareWeights.queue,
+      running: w?.running ?? d.loadAwareWeights.running,
+      kvCache: w?.kvCache ?? d.loadAwareWeights.kvCache,
+      latency: w?.latency ?? d.loadAwareWeights.latency,
+    },
+    ...(p?.enabled === false
+      ? {}
+      : { prefixAffinity: { blockSize: p?.blockSize ?? d.prefixBlockSize, maxBlocks: p?.maxBlocks ?? d.prefixMaxBlocks, epsilon: p?.epsilon ?? d.prefixEpsilon } }),
+  };
+}
+
+/** Engine metrics are read when the route asks for them, or balances by them (LoadAware). */
+function engineMetricsIR(spec: ModelRouteSpec): Pick<RouteIR, 'engineMetrics'> {
+  const d = ROUTE_DEFAULTS;
+  const em = spec.engineMetrics;
+  const loadAware = spec.loadBalancer?.strategy === 'LoadAware';
+  // Only the engines that publish metrics this proxy reads.
+  const backends = spec.backends.filter((b) => (SCRAPED_ADAPTERS as readonly string[]).includes(b.adapter)).map((b) => b.name);
+  if ((em === undefined && !loadAware) || backends.length === 0) return {};
+  const intervalMs = parseDuration(em?.interval ?? (loadAware ? d.engineMetricsIntervalLoadAware : d.engineMetricsInterval));
+  return {
+    engineMetrics: {
+      intervalMs,
+      // A read never outlasts the interval.
+      timeoutMs: em?.timeout !== undefined ? parseDuration(em.timeout) : Math.min(parseDuration(d.engineMetricsTimeout), intervalMs),
+      path: em?.path ?? d.engineMetricsPath,
+      backends,
+    },
+  };
+}
+
 /** A route with every default applied; fallbackModels are filled in once all routes are known. */
 export function routeIR(info: ObjectInfo, spec: ModelRouteSpec, backends: BackendIR[]): RouteIR {
   const d = ROUTE_DEFAULTS;
@@ -65,7 +110,9 @@ export function routeIR(info: ObjectInfo, spec: ModelRouteSpec, backends: Backen
     loadBalancer: {
       strategy: lb?.strategy ?? d.strategy,
       ...(lb?.hashKey !== undefined ? { hashKey: lb.hashKey } : {}),
+      ...(lb?.strategy === 'LoadAware' ? { loadAware: loadAwareIR(lb.loadAware) } : {}),
     },
+    ...engineMetricsIR(spec),
     retry: {
       attempts: retry?.attempts ?? d.retryAttempts,
       // Canonical order and no duplicates, so that equal sets compile to equal bytes.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BACKEND_URL_XOR_SERVICE_REF, HASH_KEY_ONLY_WITH_CONSISTENT_HASH } from '../api/model-route.ts';
+import { BACKEND_URL_XOR_SERVICE_REF, HASH_KEY_ONLY_WITH_CONSISTENT_HASH, LOAD_AWARE_ONLY_WITH_LOAD_AWARE } from '../api/model-route.ts';
 import {
   ADAPTIVE_MIN_LE_MAX,
   ADAPTIVE_ONLY_WITH_ADAPTIVE,
@@ -102,6 +102,7 @@ describe('printer columns', () => {
       ['MODELS', 'string', '.spec.models'],
       ['STRATEGY', 'string', '.spec.loadBalancer.strategy'],
       ['BACKENDS', 'string', '.status.readyBackends'],
+      ['CAPACITY', 'string', '.status.capacity'],
       ['PROGRAMMED', 'string', '.status.conditions[?(@.type=="Programmed")].status'],
       ['AGE', 'date', '.metadata.creationTimestamp'],
     ]);
@@ -141,7 +142,7 @@ describe('CEL rules and list keys', () => {
 
   it.each([
     ['ModelRoute', 'spec.backends[]', [BACKEND_URL_XOR_SERVICE_REF]],
-    ['ModelRoute', 'spec.loadBalancer', [HASH_KEY_ONLY_WITH_CONSISTENT_HASH]],
+    ['ModelRoute', 'spec.loadBalancer', [HASH_KEY_ONLY_WITH_CONSISTENT_HASH, LOAD_AWARE_ONLY_WITH_LOAD_AWARE]],
     ['Tenant', 'spec.jwt.issuers[]', [JWKS_URI_XOR_SECRET_REF]],
     ['RateLimitPolicy', 'spec.rules[]', [WARM_UP_ONLY_WITH_WARM_UP, ADAPTIVE_ONLY_WITH_ADAPTIVE]],
     ['RateLimitPolicy', 'spec.rules[].limit', [LIMIT_REQUESTS_XOR_TOKENS]],

@@ -52,6 +52,7 @@ export const KINDS: readonly KindDefinition[] = [
       // show one backend of three. The status list is one value: every backend with its
       // ready endpoint count.
       { name: 'BACKENDS', type: 'string', jsonPath: '.status.readyBackends', description: 'Backends with a ready endpoint, out of all (status.backends has the counts).' },
+      { name: 'CAPACITY', type: 'string', jsonPath: '.status.capacity', description: 'Endpoints saturated or ejected, as the proxies report them ("ok" when none).' },
       condition('Programmed'),
       AGE,
     ],

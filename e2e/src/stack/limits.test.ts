@@ -8,6 +8,7 @@ import { GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
 import { chatStatus } from './traffic.ts';
 
 const KEY = 'sk-e2e-limits-0123456789';
+const OPS_KEY = 'sk-e2e-limits-ops-0123456789';
 const TRUE3 = { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True' };
 
 describe.skipIf(skipK8s)('limits across two proxies on the local control plane (no Redis)', () => {
@@ -21,7 +22,19 @@ describe.skipIf(skipK8s)('limits across two proxies on the local control plane (
     await stack.start({ prefix: 'limits', operators: 1, proxies: 2 });
     const objects: Obj[] = [
       { apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name: 'chat' }, spec: { models: ['chat'], backends: [{ name: 'main', adapter: 'openai', url: backend.url, pricing: { inputPerMillion: 1_000_000, outputPerMillion: 1_000_000 } }] } },
+      // One backend that cannot be reached: a request there fails over and ejects it (capacity in the status).
+      {
+        apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name: 'halved' },
+        spec: {
+          models: ['halved'],
+          loadBalancer: { strategy: 'RoundRobin' },
+          healthCheck: { passive: { consecutiveFailures: 1, ejectionTime: '10m' } },
+          backends: [{ name: 'dead', adapter: 'openai', url: 'http://127.0.0.1:9/v1' }, { name: 'live', adapter: 'openai', url: backend.url }],
+        },
+      },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-keys' }, type: 'Opaque', stringData: { ci: KEY } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ops-keys' }, type: 'Opaque', stringData: { ci: OPS_KEY } },
+      { apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: 'ops' }, spec: { apiKeys: { secretRefs: [{ name: 'ops-keys' }] } } },
       { apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: 'team' }, spec: { apiKeys: { secretRefs: [{ name: 'team-keys' }] }, quotas: { budget: { limit: 100000, period: 'month' } } } },
       {
         apiVersion: GROUP_VERSION, kind: 'RateLimitPolicy', metadata: { name: 'shared' },
@@ -29,7 +42,7 @@ describe.skipIf(skipK8s)('limits across two proxies on the local control plane (
       },
     ];
     for (const o of objects) await stack.apply(o);
-    for (const [kind, name] of [['ModelRoute', 'chat'], ['Tenant', 'team'], ['RateLimitPolicy', 'shared']] as const) {
+    for (const [kind, name] of [['ModelRoute', 'chat'], ['ModelRoute', 'halved'], ['Tenant', 'team'], ['Tenant', 'ops'], ['RateLimitPolicy', 'shared']] as const) {
       await stack.waitForConditions(kind, name, TRUE3, 30_000);
     }
   }, setupTimeoutMs());
@@ -75,5 +88,20 @@ describe.skipIf(skipK8s)('limits across two proxies on the local control plane (
     const table = (await stack.kubectl(['get', 'tenants', '-n', stack.ns])).stdout;
     expect(table).toMatch(/NAME\s+ACCEPTED\s+PROGRAMMED\s+KEYS\s+REQ\/MIN\s+TOKENS TODAY\s+THROTTLED\s+BUDGET LEFT\s+AGE/);
     expect(table).toMatch(new RegExp(`team\\s+True\\s+True\\s+1\\s+\\d+\\s+${usage.tokensToday}\\s+6\\s+`));
+  });
+
+  it('an endpoint a proxy ejected reaches ModelRoute.status (backends[].ejected, capacity) and the CAPACITY column', async () => {
+    const p0 = stack.proxies[0]!;
+    // Round robin reaches the dead backend within two requests; each fails over and succeeds.
+    for (let i = 0; i < 2; i++) expect(await chatStatus(p0, OPS_KEY, 'halved')).toBe(200);
+    const route = await waitFor('ModelRoute halved status.capacity', async () => {
+      const r = await stack.get('ModelRoute', 'halved');
+      return r['status']?.capacity === '1 ejected' ? r : undefined;
+    }, 45_000);
+    expect(route['status'].backends).toEqual([{ name: 'dead', endpoints: 1, ejected: 1, saturated: 0 }, { name: 'live', endpoints: 1, ejected: 0, saturated: 0 }]);
+    expect((await stack.get('ModelRoute', 'chat'))['status'].capacity).toBe('ok');
+    const table = (await stack.kubectl(['get', 'modelroutes', '-n', stack.ns])).stdout;
+    expect(table).toMatch(/NAME\s+MODELS\s+STRATEGY\s+BACKENDS\s+CAPACITY\s+PROGRAMMED\s+AGE/);
+    expect(table).toMatch(/halved\s+\["halved"\]\s+RoundRobin\s+2\/2\s+1 ejected\s+True/);
   });
 });

@@ -23,7 +23,7 @@ const DAY = 86_400_000;
 
 function config(n: number): ProxyConfig {
   return withVersion({
-    schemaVersion: 3, limits: [],
+    schemaVersion: 4, limits: [],
     routes: [],
     tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] }, suspended: false }],
   });

@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'jairouter-dist-'));
 /** A config with one route for `model` to the fake backend and one tenant holding API_KEY. */
 function config(model: string, backendUrl: string): ProxyConfig {
   return withVersion({
-    schemaVersion: 3, limits: [],
+    schemaVersion: 4, limits: [],
     routes: [
       {
         id: 'ai/chat', namespace: 'ai', name: 'chat', generation: 1, models: [model],

@@ -6,7 +6,7 @@ import { ServedSync, type LocalServed } from './served-sync.ts';
 import { client, FakeReviewer, subscribe, until } from './testing.ts';
 
 const log = pino({ level: 'silent' });
-const config: ProxyConfig = withVersion({ schemaVersion: 3, limits: [], routes: [], tenants: [] });
+const config: ProxyConfig = withVersion({ schemaVersion: 4, limits: [], routes: [], tenants: [] });
 
 /** A replica's own proxies, set by hand. */
 class FakeLocal implements LocalServed {

@@ -9,7 +9,7 @@ import { call, client, FakeReviewer, subscribe, until } from './testing.ts';
 
 function config(n: number): ProxyConfig {
   return withVersion({
-    schemaVersion: 3, limits: [],
+    schemaVersion: 4, limits: [],
     routes: [],
     tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] }, suspended: false }],
   });

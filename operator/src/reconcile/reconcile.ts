@@ -90,7 +90,11 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       inConfig: contents.get(key) === objectStamp, served: input.served, ledger: input.ledger,
     });
     const extra: StatusExtra = { generation: s.generation };
-    if (s.kind === 'ModelRoute') extra.backends = s.backends;
+    if (s.kind === 'ModelRoute') {
+      extra.backends = s.backends;
+      const cap = input.usage && input.usage.reports > 0 ? (input.usage.capacity.get(`${s.namespace}/${s.name}`) ?? new Map()) : undefined;
+      if (cap !== undefined && isAccepted(s)) extra.capacity = cap;
+    }
     if (s.kind === 'Tenant') extra.keys = s.keys;
     const usage = input.usage;
     if (usage && usage.reports > 0 && isAccepted(s)) {

@@ -27,6 +27,19 @@ describe('desiredStatus', () => {
     expect(flipped.status.conditions[0]?.lastTransitionTime).toBe('2026-01-01T11:00:00Z');
     expect(flipped.transitions).toEqual([{ type: 'Accepted', from: 'False', to: 'True', reason: 'Accepted', message: 'm-Accepted' }]);
   });
+
+  it('ModelRoute: ejected and saturated endpoints per backend and the CAPACITY text once proxies report; nothing of it before', () => {
+    const backends = [{ name: 'vllm', endpoints: 3 }, { name: 'tgi', endpoints: 1 }];
+    const none = desiredStatus(undefined, [accepted('True')], { generation: 1, backends }, T0).status;
+    expect(none.backends).toEqual(backends);
+    expect(none.capacity).toBeUndefined();
+    const capacity = new Map([['vllm', { ejected: 1, saturated: 2 }]]);
+    const short = desiredStatus(undefined, [accepted('True')], { generation: 1, backends, capacity }, T0).status;
+    expect(short.backends).toEqual([{ name: 'vllm', endpoints: 3, ejected: 1, saturated: 2 }, { name: 'tgi', endpoints: 1, ejected: 0, saturated: 0 }]);
+    expect(short.capacity).toBe('2 saturated, 1 ejected');
+    expect(desiredStatus(undefined, [accepted('True')], { generation: 1, backends, capacity: new Map() }, T0).status.capacity).toBe('ok');
+    expect(statusPatchNeeded(none, short)).toBe(true);
+  });
 });
 
 describe('statusPatchNeeded', () => {

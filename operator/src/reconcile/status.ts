@@ -20,9 +20,11 @@ export type UntimedCondition = Omit<StatusCondition, 'lastTransitionTime'>;
 export interface ObjectStatusBody {
   observedGeneration: number;
   conditions: StatusCondition[];
-  backends?: BackendStatus[];
+  backends?: (BackendStatus & { ejected?: number; saturated?: number })[];
   /** `ready/total` backends, for the BACKENDS printer column. */
   readyBackends?: string;
+  /** Saturated and ejected endpoints, for the CAPACITY printer column. */
+  capacity?: string;
   keys?: number;
   /** Tenant: what the proxies report it consumed. */
   usage?: TenantUsageStatus;
@@ -47,6 +49,8 @@ export interface TenantUsageStatus {
 export interface StatusExtra {
   generation: number;
   backends?: BackendStatus[];
+  /** Ejected and saturated endpoints by backend, from the proxies' reports; absent without any. */
+  capacity?: ReadonlyMap<string, { ejected: number; saturated: number }>;
   keys?: number;
   usage?: TenantUsageStatus;
   throttledToday?: number;
@@ -88,8 +92,13 @@ export function desiredStatus(
   });
   const status: ObjectStatusBody = { observedGeneration: extra.generation, conditions: timed };
   if (extra.backends) {
-    status.backends = extra.backends.map((b) => ({ name: b.name, endpoints: b.endpoints }));
+    const cap = extra.capacity;
+    status.backends = extra.backends.map((b) => {
+      const c = cap?.get(b.name);
+      return cap === undefined ? { name: b.name, endpoints: b.endpoints } : { name: b.name, endpoints: b.endpoints, ejected: c?.ejected ?? 0, saturated: c?.saturated ?? 0 };
+    });
     status.readyBackends = `${extra.backends.filter((b) => b.endpoints > 0).length}/${extra.backends.length}`;
+    if (cap !== undefined) status.capacity = capacityText(status.backends);
   }
   if (extra.keys !== undefined) status.keys = extra.keys;
   if (extra.usage !== undefined) status.usage = extra.usage;
@@ -115,8 +124,9 @@ function normalise(status: unknown, shape: ObjectStatusBody): unknown {
   };
   if ('backends' in shape) {
     const backends = Array.isArray(s?.['backends']) ? (s['backends'] as unknown[]) : undefined;
-    out['backends'] = backends?.map((b) => ({ name: record(b)?.['name'], endpoints: record(b)?.['endpoints'] }));
+    out['backends'] = backends?.map((b) => ({ name: record(b)?.['name'], endpoints: record(b)?.['endpoints'], ejected: record(b)?.['ejected'], saturated: record(b)?.['saturated'] }));
     out['readyBackends'] = s?.['readyBackends'];
+    out['capacity'] = s?.['capacity'];
   }
   if ('keys' in shape) out['keys'] = s?.['keys'];
   for (const k of ['usage', 'throttledToday', 'clusterScope'] as const) if (k in shape) out[k] = s?.[k];
@@ -141,4 +151,16 @@ export function readConditions(status: unknown): (Partial<StatusCondition> & { t
     });
   }
   return out;
+}
+
+/** The CAPACITY column: "2 saturated, 1 ejected", or "ok" when no endpoint is either. */
+export function capacityText(backends: readonly { ejected?: number; saturated?: number }[]): string {
+  let saturated = 0;
+  let ejected = 0;
+  for (const b of backends) {
+    saturated += b.saturated ?? 0;
+    ejected += b.ejected ?? 0;
+  }
+  const parts = [...(saturated > 0 ? [`${saturated} saturated`] : []), ...(ejected > 0 ? [`${ejected} ejected`] : [])];
+  return parts.length === 0 ? 'ok' : parts.join(', ');
 }

@@ -33,6 +33,19 @@ describe('sumUsage', () => {
     expect(v.perReplica).toBe(true);
   });
 
+  it('ejected and saturated endpoints: the most any proxy reports per route and backend (they see the same endpoints)', () => {
+    const v = sumUsage([
+      report({ proxy: 'p0', endpoints: { 'ns/llama': { vllm: { ejected: 1, saturated: 0 }, tgi: { ejected: 0, saturated: 0 } } } }),
+      report({ proxy: 'p1', endpoints: { 'ns/llama': { vllm: { ejected: 0, saturated: 2 } } } }),
+      report({ proxy: 'p2' }),
+    ], 'x');
+    expect([...v.capacity.get('ns/llama')!]).toEqual([['vllm', { ejected: 1, saturated: 2 }], ['tgi', { ejected: 0, saturated: 0 }]]);
+    const same = sumUsage([report({ proxy: 'p0', endpoints: { 'ns/llama': { vllm: { ejected: 1, saturated: 2 } } } })], 'y');
+    const other = sumUsage([report({ proxy: 'p0', endpoints: { 'ns/llama': { vllm: { ejected: 0, saturated: 2 } } } })], 'y');
+    expect(sameUsage(same, sumUsage([report({ proxy: 'p9', endpoints: { 'ns/llama': { vllm: { ejected: 1, saturated: 2 } } } })], 'z'))).toBe(true);
+    expect(sameUsage(same, other)).toBe(false);
+  });
+
   it('two views with the same sums are the same (no status write), whatever their time', () => {
     const r = [report({ proxy: 'p0', tenants: { 'ns/a': t(1, 1) } })];
     expect(sameUsage(sumUsage(r, 'a'), sumUsage(r, 'b'))).toBe(true);

@@ -11,6 +11,8 @@ export interface UsageView {
   reports: number;
   /** When these sums were made (RFC 3339): the status's updatedAt. */
   updatedAt: string;
+  /** Ejected and saturated endpoints by route id and backend: the most any proxy reports. */
+  capacity: ReadonlyMap<string, ReadonlyMap<string, { ejected: number; saturated: number }>>;
 }
 
 export interface TenantUsageSum {
@@ -58,12 +60,25 @@ export function sumUsage(reports: Iterable<UsageReport>, updatedAt: string): Usa
     }
     if (r.day === day) for (const [id, l] of Object.entries(r.limits)) throttled.set(id, (throttled.get(id) ?? 0) + l.throttledDay);
   }
-  return { tenants, throttled, perReplica: list.some((r) => r.redis !== 'up'), reports: list.length, updatedAt };
+  const capacity = new Map<string, Map<string, { ejected: number; saturated: number }>>();
+  for (const r of list) {
+    for (const [route, backends] of Object.entries(r.endpoints ?? {})) {
+      let m = capacity.get(route);
+      if (!m) capacity.set(route, (m = new Map()));
+      for (const [name, e] of Object.entries(backends)) {
+        // The proxies see the same endpoints: the most any of them reports, not the sum.
+        const c = m.get(name) ?? { ejected: 0, saturated: 0 };
+        m.set(name, { ejected: Math.max(c.ejected, e.ejected), saturated: Math.max(c.saturated, e.saturated) });
+      }
+    }
+  }
+  return { tenants, throttled, perReplica: list.some((r) => r.redis !== 'up'), reports: list.length, updatedAt, capacity };
 }
 
 /** Two views with the same sums (updatedAt aside): nothing to write. */
 export function sameUsage(a: UsageView | null, b: UsageView): boolean {
   if (a === null) return false;
-  const key = (v: UsageView) => JSON.stringify([[...v.tenants].sort(), [...v.throttled].sort(), v.perReplica, v.reports > 0]);
+  const key = (v: UsageView) =>
+    JSON.stringify([[...v.tenants].sort(), [...v.throttled].sort(), v.perReplica, v.reports > 0, [...v.capacity].map(([r, m]) => [r, [...m].sort()]).sort()]);
   return key(a) === key(b);
 }

@@ -4,6 +4,7 @@ import { CostBalancer } from './cost.ts';
 import { IPHashBalancer } from './ip-hash.ts';
 import { LatencyBalancer } from './latency.ts';
 import { LeastConnectionsBalancer } from './least-connections.ts';
+import { LoadAwareBalancer, type LoadAwareSettings } from './load-aware.ts';
 import { RandomBalancer } from './random.ts';
 import { RoundRobinBalancer } from './round-robin.ts';
 import type { BalanceEndpoint, Balancer, StrategyName } from './types.ts';
@@ -11,6 +12,10 @@ import { WeightedRoundRobinBalancer } from './weighted-round-robin.ts';
 import { DrainFilter, effectiveWeights } from './weights.ts';
 
 export type { BalanceEndpoint, Balancer, PickInput, StrategyName } from './types.ts';
+export type { EngineView, LoadAwareSettings } from './load-aware.ts';
+
+/** LoadAware without settings (a test's route): the ModelRoute defaults, no engine readings trusted past 6 s. */
+const DEFAULT_LOAD_AWARE: LoadAwareSettings = { weights: { queue: 1, running: 0.25, kvCache: 4, latency: 1 }, prefixAffinity: { epsilon: 0.25 }, staleAfterMs: 6000 };
 
 /**
  * One balancer per route and config version: everything per-route (weights, hash ring) is
@@ -22,9 +27,10 @@ export function createBalancer(
   strategy: StrategyName,
   endpoints: readonly BalanceEndpoint[],
   rng: () => number = Math.random,
+  loadAware?: LoadAwareSettings,
 ): Balancer {
   const weights = effectiveWeights(endpoints);
-  const inner = createStrategy(strategy, endpoints, weights, rng);
+  const inner = createStrategy(strategy, endpoints, weights, rng, loadAware);
   // Only routes mixing drained (weight 0) and weighted endpoints pay for the filter.
   return weights.includes(0) ? new DrainFilter(inner, weights) : inner;
 }
@@ -34,6 +40,7 @@ function createStrategy(
   endpoints: readonly BalanceEndpoint[],
   weights: Float64Array,
   rng: () => number,
+  loadAware?: LoadAwareSettings,
 ): Balancer {
   const start = Math.floor(rng() * endpoints.length);
   switch (strategy) {
@@ -55,6 +62,8 @@ function createStrategy(
       return new CostBalancer(endpoints, start);
     case 'Capability':
       return createCapabilityBalancer(weights);
+    case 'LoadAware':
+      return new LoadAwareBalancer(endpoints, weights, loadAware ?? DEFAULT_LOAD_AWARE, undefined, start);
     default: {
       // A config from a newer operator can name a strategy this proxy does not know.
       const unknown: never = strategy;

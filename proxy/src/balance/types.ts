@@ -1,3 +1,5 @@
+import type { EngineView } from './load-aware.ts';
+
 /**
  * The contract between the proxy core and the load balancers. The core filters endpoints
  * (health, retries already tried, priority tier, maxConcurrency, capabilities) and hands
@@ -11,6 +13,8 @@ export interface BalanceEndpoint {
   readonly weight: number;
   /** Price per million input+output tokens (Cost strategy); 0 when unknown. */
   readonly cost: number;
+  /** The endpoint's engine readings (LoadAware): its shared EndpointHealth. */
+  readonly view?: EngineView;
 }
 
 export interface PickInput {
@@ -20,6 +24,8 @@ export interface PickInput {
   readonly hashValue: string;
   /** Current in-flight request count per endpoint index (LeastConnections). */
   readonly inflight: ArrayLike<number>;
+  /** The model the client asked for (LoadAware prefers engines running it as a LoRA adapter). */
+  readonly model?: string | undefined;
 }
 
 export interface Balancer {
@@ -38,4 +44,5 @@ export type StrategyName =
   | 'ConsistentHash'
   | 'Latency'
   | 'Cost'
-  | 'Capability';
+  | 'Capability'
+  | 'LoadAware';

@@ -1,3 +1,5 @@
+import type { EngineSignals } from '../engine/signals.ts';
+
 /**
  * Health of one endpoint, shared by every config version that contains it (keyed by route,
  * backend and URL), so a config swap neither forgets an ejection nor resets in-flight counts.
@@ -17,6 +19,10 @@ export class EndpointHealth {
   activeFails = 0;
   activeOks = 0;
   lastSeenVersion = '';
+  /** Attempts sent that have not had their response headers yet (the gateway's own queue). */
+  awaitingHeaders = 0;
+  /** The engine's last reading (engine/scraper.ts); null before the first, or from an engine that publishes none. */
+  engine: EngineSignals | null = null;
 
   readonly key: string;
 

@@ -29,7 +29,7 @@ function tenant(name: string): TenantIR {
   return { id: `ns/${name}`, namespace: 'ns', name, suspended: false, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] } } as unknown as TenantIR;
 }
 
-const config = (routes: RouteIR[], tenants: TenantIR[] = []): ProxyConfig => withVersion({ schemaVersion: 3, limits: [], routes, tenants });
+const config = (routes: RouteIR[], tenants: TenantIR[] = []): ProxyConfig => withVersion({ schemaVersion: 4, limits: [], routes, tenants });
 
 /** The backend names a route's balancer picks, n times, with every endpoint a candidate. */
 function picks(r: RouteRuntime, n: number): string[] {

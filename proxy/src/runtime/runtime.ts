@@ -233,9 +233,17 @@ export class Runtime {
       weight: e.backend.ir.weight,
       cost: e.backend.ir.pricing.inputPerMillion + e.backend.ir.pricing.outputPerMillion,
     }));
-    const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced]);
+    const la = r.loadBalancer.loadAware;
+    const loadAware = la && {
+      weights: la.weights,
+      ...(la.prefixAffinity && { prefixAffinity: { epsilon: la.prefixAffinity.epsilon } }),
+      // Three reads missed: the engine's numbers no longer describe it.
+      staleAfterMs: 3 * (r.engineMetrics?.intervalMs ?? 2000),
+    };
+    const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced, loadAware ?? null]);
     const keep = before !== undefined && before.balanceSignature === balanceSignature;
-    const balancer = keep ? before.balancer : createBalancer(r.loadBalancer.strategy, balanced);
+    const views = endpoints.map((e) => ({ ...balanced[e.index]!, view: e.health }));
+    const balancer = keep ? before.balancer : createBalancer(r.loadBalancer.strategy, views, Math.random, loadAware);
     let checks = 0;
     for (const e of endpoints) checks |= e.lacks;
     const windowed = endpoints.some((e) => e.window !== Infinity);

@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { ProxyConfig } from '@jairouter/crds';
 import { JwksRegistry } from '../auth/jwt.ts';
 import { ActiveChecker } from '../health/active-checker.ts';
+import { EngineScraper, type ScrapeHooks } from '../engine/scraper.ts';
+import type { CapacityRow } from '../telemetry/capacity.ts';
 import type { EndpointHealth } from '../health/endpoint-health.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { PoolRegistry } from '../upstream/pools.ts';
@@ -18,6 +20,7 @@ export class RuntimeSwap {
   private readonly health = new Map<string, EndpointHealth>();
   private readonly pools: PoolRegistry;
   private readonly checker: ActiveChecker;
+  private readonly scraper: EngineScraper;
   /** What the backends of prefix routes serve, for GET /v1/models. */
   readonly discovery: ModelDiscovery;
   /** Token issuers' key sets, kept across versions so that a config change refetches nothing. */
@@ -26,10 +29,11 @@ export class RuntimeSwap {
   /** Drops limit counters that are back to fresh, so idle keys do not accumulate. */
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry()) {
+  constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry(), scrapeHooks: ScrapeHooks = {}) {
     this.log = log;
     this.pools = pools;
     this.checker = new ActiveChecker(log, (url) => pools.oneOff(url));
+    this.scraper = new EngineScraper(log, (url) => pools.oneOff(url), scrapeHooks);
     this.discovery = new ModelDiscovery(log, (url) => pools.oneOff(url));
     this.jwks = new JwksRegistry({ log: (msg, fields) => log.warn(fields, msg) });
     this.current = this.build(first, null);
@@ -53,6 +57,7 @@ export class RuntimeSwap {
     for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
     for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');
     this.checker.apply(rt);
+    this.scraper.apply(rt);
     this.discovery.apply(rt);
     // Key sets of issuers no longer in the config stop refreshing.
     const uris: string[] = [];
@@ -67,6 +72,21 @@ export class RuntimeSwap {
     for (const r of this.current.routes) for (const e of r.endpoints) yield { route: r.id, backend: e.backend.name, endpoint: e.url, up: e.health.available(now) };
   }
 
+  /** Every endpoint of the config being served, as the capacity metrics read it (telemetry/capacity.ts). */
+  *capacity(): Iterable<CapacityRow> {
+    const now = performance.now();
+    for (const r of this.current.routes) {
+      const staleAfterMs = 3 * (r.ir.engineMetrics?.intervalMs ?? 0);
+      for (const e of r.endpoints) {
+        const h = e.health;
+        yield {
+          route: r.id, backend: e.backend.name, endpoint: e.url, up: h.available(now), inflight: h.inflight, awaitingHeaders: h.awaitingHeaders,
+          maxConcurrency: e.backend.ir.maxConcurrency, engine: h.engine, staleAfterMs,
+        };
+      }
+    }
+  }
+
   /** Active probes configured now (for tests). */
   get probes(): number {
     return this.checker.size;
@@ -76,6 +96,7 @@ export class RuntimeSwap {
   stopChecks(): void {
     clearInterval(this.sweeper);
     this.checker.stop();
+    this.scraper.stop();
     this.discovery.stop();
     this.jwks.close();
   }
@@ -83,6 +104,7 @@ export class RuntimeSwap {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.checker.stop();
+    this.scraper.stop();
     this.discovery.stop();
     this.jwks.close();
     await this.pools.closeAll();

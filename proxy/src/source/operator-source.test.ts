@@ -32,7 +32,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function config(n: number): ProxyConfig {
   return withVersion({
-    schemaVersion: 3, limits: [],
+    schemaVersion: 4, limits: [],
     routes: [],
     tenants: [{ id: `t/t${n}`, namespace: 't', name: `t${n}`, generation: n, apiKeys: [], jwtIssuers: [], access: { models: ['*'], roles: [] }, suspended: false }],
   });
@@ -170,7 +170,7 @@ describe('OperatorSource', () => {
     const s = source(url);
     await s.start((c) => applied.push(c));
     op.push({ ...config(2), version: config(3).version });
-    op.push({ ...config(2), schemaVersion: 4 });
+    op.push({ ...config(2), schemaVersion: 5 });
     op.push(config(4));
     await until(() => applied.length === 1);
     expect(applied[0]).toEqual(config(4));

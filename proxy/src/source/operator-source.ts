@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ProxyConfig } from '@jairouter/crds';
 import {
-  checkSnapshotConfig, HEARTBEAT_INTERVAL_MS, PROXY_HEADER, SERVED_PATH, SNAPSHOTS_PATH, USAGE_PATH, USAGE_REPORT_INTERVAL_MS,
+  checkSnapshotConfig, HEARTBEAT_INTERVAL_MS, PROXY_HEADER, SCHEMA_VERSION, SERVED_PATH, SNAPSHOTS_PATH, USAGE_PATH, USAGE_REPORT_INTERVAL_MS,
 } from '@jairouter/crds/snapshot-wire';
 import { Agent, request } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
@@ -25,7 +25,7 @@ export interface OperatorSourceOptions {
 }
 
 /** Served until the first snapshot arrives: no routes, no tenants (every request 401), not ready. */
-const NOTHING: ProxyConfig = { schemaVersion: 3, routes: [], tenants: [], limits: [], version: '' };
+const NOTHING: ProxyConfig = { schemaVersion: SCHEMA_VERSION, routes: [], tenants: [], limits: [], version: '' };
 
 /**
  * Cluster mode: snapshots pushed by the operator over its HTTPS stream (protocol in

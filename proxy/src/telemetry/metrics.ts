@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { GenAiMetrics } from './gen-ai.ts';
+import { CapacityMetrics } from './capacity.ts';
 
 /** The proxy's Prometheus metrics. Label values come from the config (route ids, backend names) and status codes only. */
 export class ProxyMetrics {
@@ -148,6 +149,8 @@ export class ProxyMetrics {
 
   /** The OpenTelemetry gen_ai series and spend (gen-ai.ts). */
   readonly genAi = new GenAiMetrics(this.registry);
+  /** Engine readings and the autoscaling signals (capacity.ts). */
+  readonly capacity = new CapacityMetrics(this.registry);
 
   // Children resolved once per label set: prom-client hashes labels on every call otherwise.
   private readonly requestChildren = new Map<string, { inc(): void }>();

@@ -104,6 +104,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (this.settled) return;
     this.headersAt = performance.now();
+    this.endpoint.health.awaitingHeaders--;
     clearTimeout(this.firstByteTimer);
     this.status = status;
     this.headers = headers;

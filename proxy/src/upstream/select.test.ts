@@ -25,7 +25,7 @@ function route(backends: BackendIR[], strategy: RouteIR['loadBalancer']['strateg
     healthCheck: { passive: { consecutiveFailures: 2, ejectionTimeMs: 1000, maxEjectionPercent: 50 } },
     fallbackModels: [],
   };
-  const rt = new Runtime(withVersion({ schemaVersion: 3, limits: [], routes: [ir], tenants: [] }), new Map<string, EndpointHealth>(), pools);
+  const rt = new Runtime(withVersion({ schemaVersion: 4, limits: [], routes: [ir], tenants: [] }), new Map<string, EndpointHealth>(), pools);
   return rt.routes[0]!;
 }
 

@@ -10,6 +10,8 @@ export interface PickContext {
   /** The one endpoint the request must reach (a stored response's), or -1 for any. */
   readonly only: number;
   readonly hashValue: string;
+  /** The model the client asked for (LoadAware's LoRA preference). */
+  readonly model?: string | undefined;
   /** Need bits of the request (runtime/capabilities.ts) and its token estimate. */
   readonly needs: number;
   readonly tokens: number;
@@ -60,7 +62,7 @@ function pickInTiers(route: RouteRuntime, ctx: PickContext, panic: boolean): num
       loads[i] = h.inflight;
       (candidates ??= []).push(i);
     }
-    if (candidates) return route.balancer.pick({ candidates, hashValue: ctx.hashValue, inflight: loads });
+    if (candidates) return route.balancer.pick({ candidates, hashValue: ctx.hashValue, inflight: loads, model: ctx.model });
   }
   return panic || anyAvailable ? -1 : NONE_AVAILABLE;
 }
