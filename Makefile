@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz sim e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -48,6 +48,11 @@ demo: deps
 ## FUZZ_SEED picks the sequence. `make test` runs the same with 1,500.
 fuzz: deps
 	FUZZ_REQUESTS=$${FUZZ_REQUESTS:-100000} FUZZ_REPORT=1 npx vitest run proxy/test/fuzz.test.ts
+
+## The routing simulation at full size: RoundRobin, LeastConnections and LoadAware on fake vLLM
+## engines (docs/routing.md). `make test` runs a small one. Not a test.
+sim: deps
+	node proxy/scripts/simulate.ts
 
 ## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
 bench: deps

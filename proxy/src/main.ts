@@ -64,7 +64,10 @@ const firstConfig = await source.start(apply).catch((e: Error) => {
   for (const line of e.message.split('\n')) console.error(`jairouter-proxy: ${line}`);
   process.exit(1);
 });
-swap = new RuntimeSwap(firstConfig, log, undefined, { onScrape: (route, backend, ok) => metrics.capacity.scrapes.labels(route, backend, ok ? 'ok' : 'error').inc() });
+swap = new RuntimeSwap(firstConfig, log, undefined, {
+  onScrape: (route, backend, ok) => metrics.capacity.scrapes.labels(route, backend, ok ? 'ok' : 'error').inc(),
+  replicas: () => operatorSource?.replicas ?? 1,
+});
 // With --operator, start() may give an empty placeholder when neither the snapshot file nor the
 // operator answered in time: the proxy then listens but is not ready until a snapshot arrives.
 const configured = () => operatorSource?.hasConfig() ?? true;

@@ -64,7 +64,7 @@ export type LoadAware = z.infer<typeof LoadAware>;
 
 export const EngineMetrics = z
   .object({
-    interval: Duration.optional().describe('How often each endpoint\'s metrics are read (default 5s; 2s with the LoadAware strategy). Never on the request path.'),
+    interval: Duration.optional().describe('How often each endpoint\'s metrics are read (default 5s; 1s with the LoadAware strategy). Never on the request path.'),
     timeout: Duration.optional().describe('How long one read may take (default 1s, or the interval when shorter).'),
     path: z.string().regex(/^\//, 'an absolute path').optional().describe('The metrics path at the endpoint\'s server root (default /metrics, as vLLM, SGLang and the other engines serve it).'),
   })

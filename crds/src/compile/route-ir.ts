@@ -27,7 +27,7 @@ const ROUTE_DEFAULTS = {
   prefixMaxBlocks: 8,
   prefixEpsilon: 0.25,
   engineMetricsInterval: '5s',
-  engineMetricsIntervalLoadAware: '2s',
+  engineMetricsIntervalLoadAware: '1s',
   engineMetricsTimeout: '1s',
   engineMetricsPath: '/metrics',
 } as const;

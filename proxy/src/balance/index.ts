@@ -14,8 +14,8 @@ import { DrainFilter, effectiveWeights } from './weights.ts';
 export type { BalanceEndpoint, Balancer, PickInput, StrategyName } from './types.ts';
 export type { EngineView, LoadAwareSettings } from './load-aware.ts';
 
-/** LoadAware without settings (a test's route): the ModelRoute defaults, no engine readings trusted past 6 s. */
-const DEFAULT_LOAD_AWARE: LoadAwareSettings = { weights: { queue: 1, running: 0.25, kvCache: 4, latency: 1 }, prefixAffinity: { epsilon: 0.25 }, staleAfterMs: 6000 };
+/** LoadAware without settings (a test's route): the ModelRoute defaults, no engine readings trusted past 3 s. */
+const DEFAULT_LOAD_AWARE: LoadAwareSettings = { weights: { queue: 1, running: 0.25, kvCache: 4, latency: 1 }, prefixAffinity: { epsilon: 0.25 }, staleAfterMs: 3000 };
 
 /**
  * One balancer per route and config version: everything per-route (weights, hash ring) is

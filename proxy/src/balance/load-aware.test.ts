@@ -41,6 +41,17 @@ describe('LoadAware scores', () => {
     expect(counts).toEqual([5, 5]);
   });
 
+  it('with other gateway replicas, what this one sent since the reading counts once per replica (they send alike)', () => {
+    const { views, inflight, pick } = setup(2, { ...SETTINGS, replicas: () => 3 });
+    // Endpoint 0: idle at the reading, 2 sent since (so about 6 from all replicas); endpoint 1: 7 waiting.
+    views[0]!.engine = signals({});
+    inflight[0] = 2;
+    views[1]!.engine = signals({ waiting: 7 });
+    expect(pick()).toBe(0);
+    inflight[0] = 3;
+    expect(pick()).toBe(1);
+  });
+
   it('weights.running and weights.kvCache: fewer running, then a cooler cache, win', () => {
     const { views, pick } = setup(2);
     views[0]!.engine = signals({ running: 8 });

@@ -15,7 +15,16 @@ export interface LoadAwareSettings {
   prefixAffinity?: { epsilon: number };
   /** A reading older than this is not trusted (three scrape intervals). */
   staleAfterMs: number;
+  /**
+   * Gateway replicas sharing the engines (the operator reports them; 1 standalone): since the
+   * last reading, each other replica is assumed to have sent an endpoint as many requests as
+   * this one (they hash prefixes to the same endpoints).
+   */
+  replicas?: () => number;
 }
+
+/** KV-cache usage from which an engine counts as queueing (it admits little more). */
+const FULL_KV = 0.9;
 
 /** Weight of a new time-to-first-byte sample in the per-endpoint average. */
 const EWMA_ALPHA = 0.2;
@@ -48,6 +57,8 @@ export class LoadAwareBalancer implements Balancer {
   readonly #now: () => number;
   readonly #ewma: Float64Array;
   readonly #load: Float64Array;
+  /** Requests the engine's reading shows waiting (0 without a fresh reading). */
+  readonly #queued: Float64Array;
   readonly #score: Float64Array;
   readonly #preferred: Uint8Array;
   readonly #points: Uint32Array;
@@ -61,6 +72,7 @@ export class LoadAwareBalancer implements Balancer {
     const n = endpoints.length;
     this.#ewma = new Float64Array(n);
     this.#load = new Float64Array(n);
+    this.#queued = new Float64Array(n);
     this.#score = new Float64Array(n);
     this.#preferred = new Uint8Array(n);
     this.#turn = start;
@@ -84,6 +96,7 @@ export class LoadAwareBalancer implements Balancer {
       if (e > 0 && e < fastest) fastest = e;
     }
     const model = input.model;
+    const replicas = Math.max(1, this.#s.replicas?.() ?? 1);
     let withLora = 0;
     for (let j = 0; j < c.length; j++) {
       const i = c[j]!;
@@ -93,10 +106,18 @@ export class LoadAwareBalancer implements Balancer {
       let run = inflight;
       let kv = 0;
       this.#preferred[i] = 0;
+      this.#queued[i] = 0;
       if (s !== null && t - s.at <= this.#s.staleAfterMs && !Number.isNaN(s.waiting) && !Number.isNaN(s.running)) {
-        waiting = s.waiting + Math.max(0, inflight - s.inflightAtRead);
-        run = s.running;
+        // This proxy's own requests are known now; the reading adds those of other replicas.
+        // What this proxy sent since the reading waits (it may be running: the engine will
+        // say); what finished since freed room for the engine's waiting ones.
+        const sent = inflight - s.inflightAtRead;
+        const others = Math.max(0, s.waiting + s.running - s.inflightAtRead) + Math.max(0, sent) * (replicas - 1);
+        waiting = Math.max(0, s.waiting + sent * replicas);
+        run = Math.max(0, inflight + others - waiting);
         kv = Number.isNaN(s.kvUsage) ? 0 : s.kvUsage;
+        // Queueing, or about to: a KV cache this full admits little more.
+        this.#queued[i] = Math.max(0, s.waiting + Math.min(0, sent)) + (kv >= FULL_KV ? 1 : 0);
         if (model !== undefined && s.loras.has(model)) {
           this.#preferred[i] = 1;
           withLora++;
@@ -126,7 +147,10 @@ export class LoadAwareBalancer implements Balancer {
     this.#ewma[index] = e === 0 ? Math.max(latencyMs, 1e-3) : e + EWMA_ALPHA * (latencyMs - e);
   }
 
-  /** The first preferred candidate clockwise from the key whose load stays within the bound; -1 when none. */
+  /**
+   * The first preferred candidate clockwise from the key whose load stays within the bound and
+   * whose engine queues nothing, when one does not; else the first within the bound; -1 when none.
+   */
   #affinity(c: readonly number[], key: string, preferred: number): number {
     let total = 0;
     for (let j = 0; j < c.length; j++) if (this.#preferred[c[j]!] === 1) total += this.#load[c[j]!]!;
@@ -141,9 +165,14 @@ export class LoadAwareBalancer implements Balancer {
       if (points[mid]! < h) lo = mid + 1;
       else hi = mid;
     }
-    for (let step = 0, p = lo === points.length ? 0 : lo; step < points.length; step++, p = p + 1 === points.length ? 0 : p + 1) {
-      const i = this.#owners[p]!;
-      if (this.#preferred[i] === 1 && isCandidate(c, i) && this.#load[i]! + 1 <= cap) return i;
+    const start = lo === points.length ? 0 : lo;
+    // A prefix-cache hit saves a prefill; a queue costs a whole generation's wait: an engine
+    // with requests waiting passes the key on while another has room.
+    for (const queueFree of [true, false]) {
+      for (let step = 0, p = start; step < points.length; step++, p = p + 1 === points.length ? 0 : p + 1) {
+        const i = this.#owners[p]!;
+        if (this.#preferred[i] === 1 && (!queueFree || this.#queued[i] === 0) && isCandidate(c, i) && this.#load[i]! + 1 <= cap) return i;
+      }
     }
     return -1;
   }

@@ -140,12 +140,12 @@ export class Runtime {
 
   readonly config: ProxyConfig;
 
-  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null, jwks: JwksRegistry | null = null) {
+  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null, jwks: JwksRegistry | null = null, replicas: () => number = () => 1) {
     this.config = config;
     const before = new Map<string, RouteRuntime>();
     if (previous) for (const r of previous.routes) before.set(r.id, r);
     for (const r of config.routes) {
-      const route = this.buildRoute(r, health, pools, before.get(r.id));
+      const route = this.buildRoute(r, health, pools, before.get(r.id), replicas);
       if (!route) continue;
       this.routes.push(route);
       for (const m of r.models) this.models.add(m, route);
@@ -196,7 +196,7 @@ export class Runtime {
     }
   }
 
-  private buildRoute(r: RouteIR, health: Map<string, EndpointHealth>, pools: PoolRegistry, before: RouteRuntime | undefined): RouteRuntime | null {
+  private buildRoute(r: RouteIR, health: Map<string, EndpointHealth>, pools: PoolRegistry, before: RouteRuntime | undefined, replicas: () => number): RouteRuntime | null {
     const endpoints: EndpointRuntime[] = [];
     for (const b of r.backends) {
       const adapter = adapterFor(b.adapter);
@@ -238,7 +238,8 @@ export class Runtime {
       weights: la.weights,
       ...(la.prefixAffinity && { prefixAffinity: { epsilon: la.prefixAffinity.epsilon } }),
       // Three reads missed: the engine's numbers no longer describe it.
-      staleAfterMs: 3 * (r.engineMetrics?.intervalMs ?? 2000),
+      staleAfterMs: 3 * (r.engineMetrics?.intervalMs ?? 1000),
+      replicas,
     };
     const balanceSignature = JSON.stringify([r.loadBalancer.strategy, balanced, loadAware ?? null]);
     const keep = before !== undefined && before.balanceSignature === balanceSignature;

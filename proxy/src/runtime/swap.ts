@@ -21,6 +21,7 @@ export class RuntimeSwap {
   private readonly pools: PoolRegistry;
   private readonly checker: ActiveChecker;
   private readonly scraper: EngineScraper;
+  private readonly replicas: () => number;
   /** What the backends of prefix routes serve, for GET /v1/models. */
   readonly discovery: ModelDiscovery;
   /** Token issuers' key sets, kept across versions so that a config change refetches nothing. */
@@ -29,9 +30,15 @@ export class RuntimeSwap {
   /** Drops limit counters that are back to fresh, so idle keys do not accumulate. */
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry(), scrapeHooks: ScrapeHooks = {}) {
+  /**
+   * `extras.onScrape` is told of each read of an engine's metrics; `extras.replicas` is the number
+   * of proxy replicas the operator reports (LoadAware's estimate of what the others sent).
+   */
+  constructor(first: ProxyConfig, log: Logger, pools: PoolRegistry = new PoolRegistry(), extras: ScrapeHooks & { replicas?: () => number } = {}) {
     this.log = log;
     this.pools = pools;
+    this.replicas = extras.replicas ?? (() => 1);
+    const scrapeHooks = extras;
     this.checker = new ActiveChecker(log, (url) => pools.oneOff(url));
     this.scraper = new EngineScraper(log, (url) => pools.oneOff(url), scrapeHooks);
     this.discovery = new ModelDiscovery(log, (url) => pools.oneOff(url));
@@ -52,7 +59,7 @@ export class RuntimeSwap {
 
   private build(config: ProxyConfig, previous: Runtime | null): Runtime {
     this.pools.beginBuild();
-    const rt = new Runtime(config, this.health, this.pools, previous, this.jwks);
+    const rt = new Runtime(config, this.health, this.pools, previous, this.jwks, this.replicas);
     this.pools.sweep();
     for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
     for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');

@@ -217,3 +217,26 @@ describe('EngineModel', () => {
     });
   });
 });
+
+describe('EngineModel with chunked prefill', () => {
+  it('a cache miss lengthens the steps of every running request; a hit does not; first tokens come at a step end', () => {
+    const run = (second: string) => {
+      const m = new EngineModel({ name: 'c', maxBatch: 4, prefillChunkTokens: 256, prefillMsPerToken: 0.5, decodeBaseMs: 10, decodePerSeqMs: 0 });
+      const shared = 'p'.repeat(4000);
+      m.submit({ id: 'a', prompt: shared, maxTokens: 500 }, 0);
+      const events = m.advance(2000);
+      m.submit({ id: 'b', prompt: second, maxTokens: 1 }, 2000);
+      events.push(...m.advance(1e6));
+      const done = (id: string) => events.find((e) => e.id === id && e.kind === 'done')!.atMs;
+      const first = (id: string) => events.find((e) => e.id === id && e.kind === 'first-token')!;
+      return { aDone: done('a'), b: first('b') };
+    };
+    const miss = run('q'.repeat(4000));
+    const hit = run('p'.repeat(4000));
+    expect(hit.b.cachedTokens).toBeGreaterThan(900);
+    expect(miss.b.cachedTokens).toBe(0);
+    // 1000 uncached tokens in chunks of 256: four longer steps for request a too.
+    expect(miss.aDone).toBeGreaterThan(hit.aDone + 400);
+    expect(miss.b.atMs).toBeGreaterThan(hit.b.atMs);
+  });
+});

@@ -22,6 +22,9 @@
 //   prefillMsPerToken (prefills do not contend with each other). Then one token per decode step
 //   of the whole batch, a step lasting decodeBaseMs + decodePerSeqMs * running at its start; a
 //   sequence joins at the next step. Done after maxTokens tokens (the first token counts).
+//   With prefillChunkTokens > 0 prefill is chunked into the steps instead (vLLM v1's chunked
+//   prefill): a step also processes up to that many uncached prompt tokens and lasts
+//   prefillMsPerToken longer per token, so a cache miss slows the whole batch.
 //   Waiting for admission is what makes time to first token grow with load.
 //
 // Use: submit() requests, then advance() to the time of nextEventAt() (or any later time), and
@@ -40,6 +43,14 @@ export interface EngineOptions {
   charsPerToken?: number;
   /** Prefill cost per uncached prompt token (default 0.25). */
   prefillMsPerToken?: number;
+  /**
+   * Chunked prefill, as vLLM v1 schedules it (0, the default: prefills do not contend). With N >
+   * 0, prefill runs inside the decode steps: each step takes up to N uncached prompt tokens of
+   * the admitted requests, in admission order, and lasts that much longer (prefillMsPerToken per
+   * token), so a cache miss slows every running request; a request's first token comes at the
+   * end of the step that finishes its prompt.
+   */
+  prefillChunkTokens?: number;
   /** One decode step at batch 1 (default 15). */
   decodeBaseMs?: number;
   /** Added to a decode step per running sequence (default 1.5). */
@@ -101,6 +112,10 @@ interface Seq {
   tokens: number;
   /** In the decode step that is running now. */
   stepping: boolean;
+  /** Chunked prefill: uncached prompt tokens still to process, from readyAt (a LoRA load), and this step's share. */
+  prefillLeft: number;
+  readyAt: number;
+  chunk: number;
 }
 
 type Resolved = Required<EngineOptions>;
@@ -111,6 +126,7 @@ const DEFAULTS: Omit<Resolved, 'name'> = {
   blockTokens: 16,
   charsPerToken: 4,
   prefillMsPerToken: 0.25,
+  prefillChunkTokens: 0,
   decodeBaseMs: 15,
   decodePerSeqMs: 1.5,
   maxLoras: 4,
@@ -176,13 +192,15 @@ export class EngineModel {
     const adapter = r.model !== undefined && r.model !== baseModel ? r.model : undefined;
     const keys = blockKeys(r.prompt, blockTokens * charsPerToken, adapter);
     const privateBlocks = Math.ceil((promptTokens + maxTokens) / blockTokens) - keys.length;
-    this.waiting.push({ id: r.id, arrivedAt: nowMs, promptTokens, maxTokens, keys, privateBlocks, adapter, cachedTokens: 0, firstTokenAt: 0, tokens: 0, stepping: false });
+    this.waiting.push({ id: r.id, arrivedAt: nowMs, promptTokens, maxTokens, keys, privateBlocks, adapter, cachedTokens: 0, firstTokenAt: 0, tokens: 0, stepping: false, prefillLeft: 0, readyAt: 0, chunk: 0 });
   }
 
   /** Virtual time of the next admission, first token or decode step end; null when idle. */
   nextEventAt(): number | null {
     let next = this.stepEndAt ?? Infinity;
     for (const s of this.running) if (s.tokens === 0 && s.firstTokenAt < next) next = s.firstTokenAt;
+    // Chunked prefill, no step running: the next step starts when a prompt can be worked on.
+    if (this.stepEndAt === null) for (const s of this.running) if (s.prefillLeft > 0) next = Math.min(next, Math.max(this.clock, s.readyAt));
     const head = this.waiting[this.waitingHead];
     if (head !== undefined && this.admissible(head)) next = Math.min(next, Math.max(this.clock, head.arrivedAt));
     if (next === Infinity) return null;
@@ -213,9 +231,17 @@ export class EngineModel {
         this.waiting.splice(0, this.waitingHead);
         this.waitingHead = 0;
       }
-      if (this.stepEndAt === null && this.running.some((s) => s.tokens > 0)) {
-        for (const s of this.running) s.stepping = s.tokens > 0;
-        this.stepEndAt = now + this.options.decodeBaseMs + this.options.decodePerSeqMs * this.running.length;
+      if (this.stepEndAt === null && this.running.some((s) => s.tokens > 0 || (s.prefillLeft > 0 && s.readyAt <= now))) {
+        let decoding = 0;
+        let budget = this.options.prefillChunkTokens;
+        for (const s of this.running) {
+          s.stepping = s.tokens > 0;
+          if (s.stepping) decoding++;
+          s.chunk = s.prefillLeft > 0 && s.readyAt <= now ? Math.min(s.prefillLeft, budget) : 0;
+          budget -= s.chunk;
+        }
+        const prefill = this.options.prefillChunkTokens - budget;
+        this.stepEndAt = now + this.options.decodeBaseMs + this.options.decodePerSeqMs * decoding + prefill * this.options.prefillMsPerToken;
       }
     }
     this.clock = Math.max(this.clock, toMs);
@@ -320,7 +346,12 @@ export class EngineModel {
     this.evict();
     let start = now;
     if (s.adapter !== undefined) start = Math.max(start, this.loadLora(s.adapter, now));
-    s.firstTokenAt = start + (s.promptTokens - s.cachedTokens) * prefillMsPerToken;
+    if (this.options.prefillChunkTokens > 0) {
+      // Worked on by the steps (at least one token: the last one computes the first output).
+      s.prefillLeft = Math.max(1, s.promptTokens - s.cachedTokens);
+      s.readyAt = start;
+      s.firstTokenAt = Infinity;
+    } else s.firstTokenAt = start + (s.promptTokens - s.cachedTokens) * prefillMsPerToken;
     this.running.push(s);
   }
 
@@ -358,6 +389,12 @@ export class EngineModel {
   private endStep(now: number, events: EngineEvent[]): void {
     this.stepEndAt = null;
     for (const s of [...this.running]) {
+      if (s.chunk > 0) {
+        s.prefillLeft -= s.chunk;
+        s.chunk = 0;
+        // Prompt done: its first token is this step's output.
+        if (s.prefillLeft === 0) s.firstTokenAt = now;
+      }
       if (!s.stepping) continue;
       s.tokens++;
       if (s.tokens >= s.maxTokens) this.finish(s, now, events);
