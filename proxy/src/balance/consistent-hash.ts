@@ -57,16 +57,8 @@ export class ConsistentHashBalancer implements Balancer {
     if (input.hashValue === '' || c.length <= 1 || points.length === 0) return this.#fallback.pick(input);
     // Drained endpoints own no points; if only they are left the walk would find nobody.
     if (!this.#allOnRing && !this.#anyOnRing(c)) return this.#fallback.pick(input);
-    const h = hash32(input.hashValue);
-    let lo = 0;
-    let hi = points.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (points[mid]! < h) lo = mid + 1;
-      else hi = mid;
-    }
     const owners = this.#owners;
-    const start = lo === points.length ? 0 : lo;
+    const start = ringStart(points, input.hashValue);
     // Every endpoint is a candidate: the healthy case needs no membership test.
     if (this.#allOnRing && c.length === this.#onRing.length) return owners[start]!;
     for (let step = 0, j = start; step < points.length; step++, j = j + 1 === points.length ? 0 : j + 1) {
@@ -80,6 +72,19 @@ export class ConsistentHashBalancer implements Balancer {
     for (let j = 0; j < c.length; j++) if (this.#onRing[c[j]!] === 1) return true;
     return false;
   }
+}
+
+/** The first point clockwise from the key's hash (binary search; wraps to 0). Non-empty ring. */
+export function ringStart(points: Uint32Array, key: string): number {
+  const h = hash32(key);
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (points[mid]! < h) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === points.length ? 0 : lo;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { EngineSignals } from '../engine/signals.ts';
 import { hash32 } from './hash.ts';
 import { isCandidate } from './ip-hash.ts';
-import { vnodeCounts } from './consistent-hash.ts';
+import { ringStart, vnodeCounts } from './consistent-hash.ts';
 import type { BalanceEndpoint, Balancer, PickInput } from './types.ts';
 
 /** What LoadAware reads of an endpoint besides the in-flight count: its engine's last reading. */
@@ -157,15 +157,7 @@ export class LoadAwareBalancer implements Balancer {
     const cap = Math.ceil(((1 + this.#s.prefixAffinity!.epsilon) * (total + 1)) / preferred);
     const points = this.#points;
     if (points.length === 0) return -1;
-    const h = hash32(key);
-    let lo = 0;
-    let hi = points.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (points[mid]! < h) lo = mid + 1;
-      else hi = mid;
-    }
-    const start = lo === points.length ? 0 : lo;
+    const start = ringStart(points, key);
     // A prefix-cache hit saves a prefill; a queue costs a whole generation's wait: an engine
     // with requests waiting passes the key on while another has room.
     for (const queueFree of [true, false]) {
