@@ -84,7 +84,7 @@ describe.skipIf(skipK8s)('the stack on the local control plane: apply -> status 
     // kubectl shows the printer columns.
     const get = await stack.kubectl(['get', 'modelroutes', '-n', stack.ns]);
     expect(get.code, get.stderr).toBe(0);
-    expect(get.stdout).toMatch(/^NAME\s+MODELS\s+STRATEGY\s+BACKENDS\s+PROGRAMMED\s+AGE/m);
+    expect(get.stdout).toMatch(/^NAME\s+MODELS\s+STRATEGY\s+BACKENDS\s+CAPACITY\s+PROGRAMMED\s+AGE/m);
     expect(get.stdout).toMatch(/^chat\s+.*True/m);
   }, 60_000);
 
