@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz sim e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz sim soak e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -53,6 +53,11 @@ fuzz: deps
 ## engines (docs/routing.md). `make test` runs a small one. Not a test.
 sim: deps
 	node proxy/scripts/simulate.ts
+
+## Endurance: a million requests through the proxy binary, RSS and fds sampled (SOAK_REQUESTS to
+## change it; bench/README.md). `make test` runs a short one. Not a test.
+soak: deps
+	node proxy/scripts/soak.ts
 
 ## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
 bench: deps
