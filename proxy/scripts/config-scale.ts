@@ -1,10 +1,10 @@
 // How long a large config takes, as the proxy loads it from files: YAML parse, compile(), and the
 // Runtime the proxy builds from it (RuntimeSwap.apply). Issue 14's target: 1,000 routes and
-// 10,000 API keys in at most 1 s. Not a test; `node bench/config-scale.ts [routes] [keys]`.
+// 10,000 API keys in at most 1 s. Not a test; `node proxy/scripts/config-scale.ts [routes] [keys]`.
 import { compile, parseResourcesYaml } from '@jairouter/crds';
 import { stringify } from 'yaml';
-import { RuntimeSwap } from '../proxy/src/runtime/swap.ts';
-import { createLogging } from '../proxy/src/telemetry/logger.ts';
+import { RuntimeSwap } from '../src/runtime/swap.ts';
+import { createLogging } from '../src/telemetry/logger.ts';
 
 const routes = Number(process.argv[2] ?? 1000);
 const keys = Number(process.argv[3] ?? 10_000);
