@@ -27,7 +27,10 @@ RUN ln -s /app/proxy/bin/jairouter-proxy.js /usr/local/bin/jairouter-proxy \
  && ln -s /app/operator/bin/jairouter-operator.js /usr/local/bin/jairouter-operator \
  && ln -s /app/e2e/testkit/bin/jairouter-demo-backend.js /usr/local/bin/jairouter-demo-backend
 # The compile cache (TypeScript stripping included) lives in /tmp, the only writable path.
-ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache NODE_ENV=production
+# A 4 MB young generation (V8's default lets it grow to 16 MB per semi-space): the proxy's RSS
+# after a million requests settles at 138 MB instead of 274 MB, at the same CPU per request
+# (bench/README.md, "Memory").
+ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
 USER 65532:65532
 ENTRYPOINT []
 CMD ["jairouter-proxy", "--help"]

@@ -46,7 +46,9 @@ BENCH_KEY=sk-bench-000000000000     # the tenant key in jairouter.yaml (post.lua
 # the keys of the tenants held by limits (jairouter.yaml): the Local rules' and the Cluster rules'
 declare -A KEY_OF=([jairouter_limits_local]=sk-bench-limits-local-0000 [jairouter_limits_cluster]=sk-bench-limits-cluster-00)
 JAIROUTER_CONFIG=${JAIROUTER_CONFIG:-$B/jairouter.yaml}
-JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS:-}   # node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+# node flags of the proxy; by default the image's (Dockerfile NODE_OPTIONS), so the bench measures what ships.
+# Add e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+JAIROUTER_NODE_ARGS=${JAIROUTER_NODE_ARGS-"--max-semi-space-size=4"}
 JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-level warn" (no request logs)
 MOCK_PORT=9001
 REDIS_PORT=6390   # redis-server of the Cluster-scope limits (jairouter_limits_cluster), on the load-generator core

@@ -27,6 +27,13 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('runs Node with the young generation the bench and the soak measure (NODE_OPTIONS), so their memory figures are the image\'s', () => {
+    const flag = /NODE_OPTIONS=(--max-semi-space-size=\d+)/.exec(dockerfile)?.[1];
+    expect(flag).toBe('--max-semi-space-size=4');
+    expect(readFileSync(join(root, 'bench/run.sh'), 'utf8')).toContain(`JAIROUTER_NODE_ARGS=\${JAIROUTER_NODE_ARGS-"${flag}"}`);
+    expect(readFileSync(join(root, 'proxy/scripts/soak.ts'), 'utf8')).toContain(`?? '${flag}'`);
+  });
+
   it('runs as the non-root user the chart expects and ships openssl for the operator', () => {
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toContain('openssl');

@@ -5,7 +5,10 @@
 import { soak } from '../test/soak/soak.ts';
 
 const requests = Number(process.env.SOAK_REQUESTS ?? 1_000_000);
-const r = await soak({ requests, concurrency: 16, sseShare: 0.4, abortShare: 0.1, errorEvery: 50, samples: 50, verbose: true });
+// The proxy runs with the image's NODE_OPTIONS (Dockerfile) unless SOAK_NODE_OPTIONS says otherwise.
+const nodeOptions = process.env.SOAK_NODE_OPTIONS ?? '--max-semi-space-size=4';
+const r = await soak({ requests, concurrency: 16, sseShare: 0.4, abortShare: 0.1, errorEvery: 50, samples: 50, verbose: true, nodeOptions });
+console.log(`proxy NODE_OPTIONS: ${JSON.stringify(nodeOptions)}`);
 console.log(`\n${r.requests} requests in ${r.seconds.toFixed(0)} s (${(r.requests / r.seconds).toFixed(0)}/s): ${r.ok} ok, ${r.aborted} left mid-stream by the client, ${r.failed} failed; ${r.upstreamErrors} upstream 503s retried`);
 console.log('\n| requests done | RSS MB | open fds |\n|---|---|---|');
 for (const s of r.samples) console.log(`| ${s.done} | ${s.rssMb} | ${s.fds} |`);

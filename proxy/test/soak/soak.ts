@@ -26,6 +26,8 @@ export interface SoakOptions {
   samples: number;
   /** Progress lines on stderr. */
   verbose?: boolean;
+  /** NODE_OPTIONS of the proxy process (as the image sets it), e.g. --max-semi-space-size=4. */
+  nodeOptions?: string;
 }
 
 export interface Sample {
@@ -138,7 +140,8 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   const [a, b] = await Promise.all(servers.map(listen));
   const dir = mkdtempSync(join(tmpdir(), 'jairouter-soak-'));
   writeFileSync(join(dir, 'soak.yaml'), config(a!, b!));
-  const proc = spawn(process.execPath, [PROXY_BIN, '--config', join(dir, 'soak.yaml'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, NODE_OPTIONS: o.nodeOptions ?? '' };
+  const proc = spawn(process.execPath, [PROXY_BIN, '--config', join(dir, 'soak.yaml'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-8000)));
   let exited: string | null = null;
