@@ -118,6 +118,8 @@ describe('LoadAware through the proxy, with engine metrics read in the backgroun
     }
     expect(served(steady)).toBe(6);
     expect(served(busy)).toBe(0);
+    // Every attempt's answer headers came: the gateway's own queue is empty again.
+    expect(gauge(await scrape(), 'jairouter_backend_queue_depth', 'route="ai/busy",backend="steady",source="gateway"')).toBe(0);
   });
 
   it('prefers the engine running the requested LoRA adapter, though it is busier', async () => {

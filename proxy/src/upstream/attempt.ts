@@ -64,6 +64,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.route = route;
     this.endpoint = endpoint;
     this.translator = translator;
+    // Counted until the response headers arrive, or the attempt ends without them (the gateway's queue).
+    endpoint.health.awaitingHeaders++;
     this.result = new Promise((r) => (this.resolve = r));
     ex.signal.addEventListener('abort', this.onStop);
     this.firstByteTimer = setTimeout(() => {
@@ -245,6 +247,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settle(r: AttemptResult): void {
     if (this.settled) return;
     this.settled = true;
+    if (this.headersAt === 0) this.endpoint.health.awaitingHeaders--;
     clearTimeout(this.firstByteTimer);
     this.ex.signal.removeEventListener('abort', this.onStop);
     this.errorChunks = [];

@@ -156,7 +156,6 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
       span = ex.trace.attempt(ex, route, ep, upstream.headers);
     }
     ep.health.inflight++;
-    ep.health.awaitingHeaders++;
     const started = hooks.now();
     const own = ingressTranslator(client, adapter.translator(client, ep.backend.ir), adapter.passesThrough);
     const translator = maskedResponse(
@@ -175,8 +174,6 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const attempt = new Attempt(ex, route, ep, upstream, tap ?? translator);
     const result = await attempt.result;
     ep.health.inflight--;
-    // Headers arrived (then it was counted down already) or never will.
-    if (attempt.headersAt === 0) ep.health.awaitingHeaders--;
     if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status, tap!.reasons);
     if (translator instanceof MaskedResponse && result.kind === 'done') addCounts(ex.responseMasks, translator.counts);
     if (result.kind === 'done') {
