@@ -22,6 +22,10 @@ export interface ProxyOptions {
   adminListen: { host: string; port: number };
   maxBodyBytes: number;
   drainTimeoutMs: number;
+  /** After SIGTERM, how long /readyz answers 503 while the listener still serves, before the drain. */
+  shutdownDelayMs: number;
+  /** The most connections open to one upstream origin; null = no cap. */
+  upstreamMaxConnections: number | null;
   /** Node's requestTimeout: the whole request (headers and body) must arrive within it. */
   requestReadTimeoutMs: number;
   /** Origins browsers may call the API from (`*` = any); empty = CORS off. */
@@ -62,6 +66,13 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
   --admin-listen H:P     /healthz, /readyz, /metrics (default 0.0.0.0:9090)
   --max-body-size N      request body limit in bytes, or with KiB/MiB suffix (default 32MiB)
   --drain-timeout D      how long SIGTERM waits for in-flight requests (default 30s)
+  --shutdown-delay D     after SIGTERM, keep serving this long with /readyz at 503 (answers say
+                         Connection: close) before closing the listener, so a balancer that
+                         polls /readyz stops sending first (default 0s; Kubernetes needs none:
+                         the chart's preStop sleep does this)
+  --upstream-max-connections N
+                         connections open at once to one backend origin; requests beyond wait
+                         for one (default 256; 0: no cap)
   --request-read-timeout D
                          how long a client may take to send its whole request, headers and
                          body (default 5m; the response, streams included, is not limited)
@@ -129,6 +140,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
         'admin-listen': { type: 'string' },
         'max-body-size': { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'shutdown-delay': { type: 'string' },
+        'upstream-max-connections': { type: 'string' },
         'request-read-timeout': { type: 'string' },
         'cors-allow-origin': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
@@ -152,6 +165,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
   if (operator && values.config?.length) throw new UsageError('--config and --operator exclude each other: the config comes from files or from the operator');
   if (!operator && !values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
   const drainTimeoutMs = durationFlag('drain-timeout', values['drain-timeout'], '30s');
+  const shutdownDelayMs = durationFlag('shutdown-delay', values['shutdown-delay'], '0s');
+  const upstreamMaxConnections = wholeNumber('--upstream-max-connections', values['upstream-max-connections'] ?? '256');
   const requestReadTimeoutMs = durationFlag('request-read-timeout', values['request-read-timeout'], '5m', '60s');
   if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
   const responseStoreTtlMs = durationFlag('response-store-ttl', values['response-store-ttl'], '1h');
@@ -193,6 +208,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
     adminListen: parseHostPort('--admin-listen', values['admin-listen'] ?? '0.0.0.0:9090'),
     maxBodyBytes: parseSize('--max-body-size', values['max-body-size'] ?? '32MiB'),
     drainTimeoutMs,
+    shutdownDelayMs,
+    upstreamMaxConnections: upstreamMaxConnections === 0 ? null : upstreamMaxConnections,
     requestReadTimeoutMs,
     responseStoreTtlMs,
     responseStoreMaxBytes: parseSize('--response-store-max-bytes', values['response-store-max-bytes'] ?? '64MiB'),

@@ -7,6 +7,7 @@ import { UsageMeter } from './limits/usage.ts';
 import { createAuditLog } from './telemetry/audit.ts';
 import { ProxyServer } from './proxy-server.ts';
 import { RuntimeSwap } from './runtime/swap.ts';
+import { PoolRegistry } from './upstream/pools.ts';
 import type { Runtime } from './runtime/runtime.ts';
 import { FileSource } from './source/file-source.ts';
 import { OperatorSource } from './source/operator-source.ts';
@@ -64,7 +65,7 @@ const firstConfig = await source.start(apply).catch((e: Error) => {
   for (const line of e.message.split('\n')) console.error(`jairouter-proxy: ${line}`);
   process.exit(1);
 });
-swap = new RuntimeSwap(firstConfig, log, undefined, {
+swap = new RuntimeSwap(firstConfig, log, new PoolRegistry(process.env, { maxConnections: opts.upstreamMaxConnections }), {
   onScrape: (route, backend, ok) => metrics.capacity.scrapes.labels(route, backend, ok ? 'ok' : 'error').inc(),
   replicas: () => operatorSource?.replicas ?? 1,
 });
@@ -164,9 +165,9 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal, drainTimeoutMs: opts.drainTimeoutMs }, 'draining');
+  log.info({ signal, drainTimeoutMs: opts.drainTimeoutMs, ...(opts.shutdownDelayMs > 0 && { shutdownDelayMs: opts.shutdownDelayMs }) }, 'draining');
   source.stop();
-  await server!.drain(opts.drainTimeoutMs);
+  await server!.drain(opts.drainTimeoutMs, opts.shutdownDelayMs);
   if (tracing) {
     // The spans still queued, including those of the requests the drain let finish (bounded:
     // an unreachable collector does not hold the exit).

@@ -116,12 +116,15 @@ export class ProxyServer {
   }
 
   /**
-   * Stops taking requests, lets those in flight (streams included) finish for up to
+   * Not ready from now on (/readyz 503, answers carry Connection: close); after `delayMs` with
+   * the listener still serving (so a balancer polling /readyz stops sending here first), stops
+   * taking connections, lets the requests in flight (streams included) finish for up to
    * `timeoutMs`, then closes every connection and the upstream pools.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, delayMs = 0): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     this.opts.swap.stopChecks();
     this.api.close();
     const deadline = Date.now() + timeoutMs;

@@ -32,6 +32,8 @@ describe('jairouter-proxy command line', () => {
     [['--config', 'x.yaml', '--listen', 'nope'], '--listen: expected HOST:PORT'],
     [['--config', 'x.yaml', '--max-body-size', 'lots'], '--max-body-size: expected a byte count'],
     [['--config', 'x.yaml', '--drain-timeout', '5 minutes'], '--drain-timeout: expected a duration'],
+    [['--config', 'x.yaml', '--shutdown-delay', 'a bit'], '--shutdown-delay: expected a duration'],
+    [['--config', 'x.yaml', '--upstream-max-connections', 'many'], '--upstream-max-connections: expected a whole number'],
     [['--config', 'x.yaml', '--response-store-ttl', 'forever'], '--response-store-ttl: expected a duration'],
     [['--config', 'x.yaml', '--response-store-ttl', '10ms'], '--response-store-ttl: at least 1s'],
     [['--config', 'x.yaml', '--response-store-max-bytes', 'much'], '--response-store-max-bytes: expected a byte count'],

@@ -210,6 +210,41 @@ describe('config changes and traffic', () => {
   });
 });
 
+describe('--upstream-max-connections', () => {
+  /** The most requests the backend had open at once while `n` concurrent ones went through `p`. */
+  async function peakAtBackend(p: ProxyHandle, slow: FakeBackend, n: number): Promise<number> {
+    let open = 0;
+    let peak = 0;
+    const up = () => (peak = Math.max(peak, ++open));
+    const down = () => open--;
+    slow.events.on('request', up);
+    slow.events.on('done', down);
+    try {
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => p.client(KEY).chat.completions.create({ model: 'capped', messages: user(`n${i}`) })));
+      expect(answers.map((a) => a.choices[0]?.message.content)).toEqual(answers.map((_, i) => chatReply('capped', user(`n${i}`))));
+    } finally {
+      slow.events.off('request', up);
+      slow.events.off('done', down);
+    }
+    return peak;
+  }
+
+  it('caps the connections to one backend origin: the requests beyond wait for one and all succeed', async () => {
+    const slow = await startFakeOpenAI({ name: 'capped' });
+    try {
+      // Each answer takes 150 ms, so 6 concurrent requests overlap at the backend unless held back.
+      slow.setMode('slowStream', { chunkDelayMs: 50 });
+      const configs = toYaml(tenantDocs(), modelRoute('capped', { models: ['capped'], backends: [{ name: 'capped', url: slow.url }] }));
+      const capped = await start({ args: ['--upstream-max-connections', '2'], configs });
+      expect(await peakAtBackend(capped, slow, 6)).toBe(2);
+      const uncapped = await start({ configs });
+      expect(await peakAtBackend(uncapped, slow, 6)).toBe(6);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('drains: /readyz goes 503, the in-flight stream completes, exit code 0', async () => {
     const slow = await startFakeOpenAI({ name: 'drain-slow' });
@@ -260,6 +295,23 @@ describe('SIGTERM', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('--shutdown-delay: /readyz 503 at once, new connections still served (Connection: close) until the delay ends, then exit 0', async () => {
+    const p = await start({ args: ['--shutdown-delay', '2s'], configs: toYaml(tenantDocs(), route(['delayed'])) });
+    const t0 = Date.now();
+    p.proc.kill('SIGTERM');
+    await waitFor('/readyz 503 while draining', async () => (await p.readyz()).status === 503, 1_000, 10);
+    expect(await p.waitForLog((l) => l.msg === 'draining', 1_000)).toMatchObject({ shutdownDelayMs: 2000 });
+    // A client (or balancer) that has not seen the 503 yet: a fresh connection is answered and
+    // told to close, so its next request opens one elsewhere.
+    const res = await p.postChat(KEY, { model: 'delayed', messages: user('still there?') });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('connection')).toBe('close');
+    await res.arrayBuffer();
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000);
   });
 
   it('gives up on requests still running at --drain-timeout and exits', async () => {

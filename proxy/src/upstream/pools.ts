@@ -52,8 +52,12 @@ export class PoolRegistry {
   private readonly direct: BlockList;
   /** For one-off requests (health probes), when an egress proxy is configured. */
   private readonly egress: EnvHttpProxyAgent | undefined;
+  /** undici's `connections`: the most open at once per origin (null = no cap). */
+  private readonly maxConnections: number | null;
 
-  constructor(env: EgressProxyEnv = process.env) {
+  /** `maxConnections` (default 256, `--upstream-max-connections`): beyond it requests wait in the pool's queue. */
+  constructor(env: EgressProxyEnv = process.env, opts: { maxConnections?: number | null } = {}) {
+    this.maxConnections = opts.maxConnections === undefined ? 256 : opts.maxConnections;
     this.viaProxy = egressProxyConfigured(env);
     this.direct = noProxyRanges(env);
     this.egress = this.viaProxy ? new EnvHttpProxyAgent() : undefined;
@@ -74,7 +78,7 @@ export class PoolRegistry {
     this.used.add(key);
     let p = this.pools.get(key);
     if (!p) {
-      const opts = { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs } };
+      const opts = { connections: this.maxConnections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs } };
       p = this.proxied(origin) ? throughProxy(origin, new EnvHttpProxyAgent(opts)) : new Pool(origin, opts);
       this.pools.set(key, p);
     }
