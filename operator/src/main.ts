@@ -5,6 +5,7 @@ import { startAdminServer } from './admin-server.ts';
 import { parseOptions, UsageError, USAGE, type OperatorOptions } from './config.ts';
 import { createPublisher } from './distribution/index.ts';
 import { Controller, errorText } from './kube/controller.ts';
+import { FailureStreaks } from './log-streak.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { KubeLeaseClient, LeaderElector } from './kube/leader-election.ts';
 import { sourceFactories } from './kube/sources.ts';
@@ -77,6 +78,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  // One warning per streak of failed lease requests (log-streak.ts), not one per second.
+  const leaseStreak = new FailureStreaks(log);
   const elector = opts.leaderElect
     ? new LeaderElector({
       client: new KubeLeaseClient(kc, opts.podNamespace, LEASE_NAME), name: LEASE_NAME, namespace: opts.podNamespace, identity: opts.podName,
@@ -92,8 +95,9 @@ export async function main(argv: string[]): Promise<void> {
       },
       onError: (e) => {
         metrics.errors.inc({ stage: 'lease' });
-        log.warn({ err: errorText(e) }, 'lease request failed');
+        leaseStreak.failed('lease', 'lease request failed', { err: errorText(e) });
       },
+      onAnswer: () => leaseStreak.recovered('lease', 'lease requests answered again'),
     })
     : undefined;
   if (!elector) metrics.leader.set(1);

@@ -10,38 +10,10 @@ import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-opena
 import { setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import type { OperatorProcess, ProxyProcess } from '@jairouter/testkit/processes';
 import { condition, GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
-import { chat, models, readyz } from './traffic.ts';
+import { chat, keepTalking, models, readyz } from './traffic.ts';
 
 const KEY = 'sk-e2e-failover-0123456789';
 const TRUE3 = { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True' };
-
-/** Chat through every proxy every 100 ms until stopped; counts what did not get the fake's answer. */
-function keepTalking(proxies: () => ProxyProcess[], model: () => string) {
-  let stopped = false;
-  const failures: string[] = [];
-  let ok = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      await Promise.all(proxies().map(async (p) => {
-        try {
-          const text = await chat(p, KEY, model());
-          if (text.startsWith('Hello from alpha:')) ok++;
-          else failures.push(`${p.name}: ${text}`);
-        } catch (e) {
-          failures.push(`${p.name}: ${(e as Error).message}`);
-        }
-      }));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return { ok, failures };
-    },
-  };
-}
 
 describe.skipIf(skipK8s)('the stack on the local control plane: operator failures', () => {
   const cp = useControlPlane();
@@ -109,7 +81,7 @@ describe.skipIf(skipK8s)('the stack on the local control plane: operator failure
     expect(leader, `Lease holder ${holder}`).toBeDefined();
     expect(follower!.logged('became leader')).toBeUndefined();
 
-    const talk = keepTalking(() => stack.proxies, () => 'e2e-chat');
+    const talk = keepTalking(() => stack.proxies, KEY, () => 'e2e-chat');
     // A crash at whatever point of the 5 s renew period this happens to be, as a real one.
     const lease = (await stack.coordination.readNamespacedLease({ namespace: stack.sys, name: 'jairouter-operator' })).spec!;
     const renewedAt = new Date(lease.renewTime!).getTime();

@@ -46,3 +46,31 @@ export function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+/** Chat through every proxy every 100 ms until stopped; counts what did not start with `expectPrefix` (the fake's answer). */
+export function keepTalking(proxies: () => ProxyProcess[], key: string, model: () => string, expectPrefix = 'Hello from alpha:') {
+  let stopped = false;
+  const failures: string[] = [];
+  let ok = 0;
+  const loop = (async () => {
+    while (!stopped) {
+      await Promise.all(proxies().map(async (p) => {
+        try {
+          const text = await chat(p, key, model());
+          if (text.startsWith(expectPrefix)) ok++;
+          else failures.push(`${p.name}: ${text}`);
+        } catch (e) {
+          failures.push(`${p.name}: ${(e as Error).message}`);
+        }
+      }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { ok, failures };
+    },
+  };
+}

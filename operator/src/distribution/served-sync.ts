@@ -1,5 +1,6 @@
 import type { UsageReport } from '@jairouter/crds';
 import type { Logger } from 'pino';
+import { FailureStreaks } from '../log-streak.ts';
 import type { ServedEntry, ServedStore } from './served-store.ts';
 
 /** What a replica knows by itself: the proxies connected to it (the snapshot server). */
@@ -50,9 +51,12 @@ export class ServedSync {
   #writing: Promise<void> = Promise.resolve();
   #reading: Promise<void> | undefined;
 
+  readonly #streaks: FailureStreaks;
+
   constructor(o: ServedSyncOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#streaks = new FailureStreaks(o.log, { now: this.#now });
     o.local.onServedChange(() => {
       this.#scheduleWrite();
       this.#emitIfChanged();
@@ -130,8 +134,9 @@ export class ServedSync {
       const usage = this.#o.local.usageReports?.();
       try {
         await this.#o.store.put(this.#o.replica, { updatedAt: this.#now(), proxies, ...(usage && usage.size > 0 && { usage: Object.fromEntries(usage) }) });
+        this.#streaks.recovered('write', 'served versions written again');
       } catch (e) {
-        this.#o.log.warn({ err: (e as Error).message }, 'cannot write the served versions; retrying');
+        this.#streaks.failed('write', 'cannot write the served versions; retrying', { err: (e as Error).message });
         this.#scheduleWrite(this.#o.pollMs ?? SERVED_SYNC_DEFAULTS.pollMs);
       }
     });
@@ -148,9 +153,10 @@ export class ServedSync {
     this.#reading ??= (async () => {
       try {
         const entries = await this.#o.store.read();
+        this.#streaks.recovered('read', 'served versions of the other replicas read again');
         if (this.#leader && !this.#closed) this.#remote = entries;
       } catch (e) {
-        this.#o.log.warn({ err: (e as Error).message }, 'cannot read the served versions of the other replicas');
+        this.#streaks.failed('read', 'cannot read the served versions of the other replicas', { err: (e as Error).message });
       } finally {
         this.#reading = undefined;
       }

@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Sp
 import type { Logger } from 'pino';
 import type { SnapshotPublisher } from '../distribution/types.ts';
 import { CONTROLLER_NAME, type OperatorMetrics } from '../metrics.ts';
+import { FailureStreaks } from '../log-streak.ts';
 import { ConfigLedger, objectKey } from '../reconcile/programmed.ts';
 import { reconcile, type ObjectUpdate } from '../reconcile/reconcile.ts';
 import { isReferenced, record, type References } from '../reconcile/references.ts';
@@ -127,6 +128,8 @@ export class Controller {
       },
     });
     m?.registerController(CONTROLLER_NAME, this.#queue, 1);
+    // One warning per failing watch, not one per restart (an API server outage would repeat it).
+    const streaks = new FailureStreaks(opts.log);
     for (const scope of opts.scopes) {
       for (const kind of WATCHED) {
         const informer = new ResilientInformer<KubernetesObject>({
@@ -140,8 +143,9 @@ export class Controller {
             m?.informerRestarts.inc({ resource: name });
             // A 404 on the custom kinds almost always means the CRDs are not installed (yet).
             const hint = httpStatus(err) === 404 && CUSTOM_KIND[name as keyof typeof CUSTOM_KIND] ? 'are the jairouter.io CRDs installed?' : undefined;
-            opts.log.warn({ resource: name, err: errorText(err), retryInMs, ...(hint && { hint }) }, 'watch failed; restarting with backoff');
+            streaks.failed(`watch ${name}`, 'watch failed; restarting with backoff', { resource: name, err: errorText(err), retryInMs, ...(hint && { hint }) });
           },
+          onRecovered: (name) => streaks.recovered(`watch ${name}`, 'watching again', { resource: name }),
         });
         this.#informers.push({ kind, informer });
       }

@@ -17,6 +17,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   restartBaseMs?: number;
   restartMaxMs?: number;
   onError?: (name: string, err: unknown, retryInMs: number) => void;
+  /** A restart listed and watches again after `failures` failed attempts. */
+  onRecovered?: (name: string, failures: number) => void;
 }
 
 /**
@@ -123,6 +125,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   async #startInstance(informer: CachingInformer<T>): Promise<void> {
     if (await this.#tryStart(informer)) {
+      if (this.#failures > 0) this.#opts.onRecovered?.(this.name, this.#failures);
       this.#failures = 0;
       if (!this.#synced) {
         this.#synced = true;

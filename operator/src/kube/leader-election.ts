@@ -53,6 +53,8 @@ export interface LeaderElectionOptions {
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
   onError?: (err: unknown) => void;
+  /** The API server answered a lease read (after errors, the streak is over). */
+  onAnswer?: () => void;
   now?: () => number;
 }
 
@@ -66,7 +68,7 @@ export interface LeaderElectionOptions {
  * overlap. On stop() a leader releases the lease so that another replica takes over at once.
  */
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onError'>> & LeaderElectionOptions;
+  readonly #o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onError' | 'onAnswer'>> & LeaderElectionOptions;
   #leader = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
@@ -144,6 +146,7 @@ export class LeaderElector {
     this.#expiresAt = undefined;
     try {
       const lease = await this.#o.client.get();
+      this.#o.onAnswer?.();
       if (this.#stopped) return;
       if (!lease) {
         await this.#o.client.create(this.#leaseBody(undefined, now, 0));

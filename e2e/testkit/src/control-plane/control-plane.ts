@@ -41,6 +41,14 @@ export interface ControlPlane extends KubeAccess {
   binDir: string;
   helmPath: string;
   versions: K8sVersions;
+  /** Stopping and starting kube-apiserver alone (etcd keeps running), for outage tests; absent
+   * on a cluster this process did not start. */
+  apiServer?: {
+    /** SIGTERM, then SIGKILL after 10 s; resolves once the process is gone (connections refused). */
+    stop(): Promise<void>;
+    /** Starts it again on the same port with the same flags; resolves once /readyz answers 200. */
+    start(): Promise<void>;
+  };
   stop(): Promise<void>;
 }
 
@@ -132,7 +140,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
   // Fails fast when a process died (its log's tail says why) or the deadline passed.
-  const waitReady = async (what: string, ready: () => Promise<boolean>): Promise<void> => {
+  const waitReady = async (what: string, ready: () => Promise<boolean>, until = deadline): Promise<void> => {
     for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
       const dead = children.find((c) => c.exited);
       if (dead) {
@@ -142,11 +150,34 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
         throw new Error(`${dead.name} exited while starting; the end of ${dead.log}:\n${tail}`);
       }
       if (await ready().catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`${what} not ready after ${opts.readyTimeoutMs ?? 90_000} ms; logs in ${p.logs}`);
+      if (Date.now() > until) throw new Error(`${what} not ready after ${opts.readyTimeoutMs ?? 90_000} ms; logs in ${p.logs}`);
       await sleep(delay);
     }
   };
 
+  const apiServerArgs = [
+    `--etcd-servers=${etcdUrl}`,
+    `--secure-port=${apiPort}`,
+    '--bind-address=127.0.0.1',
+    // Without it the server looks for a non-loopback interface to advertise.
+    '--advertise-address=127.0.0.1',
+    // The default reconciler would publish 127.0.0.1 as the kubernetes Service's endpoint,
+    // which validation rejects (and logs about) forever.
+    '--endpoint-reconciler-type=none',
+    `--cert-dir=${p.certDir}`,
+    `--tls-cert-file=${pki.servingCert}`,
+    `--tls-private-key-file=${pki.servingKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    `--service-account-issuer=${server}`,
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    '--profiling=false',
+    ...(opts.apiServerArgs ?? []),
+  ];
   try {
     const t0 = Date.now();
     await launch('etcd', bins.etcd, [
@@ -164,29 +195,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     log(`jairouter-envtest: etcd ${bins.versions.etcd} ready on ${etcdUrl} (${Date.now() - t0} ms)`);
 
     const t1 = Date.now();
-    await launch('kube-apiserver', bins.kubeApiserver, [
-      `--etcd-servers=${etcdUrl}`,
-      `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      // Without it the server looks for a non-loopback interface to advertise.
-      '--advertise-address=127.0.0.1',
-      // The default reconciler would publish 127.0.0.1 as the kubernetes Service's endpoint,
-      // which validation rejects (and logs about) forever.
-      '--endpoint-reconciler-type=none',
-      `--cert-dir=${p.certDir}`,
-      `--tls-cert-file=${pki.servingCert}`,
-      `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      '--authorization-mode=RBAC',
-      '--disable-admission-plugins=ServiceAccount',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      `--service-account-issuer=${server}`,
-      `--service-account-key-file=${pki.serviceAccountPub}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      '--profiling=false',
-      ...(opts.apiServerArgs ?? []),
-    ]);
+    await launch('kube-apiserver', bins.kubeApiserver, apiServerArgs);
     await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200);
     log(`jairouter-envtest: kube-apiserver ${bins.versions.kubernetes} ready on ${server} (${Date.now() - t1} ms)`);
   } catch (err) {
@@ -194,7 +203,6 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     await stopControlPlane(dir);
     throw err;
   }
-
   let stopped: Promise<void> | undefined;
   return {
     ...access,
@@ -203,6 +211,28 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     binDir: p.bin,
     helmPath: p.helm,
     versions: bins.versions,
+    apiServer: {
+      async stop() {
+        const i = children.findIndex((c) => c.name === 'kube-apiserver');
+        const rec = state.processes.find((r) => r.name === 'kube-apiserver');
+        if (i < 0 || !rec) return;
+        signalGroup(rec.pid, 'SIGTERM');
+        const until = Date.now() + 10_000;
+        while (isRunning(rec) && Date.now() < until) await sleep(50);
+        if (isRunning(rec)) signalGroup(rec.pid, 'SIGKILL');
+        while (isRunning(rec)) await sleep(20);
+        children.splice(i, 1);
+        state.processes = state.processes.filter((r) => r !== rec);
+        await writeFile(p.state, JSON.stringify(state, null, 2));
+      },
+      async start() {
+        if (children.some((c) => c.name === 'kube-apiserver')) throw new Error('kube-apiserver is running already');
+        const t = Date.now();
+        await launch('kube-apiserver', bins.kubeApiserver, apiServerArgs);
+        await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200, t + (opts.readyTimeoutMs ?? 90_000));
+        log(`jairouter-envtest: kube-apiserver started again (${Date.now() - t} ms)`);
+      },
+    },
     stop: () => {
       process.off('exit', onExit);
       stopped ??= stopControlPlane(dir);
