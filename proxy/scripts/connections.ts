@@ -40,8 +40,9 @@ const upstream = () => createServer((req, res) => {
     res.on('close', () => clearInterval(timer));
   });
 });
-// Four upstream servers: the proxy opens at most 256 connections to one origin (upstream/pools.ts),
-// and queues what is beyond; 1,000 streams need four origins to all be running.
+// Four upstream servers: the proxy opens at most 256 connections to one origin by default
+// (--upstream-max-connections) and queues what is beyond; 1,000 streams need four origins to all
+// be running.
 const ups = [upstream(), upstream(), upstream(), upstream()];
 const ports = await Promise.all(ups.map((u) => new Promise<number>((r) => u.listen(0, '127.0.0.1', () => r((u.address() as AddressInfo).port)))));
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-conn-'));

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { constants, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { CompileResult, ProxyConfig } from '@jairouter/crds';
 import type { Verdict } from './load.ts';
@@ -24,6 +25,16 @@ const WORKER = fileURLToPath(new URL('./compile-worker.ts', import.meta.url));
 export function compileInWorker(job: CompileJob): Promise<CompileOutcome> {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [] });
+    // The compile may take a core for a second or more (1,000 routes: YAML parsing alone is most
+    // of it). At the lowest priority it takes only what traffic leaves: on a busy replica the
+    // reload waits, not the requests (proxy/scripts/config-swap.ts measures it).
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, constants.priority.PRIORITY_LOW);
+      } catch {
+        // Not allowed here (a seccomp profile): it runs at the proxy's priority.
+      }
+    }
     let outcome: CompileOutcome | null = null;
     child.once('message', (m) => {
       outcome = m as CompileOutcome;

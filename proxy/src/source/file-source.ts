@@ -2,7 +2,7 @@ import type { ProxyConfig } from '@jairouter/crds';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { compileInWorker, type CompileOutcome } from './compile-client.ts';
-import { withoutConsequence } from './load.ts';
+import { withoutConsequence } from './consequence.ts';
 import type { ConfigSource } from './types.ts';
 import { watchPaths } from './watch.ts';
 

@@ -57,26 +57,6 @@ export function judgeReload(loaded: LoadedFiles, next: CompileResult, servedIds:
   return { apply: problems.length === 0, problems };
 }
 
-/**
- * compile() ends a status message with what becomes of the object in the config it produced
- * ("Serving with 1 of 2 backends", "The route is not served"): true of an applied config, false
- * of a rejected edit, whose config nobody serves. The reason without that sentence is what a
- * rejected edit logs.
- */
-const CONSEQUENCES = [
-  /\s*\bServing with \d+ of \d+ backends\.?/g,
-  /\s*\bNo backend resolved: the route is not served\.?/g,
-  /\s*\bThe route is not served\.?/g,
-  /;\s*this \w+ is not served until then/g,
-];
-
-export function withoutConsequence(message: string): string {
-  let m = message;
-  for (const re of CONSEQUENCES) m = m.replace(re, '');
-  m = m.trim();
-  return m === '' || m.endsWith('.') ? m : `${m}.`;
-}
-
 export function servedIds(result: CompileResult): Set<string> {
   const ids = new Set<string>();
   for (const r of result.config.routes) ids.add(`ModelRoute/${r.id}`);
@@ -84,3 +64,4 @@ export function servedIds(result: CompileResult): Set<string> {
   return ids;
 }
 
+export { withoutConsequence } from './consequence.ts';
