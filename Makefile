@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell scripts/node-env.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-masking fuzz sim soak e2e-kind clean
+.PHONY: deps typecheck generate check-generated test k8s-binaries e2e demo bench bench-peers bench-masking fuzz sim soak e2e-kind clean
 
 node_modules/.stamp: package.json package-lock.json $(wildcard */package.json)
 	npm ci --no-audit --no-fund
@@ -62,6 +62,12 @@ soak: deps
 ## Benchmarks against nginx and the Portkey gateway (see bench/README.md). Not a test.
 bench: deps
 	bash bench/run.sh
+
+## The benchmark's Python peer, LiteLLM's proxy, in a venv outside the repo (~/.cache/jairouter/litellm-venv);
+## bench/run.sh skips the target without it. prisma and opentelemetry-sdk are what its image ships.
+bench-peers:
+	python3 -m venv $${XDG_CACHE_HOME:-$$HOME/.cache}/jairouter/litellm-venv
+	$${XDG_CACHE_HOME:-$$HOME/.cache}/jairouter/litellm-venv/bin/pip install -q 'litellm[proxy]' prisma opentelemetry-sdk
 
 ## What response masking adds to a stream's time to first token (docs/masking.md). Not a test.
 bench-masking: deps

@@ -2,13 +2,13 @@
 # JAiRouter benchmark: our proxy next to the mock upstream (direct), nginx and the Portkey gateway,
 # in one run, with one load generator (wrk). Adapted from the team's peer harness
 # (../shared/bench/run.sh). See bench/README.md.
-#   bash bench/run.sh                       quick suite (~12 min), prints the summary table
-#   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs, + r200 load; ~25 min)
+#   bash bench/run.sh                       quick suite (~20 min), prints the summary table
+#   FULL=1 bash bench/run.sh                full suite (5 reps, longer runs; ~40 min)
 #   bash bench/run.sh one TARGET MODE LOAD  one warm-up + one measurement, prints its JSON line
 #   bash bench/run.sh serve                 start every server and keep them up until Ctrl-C
 # Targets: direct direct_shared nginx portkey bare jairouter jairouter_before jairouter_trace10
 #          jairouter_trace100 jairouter_anthropic jairouter_bedrock jairouter_limits_local
-#          jairouter_limits_cluster custom
+#          jairouter_limits_cluster litellm custom
 # Modes: json sse    Loads: sat r200 r1000
 set -uo pipefail
 B=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$B/.." && pwd); cd "$B"
@@ -17,7 +17,7 @@ NODE_BIN=$("$ROOT/scripts/node-env.sh") || { echo "cannot get the repo's Node (s
 export PATH="$NODE_BIN:$PATH"
 
 if [[ ${FULL:-0} == 1 ]]; then
-  : "${REPS:=5}" "${DURATION:=15}" "${RATE_DURATION:=10}" "${WARMUP:=8}" "${LOADS:=sat r200 r1000}"
+  : "${REPS:=5}" "${DURATION:=15}" "${RATE_DURATION:=10}" "${WARMUP:=8}"
 fi
 DURATION=${DURATION:-10}            # s per saturation run (wrk -t1 -c$CONNS, no pause)
 CONNS=${CONNS:-50}
@@ -27,18 +27,19 @@ RATE_DURATION=${RATE_DURATION:-8}   # s per fixed-rate run
 #   r1000 = 50 conns x  50 ms pause  => <=1000 req/s offered
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-5}                 # s of unrecorded saturation load per target+mode before the reps
-LOADS=${LOADS:-"sat r1000"}
+LOADS=${LOADS:-"sat r200 r1000"}   # issue 14's rows need all three
 MODES=${MODES:-"json sse"}
 [[ ${1:-} == one && -n ${2:-} ]] && TARGETS=$2   # `one TARGET`: start (and install) only what it needs
-TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_before jairouter_trace10 jairouter_trace100 jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster"}
+TARGETS=${TARGETS:-"direct direct_shared nginx portkey bare jairouter jairouter_before jairouter_trace10 jairouter_trace100 jairouter_anthropic jairouter_bedrock jairouter_limits_local jairouter_limits_cluster litellm"}
 # load:target pairs not run. direct_shared (mock on the wrk core) is the latency baseline of the
 # fixed-rate loads, direct (mock on its own core) the one of saturation. Portkey tops out at
-# ~370 req/s per core, so a 1000 req/s load would only measure its saturation again.
+# ~370 req/s per core, so a 1000 req/s load would only measure its saturation again; LiteLLM
+# (one worker) saturates near 60 req/s, so it runs at saturation only.
 # The translating path (jairouter_anthropic, jairouter_bedrock) and the limited routes
 # (jairouter_limits_local, jairouter_limits_cluster) are reported at saturation: their CPU per
 # request beside the pass-through path's. So are the proxy before the gen_ai metrics
 # (jairouter_before) and the traced proxies (jairouter_trace10, jairouter_trace100).
-SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock r1000:jairouter_limits_local r1000:jairouter_limits_cluster r200:jairouter_limits_local r200:jairouter_limits_cluster r1000:jairouter_before r200:jairouter_before r1000:jairouter_trace10 r200:jairouter_trace10 r1000:jairouter_trace100 r200:jairouter_trace100"}
+SKIP=${SKIP:-"sat:direct_shared r200:direct r1000:direct r1000:portkey r1000:jairouter_anthropic r1000:jairouter_bedrock r200:jairouter_anthropic r200:jairouter_bedrock r1000:jairouter_limits_local r1000:jairouter_limits_cluster r200:jairouter_limits_local r200:jairouter_limits_cluster r1000:jairouter_before r200:jairouter_before r1000:jairouter_trace10 r200:jairouter_trace10 r1000:jairouter_trace100 r200:jairouter_trace100 r200:litellm r1000:litellm"}
 LG_CPU=${LG_CPU:-0}    # wrk (and the mock, when something else is under test)
 SUT_CPU=${SUT_CPU:-1}  # system under test
 OUT=${OUT:-$B/results/$(date +%Y%m%d-%H%M%S)}
@@ -53,7 +54,7 @@ JAIROUTER_ARGS=${JAIROUTER_ARGS:-}             # extra proxy flags, e.g. "--log-
 MOCK_PORT=9001
 REDIS_PORT=6390   # redis-server of the Cluster-scope limits (jairouter_limits_cluster), on the load-generator core
 OTLP_PORT=9318    # otlp-sink.mjs, the traced proxies' OTLP/HTTP receiver, on the load-generator core
-declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787
+declare -A PORT=([direct]=$MOCK_PORT [direct_shared]=$MOCK_PORT [nginx]=9101 [portkey]=8787 [litellm]=9501
                  [jairouter]=9401 [jairouter_anthropic]=9401 [jairouter_bedrock]=9401
                  [jairouter_limits_local]=9401 [jairouter_limits_cluster]=9401
                  [jairouter_before]=9404 [jairouter_trace10]=9405 [jairouter_trace100]=9406
@@ -100,6 +101,8 @@ wants_redis() { [[ " $TARGETS " == *" jairouter_limits_cluster "* ]]; }
 # read usage), the yardstick of what any Node proxy costs on this machine. Run from a copy in
 # bench/run/bare with this repo's node_modules, since ../shared has no node_modules of its own.
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
+# LiteLLM's proxy, installed by `make bench-peers` (a Python venv outside the repo, like the Go-built binaries)
+LITELLM_VENV=${LITELLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/jairouter/litellm-venv}
 declare -A SPID=() RSS0=()
 CLK_TCK=$(getconf CLK_TCK)
 LOG=$B/run/logs
@@ -122,6 +125,10 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
     log "installing @portkey-ai/gateway into bench/portkey (npm)"
     # its only install script is `patch-package` with no patches shipped: skipped
     npm install --prefix portkey --no-audit --no-fund --ignore-scripts >&2 || { log "npm install in bench/portkey failed"; exit 1; }
+  fi
+  if [[ " $TARGETS " == *" litellm "* && ! -x $LITELLM_VENV/bin/litellm ]]; then
+    log "no LiteLLM in $LITELLM_VENV (make bench-peers installs it there; LITELLM_VENV names another): skipping target litellm"
+    TARGETS=$(sed 's/\<litellm\>//' <<<"$TARGETS")
   fi
   if [[ " $TARGETS " == *" bare "* && ! -f $SHARED_BENCH/node-proxy.mjs ]]; then
     log "$SHARED_BENCH/node-proxy.mjs not found (set SHARED_BENCH): skipping target bare"
@@ -224,12 +231,16 @@ start_servers() {
         mkdir -p run/bare && cp "$SHARED_BENCH/node-proxy.mjs" run/bare/ && ln -sfn "$ROOT/node_modules" run/bare/node_modules
         (cd run/bare && MODE=usage PORT=${PORT[bare]} exec taskset -c $SUT_CPU node node-proxy.mjs) >"$LOG/bare.log" 2>&1 &
         SPID[bare]=$! ;;
+      litellm) # one uvicorn worker (one core), no database, the cost map from the package, no telemetry
+        (cd "$B" && exec taskset -c $SUT_CPU env LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR LITELLM_MODE=PRODUCTION LITELLM_TELEMETRY=False \
+            "$LITELLM_VENV/bin/litellm" --config conf/litellm.yaml --host 127.0.0.1 --port ${PORT[litellm]} --num_workers 1) >"$LOG/litellm.log" 2>&1 &
+        SPID[litellm]=$! ;;
       custom) # any other gateway: CUSTOM_CMD serving on $CUSTOM_PORT, run from CUSTOM_DIR
         (cd "${CUSTOM_DIR:-$B}" && exec taskset -c $SUT_CPU bash -c "exec env $CUSTOM_CMD") >"$LOG/custom.log" 2>&1 &
         SPID[custom]=$! ;;
       *) log "unknown target $t"; return 1 ;;
     esac
-    if [[ $is_mock == 0 ]]; then wait_port "${PORT[$t]}" 300 || { tail -n 5 "$LOG/$t".* >&2; return 1; }; fi
+    if [[ $is_mock == 0 ]]; then wait_port "${PORT[$t]}" "$([[ $t == litellm ]] && echo 900 || echo 300)" || { tail -n 5 "$LOG/$t".* >&2; return 1; }; fi
   done
   sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
   for t in "$@"; do
@@ -399,6 +410,7 @@ suite() {
     [[ -n $BEFORE_WT ]] && echo "jairouter_before: $BEFORE_REF = $(git -C "$ROOT" log -1 --format='%h %s' "$BEFORE_WT" | cut -c1-100)"
     echo "params: DURATION=$DURATION CONNS=$CONNS RATE_DURATION=$RATE_DURATION REPS=$REPS WARMUP=$WARMUP LG_CPU=$LG_CPU SUT_CPU=$SUT_CPU"
     echo "modes: $MODES; loads: $LOADS; targets: $TARGETS; skip: $SKIP"
+    [[ " $TARGETS " == *" litellm "* ]] && echo "litellm: $("$LITELLM_VENV/bin/pip" show litellm 2>/dev/null | sed -n 's/^Version: //p')"
     for t in "${!SPID[@]}"; do echo "pid $t=${SPID[$t]}"; done
   } | tee "$OUT/meta.txt" >&2
   local rep l m t

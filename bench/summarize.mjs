@@ -22,7 +22,7 @@ for (const r of rows) {
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(r);
 }
-const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'bare', 'custom', 'jairouter_before', 'jairouter', 'jairouter_trace10', 'jairouter_trace100',
+const order = ['direct', 'direct_shared', 'nginx', 'portkey', 'litellm', 'bare', 'custom', 'jairouter_before', 'jairouter', 'jairouter_trace10', 'jairouter_trace100',
   'jairouter_anthropic', 'jairouter_bedrock', 'jairouter_limits_local', 'jairouter_limits_cluster'];
 const agg = new Map();
 for (const [k, rs] of groups) {
@@ -31,7 +31,7 @@ for (const [k, rs] of groups) {
     rps: med(rs.map((r) => r.wrk.requests / (r.wrk.duration_us / 1e6))),
     cpuUs: med(rs.map((r) => (r.sut_cpu_s * 1e6) / r.wrk.requests)),
     cpuPct: med(rs.map((r) => (r.sut_cpu_s / r.duration_s) * 100)),
-    p50: med(rs.map((r) => r.wrk.lat_p50_us)), p99: med(rs.map((r) => r.wrk.lat_p99_us)),
+    p50: med(rs.map((r) => r.wrk.lat_p50_us)), p99: med(rs.map((r) => r.wrk.lat_p99_us)), p999: med(rs.map((r) => r.wrk.lat_p999_us)),
     rssStart: med(rs.map((r) => r.rss_start_kb)) / 1024, rssMax: Math.max(...rs.map((r) => r.rss_max_kb)) / 1024,
     cpu0: med(rs.map((r) => r.cpu0_busy_pct)), steal: med(rs.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct)),
     logB: med(rs.map((r) => r.log_bytes / r.wrk.requests)),
@@ -62,8 +62,8 @@ for (const load of ['sat', 'r200', 'r1000']) {
     const perCore = (a) => 1e6 / a.cpuUs;
     out.push(`\n### ${loadName[load]}: ${mode === 'json' ? 'non-streaming JSON' : 'SSE streaming (20 chunks)'} ` +
       `(wrk -t1 -c${any.conns} ${any.duration_s}s${any.delay_ms ? `, ${any.delay_ms} ms pause per conn` : ''}; medians of ${get(targets[0]).n})\n`);
-    out.push(`| target | req/s | req/s per core (×nginx) | CPU µs/req (×nginx) | SUT CPU % | p50 / p99 ms | added p50 ms over ${baseName} (×nginx) | added p99 ms (×nginx) | RSS idle MB (×nginx) | RSS max MB (×nginx) | cpu0 busy % | errors |`);
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push(`| target | req/s | req/s per core (×nginx) | CPU µs/req (×nginx) | SUT CPU % | p50 / p99 ms | added p50 ms over ${baseName} (×nginx) | added p99 ms (×nginx) | added p99.9 ms (×nginx) | RSS idle MB (×nginx) | RSS max MB (×nginx) | cpu0 busy % | errors |`);
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     const cells = (a) => [
       f0(perCore(a)) + (ng ? ` (${ratio(perCore(a), perCore(ng))})` : ''),
       f1(a.cpuUs) + (ng ? ` (${ratio(a.cpuUs, ng.cpuUs)})` : ''),
@@ -71,6 +71,7 @@ for (const load of ['sat', 'r200', 'r1000']) {
       `${ms(a.p50)} / ${ms(a.p99)}`,
       ms(added(a, 'p50')) + (ng && a !== base ? ` (${ratio(added(a, 'p50'), added(ng, 'p50'))})` : ''),
       ms(added(a, 'p99')) + (ng && a !== base ? ` (${ratio(added(a, 'p99'), added(ng, 'p99'))})` : ''),
+      ms(added(a, 'p999')) + (ng && a !== base ? ` (${ratio(added(a, 'p999'), added(ng, 'p999'))})` : ''),
       f1(a.rssStart) + (ng ? ` (${ratio(a.rssStart, ng.rssStart)})` : ''),
       f1(a.rssMax) + (ng ? ` (${ratio(a.rssMax, ng.rssMax)})` : ''),
     ];
@@ -80,16 +81,56 @@ for (const load of ['sat', 'r200', 'r1000']) {
     }
     // JAiRouter against Portkey, and against the bare Node proxy (what Node itself costs here).
     // The translating routes and the limited routes against the pass-through route of the same process.
-    for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter'],
+    for (const [me, peer] of [['jairouter', 'portkey'], ['jairouter', 'litellm'], ['jairouter', 'bare'], ['jairouter_anthropic', 'jairouter'], ['jairouter_bedrock', 'jairouter'],
       ['jairouter_limits_local', 'jairouter'], ['jairouter_limits_cluster', 'jairouter'],
       ['jairouter_trace10', 'jairouter'], ['jairouter_trace100', 'jairouter'], ['jairouter', 'jairouter_before']]) {
       const [j, p] = [get(me), get(peer)];
       if (!j || !p) continue;
       out.push(`| **${me} ÷ ${peer}** | ${ratio(j.rps, p.rps)} | ${ratio(perCore(j), perCore(p))} | ${ratio(j.cpuUs, p.cpuUs)} | | ` +
-        `${ratio(j.p50, p.p50)} / ${ratio(j.p99, p.p99)} | ${ratio(added(j, 'p50'), added(p, 'p50'))} | ${ratio(added(j, 'p99'), added(p, 'p99'))} | ` +
+        `${ratio(j.p50, p.p50)} / ${ratio(j.p99, p.p99)} | ${ratio(added(j, 'p50'), added(p, 'p50'))} | ${ratio(added(j, 'p99'), added(p, 'p99'))} | ${ratio(added(j, 'p999'), added(p, 'p999'))} | ` +
         `${ratio(j.rssStart, p.rssStart)} | ${ratio(j.rssMax, p.rssMax)} | | |`);
     }
   }
+}
+// Issue 14's targets, each from this run's medians: '-' where the run lacks a row it needs
+// (make bench's defaults run them all).
+{
+  const A = (load, mode, t) => agg.get(`${load}|${mode}|${t}`);
+  const addedOf = (load, mode, t, q) => {
+    const a = A(load, mode, t), b = A(load, mode, load === 'sat' ? 'direct' : 'direct_shared');
+    return a && b ? a[q] - b[q] : NaN;
+  };
+  const verdict = (x, limit) => (Number.isFinite(x) ? (x <= limit ? 'met' : 'not met') : '-');
+  const x2 = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
+  const rowsT = [];
+  for (const load of ['r200', 'r1000']) {
+    for (const mode of ['json', 'sse']) {
+      const r = addedOf(load, mode, 'jairouter', 'p99') / addedOf(load, mode, 'nginx', 'p99');
+      rowsT.push([`tail: added p99 at ${load}, ${mode}, ÷ nginx's (p99.9: ${ms(addedOf(load, mode, 'jairouter', 'p999'))} ms vs ${ms(addedOf(load, mode, 'nginx', 'p999'))} ms)`, '≤ 2×', x2(r), verdict(r, 2)]);
+    }
+  }
+  for (const mode of ['json', 'sse']) {
+    const r = A('r200', mode, 'jairouter')?.cpuUs / A('sat', mode, 'jairouter')?.cpuUs;
+    rowsT.push([`light load: CPU µs/req at r200 ÷ at saturation, ${mode}`, '≤ 2.5×', x2(r), verdict(r, 2.5)]);
+  }
+  for (const mode of ['json', 'sse']) {
+    const r = A('sat', mode, 'jairouter')?.cpuUs / A('sat', mode, 'bare')?.cpuUs;
+    rowsT.push([`saturation: CPU µs/req ÷ the bare node:http + undici pipe, ${mode}`, '≤ 1.15×', x2(r), verdict(r, 1.15)]);
+  }
+  for (const mode of ['json', 'sse']) {
+    const r = A('sat', mode, 'jairouter_trace10')?.cpuUs / A('sat', mode, 'jairouter')?.cpuUs;
+    rowsT.push([`tracing at 10 %: CPU µs/req ÷ tracing off, ${mode}`, '≤ 1.05×', x2(r), verdict(r, 1.05)]);
+  }
+  const j = [...agg].filter(([k]) => k.endsWith('|jairouter')).map(([, a]) => a);
+  const idle = j.length ? med(j.map((a) => a.rssStart)) : NaN;
+  const max = j.length ? Math.max(...j.map((a) => a.rssMax)) : NaN;
+  rowsT.push(['memory: idle RSS (MB, before any traffic)', '≤ 60', f1(idle), verdict(idle, 60)]);
+  rowsT.push(['memory: RSS max over every run of `jairouter` (MB)', '≤ 150', f1(max), verdict(max, 150)]);
+  out.push('\n### Issue 14 targets in this run\n');
+  out.push('Connections, config scale and swap, the soak and restarts are measured by their own scripts (bench/README.md).\n');
+  out.push('| target | limit | this run | |');
+  out.push('|---|---|---|---|');
+  for (const r of rowsT) out.push(`| ${r.join(' | ')} |`);
 }
 // Tracing (off, 10 %, 100 % sampled) and the metrics path (before the gen_ai series, now): CPU per
 // request of the proxy process, its spread over the reps, and the ratio per interleaved round.
