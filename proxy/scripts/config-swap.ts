@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { PROXY_BIN } from '../test/harness.ts';
@@ -56,7 +57,12 @@ const write = (generation: number) => {
 };
 write(0);
 
-const proc = spawn(process.execPath, [PROXY_BIN, '--config', file, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+// PROXY_CPU=1 pins the proxy (and so its compile child) to that core, as bench/run.sh does; the
+// caller pins this script elsewhere (taskset -c 0 node proxy/scripts/config-swap.ts).
+const proxyArgv = [process.execPath, PROXY_BIN, '--config', file, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'];
+if (process.env.PROXY_NODE_ARGS) proxyArgv.splice(1, 0, ...process.env.PROXY_NODE_ARGS.split(' ').filter(Boolean));
+if (process.env.PROXY_CPU) proxyArgv.unshift('taskset', '-c', process.env.PROXY_CPU);
+const proc = spawn(proxyArgv[0]!, proxyArgv.slice(1), {
   stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: process.env.PROXY_NODE_OPTIONS ?? '--max-semi-space-size=4' },
 });
 const applied: number[] = [];
@@ -64,6 +70,11 @@ const { api, admin } = await new Promise<{ api: string; admin: string }>((resolv
   createInterface({ input: proc.stdout! }).on('line', (l) => {
     if (l.includes('"proxy listening"')) resolve({ api: JSON.parse(l).listen as string, admin: JSON.parse(l).admin as string });
     if (l.includes('"config applied"')) applied.push(performance.now());
+    // With PROXY_NODE_OPTIONS="... --trace-gc": the pauses over 10 ms, as they happen.
+    if (l.startsWith('[') && /Mark-Compact|Scavenge/.test(l)) {
+      const pause = Number(/, ([\d.]+) \/ [\d.]+ ms/.exec(l)?.[1]);
+      if (pause > 10) console.log(`gc pause ${pause} ms: ${l.slice(l.indexOf(']') + 1, l.indexOf(']') + 110).trim()}`);
+    }
   });
 });
 const pool = new Pool(api, { connections: 64, keepAliveTimeout: 30_000 });
@@ -117,16 +128,27 @@ const loopDelay = async () => {
   return `event-loop delay p99 ${v('p99').toFixed(1)} ms, max ${v('max').toFixed(1)} ms`;
 };
 
+// This process's own event-loop delay: a late load generator sends late, which counts as latency
+// here. On a small box the compile child can slow the generator as much as the proxy.
+const genLoop = monitorEventLoopDelay({ resolution: 1 });
+genLoop.enable();
+const ownDelay = () => {
+  const r = `generator's own loop delay p99 ${(genLoop.percentile(99) / 1e6).toFixed(1)} ms, max ${(genLoop.max / 1e6).toFixed(1)} ms`;
+  genLoop.reset();
+  return r;
+};
+
 await phase(3); // warm-up
 await loopDelay();
+ownDelay();
 const quiet = await phase(PHASE_S);
-const quietLoop = await loopDelay();
+const quietLoop = `${await loopDelay()}; the ${ownDelay()}`;
 const appliedBefore = applied.length;
 let generation = 0;
 const swapping = await phase(PHASE_S, (s) => {
   if (s > 0 && s % EVERY_S === 0) write(++generation);
 });
-const swappingLoop = await loopDelay();
+const swappingLoop = `${await loopDelay()}; the ${ownDelay()}`;
 await sleep(3000);
 const applies = applied.slice(appliedBefore);
 console.log(`${ROUTES} routes, ${KEYS} API keys; ${RATE} req/s open loop, ${PHASE_S} s per phase; ${generation} rewrites of the config file, ${applies.length} applied`);
@@ -135,6 +157,13 @@ console.log(`${line(`a reload every ${EVERY_S} s`, swapping)}; the proxy's ${swa
 // The requests due within 1 s after each apply was logged (the log line comes after the swap).
 const near = swapping.filter((x) => applies.some((a) => x.due >= a - 1000 && x.due <= a + 200));
 console.log(line('due in the second before each apply', near));
+// Where around the applies the slow requests are: p99 by when they were due, relative to the apply.
+const offsets: string[] = [];
+for (let from = -3000; from < 1000; from += 500) {
+  const xs = swapping.filter((x) => applies.some((a) => x.due - a >= from && x.due - a < from + 500));
+  if (xs.length) offsets.push(`${from / 1000}..${(from + 500) / 1000} s: ${pct(xs.map((x) => x.ms), 99).toFixed(1)}`);
+}
+console.log(`p99 ms by when a request was due relative to the nearest apply: ${offsets.join('; ')}`);
 const q99 = pct(quiet.map((x) => x.ms), 99);
 console.log(`p99 with reloads / without: ${(pct(swapping.map((x) => x.ms), 99) / q99).toFixed(2)}x; p99 of the second before each apply / without: ${(pct(near.map((x) => x.ms), 99) / q99).toFixed(2)}x`);
 await pool.close();

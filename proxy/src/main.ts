@@ -54,9 +54,10 @@ const source: ConfigSource = operatorSource ?? new FileSource(opts.configPaths, 
 
 let swap: RuntimeSwap | null = null;
 let server: ProxyServer | null = null;
-function apply(config: ProxyConfig): void {
+/** Every config after the first, built without holding the event loop (RuntimeSwap.applyAsync). */
+async function apply(config: ProxyConfig): Promise<void> {
   if (!swap || server?.isDraining) return;
-  const rt = swap.apply(config);
+  const rt = await swap.applyAsync(config);
   metrics.configReloads.labels('applied').inc();
   log.info(summary(rt), 'config applied');
 }

@@ -85,3 +85,60 @@ describe('Runtime: tenants', () => {
     expect(rt.tenants[0]!.allow.matches('secret-model')).toBe(false);
   });
 });
+
+describe('Runtime.build: the same Runtime in slices (config swaps under load)', () => {
+  const big = () => {
+    const routes = Array.from({ length: 300 }, (_, i) => route(`r${i}`, [backend(`b${i}`), backend(`c${i}`)]));
+    const tenants = Array.from({ length: 5 }, (_, i) => ({
+      ...tenant(`t${i}`),
+      apiKeys: Array.from({ length: 250 }, (_, k) => ({ id: `t${i}/k${k}`, sha256: `${i}-${k}`.padStart(64, '0') })),
+    }) as unknown as TenantIR);
+    return config(routes, tenants);
+  };
+
+  it('builds what the constructor builds, and lets the event loop run in between', async () => {
+    const cfg = big();
+    const whole = new Runtime(cfg, new Map<string, EndpointHealth>(), pools);
+    let ranMeanwhile = false;
+    setImmediate(() => (ranMeanwhile = true));
+    // sliceMs 0: yield at every step.
+    const sliced = await Runtime.build(cfg, new Map<string, EndpointHealth>(), pools, null, null, () => 1, 0);
+    expect(ranMeanwhile).toBe(true);
+    expect(sliced.routes.map((r) => [r.id, r.endpoints.map((e) => e.url)])).toEqual(whole.routes.map((r) => [r.id, r.endpoints.map((e) => e.url)]));
+    expect(sliced.tenantsByKeyHash.size).toBe(1250);
+    expect([...sliced.tenantsByKeyHash.keys()]).toEqual([...whole.tenantsByKeyHash.keys()]);
+    expect(sliced.models.get('r299')?.id).toBe('ns/r299');
+    expect(sliced.tenants.map((t) => t.id)).toEqual(whole.tenants.map((t) => t.id));
+  });
+
+  it('keeps the balancer state of unchanged routes from the previous version, as the constructor does', async () => {
+    const health = new Map<string, EndpointHealth>();
+    const v1 = new Runtime(config([route('chat', [backend('a'), backend('b'), backend('c')])]), health, pools);
+    const last = picks(v1.routes[0]!, 2)[1]!;
+    const v2 = await Runtime.build(config([route('chat', [backend('a'), backend('b'), backend('c')]), route('other', [backend('x')])]), health, pools, v1, null, () => 1, 0);
+    expect(v2.routes[0]!.balancer).toBe(v1.routes[0]!.balancer);
+    const order = ['a', 'b', 'c'];
+    expect(picks(v2.routes[0]!, 1)).toEqual([order[(order.indexOf(last) + 1) % 3]]);
+  });
+});
+
+describe('RuntimeSwap.applyAsync', () => {
+  it('serves the old version until the new one is complete; applies land in the order called', async () => {
+    const { RuntimeSwap } = await import('./swap.ts');
+    const { createLogging } = await import('../telemetry/logger.ts');
+    const swap = new RuntimeSwap(config([route('v0', [backend('a')])]), createLogging('silent').log);
+    try {
+      const many = (tag: string) => config(Array.from({ length: 400 }, (_, i) => route(`${tag}-${i}`, [backend(`b${i}`)])));
+      const first = swap.applyAsync(many('one'));
+      const second = swap.applyAsync(many('two'));
+      // Still building: new requests get the old version meanwhile.
+      expect(swap.current.routes.map((r) => r.id)).toEqual(['ns/v0']);
+      const [a, b] = await Promise.all([first, second]);
+      expect(a.routes[0]!.id).toBe('ns/one-0');
+      expect(b.routes[0]!.id).toBe('ns/two-0');
+      expect(swap.current).toBe(b);
+    } finally {
+      await swap.close();
+    }
+  });
+});

@@ -136,19 +136,45 @@ export class Runtime {
   /** Backends left out because this proxy has no adapter for them: `route/backend: adapter`. */
   readonly skipped: string[] = [];
   /** When this config version was built to be served (ms since the epoch). */
-  readonly appliedAt = Date.now();
+  appliedAt = Date.now();
 
   readonly config: ProxyConfig;
 
-  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null, jwks: JwksRegistry | null = null, replicas: () => number = () => 1) {
+  constructor(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null = null, jwks: JwksRegistry | null = null, replicas: () => number = () => 1, deferred = false) {
     this.config = config;
+    if (!deferred) for (const _ of this.steps(health, pools, previous, jwks, replicas));
+  }
+
+  /**
+   * The same Runtime built in slices of about `sliceMs` of the event loop each, yielding to it in
+   * between: a config of a thousand routes and ten thousand keys takes 25-40 ms to build, which,
+   * in one piece, every request arriving meanwhile would wait for. Nobody sees the Runtime until
+   * it is complete.
+   */
+  static async build(config: ProxyConfig, health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null, jwks: JwksRegistry | null, replicas: () => number, sliceMs = 4): Promise<Runtime> {
+    const rt = new Runtime(config, health, pools, previous, jwks, replicas, true);
+    let start = performance.now();
+    for (const _ of rt.steps(health, pools, previous, jwks, replicas)) {
+      if (performance.now() - start < sliceMs) continue;
+      await new Promise<void>((r) => setImmediate(r));
+      start = performance.now();
+    }
+    rt.appliedAt = Date.now();
+    return rt;
+  }
+
+  /** Builds the Runtime; yields after each route, tenant and batch of keys (a point where build() may pause). */
+  private *steps(health: Map<string, EndpointHealth>, pools: PoolRegistry, previous: Runtime | null, jwks: JwksRegistry | null, replicas: () => number): Generator<void> {
+    const config = this.config;
     const before = new Map<string, RouteRuntime>();
     if (previous) for (const r of previous.routes) before.set(r.id, r);
     for (const r of config.routes) {
       const route = this.buildRoute(r, health, pools, before.get(r.id), replicas);
-      if (!route) continue;
-      this.routes.push(route);
-      for (const m of r.models) this.models.add(m, route);
+      if (route) {
+        this.routes.push(route);
+        for (const m of r.models) this.models.add(m, route);
+      }
+      yield;
     }
     this.models.seal();
     for (const t of config.tenants) {
@@ -180,11 +206,14 @@ export class Runtime {
         list.push({ tenant, audiences: iss.audiences, verifier });
         this.issuers.set(iss.issuer, list);
       }
+      let n = 0;
       for (const k of t.apiKeys) {
         if (!this.tenantsByKeyHash.has(k.sha256)) {
           this.tenantsByKeyHash.set(k.sha256, { identity: new Identity(tenant, k.id, k.id, k.roles ?? []), sha256: k.sha256 });
         }
+        if (++n % 100 === 0) yield;
       }
+      yield;
     }
     const routesById = new Map(this.routes.map((r) => [r.id, r]));
     const tenantsById = new Map(this.tenants.map((t) => [t.id, t]));

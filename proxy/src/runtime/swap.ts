@@ -29,6 +29,8 @@ export class RuntimeSwap {
   private readonly log: Logger;
   /** Drops limit counters that are back to fresh, so idle keys do not accumulate. */
   private readonly sweeper: NodeJS.Timeout;
+  /** The asynchronous applies, one after the other. */
+  private building: Promise<unknown> = Promise.resolve();
 
   /**
    * `extras.onScrape` is told of each read of an engine's metrics; `extras.replicas` is the number
@@ -57,9 +59,29 @@ export class RuntimeSwap {
     return this.current;
   }
 
+  /**
+   * apply() without blocking the event loop for the whole build (Runtime.build yields every few
+   * ms): what the proxy uses for every config after the first. Applies run one after the other,
+   * in the order called; `current` changes once, when the new Runtime is complete.
+   */
+  applyAsync(config: ProxyConfig): Promise<Runtime> {
+    const run = this.building.then(async () => {
+      this.pools.beginBuild();
+      const rt = await Runtime.build(config, this.health, this.pools, this.current, this.jwks, this.replicas);
+      this.current = this.finish(rt, config);
+      return this.current;
+    });
+    this.building = run.catch(() => undefined);
+    return run;
+  }
+
   private build(config: ProxyConfig, previous: Runtime | null): Runtime {
     this.pools.beginBuild();
-    const rt = new Runtime(config, this.health, this.pools, previous, this.jwks, this.replicas);
+    return this.finish(new Runtime(config, this.health, this.pools, previous, this.jwks, this.replicas), config);
+  }
+
+  /** What follows a build: pools and health the new version does not use go, probes follow it. */
+  private finish(rt: Runtime, config: ProxyConfig): Runtime {
     this.pools.sweep();
     for (const [k, h] of this.health) if (h.lastSeenVersion !== config.version) this.health.delete(k);
     for (const s of rt.skipped) this.log.warn({ backend: s }, 'backend skipped: this proxy version has no adapter for it');

@@ -19,6 +19,11 @@ export interface CompileOutcome {
   verdict: Verdict;
 }
 
+/** What one message of the compile child carries (compile-worker.ts sends the outcome in parts). */
+export type PartName = 'routes' | 'tenants' | 'limits' | 'statuses';
+export type CompileMessage = { part: PartName; items: unknown[] } | { part: 'rest'; outcome: CompileOutcome };
+export const PART_ITEMS = 100;
+
 const WORKER = fileURLToPath(new URL('./compile-worker.ts', import.meta.url));
 
 /** Loads and compiles the config files in a short-lived child process (see compile-worker.ts). */
@@ -36,8 +41,16 @@ export function compileInWorker(job: CompileJob): Promise<CompileOutcome> {
       }
     }
     let outcome: CompileOutcome | null = null;
-    child.once('message', (m) => {
-      outcome = m as CompileOutcome;
+    const parts: Record<PartName, unknown[]> = { routes: [], tenants: [], limits: [], statuses: [] };
+    child.on('message', (raw) => {
+      const m = raw as CompileMessage;
+      if (m.part !== 'rest') {
+        for (const item of m.items) parts[m.part].push(item);
+        return;
+      }
+      const o = m.outcome;
+      const config = { ...o.config, routes: parts.routes, tenants: parts.tenants, limits: parts.limits } as ProxyConfig;
+      outcome = { ...o, config, statuses: parts.statuses as CompileOutcome['statuses'] };
     });
     child.once('error', reject);
     child.once('exit', (code, signal) => {

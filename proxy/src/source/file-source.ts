@@ -31,7 +31,7 @@ export class FileSource implements ConfigSource {
     this.metrics = metrics;
   }
 
-  async start(apply: (config: ProxyConfig) => void): Promise<ProxyConfig> {
+  async start(apply: (config: ProxyConfig) => void | Promise<void>): Promise<ProxyConfig> {
     const first = await compileInWorker({ paths: this.paths, served: [] }).catch((e: Error) => {
       throw new Error(`cannot compile the config: ${e.message}`);
     });
@@ -50,7 +50,7 @@ export class FileSource implements ConfigSource {
   }
 
   /** One reload at a time; a change during a reload triggers one more afterwards. */
-  private schedule(apply: (config: ProxyConfig) => void): void {
+  private schedule(apply: (config: ProxyConfig) => void | Promise<void>): void {
     if (this.reloading) {
       this.again = true;
       return;
@@ -66,7 +66,7 @@ export class FileSource implements ConfigSource {
       });
   }
 
-  private async reload(apply: (config: ProxyConfig) => void): Promise<void> {
+  private async reload(apply: (config: ProxyConfig) => void | Promise<void>): Promise<void> {
     const next = await compileInWorker({ paths: this.paths, served: this.served });
     if (this.stopped) return;
     if (next.errors.length === 0 && next.config.version === this.version) return;
@@ -89,7 +89,7 @@ export class FileSource implements ConfigSource {
     this.logRejected(next, 'warn');
     this.served = next.served;
     this.version = next.config.version;
-    apply(next.config);
+    await apply(next.config);
   }
 
   private logRejected(result: CompileOutcome, level: 'warn' | 'error', describe = (message: string) => message): void {

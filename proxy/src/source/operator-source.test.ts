@@ -145,7 +145,7 @@ describe('OperatorSource', () => {
     op.current = config(1);
     const applied: ProxyConfig[] = [];
     const s = source(url);
-    const first = await s.start((c) => applied.push(c));
+    const first = await s.start((c) => void applied.push(c));
     expect(first).toEqual(config(1));
     expect(s.hasConfig()).toBe(true);
     expect(op.subs[0]).toMatchObject({ have: '', token: 'token-1', proxy: 'proxy-1' });
@@ -168,7 +168,7 @@ describe('OperatorSource', () => {
     op.current = config(1);
     const applied: ProxyConfig[] = [];
     const s = source(url);
-    await s.start((c) => applied.push(c));
+    await s.start((c) => void applied.push(c));
     op.push({ ...config(2), version: config(3).version });
     op.push({ ...config(2), schemaVersion: 5 });
     op.push(config(4));
@@ -185,7 +185,7 @@ describe('OperatorSource', () => {
     const applied: ProxyConfig[] = [];
     const s = source(url, { snapshotFile: file('snap.json') });
     const t0 = Date.now();
-    expect(await s.start((c) => applied.push(c))).toEqual(config(5));
+    expect(await s.start((c) => void applied.push(c))).toEqual(config(5));
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(s.hasConfig()).toBe(true);
     // The operator comes back on the same port: the proxy resumes with have=<file version>.
@@ -211,7 +211,7 @@ describe('OperatorSource', () => {
     op.status = 403;
     const applied: ProxyConfig[] = [];
     const s = source(url, { firstConfigTimeoutMs: 300, snapshotFile: file('missing.json') });
-    const first = await s.start((c) => applied.push(c));
+    const first = await s.start((c) => void applied.push(c));
     expect(first).toMatchObject({ routes: [], tenants: [], version: '' });
     expect(s.hasConfig()).toBe(false);
     op.status = 200;

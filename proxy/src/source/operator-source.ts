@@ -45,7 +45,9 @@ export class OperatorSource implements ConfigSource {
    */
   replicas = 1;
   private held: ProxyConfig | null = null;
-  private apply: ((c: ProxyConfig) => void) | null = null;
+  private apply: ((c: ProxyConfig) => void | Promise<void>) | null = null;
+  /** The version being applied (built asynchronously), not yet served. */
+  private applying: string | null = null;
   private firstWaiter: ((c: ProxyConfig) => void) | null = null;
   /** Between handing the first config to start()'s caller and the caller having built it. */
   private settling = false;
@@ -67,7 +69,7 @@ export class OperatorSource implements ConfigSource {
     return this.held !== null;
   }
 
-  async start(apply: (config: ProxyConfig) => void): Promise<ProxyConfig> {
+  async start(apply: (config: ProxyConfig) => void | Promise<void>): Promise<ProxyConfig> {
     this.apply = apply;
     const fromFile = await this.readSnapshotFile();
     if (fromFile) this.held = fromFile;
@@ -254,14 +256,24 @@ export class OperatorSource implements ConfigSource {
       });
       return;
     }
+    if (config.version === this.applying) return;
+    const failed = (e: unknown) => this.log.error({ version: config.version, err: (e as Error).message }, 'snapshot could not be applied: keeping the last good config');
+    // Held and reported as served once it is: the build may take a few turns of the loop.
+    const served = () => {
+      this.held = config;
+      this.report(config.version);
+    };
+    let applied: void | Promise<void>;
     try {
-      this.apply?.(config);
+      applied = this.apply?.(config);
     } catch (e) {
-      this.log.error({ version: config.version, err: (e as Error).message }, 'snapshot could not be applied: keeping the last good config');
-      return;
+      return failed(e);
     }
-    this.held = config;
-    this.report(config.version);
+    if (!(applied instanceof Promise)) return served();
+    this.applying = config.version;
+    applied.then(served, failed).finally(() => {
+      if (this.applying === config.version) this.applying = null;
+    });
   }
 
   /** Tells the operator which version is served; one retry, then the next stream's `have` says it. */

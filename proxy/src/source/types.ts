@@ -10,6 +10,6 @@ export interface ConfigSource {
    * config that should replace the one being served. Rejects with a message for the user when
    * there is nothing to serve.
    */
-  start(apply: (config: ProxyConfig) => void): Promise<ProxyConfig>;
+  start(apply: (config: ProxyConfig) => void | Promise<void>): Promise<ProxyConfig>;
   stop(): void;
 }
