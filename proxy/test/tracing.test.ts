@@ -153,6 +153,13 @@ describe('a traced request', () => {
     const t = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];
     expect(t(auth)).toBeLessThanOrEqual(t(routeSpan));
     expect(t(routeSpan)).toBeLessThanOrEqual(t(attempt!));
+    // The attempt's events split it: a connection, then the response headers, both inside it.
+    expect(attempt!.events.map((e) => e.name)).toEqual(['jairouter.upstream.request_start', 'jairouter.upstream.response_start']);
+    const ns = (h: readonly [number, number]) => h[0] * 1e9 + h[1];
+    const [connected, headers] = attempt!.events.map((e) => ns(e.time));
+    expect(t(attempt!)).toBeLessThanOrEqual(connected!);
+    expect(connected!).toBeLessThanOrEqual(headers!);
+    expect(headers!).toBeLessThanOrEqual(ns(attempt!.endTime));
   });
 
   it('continues the client\'s traceparent, and the upstream gets a traceparent of the attempt span (with the client\'s tracestate)', async () => {
@@ -201,7 +208,7 @@ describe('a traced request', () => {
     expect(first!.status.code).toBe(SpanStatusCode.ERROR);
     expect(second!.attributes).toMatchObject({ 'jairouter.backend': 'trace-good', 'http.response.status_code': 200, 'jairouter.attempt': 2 });
     expect(second!.status.code).toBe(SpanStatusCode.UNSET);
-    expect(second!.events.map((e) => e.name)).toEqual(['jairouter.retry']);
+    expect(second!.events.map((e) => e.name)).toEqual(['jairouter.retry', 'jairouter.upstream.request_start', 'jairouter.upstream.response_start']);
     expect(second!.events[0]!.attributes).toMatchObject({ 'error.type': '5xx', 'jairouter.backend': 'trace-flaky', 'jairouter.endpoint': flaky.url, 'http.response.status_code': 500 });
     // Each upstream saw the traceparent of its own attempt.
     expect(flaky.inferenceRequests().at(-1)!.headers['traceparent']).toContain(first!.spanContext().spanId);

@@ -46,6 +46,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private settled = false;
   /** performance.now() when the response headers arrived (0 until then): the Latency strategy's signal. */
   headersAt = 0;
+  /** When undici handed the request to a connection (performance.now(); 0 = never). */
+  requestStartAt = 0;
   private firstByteTimer: NodeJS.Timeout | undefined;
   private pendingAbort: Error | null = null;
   private resolve!: (r: AttemptResult) => void;
@@ -98,6 +100,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.requestStartAt = performance.now();
     this.controller = controller;
     if (this.pendingAbort) controller.abort(this.pendingAbort);
     else if (this.ex.signal.aborted) this.onStop();

@@ -174,7 +174,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
     const attempt = new Attempt(ex, route, ep, upstream, tap ?? translator);
     const result = await attempt.result;
     ep.health.inflight--;
-    if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status, tap!.reasons);
+    if (span !== null) ex.trace!.attemptEnded(span, ex, route, ep, result, attempt.status, tap!.reasons, attempt);
     if (translator instanceof MaskedResponse && result.kind === 'done') addCounts(ex.responseMasks, translator.counts);
     if (result.kind === 'done') {
       ep.health.recordSuccess();
