@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROXY_BIN } from '../test/harness.ts';
+import { oneRouteYaml } from './large-config.ts';
 
 const IDLE = Number(process.argv[2] ?? 10_000);
 const STREAMS = Number(process.argv[3] ?? 1_000);
@@ -46,24 +47,7 @@ const upstream = () => createServer((req, res) => {
 const ups = [upstream(), upstream(), upstream(), upstream()];
 const ports = await Promise.all(ups.map((u) => new Promise<number>((r) => u.listen(0, '127.0.0.1', () => r((u.address() as AddressInfo).port)))));
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-conn-'));
-writeFileSync(join(dir, 'c.yaml'), `apiVersion: jairouter.io/v1alpha1
-kind: ModelRoute
-metadata: {name: m, namespace: c}
-spec:
-  models: [m]
-  loadBalancer: {strategy: RoundRobin}
-  backends: [${ports.map((p, i) => `{name: up${i}, adapter: openai, url: "http://127.0.0.1:${p}/v1"}`).join(', ')}]
----
-apiVersion: v1
-kind: Secret
-metadata: {name: keys, namespace: c}
-stringData: {k: ${KEY}}
----
-apiVersion: jairouter.io/v1alpha1
-kind: Tenant
-metadata: {name: t, namespace: c}
-spec: {apiKeys: {secretRefs: [{name: keys}]}}
-`);
+writeFileSync(join(dir, 'c.yaml'), oneRouteYaml(ports.map((p) => `http://127.0.0.1:${p}/v1`), KEY));
 const proc = spawn(process.execPath, [PROXY_BIN, '--config', join(dir, 'c.yaml'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
   stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: process.env.PROXY_NODE_OPTIONS ?? '--max-semi-space-size=4' },
 });

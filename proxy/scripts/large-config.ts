@@ -1,4 +1,4 @@
-// A large standalone config for the scale scripts: `routes` ModelRoutes (two backends each,
+// Configs for the measuring scripts. largeConfigDocs: `routes` ModelRoutes (two backends each,
 // one with a provider credential) and `keys` API keys over ceil(keys / 100) Tenants.
 import { stringify } from 'yaml';
 
@@ -28,3 +28,15 @@ export function largeConfigDocs(routes: number, keys: number): Record<string, un
 }
 
 export const toYamlStream = (docs: unknown[]): string => docs.map((d) => stringify(d)).join('---\n');
+
+/** The small config of the measuring scripts: model `m` round-robin over `upstreams` (OpenAI-compatible base URLs ending in /v1), one tenant with API key `key`. */
+export function oneRouteYaml(upstreams: string[], key: string): string {
+  return toYamlStream([
+    {
+      apiVersion: 'jairouter.io/v1alpha1', kind: 'ModelRoute', metadata: { name: 'm', namespace: 'bench' },
+      spec: { models: ['m'], loadBalancer: { strategy: 'RoundRobin' }, backends: upstreams.map((url, i) => ({ name: `up${i}`, adapter: 'openai', url })) },
+    },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'keys', namespace: 'bench' }, stringData: { k: key } },
+    { apiVersion: 'jairouter.io/v1alpha1', kind: 'Tenant', metadata: { name: 't', namespace: 'bench' }, spec: { apiKeys: { secretRefs: [{ name: 'keys' }] } } },
+  ]);
+}

@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { startJaeger, type JaegerSpan } from '@jairouter/testkit/observability';
 import { PROXY_BIN, REPO_ROOT } from '../test/harness.ts';
+import { oneRouteYaml } from './large-config.ts';
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONNS = Number(process.argv[3] ?? 20);
@@ -37,23 +38,7 @@ for (let i = 0; i < 100; i++) {
 }
 const jaeger = await startJaeger();
 const dir = mkdtempSync(join(tmpdir(), 'jairouter-slow-'));
-writeFileSync(join(dir, 'c.yaml'), `apiVersion: jairouter.io/v1alpha1
-kind: ModelRoute
-metadata: {name: m, namespace: s}
-spec:
-  models: [m]
-  backends: [{name: up, adapter: openai, url: "http://127.0.0.1:${mockPort}/v1"}]
----
-apiVersion: v1
-kind: Secret
-metadata: {name: keys, namespace: s}
-stringData: {k: ${KEY}}
----
-apiVersion: jairouter.io/v1alpha1
-kind: Tenant
-metadata: {name: t, namespace: s}
-spec: {apiKeys: {secretRefs: [{name: keys}]}}
-`);
+writeFileSync(join(dir, 'c.yaml'), oneRouteYaml([`http://127.0.0.1:${mockPort}/v1`], KEY));
 const argv = [process.execPath, PROXY_BIN, '--config', join(dir, 'c.yaml'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'];
 if (process.env.PROXY_CPU) argv.unshift('taskset', '-c', process.env.PROXY_CPU);
 const proc = spawn(argv[0]!, argv.slice(1), {

@@ -4,9 +4,8 @@
 // operators stay up, logging one warning per failing thing rather than one per retry. Once it is back, a leader is elected again and the next change reaches
 // both proxies and the resource's status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
-import { GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
+import { startChatStack, Stack, waitFor, type ChatStack } from './stack.ts';
 import { keepTalking, models, readyz } from './traffic.ts';
 
 const KEY = 'sk-e2e-outage-0123456789';
@@ -16,27 +15,16 @@ const OUTAGE_MS = 30_000;
 describe.skipIf(skipK8s)('the stack on the local control plane: kube-apiserver stopped for 30 s', () => {
   const cp = useControlPlane();
   let stack: Stack;
-  let alpha: FakeBackend;
-
-  const chatRoute = (models: string[]): Obj => ({
-    apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name: 'chat' },
-    spec: { models, backends: [{ name: 'main', adapter: 'openai', url: alpha.url }] },
-  });
+  let chatRoute: ChatStack['chatRoute'];
+  let all: ChatStack | undefined;
 
   beforeAll(async () => {
-    alpha = await startFakeOpenAI({ name: 'alpha' });
-    stack = new Stack(cp());
-    await stack.start({ prefix: 'outage', operators: 2, proxies: 2 });
-    await stack.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-keys' }, stringData: { ci: KEY } });
-    await stack.apply({ apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: 'team' }, spec: { apiKeys: { secretRefs: [{ name: 'team-keys' }] } } });
-    await stack.apply(chatRoute(['e2e-chat']));
-    await stack.waitForConditions('ModelRoute', 'chat', TRUE3);
-    await stack.waitForConditions('Tenant', 'team', TRUE3);
+    all = await startChatStack(cp(), 'outage', KEY);
+    ({ stack, chatRoute } = all);
   }, setupTimeoutMs());
 
   afterAll(async () => {
-    await stack?.stop();
-    await alpha?.close();
+    await all?.stop();
   }, 30_000);
 
   it('the proxies serve throughout, the operators stay up, and the first change after it reaches the proxies and the status', async (ctx) => {

@@ -6,10 +6,9 @@
 // SIGKILL the last operator: the proxies keep serving, and a proxy restarted meanwhile serves
 // the snapshot the leader wrote to its Secret. A new operator brings changes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { setupTimeoutMs, skipK8s, useControlPlane } from '@jairouter/testkit/control-plane/testing';
 import type { OperatorProcess, ProxyProcess } from '@jairouter/testkit/processes';
-import { condition, GROUP_VERSION, Stack, waitFor, type Obj } from './stack.ts';
+import { condition, startChatStack, Stack, waitFor, type ChatStack } from './stack.ts';
 import { chat, keepTalking, models, readyz } from './traffic.ts';
 
 const KEY = 'sk-e2e-failover-0123456789';
@@ -18,28 +17,17 @@ const TRUE3 = { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True' };
 describe.skipIf(skipK8s)('the stack on the local control plane: operator failures', () => {
   const cp = useControlPlane();
   let stack: Stack;
-  let alpha: FakeBackend;
-
-  const chatRoute = (models: string[]): Obj => ({
-    apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name: 'chat' },
-    spec: { models, backends: [{ name: 'main', adapter: 'openai', url: alpha.url }] },
-  });
+  let chatRoute: ChatStack['chatRoute'];
+  let all: ChatStack | undefined;
 
   beforeAll(async () => {
-    alpha = await startFakeOpenAI({ name: 'alpha' });
-    stack = new Stack(cp());
-    await stack.start({ prefix: 'failover', operators: 2, proxies: 2 });
-    await stack.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-keys' }, stringData: { ci: KEY } });
-    await stack.apply({ apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: 'team' }, spec: { apiKeys: { secretRefs: [{ name: 'team-keys' }] } } });
-    await stack.apply(chatRoute(['e2e-chat']));
-    await stack.waitForConditions('ModelRoute', 'chat', TRUE3);
-    await stack.waitForConditions('Tenant', 'team', TRUE3);
+    all = await startChatStack(cp(), 'failover', KEY);
+    ({ stack, chatRoute } = all);
     for (const p of stack.proxies) expect(await chat(p, KEY, 'e2e-chat')).toMatch(/^Hello from alpha:/);
   }, setupTimeoutMs());
 
   afterAll(async () => {
-    await stack?.stop();
-    await alpha?.close();
+    await all?.stop();
   }, 30_000);
 
   // The chart's proxies reach the operator through a plain Service, which balances per TCP

@@ -21,6 +21,7 @@ import { kubectl, type ControlPlane } from '@jairouter/testkit/control-plane';
 import { FIELD_MANAGER, freshNamespace, installCrds } from '@jairouter/testkit/control-plane/testing';
 import { startOperator, startProxy, type OperatorProcess, type ProxyProcess } from '@jairouter/testkit/processes';
 import { waitFor } from '@jairouter/testkit/wait-for';
+import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { startBalancer, type BalancePolicy, type Balancer } from './balancer.ts';
 
 export const GROUP_VERSION = 'jairouter.io/v1alpha1';
@@ -226,4 +227,44 @@ export function apiError(e: unknown): { code: number; message: string } {
     return { code: e.code, message: body?.message ?? String(e.body) };
   }
   throw e;
+}
+
+/** What the failure tests (failover, API server outage) run on: see startChatStack. */
+export interface ChatStack {
+  stack: Stack;
+  /** The fake OpenAI backend: its answers start with "Hello from alpha:". */
+  alpha: FakeBackend;
+  /** ModelRoute `chat` serving `models` from alpha. */
+  chatRoute(models: string[]): Obj;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two operators and two proxies, a Tenant `team` whose key is `key` (Secret team-keys) and a
+ * ModelRoute `chat` serving `e2e-chat` from a fake backend, both Accepted, ResolvedRefs and
+ * Programmed.
+ */
+export async function startChatStack(cp: ControlPlane, prefix: string, key: string): Promise<ChatStack> {
+  const alpha = await startFakeOpenAI({ name: 'alpha' });
+  const stack = new Stack(cp);
+  const chatRoute = (models: string[]): Obj => ({
+    apiVersion: GROUP_VERSION, kind: 'ModelRoute', metadata: { name: 'chat' },
+    spec: { models, backends: [{ name: 'main', adapter: 'openai', url: alpha.url }] },
+  });
+  const ready = { Accepted: 'True', ResolvedRefs: 'True', Programmed: 'True' };
+  await stack.start({ prefix, operators: 2, proxies: 2 });
+  await stack.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'team-keys' }, stringData: { ci: key } });
+  await stack.apply({ apiVersion: GROUP_VERSION, kind: 'Tenant', metadata: { name: 'team' }, spec: { apiKeys: { secretRefs: [{ name: 'team-keys' }] } } });
+  await stack.apply(chatRoute(['e2e-chat']));
+  await stack.waitForConditions('ModelRoute', 'chat', ready);
+  await stack.waitForConditions('Tenant', 'team', ready);
+  return {
+    stack,
+    alpha,
+    chatRoute,
+    async stop() {
+      await stack.stop();
+      await alpha.close();
+    },
+  };
 }
