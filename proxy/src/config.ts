@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '@jairouter/crds/duration';
+import { DEFAULT_MAX_CONNECTIONS } from './upstream/pools.ts';
 
 /** Subscribe to the operator's snapshot stream instead of compiling files (docs/distribution.md). */
 export interface OperatorOptions {
@@ -72,7 +73,7 @@ const USAGE = `Usage: jairouter-proxy --config <file-or-dir> [--config ...] [opt
                          the chart's preStop sleep does this)
   --upstream-max-connections N
                          connections open at once to one backend origin; requests beyond wait
-                         for one (default 256; 0: no cap)
+                         for one (default ${DEFAULT_MAX_CONNECTIONS}; 0: no cap)
   --request-read-timeout D
                          how long a client may take to send its whole request, headers and
                          body (default 5m; the response, streams included, is not limited)
@@ -166,7 +167,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): ProxyOptio
   if (!operator && !values.config?.length) throw new UsageError(`--config is required\n\n${USAGE}`);
   const drainTimeoutMs = durationFlag('drain-timeout', values['drain-timeout'], '30s');
   const shutdownDelayMs = durationFlag('shutdown-delay', values['shutdown-delay'], '0s');
-  const upstreamMaxConnections = wholeNumber('--upstream-max-connections', values['upstream-max-connections'] ?? '256');
+  const upstreamMaxConnections = wholeNumber('--upstream-max-connections', values['upstream-max-connections'] ?? String(DEFAULT_MAX_CONNECTIONS));
   const requestReadTimeoutMs = durationFlag('request-read-timeout', values['request-read-timeout'], '5m', '60s');
   if (requestReadTimeoutMs < 1000) throw new UsageError('--request-read-timeout: at least 1s');
   const responseStoreTtlMs = durationFlag('response-store-ttl', values['response-store-ttl'], '1h');

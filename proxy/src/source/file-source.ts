@@ -3,7 +3,7 @@ import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
 import { compileInWorker, type CompileOutcome } from './compile-client.ts';
 import { withoutConsequence } from './consequence.ts';
-import type { ConfigSource } from './types.ts';
+import type { ApplyConfig, ConfigSource } from './types.ts';
 import { watchPaths } from './watch.ts';
 
 /**
@@ -31,7 +31,7 @@ export class FileSource implements ConfigSource {
     this.metrics = metrics;
   }
 
-  async start(apply: (config: ProxyConfig) => void | Promise<void>): Promise<ProxyConfig> {
+  async start(apply: ApplyConfig): Promise<ProxyConfig> {
     const first = await compileInWorker({ paths: this.paths, served: [] }).catch((e: Error) => {
       throw new Error(`cannot compile the config: ${e.message}`);
     });
@@ -50,7 +50,7 @@ export class FileSource implements ConfigSource {
   }
 
   /** One reload at a time; a change during a reload triggers one more afterwards. */
-  private schedule(apply: (config: ProxyConfig) => void | Promise<void>): void {
+  private schedule(apply: ApplyConfig): void {
     if (this.reloading) {
       this.again = true;
       return;
@@ -66,7 +66,7 @@ export class FileSource implements ConfigSource {
       });
   }
 
-  private async reload(apply: (config: ProxyConfig) => void | Promise<void>): Promise<void> {
+  private async reload(apply: ApplyConfig): Promise<void> {
     const next = await compileInWorker({ paths: this.paths, served: this.served });
     if (this.stopped) return;
     if (next.errors.length === 0 && next.config.version === this.version) return;

@@ -1,6 +1,6 @@
 import { compile, parseResourcesYaml } from '@jairouter/crds';
 import { describe, expect, it } from 'vitest';
-import { withoutConsequence } from './load.ts';
+import { withoutConsequence } from './consequence.ts';
 
 /** The False conditions' messages compile() gives the objects of `yaml`. */
 function falseMessages(yaml: string): string[] {

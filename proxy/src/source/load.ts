@@ -63,5 +63,3 @@ export function servedIds(result: CompileResult): Set<string> {
   for (const t of result.config.tenants) ids.add(`Tenant/${t.id}`);
   return ids;
 }
-
-export { withoutConsequence } from './consequence.ts';

@@ -5,7 +5,7 @@ import {
 } from '@jairouter/crds/snapshot-wire';
 import { Agent, request } from 'undici';
 import type { Logger } from '../telemetry/logger.ts';
-import type { ConfigSource } from './types.ts';
+import type { ApplyConfig, ConfigSource } from './types.ts';
 
 export interface OperatorSourceOptions {
   /** https://HOST:PORT */
@@ -45,7 +45,7 @@ export class OperatorSource implements ConfigSource {
    */
   replicas = 1;
   private held: ProxyConfig | null = null;
-  private apply: ((c: ProxyConfig) => void | Promise<void>) | null = null;
+  private apply: ApplyConfig | null = null;
   /** The version being applied (built asynchronously), not yet served. */
   private applying: string | null = null;
   private firstWaiter: ((c: ProxyConfig) => void) | null = null;
@@ -69,7 +69,7 @@ export class OperatorSource implements ConfigSource {
     return this.held !== null;
   }
 
-  async start(apply: (config: ProxyConfig) => void | Promise<void>): Promise<ProxyConfig> {
+  async start(apply: ApplyConfig): Promise<ProxyConfig> {
     this.apply = apply;
     const fromFile = await this.readSnapshotFile();
     if (fromFile) this.held = fromFile;
@@ -257,23 +257,20 @@ export class OperatorSource implements ConfigSource {
       return;
     }
     if (config.version === this.applying) return;
-    const failed = (e: unknown) => this.log.error({ version: config.version, err: (e as Error).message }, 'snapshot could not be applied: keeping the last good config');
     // Held and reported as served once it is: the build may take a few turns of the loop.
-    const served = () => {
-      this.held = config;
-      this.report(config.version);
-    };
-    let applied: void | Promise<void>;
-    try {
-      applied = this.apply?.(config);
-    } catch (e) {
-      return failed(e);
-    }
-    if (!(applied instanceof Promise)) return served();
     this.applying = config.version;
-    applied.then(served, failed).finally(() => {
-      if (this.applying === config.version) this.applying = null;
-    });
+    Promise.resolve()
+      .then(() => this.apply?.(config))
+      .then(
+        () => {
+          this.held = config;
+          this.report(config.version);
+        },
+        (e: unknown) => this.log.error({ version: config.version, err: (e as Error).message }, 'snapshot could not be applied: keeping the last good config'),
+      )
+      .finally(() => {
+        if (this.applying === config.version) this.applying = null;
+      });
   }
 
   /** Tells the operator which version is served; one retry, then the next stream's `have` says it. */

@@ -293,12 +293,12 @@ export class RequestTrace {
   }
 
   /** The attempt ended: `status` is the upstream's HTTP status (0 when none came). */
-  attemptEnded(span: Span, ex: Exchange, route: RouteRuntime, ep: EndpointRuntime, result: AttemptResult, status: number, finishReasons: readonly string[], timing?: { requestStartAt: number; headersAt: number }): void {
+  attemptEnded(span: Span, ex: Exchange, route: RouteRuntime, ep: EndpointRuntime, result: AttemptResult, status: number, finishReasons: readonly string[], timing: { requestStartAt: number; headersAt: number }): void {
     // When the request got a connection and when the response headers came (performance.now()
     // times, which the SDK reads as such): a slow attempt shows whether it waited for a
     // connection, for the upstream, or for its body.
-    if (timing && timing.requestStartAt > 0) span.addEvent('jairouter.upstream.request_start', undefined, timing.requestStartAt);
-    if (timing && timing.headersAt > 0) span.addEvent('jairouter.upstream.response_start', undefined, timing.headersAt);
+    if (timing.requestStartAt > 0) span.addEvent('jairouter.upstream.request_start', undefined, timing.requestStartAt);
+    if (timing.headersAt > 0) span.addEvent('jairouter.upstream.response_start', undefined, timing.headersAt);
     const a: Attributes = {};
     if (status > 0) a['http.response.status_code'] = status;
     if (result.kind === 'failed') {

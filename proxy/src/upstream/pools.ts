@@ -39,6 +39,9 @@ function inRanges(ranges: BlockList, url: string): boolean {
   return family !== 0 && ranges.check(host, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** Connections open at once to one upstream origin unless `--upstream-max-connections` says otherwise. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
 /**
  * One keep-alive connection pool per upstream origin and connect timeout, reused across config
  * versions. With HTTP_PROXY / HTTPS_PROXY set (clusters whose egress goes through a proxy),
@@ -55,9 +58,9 @@ export class PoolRegistry {
   /** undici's `connections`: the most open at once per origin (null = no cap). */
   private readonly maxConnections: number | null;
 
-  /** `maxConnections` (default 256, `--upstream-max-connections`): beyond it requests wait in the pool's queue. */
+  /** `maxConnections` (DEFAULT_MAX_CONNECTIONS, `--upstream-max-connections`): beyond it requests wait in the pool's queue. */
   constructor(env: EgressProxyEnv = process.env, opts: { maxConnections?: number | null } = {}) {
-    this.maxConnections = opts.maxConnections === undefined ? 256 : opts.maxConnections;
+    this.maxConnections = opts.maxConnections === undefined ? DEFAULT_MAX_CONNECTIONS : opts.maxConnections;
     this.viaProxy = egressProxyConfigured(env);
     this.direct = noProxyRanges(env);
     this.egress = this.viaProxy ? new EnvHttpProxyAgent() : undefined;

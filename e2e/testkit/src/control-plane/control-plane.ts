@@ -178,6 +178,11 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     '--profiling=false',
     ...(opts.apiServerArgs ?? []),
   ];
+  /** Launches kube-apiserver and waits for its /readyz, at most until `until`. */
+  const startApiServer = async (until: number): Promise<void> => {
+    await launch('kube-apiserver', bins.kubeApiserver, apiServerArgs);
+    await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200, until);
+  };
   try {
     const t0 = Date.now();
     await launch('etcd', bins.etcd, [
@@ -195,8 +200,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
     log(`jairouter-envtest: etcd ${bins.versions.etcd} ready on ${etcdUrl} (${Date.now() - t0} ms)`);
 
     const t1 = Date.now();
-    await launch('kube-apiserver', bins.kubeApiserver, apiServerArgs);
-    await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200);
+    await startApiServer(deadline);
     log(`jairouter-envtest: kube-apiserver ${bins.versions.kubernetes} ready on ${server} (${Date.now() - t1} ms)`);
   } catch (err) {
     process.off('exit', onExit);
@@ -216,11 +220,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
         const i = children.findIndex((c) => c.name === 'kube-apiserver');
         const rec = state.processes.find((r) => r.name === 'kube-apiserver');
         if (i < 0 || !rec) return;
-        signalGroup(rec.pid, 'SIGTERM');
-        const until = Date.now() + 10_000;
-        while (isRunning(rec) && Date.now() < until) await sleep(50);
-        if (isRunning(rec)) signalGroup(rec.pid, 'SIGKILL');
-        while (isRunning(rec)) await sleep(20);
+        await stopProcess(rec);
         children.splice(i, 1);
         state.processes = state.processes.filter((r) => r !== rec);
         await writeFile(p.state, JSON.stringify(state, null, 2));
@@ -228,8 +228,7 @@ async function startIn(dir: string, bins: K8sBinaries, removeDir: boolean, opts:
       async start() {
         if (children.some((c) => c.name === 'kube-apiserver')) throw new Error('kube-apiserver is running already');
         const t = Date.now();
-        await launch('kube-apiserver', bins.kubeApiserver, apiServerArgs);
-        await waitReady('kube-apiserver', async () => (await kubeRequest(access, '/readyz', { timeoutMs: 5_000 })).status === 200, t + (opts.readyTimeoutMs ?? 90_000));
+        await startApiServer(t + (opts.readyTimeoutMs ?? 90_000));
         log(`jairouter-envtest: kube-apiserver started again (${Date.now() - t} ms)`);
       },
     },
@@ -264,17 +263,20 @@ export async function readControlPlane(dir: string): Promise<(KubeAccess & { etc
  * SIGKILL after 10 s) and removes what start put there. Safe to call twice. */
 export async function stopControlPlane(dir: string): Promise<void> {
   const state = await readState(dir);
-  for (const rec of [...(state?.processes ?? [])].reverse()) {
-    if (!isRunning(rec)) continue;
-    signalGroup(rec.pid, 'SIGTERM');
-    const until = Date.now() + 10_000;
-    while (isRunning(rec) && Date.now() < until) await sleep(50);
-    if (isRunning(rec)) {
-      signalGroup(rec.pid, 'SIGKILL');
-      while (isRunning(rec)) await sleep(20);
-    }
-  }
+  for (const rec of [...(state?.processes ?? [])].reverse()) await stopProcess(rec);
   await cleanDir(dir, state?.removeDir ?? false);
+}
+
+/** SIGTERM to the process group, SIGKILL after 10 s; resolves once it is gone. */
+async function stopProcess(rec: ProcessRecord): Promise<void> {
+  if (!isRunning(rec)) return;
+  signalGroup(rec.pid, 'SIGTERM');
+  const until = Date.now() + 10_000;
+  while (isRunning(rec) && Date.now() < until) await sleep(50);
+  if (isRunning(rec)) {
+    signalGroup(rec.pid, 'SIGKILL');
+    while (isRunning(rec)) await sleep(20);
+  }
 }
 
 async function readState(dir: string): Promise<State | undefined> {
