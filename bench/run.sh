@@ -81,6 +81,7 @@ OTEL_UNSET="OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT OTEL_
   OTEL_BSP_MAX_QUEUE_SIZE OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 BEFORE_REF=${BEFORE_REF:-c9859ba~1}
 BEFORE_DIR=$B/run/before
+COMPILE_CACHE=$B/run/compile-cache # NODE_COMPILE_CACHE of every jairouter process, filled before they start
 BEFORE_WT=
 # the model each target's requests name (post.lua MODEL). jairouter_anthropic and _bedrock are the
 # same proxy process as jairouter, on routes whose backend speaks Anthropic Messages and Bedrock
@@ -138,6 +139,9 @@ ensure_tools() { # wrk and nginx from apt, Portkey from npm into bench/portkey (
     log "proxy/src/main.ts does not exist yet: skipping target jairouter"
     TARGETS=$(sed 's/\<jairouter[a-z0-9_]*\>//g' <<<"$TARGETS")
   fi
+  if [[ " $TARGETS " == *" jairouter"* ]]; then # the image's compile cache (Dockerfile): no type stripping on start
+    node "$ROOT/scripts/warm-compile-cache.mjs" "$COMPILE_CACHE" >/dev/null || { log "warm-compile-cache failed"; exit 1; }
+  fi
   if [[ " $TARGETS " == *" jairouter_before "* ]]; then setup_before || exit 1; fi
 }
 
@@ -158,6 +162,7 @@ setup_before() { # a git worktree of BEFORE_REF in bench/run/before, with the re
     [[ -d $ROOT/$d/node_modules && -d $BEFORE_DIR/$d ]] && ln -s "$ROOT/$d/node_modules" "$BEFORE_DIR/$d/node_modules"
   done
   [[ -f $BEFORE_DIR/proxy/bin/jairouter-proxy.js ]] || { log "$BEFORE_REF has no proxy/bin/jairouter-proxy.js"; return 1; }
+  NODE_COMPILE_CACHE=$COMPILE_CACHE node "$BEFORE_DIR/proxy/bin/jairouter-proxy.js" --help >/dev/null 2>&1 # its modules into the cache too
   log "jairouter_before: worktree of $BEFORE_REF ($(git -C "$ROOT" log -1 --format='%h %s' "$sha" | cut -c1-100)) in bench/run/before, $((SECONDS - t0)) s"
 }
 remove_before() { # [force]: the worktree of jairouter_before, if run.sh made it (or any stale one)
@@ -220,7 +225,7 @@ start_servers() {
         # full path: API-key auth, routing, metrics; its JSON log lines go to a file.
         # jairouter_before runs the worktree's proxy, the traced ones get their OTEL_* (OTEL_OF)
         local dir=$ROOT e; [[ $t == jairouter_before ]] && dir=$BEFORE_DIR
-        local -a envargs=(env); for e in $OTEL_UNSET; do envargs+=(-u "$e"); done
+        local -a envargs=(env NODE_COMPILE_CACHE="$COMPILE_CACHE"); for e in $OTEL_UNSET; do envargs+=(-u "$e"); done
         # shellcheck disable=SC2206
         envargs+=(${OTEL_OF[$t]:-})
         # shellcheck disable=SC2086

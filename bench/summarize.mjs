@@ -110,7 +110,10 @@ for (const load of ['sat', 'r200', 'r1000']) {
       const [ours, theirs] = [addedOf(load, mode, 'jairouter', 'p99'), addedOf(load, mode, 'nginx', 'p99')];
       const r = ours > 0 && theirs > 0 ? ours / theirs : NaN;
       const why = Number.isFinite(r) ? '' : ` (added p99: ${ms(ours)} ms vs ${ms(theirs)} ms; not comparable)`;
-      rowsT.push([`tail: added p99 at ${load}, ${mode}, ÷ nginx's (p99.9: ${ms(addedOf(load, mode, 'jairouter', 'p999'))} ms vs ${ms(addedOf(load, mode, 'nginx', 'p999'))} ms)${why}`, '≤ 2×', x2(r), verdict(r, 2)]);
+      // The floor of the runtime: the bare node:http + undici pipe's own added p99 against nginx's.
+      const bare = addedOf(load, mode, 'bare', 'p99');
+      const floor = bare > 0 && theirs > 0 ? `; the bare pipe: ${x2(bare / theirs)}` : '';
+      rowsT.push([`tail: added p99 at ${load}, ${mode}, ÷ nginx's (p99.9: ${ms(addedOf(load, mode, 'jairouter', 'p999'))} ms vs ${ms(addedOf(load, mode, 'nginx', 'p999'))} ms${floor})${why}`, '≤ 2×', x2(r), verdict(r, 2)]);
     }
   }
   for (const mode of ['json', 'sse']) {

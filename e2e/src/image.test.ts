@@ -34,6 +34,17 @@ describe('Dockerfile', () => {
     expect(readFileSync(join(root, 'proxy/scripts/soak.ts'), 'utf8')).toContain(`?? '${flag}'`);
   });
 
+  it('fills the compile cache NODE_COMPILE_CACHE names after copying the sources, as the user the binaries run as (Node keys the cache by uid)', () => {
+    const dir = /NODE_COMPILE_CACHE=(\S+)/.exec(dockerfile)?.[1];
+    expect(dir).toBeDefined();
+    expect(dir!.startsWith('/tmp/')).toBe(false); // the chart mounts an empty /tmp
+    const warm = dockerfile.indexOf(`RUN node scripts/warm-compile-cache.mjs ${dir}`);
+    expect(warm).toBeGreaterThan(dockerfile.indexOf('USER 65532:65532'));
+    expect(warm).toBeGreaterThan(dockerfile.lastIndexOf('\nCOPY '));
+    const values = readFileSync(join(root, 'charts/jairouter/values.yaml'), 'utf8');
+    expect(values).toMatch(/runAsUser: 65532$/m);
+  });
+
   it('runs as the non-root user the chart expects and ships openssl for the operator', () => {
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toContain('openssl');
