@@ -104,7 +104,7 @@ wants_redis() { [[ " $TARGETS " == *" jairouter_limits_cluster "* ]]; }
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
 # LiteLLM's proxy, installed by `make bench-peers` (a Python venv outside the repo, like the Go-built binaries)
 LITELLM_VENV=${LITELLM_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/jairouter/litellm-venv}
-declare -A SPID=() RSS0=()
+declare -A SPID=() RSS0=() ANON0=()
 CLK_TCK=$(getconf CLK_TCK)
 LOG=$B/run/logs
 mkdir -p "$OUT" "$LOG" run/nginx-tmp
@@ -225,7 +225,8 @@ start_servers() {
         # full path: API-key auth, routing, metrics; its JSON log lines go to a file.
         # jairouter_before runs the worktree's proxy, the traced ones get their OTEL_* (OTEL_OF)
         local dir=$ROOT e; [[ $t == jairouter_before ]] && dir=$BEFORE_DIR
-        local -a envargs=(env NODE_COMPILE_CACHE="$COMPILE_CACHE"); for e in $OTEL_UNSET; do envargs+=(-u "$e"); done
+        local -a envargs=(env); for e in $OTEL_UNSET; do envargs+=(-u "$e"); done
+        envargs+=(NODE_COMPILE_CACHE="$COMPILE_CACHE")
         # shellcheck disable=SC2206
         envargs+=(${OTEL_OF[$t]:-})
         # shellcheck disable=SC2086
@@ -249,7 +250,7 @@ start_servers() {
   done
   sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
   for t in "$@"; do
-    [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}"))
+    [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}")) && ANON0[$t]=$(anon_kb $(tree_pids "${SPID[$t]}"))
     [[ $t == mock || $t == direct* || $t == redis || $t == otlp_sink ]] || smoke "$t" || return 1
     if [[ $t == jairouter_limits_cluster ]] && ! (( $(redis_dbsize) > 0 )); then
       log "smoke test of $t: its requests left no counter in Redis (is the proxy connected to it? see $LOG/jairouter.log)"; return 1
@@ -295,6 +296,9 @@ cpu_busy() { # "cpuN busy total steal" for cpu0 and cpu1 from /proc/stat
   awk '/^cpu[01] /{idle=$5+$6; tot=0; for(i=2;i<=NF;i++) tot+=$i; printf "%s %d %d %d\n",$1,tot-idle,tot,$9}' /proc/stat
 }
 rss_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k == VmRSS: ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t; }
+# The private part of RSS (RssAnon): the rest is mapped files, mostly the runtime's own binary,
+# whose pages every process running that file shares.
+anon_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k == RssAnon: ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t; }
 
 headers_for() { # target -> wrk -H args (one per line)
   case $1 in
@@ -378,12 +382,12 @@ measure() {
   local busy; busy=$(paste <(echo "$b0") <(echo "$b1") | awk '{t=(($7-$3)>0?($7-$3):1); printf "\"%s_busy_pct\":%.1f,\"%s_steal_pct\":%.1f,", $1, ($6-$2)*100/t, $1, ($8-$4)*100/t}')
   local otlp=; [[ -n $o0 && -n $o1 ]] && otlp=$(paste -d' ' <(echo "$o0") <(echo "$o1") | awk '{printf "\"otlp_posts\":%d,\"otlp_bytes\":%d,\"otlp_spans\":%d,\"otlp_roots\":%d,", $5-$1, $6-$2, $7-$3, $8-$4}')
   local line
-  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,"redis_cpu_s":%s,%s%s"rss_start_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
+  line=$(printf '{"ts":"%s","rep":%d,"load":"%s","mode":"%s","target":"%s","conns":%d,"duration_s":%d,"delay_ms":%d,"sut_pids":%d,"sut_cpu_s":%s,"mock_cpu_s":%s,"redis_cpu_s":%s,%s%s"rss_start_kb":%d,"rss_start_anon_kb":%d,"rss_idle_kb":%d,"rss_max_kb":%d,"log_bytes":%d,"mock_requests":%s,"wrk":%s}' \
     "$(date -Is)" "$rep" "$load" "$mode" "$target" "$conns" "$dur" "$delay" "${#sut[@]}" \
     "$(awk -v a=$c0 -v b=$c1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$(awk -v a=$m0 -v b=$m1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
     "$(awk -v a=$r0 -v b=$r1 -v t=$CLK_TCK 'BEGIN{printf "%.2f",(b-a)/t}')" \
-    "$busy" "$otlp" "${RSS0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
+    "$busy" "$otlp" "${RSS0[$target]:-0}" "${ANON0[$target]:-0}" "$rss_idle" "$rss_max" $((logb1 - logb0)) "${mock_total:-0}" "$wj")
   echo "$line" >>"$OUT/results.jsonl"
   echo "$stats" >"$OUT/mockstats-$target-$mode-$load-$rep.json"
   echo "$line"

@@ -32,7 +32,7 @@ for (const [k, rs] of groups) {
     cpuUs: med(rs.map((r) => (r.sut_cpu_s * 1e6) / r.wrk.requests)),
     cpuPct: med(rs.map((r) => (r.sut_cpu_s / r.duration_s) * 100)),
     p50: med(rs.map((r) => r.wrk.lat_p50_us)), p99: med(rs.map((r) => r.wrk.lat_p99_us)), p999: med(rs.map((r) => r.wrk.lat_p999_us)),
-    rssStart: med(rs.map((r) => r.rss_start_kb)) / 1024, rssMax: Math.max(...rs.map((r) => r.rss_max_kb)) / 1024,
+    rssStart: med(rs.map((r) => r.rss_start_kb)) / 1024, anonStart: med(rs.map((r) => r.rss_start_anon_kb ?? NaN)) / 1024, rssMax: Math.max(...rs.map((r) => r.rss_max_kb)) / 1024,
     cpu0: med(rs.map((r) => r.cpu0_busy_pct)), steal: med(rs.map((r) => r.cpu0_steal_pct + r.cpu1_steal_pct)),
     logB: med(rs.map((r) => r.log_bytes / r.wrk.requests)),
     redisUs: med(rs.map((r) => (r.redis_cpu_s * 1e6) / r.wrk.requests)),
@@ -131,7 +131,10 @@ for (const load of ['sat', 'r200', 'r1000']) {
   const j = [...agg].filter(([k]) => k.endsWith('|jairouter')).map(([, a]) => a);
   const idle = j.length ? med(j.map((a) => a.rssStart)) : NaN;
   const max = j.length ? Math.max(...j.map((a) => a.rssMax)) : NaN;
-  rowsT.push(['memory: idle RSS (MB, before any traffic)', '≤ 60', f1(idle), verdict(idle, 60)]);
+  const anon = j.length ? med(j.map((a) => a.anonStart)) : NaN;
+  const bareAgg = [...agg].filter(([k]) => k.endsWith('|bare')).map(([, a]) => a);
+  const bareIdle = bareAgg.length ? `; the bare pipe: ${f1(med(bareAgg.map((a) => a.rssStart)))} MB, ${f1(med(bareAgg.map((a) => a.anonStart)))} private` : '';
+  rowsT.push([`memory: idle RSS (MB, before any traffic; private ${f1(anon)} MB, the rest mapped files, mostly the node binary${bareIdle})`, '≤ 60', f1(idle), verdict(idle, 60)]);
   rowsT.push(['memory: RSS max over every run of `jairouter` (MB)', '≤ 150', f1(max), verdict(max, 150)]);
   out.push('\n### Issue 14 targets in this run\n');
   out.push('Connections, config scale and swap, the soak and restarts are measured by their own scripts (bench/README.md).\n');
