@@ -30,7 +30,7 @@ import { FORM_OPERATIONS, formRequest, isMultipart, parseForm } from './multipar
 import { operationRequest, streams } from './operations.ts';
 import { OPERATION_PATHS } from './paths.ts';
 import { storedResponsePath, storedResponseRequest } from '../responses/requests.ts';
-import { MemoryResponseStore, isKeptId, type ResponseStore } from '../responses/store.ts';
+import { DEFAULT_STORE_OPTIONS, MemoryResponseStore, isKeptId, type ResponseStore } from '../responses/store.ts';
 import { keptResponses } from './kept-responses.ts';
 
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
@@ -202,7 +202,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (admitted !== null) t.admitted(admitted, rt);
     return admitted;
   };
-  const kept = keptResponses(deps.responses === undefined ? new MemoryResponseStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 ** 2 }) : deps.responses, log, reject, finish);
+  const kept = keptResponses(deps.responses === undefined ? new MemoryResponseStore(DEFAULT_STORE_OPTIONS) : deps.responses, log, reject, finish);
 
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const incoming = req.headers['x-request-id'];

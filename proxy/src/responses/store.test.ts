@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryResponseStore, SharedResponseStore, isKeptId, newKeptId, type KeptResponse, type KeyValue } from './store.ts';
+import { parseOptions } from '../config.ts';
+import { DEFAULT_STORE_OPTIONS, MemoryResponseStore, SharedResponseStore, isKeptId, newKeptId, type KeptResponse, type KeyValue } from './store.ts';
 
 const record = (text: string, tenant = 'ai/acme'): KeptResponse => ({ tenant, response: { id: 'r', output: [{ type: 'message', content: [{ type: 'output_text', text }] }] }, input: [], ownFrom: 0 });
 const size = (r: KeptResponse) => JSON.stringify(r).length;
+
+describe('the store\'s defaults', () => {
+  it('are what --response-store-ttl and --response-store-max-bytes default to, so a server built without a store keeps answers as the binary does', () => {
+    const opts = parseOptions(['--config', 'x.yaml'], {});
+    if (opts === 'help') throw new Error('unexpected help');
+    expect({ ttlMs: opts.responseStoreTtlMs, maxBytes: opts.responseStoreMaxBytes }).toEqual(DEFAULT_STORE_OPTIONS);
+  });
+});
 
 describe('kept response ids', () => {
   it('carry their own prefix, unlike a backend\'s ids and the encoded ones', () => {

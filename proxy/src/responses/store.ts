@@ -50,6 +50,9 @@ export interface StoreOptions {
   now?: () => number;
 }
 
+/** What --response-store-ttl and --response-store-max-bytes default to (config.ts: 1h, 64MiB). */
+export const DEFAULT_STORE_OPTIONS: Readonly<StoreOptions> = Object.freeze({ ttlMs: 3_600_000, maxBytes: 64 * 1024 ** 2 });
+
 interface Entry {
   json: string;
   expires: number;
