@@ -250,7 +250,11 @@ start_servers() {
   done
   sleep 1.5 # let portkey finish its 1 s start-up spinner, etc.
   for t in "$@"; do
-    [[ -z ${RSS0[$t]:-} ]] && RSS0[$t]=$(rss_kb $(tree_pids "${SPID[$t]}")) && ANON0[$t]=$(anon_kb $(tree_pids "${SPID[$t]}"))
+    if [[ -z ${RSS0[$t]:-} ]]; then
+      local pids; pids=$(tree_pids "${SPID[$t]}")
+      # shellcheck disable=SC2086
+      RSS0[$t]=$(rss_kb $pids); ANON0[$t]=$(anon_kb $pids)
+    fi
     [[ $t == mock || $t == direct* || $t == redis || $t == otlp_sink ]] || smoke "$t" || return 1
     if [[ $t == jairouter_limits_cluster ]] && ! (( $(redis_dbsize) > 0 )); then
       log "smoke test of $t: its requests left no counter in Redis (is the proxy connected to it? see $LOG/jairouter.log)"; return 1
@@ -295,10 +299,14 @@ cpu_ticks() { # utime+stime of the given pids (all threads)
 cpu_busy() { # "cpuN busy total steal" for cpu0 and cpu1 from /proc/stat
   awk '/^cpu[01] /{idle=$5+$6; tot=0; for(i=2;i<=NF;i++) tot+=$i; printf "%s %d %d %d\n",$1,tot-idle,tot,$9}' /proc/stat
 }
-rss_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k == VmRSS: ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t; }
+status_kb() { # FIELD PID... -> the field of /proc/PID/status summed over the pids (kB)
+  local f=$1 t=0 p k v r; shift
+  for p in "$@"; do while read -r k v r; do [[ $k == "$f:" ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t
+}
+rss_kb() { status_kb VmRSS "$@"; }
 # The private part of RSS (RssAnon): the rest is mapped files, mostly the runtime's own binary,
 # whose pages every process running that file shares.
-anon_kb() { local t=0 p k v r; for p in "$@"; do while read -r k v r; do [[ $k == RssAnon: ]] && { t=$((t+v)); break; }; done </proc/$p/status 2>/dev/null; done; echo $t; }
+anon_kb() { status_kb RssAnon "$@"; }
 
 headers_for() { # target -> wrk -H args (one per line)
   case $1 in

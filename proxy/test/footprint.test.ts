@@ -43,7 +43,7 @@ describe('the proxy process', () => {
 
   // The image fills a compile cache at build time (Dockerfile, scripts/warm-compile-cache.mjs):
   // a container starts with an empty /tmp, and stripping the types of its TypeScript sources on
-  // start keeps the stripper (swc built to WebAssembly) resident, 20-27 MB of RSS.
+  // start keeps the stripper (swc built to WebAssembly) resident: about 28 MB of RSS (bench/README.md).
   it('does not load the TypeScript stripper when started on a compile cache filled by scripts/warm-compile-cache.mjs', async () => {
     const cache = join(dir, 'cache');
     const warm = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'warm-compile-cache.mjs'), cache], { encoding: 'utf8' });

@@ -150,12 +150,12 @@ describe('a traced request', () => {
     });
     expect(attempt!.attributes['gen_ai.usage.output_tokens']).toBe(server.attributes['gen_ai.usage.output_tokens']);
     // Stages in order, inside the server span.
-    const t = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];
+    const ns = (h: readonly [number, number]) => h[0] * 1e9 + h[1];
+    const t = (s: ReadableSpan) => ns(s.startTime);
     expect(t(auth)).toBeLessThanOrEqual(t(routeSpan));
     expect(t(routeSpan)).toBeLessThanOrEqual(t(attempt!));
     // The attempt's events split it: a connection, then the response headers, both inside it.
     expect(attempt!.events.map((e) => e.name)).toEqual(['jairouter.upstream.request_start', 'jairouter.upstream.response_start']);
-    const ns = (h: readonly [number, number]) => h[0] * 1e9 + h[1];
     const [connected, headers] = attempt!.events.map((e) => ns(e.time));
     expect(t(attempt!)).toBeLessThanOrEqual(connected!);
     expect(connected!).toBeLessThanOrEqual(headers!);
