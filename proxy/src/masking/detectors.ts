@@ -153,8 +153,11 @@ export function tokenFind(text: string, from: number): readonly [number, number]
     let j = i + 1;
     while (j < n && isTokenChar(text.charCodeAt(j))) j++;
     const len = j - i;
-    if (j === n) return i; // an unfinished run: it may still grow into a key
     if (len >= 20 && len <= 256 && validApiKey(text.slice(i, j))) return [i, j];
+    // A run that reaches the end is a match when it is a key already (the text may be final: a
+    // stream never scans past its held-back tail, so it waits for the run to end); otherwise it
+    // may still grow into one, and no match can start before it.
+    if (j === n) return i;
     i = j;
   }
   return n;

@@ -87,8 +87,18 @@ describe('api-key', () => {
     'xoxb-123456789012-abcdefghij',
     'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q',
     'q8Vt2LxN4pRz7KbW1mYc9HdJ3fGs6TaE', // a generic high-entropy token (32 chars)
-  ])('masks %s', (k) => {
+  ])('masks %s, also where it ends the text', (k) => {
     expect(masked(`key=${k};`)).toBe('key=[MASKED:api-key];');
+    expect(masked(`key=${k}`)).toBe('key=[MASKED:api-key]');
+    expect(masked(k)).toBe('[MASKED:api-key]');
+    const s = new StreamMasker(all);
+    expect(s.push(`my key is ${k}`) + s.end()).toBe('my key is [MASKED:api-key]');
+  });
+  it('a stream waits for a key to end before masking it, even once what it holds is a key already', () => {
+    const s = new StreamMasker(all);
+    const out = [s.push('use sk-proj-abc123DEF456ghi789JKL0mno'), s.push('pqr789STU'), s.push(' now')];
+    expect(out.join('') + s.end()).toBe('use [MASKED:api-key] now');
+    expect(s.counts).toEqual({ 'api-key': 1 });
   });
   it.each([
     '3f786850e387550fdab836ed7e6dc881de23001b', // git SHA: hex only, no upper case
