@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { SeriesCounter, SeriesHistogram } from './series-metrics.ts';
 import type { Operation } from '../adapters/types.ts';
 import type { RouteRuntime } from '../runtime/runtime.ts';
 
@@ -99,44 +100,44 @@ interface Children {
 
 /** The gen_ai series and the spend counter; children resolved once per label set. */
 export class GenAiMetrics {
-  readonly tokenUsage: Histogram<(typeof LABELS)[number] | 'gen_ai_token_type'>;
-  readonly duration: Histogram<(typeof LABELS)[number] | 'error_type'>;
-  readonly timeToFirstToken: Histogram<(typeof LABELS)[number]>;
-  readonly timePerOutputToken: Histogram<(typeof LABELS)[number]>;
-  readonly spend: Counter<'tenant' | 'gen_ai_request_model'>;
+  readonly tokenUsage: SeriesHistogram<(typeof LABELS)[number] | 'gen_ai_token_type'>;
+  readonly duration: SeriesHistogram<(typeof LABELS)[number] | 'error_type'>;
+  readonly timeToFirstToken: SeriesHistogram<(typeof LABELS)[number]>;
+  readonly timePerOutputToken: SeriesHistogram<(typeof LABELS)[number]>;
+  readonly spend: SeriesCounter<'tenant' | 'gen_ai_request_model'>;
   readonly #children = new Map<string, Children>();
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.tokenUsage = new Histogram({
+    this.tokenUsage = new SeriesHistogram({
       name: 'gen_ai_client_token_usage',
       help: 'Tokens used per request as the backend reported them, by gen_ai_token_type (input, output), operation, provider, models, tenant, route and backend (OpenTelemetry gen_ai.client.token.usage).',
       labelNames: [...LABELS, 'gen_ai_token_type'],
       buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new SeriesHistogram({
       name: 'gen_ai_server_request_duration_seconds',
       help: 'Time from a request reaching its route to its answer\'s end (streams included), by operation, provider, models, tenant, route, backend and error_type (the error code answered; empty for a success) (OpenTelemetry gen_ai.server.request.duration).',
       labelNames: [...LABELS, 'error_type'],
       buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
       registers,
     });
-    this.timeToFirstToken = new Histogram({
+    this.timeToFirstToken = new SeriesHistogram({
       name: 'gen_ai_server_time_to_first_token_seconds',
       help: 'Time from a streamed request\'s arrival to the first bytes of its answer, successful streams only (OpenTelemetry gen_ai.server.time_to_first_token).',
       labelNames: LABELS,
       buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
       registers,
     });
-    this.timePerOutputToken = new Histogram({
+    this.timePerOutputToken = new SeriesHistogram({
       name: 'gen_ai_server_time_per_output_token_seconds',
       help: 'Time per output token after the first of a successful stream: (duration - time to first token) / (output tokens - 1) (OpenTelemetry gen_ai.server.time_per_output_token).',
       labelNames: LABELS,
       buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5],
       registers,
     });
-    this.spend = new Counter({
+    this.spend = new SeriesCounter({
       name: 'jairouter_spend_total',
       help: 'Spend at the serving backends\' pricing (ModelRoute spec.backends[].pricing, in its unit), by tenant and request model (the route\'s configured name).',
       labelNames: ['tenant', 'gen_ai_request_model'],

@@ -1,17 +1,18 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesCounter, SeriesHistogram } from './series-metrics.ts';
 import { GenAiMetrics } from './gen-ai.ts';
 import { CapacityMetrics } from './capacity.ts';
 
 /** The proxy's Prometheus metrics. Label values come from the config (route ids, backend names) and status codes only. */
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  readonly requests = new SeriesCounter({
     name: 'jairouter_requests_total',
     help: 'Requests answered, by route, backend and HTTP status code.',
     labelNames: ['route', 'backend', 'status'] as const,
     registers: [this.registry],
   });
-  readonly duration = new Histogram({
+  readonly duration = new SeriesHistogram({
     name: 'jairouter_request_duration_seconds',
     help: 'Time from request received to response finished (streams included), by route.',
     labelNames: ['route'] as const,
@@ -24,7 +25,7 @@ export class ProxyMetrics {
     labelNames: ['route', 'backend', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly tokens = new Counter({
+  readonly tokens = new SeriesCounter({
     name: 'jairouter_tokens_total',
     help: 'Tokens reported by upstream usage, by route, backend and direction (in = prompt, out = completion).',
     labelNames: ['route', 'backend', 'direction'] as const,
@@ -90,13 +91,13 @@ export class ProxyMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
-  readonly attempts = new Counter({
+  readonly attempts = new SeriesCounter({
     name: 'jairouter_upstream_attempts_total',
     help: 'Upstream attempts started, by route and backend (a request that is retried or fails over makes several).',
     labelNames: ['route', 'backend'] as const,
     registers: [this.registry],
   });
-  readonly retries = new Counter({
+  readonly retries = new SeriesCounter({
     name: 'jairouter_retries_total',
     help: 'Upstream attempts that were not a request\'s first (retries on the same route, or on a fallback route), by the route and backend tried.',
     labelNames: ['route', 'backend'] as const,
@@ -152,7 +153,7 @@ export class ProxyMetrics {
   /** Engine readings and the autoscaling signals (capacity.ts). */
   readonly capacity = new CapacityMetrics(this.registry);
 
-  // Children resolved once per label set: prom-client hashes labels on every call otherwise.
+  // Children resolved once per label set (series-metrics.ts: labels() is where the series is found).
   private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly tokenChildren = new Map<string, [{ inc(v: number): void }, { inc(v: number): void }]>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
