@@ -19,14 +19,27 @@ export class SseEvents {
     const text = this.pending + (typeof chunk === 'string' ? chunk : this.decode(chunk));
     const out: SseEvent[] = [];
     let from = 0;
+    // The next blank line of each framing at or after `from`, -1 when this text has none left:
+    // each is searched again only once passed, so a chunk of many events is scanned once.
+    let lf = text.indexOf('\n\n');
+    let crlf = text.indexOf('\r\n\r\n');
     for (;;) {
-      const [at, len] = boundary(text, from);
-      if (at < 0) break;
-      const ev = parse(text.slice(from, at));
+      if (lf >= 0 && lf < from) lf = text.indexOf('\n\n', from);
+      if (crlf >= 0 && crlf < from) crlf = text.indexOf('\r\n\r\n', from);
+      let at: number;
+      let len: number;
+      if (crlf >= 0 && (lf < 0 || crlf < lf)) {
+        at = crlf;
+        len = 4;
+      } else if (lf >= 0) {
+        at = lf;
+        len = 2;
+      } else break;
+      const ev = parse(text, from, at);
       if (ev) out.push(ev);
       from = at + len;
     }
-    this.pending = text.slice(from);
+    this.pending = from === 0 ? text : text.slice(from);
     return out;
   }
 
@@ -42,30 +55,36 @@ export class SseEvents {
   rest(): SseEvent[] {
     const p = this.pending + this.decoder.decode();
     this.pending = '';
-    const ev = p.trim() ? parse(p) : null;
+    const ev = p.trim() ? parse(p, 0, p.length) : null;
     return ev ? [ev] : [];
   }
 }
 
-/** The first blank line at or after `from` (LF or CRLF framing): its index and length, or -1. */
-function boundary(text: string, from: number): [number, number] {
-  const lf = text.indexOf('\n\n', from);
-  const crlf = text.indexOf('\r\n\r\n', from);
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return [crlf, 4];
-  return lf < 0 ? [-1, 0] : [lf, 2];
-}
-
-function parse(block: string): SseEvent | null {
+/**
+ * The event in text[start, end): lines end at LF (a CR before it is dropped), `:` starts a
+ * comment, `field: value` loses one space after the colon, `data` lines are joined with LF.
+ * Read in place: no line array, no regex, a string only for the values kept.
+ */
+function parse(text: string, start: number, end: number): SseEvent | null {
   let event = '';
-  const data: string[] = [];
-  for (const line of block.split(/\r?\n/)) {
-    if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
+  let data: string | null = null;
+  for (let i = start; i < end; ) {
+    let nl = text.indexOf('\n', i);
+    if (nl < 0 || nl > end) nl = end;
+    const lineEnd = nl < end && nl > i && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    if (lineEnd > i && text.charCodeAt(i) !== 58) {
+      let colon = text.indexOf(':', i);
+      if (colon >= lineEnd) colon = -1;
+      const fieldEnd = colon < 0 ? lineEnd : colon;
+      let valueStart = colon < 0 ? lineEnd : colon + 1;
+      if (valueStart < lineEnd && text.charCodeAt(valueStart) === 32) valueStart++;
+      const fieldLen = fieldEnd - i;
+      if (fieldLen === 4 && text.startsWith('data', i)) {
+        const value = text.slice(valueStart, lineEnd);
+        data = data === null ? value : data + '\n' + value;
+      } else if (fieldLen === 5 && text.startsWith('event', i)) event = text.slice(valueStart, lineEnd);
+    }
+    i = nl + 1;
   }
-  return event || data.length > 0 ? { event, data: data.join('\n') } : null;
+  return event || data !== null ? { event, data: data ?? '' } : null;
 }

@@ -50,8 +50,13 @@ export class AnthropicStream {
 
   /** One chunk; the part before the delta is built once per stream (JSON.stringify of the whole chunk per delta doubled the cost). */
   private chunk(delta: Json, finish: string | null = null): string {
+    return this.chunkOf(JSON.stringify(delta), finish);
+  }
+
+  /** The same with the delta serialized already: a text delta is most events, and needs no object. */
+  private chunkOf(delta: string, finish: string | null = null): string {
     this.head ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
-    return `${this.head}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
+    return `${this.head}${delta},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 
   private event(e: SseEvent): string {
@@ -84,8 +89,8 @@ export class AnthropicStream {
       }
       case 'content_block_delta': {
         const d = (j.delta ?? {}) as Json;
-        if (d.type === 'text_delta') return this.chunk({ content: String(d.text ?? '') });
-        if (d.type === 'thinking_delta') return this.chunk({ reasoning_content: String(d.thinking ?? '') });
+        if (d.type === 'text_delta') return this.chunkOf(`{"content":${JSON.stringify(String(d.text ?? ''))}}`);
+        if (d.type === 'thinking_delta') return this.chunkOf(`{"reasoning_content":${JSON.stringify(String(d.thinking ?? ''))}}`);
         if (d.type === 'input_json_delta') {
           const index = this.toolIndex.get(Number(j.index));
           const part = String(d.partial_json ?? '');
