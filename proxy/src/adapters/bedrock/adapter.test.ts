@@ -1,11 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bedrock } from './adapter.ts';
 import { backendIR, clientRequest, FIXED_NOW, frames, KEYS } from './golden.test-support.ts';
 import { cachedCredentials, regionFromHost, type AwsCredentials } from './sign.ts';
-import { EventStreamDecoder, loadEventStreamCodec } from './stream.ts';
+import { EventStreamDecoder } from './stream.ts';
 
 // The adapter loads the event-stream codec while it builds a streaming request; these tests decode directly.
-beforeAll(loadEventStreamCodec);
 
 const chat = clientRequest({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
 const scope = (auth: string | undefined) => /Credential=[^/]+\/\d{8}\/([^/]+)\/bedrock\//.exec(auth ?? '')?.[1];

@@ -8,7 +8,7 @@ import { imagesFromBedrock, imagesToBedrock } from './images.ts';
 import { UnsupportedRequest } from '../types.ts';
 import { bedrockErrorMessage, chatCompletion, embeddingsList, errorType, openAIError, usageOf, type CompletionMeta } from './response.ts';
 import { cachedCredentials, regionFromHost, signRequest, type AwsCredentials, type CredentialProvider } from './sign.ts';
-import { ConverseStreamTranslator, EventStreamDecoder, loadEventStreamCodec } from './stream.ts';
+import { ConverseStreamTranslator, EventStreamDecoder } from './stream.ts';
 
 /**
  * Amazon Bedrock: chat through the Converse API (`POST {url}/model/{modelId}/converse`, and
@@ -65,7 +65,6 @@ export function bedrock(deps: BedrockDeps): Adapter {
       } else {
         body = JSON.stringify(converseRequest(req.body));
         path = `${model}/${req.stream ? 'converse-stream' : 'converse'}`;
-        if (req.stream) await loadEventStreamCodec();
       }
       const headers: Record<string, string> = {
         'content-type': 'application/json',

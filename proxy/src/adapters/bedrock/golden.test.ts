@@ -5,14 +5,12 @@
 // change as a JSON diff; UPDATE_GOLDEN=1 rewrites the .out.json files.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UnsupportedRequest } from '../types.ts';
 import { bedrock } from './adapter.ts';
 import { backendIR, clientRequest, FIXED_NOW, frames, KEYS, type CaseIn } from './golden.test-support.ts';
-import { loadEventStreamCodec } from './stream.ts';
 
 // The adapter loads the event-stream codec while it builds a streaming request; these tests decode directly.
-beforeAll(loadEventStreamCodec);
 
 const DIR = fileURLToPath(new URL('./testdata/', import.meta.url));
 

@@ -1,5 +1,5 @@
-import type { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { Usage } from '../types.ts';
+import { MIN_MESSAGE, decodeMessage } from './event-stream.ts';
 import { finishReason, openAIUsage, usageOf, type CompletionMeta } from './response.ts';
 
 type Json = Record<string, unknown>;
@@ -11,24 +11,10 @@ export interface StreamEvent {
   payload: Json;
 }
 
-let codec: EventStreamCodec | null = null;
-let toUtf8: (bytes: Uint8Array) => string = () => '';
-
-/**
- * Loads the event-stream codec, once, before the first stream is decoded (the adapter awaits
- * it while building a streaming request): a proxy without Bedrock streams never holds it.
- */
-export async function loadEventStreamCodec(): Promise<void> {
-  if (codec) return;
-  const [{ EventStreamCodec: Codec }, utf8] = await Promise.all([import('@smithy/eventstream-codec'), import('@smithy/util-utf8')]);
-  toUtf8 = utf8.toUtf8;
-  codec = new Codec(utf8.toUtf8, utf8.fromUtf8);
-}
-
 /**
  * Splits AWS event-stream bytes into messages. A message may arrive split across network
  * chunks (or several in one): each starts with its total length (4 bytes, big-endian), so
- * bytes are held until a whole message is there; the codec checks both CRCs.
+ * bytes are held until a whole message is there; decodeMessage checks both CRCs.
  */
 export class EventStreamDecoder {
   private buf: Buffer = Buffer.alloc(0);
@@ -38,17 +24,14 @@ export class EventStreamDecoder {
     const out: StreamEvent[] = [];
     while (this.buf.length >= 4) {
       const total = this.buf.readUInt32BE(0);
-      if (total < 16) throw new Error(`event-stream message length ${total} is too small`);
+      if (total < MIN_MESSAGE) throw new Error(`event-stream message length ${total} is too small`);
       if (this.buf.length < total) break;
-      const msg = codec!.decode(this.buf.subarray(0, total));
+      const msg = decodeMessage(this.buf.subarray(0, total));
       this.buf = this.buf.subarray(total);
-      const h = (k: string): string => {
-        const v = msg.headers[k];
-        return v && v.type === 'string' ? v.value : '';
-      };
+      const h = (k: string): string => msg.headers[k] ?? '';
       const messageType = h(':message-type') || 'event';
       let payload: Json = {};
-      const text = toUtf8(msg.body);
+      const text = msg.body.toString('utf8');
       if (text) {
         try {
           payload = JSON.parse(text) as Json;
