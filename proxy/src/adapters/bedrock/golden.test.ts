@@ -10,8 +10,6 @@ import { UnsupportedRequest } from '../types.ts';
 import { bedrock } from './adapter.ts';
 import { backendIR, clientRequest, FIXED_NOW, frames, KEYS, type CaseIn } from './golden.test-support.ts';
 
-// The adapter loads the event-stream codec while it builds a streaming request; these tests decode directly.
-
 const DIR = fileURLToPath(new URL('./testdata/', import.meta.url));
 
 async function run(c: CaseIn): Promise<Record<string, unknown>> {
@@ -66,5 +64,23 @@ describe('bedrock translation goldens', () => {
     if (process.env.UPDATE_GOLDEN === '1') writeFileSync(outFile, text);
     expect(existsSync(outFile), `${name}.out.json is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(true);
     expect(JSON.parse(text)).toEqual(JSON.parse(readFileSync(outFile, 'utf8')));
+  });
+});
+
+describe('a corrupt event-stream message', () => {
+  it('ends the translation where it is: what came before is relayed, nothing after, and the stream is not complete', async () => {
+    const adapter = bedrock({ now: () => FIXED_NOW, defaultCredentials: () => Promise.resolve(KEYS) });
+    const req = clientRequest({ model: 'claude', stream: true, messages: [{ role: 'user', content: 'hi' }] }, 'chat');
+    const t = adapter.translator(req, backendIR({}));
+    expect(t.classify(200, { 'content-type': 'application/vnd.amazon.eventstream' })).toBe('stream');
+    const first = frames([{ type: 'messageStart', payload: { role: 'assistant' } }]);
+    const second = Buffer.from(frames([{ type: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: 'lost' } } }]));
+    second[second.length - 6]! ^= 0xff; // a byte of the payload: the message CRC no longer matches
+    const third = frames([{ type: 'contentBlockDelta', payload: { contentBlockIndex: 0, delta: { text: 'after' } } }, { type: 'messageStop', payload: { stopReason: 'end_turn' } }]);
+    const out = [first, second, third].map((b) => t.stream(Buffer.from(b))?.toString() ?? '').join('');
+    expect(out).toContain('"role":"assistant"');
+    expect(out).not.toContain('lost');
+    expect(out).not.toContain('after');
+    expect(t.complete).toBe(false);
   });
 });
