@@ -58,7 +58,7 @@ abstract class SeriesMetric<L extends string, S extends Series> {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
-    // The Registry's type names its own classes; what it reads is name, help, type, get() and reset().
+    // The Registry's type names its own classes; it reads name, help, type, aggregator, get() (or getForPromString()) and reset().
     for (const r of config.registers) r.registerMetric(this as unknown as Histogram);
   }
 
