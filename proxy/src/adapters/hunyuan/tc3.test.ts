@@ -1,5 +1,7 @@
+import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalRequest, stringToSign, tc3Authorization, tc3Signature } from './tc3.ts';
+import { canonicalRequest, stringToSign, tc3Authorization, tc3Date, tc3Signature } from './tc3.ts';
 
 /**
  * The worked example of Tencent Cloud's "Signature v3" documentation (API documentation,
@@ -44,5 +46,28 @@ describe('tc3', () => {
     expect(tc3Signature({ ...EXAMPLE, secretKey: 'other' })).not.toBe(base);
     expect(tc3Signature({ ...EXAMPLE, payload: '{}' })).not.toBe(base);
     expect(tc3Signature({ ...EXAMPLE, timestamp: EXAMPLE.timestamp + 86400 })).not.toBe(base);
+  });
+
+  it('signs as the full derivation does, whatever order secrets, services and days come in (the day\'s key is remembered)', () => {
+    const derived = (r: typeof EXAMPLE): string => {
+      const h = (k: string | Buffer, d: string) => createHmac('sha256', k).update(d, 'utf8').digest();
+      const key = h(h(h(`TC3${r.secretKey}`, tc3Date(r.timestamp)), r.service), 'tc3_request');
+      return createHmac('sha256', key).update(stringToSign(r), 'utf8').digest('hex');
+    };
+    // More secrets than are remembered (64), days back and forth, two services.
+    const request = fc.record({
+      secretKey: fc.constantFrom(...Array.from({ length: 80 }, (_, i) => `secret-${i}`)),
+      service: fc.constantFrom('hunyuan', 'cvm'),
+      timestamp: fc.integer({ min: 1_700_000_000, max: 1_700_000_000 + 5 * 86400 }),
+    });
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 60 }), (rs) => {
+        for (const r of rs) {
+          const req = { ...EXAMPLE, ...r };
+          expect(tc3Signature(req)).toBe(derived(req));
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
