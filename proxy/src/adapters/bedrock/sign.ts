@@ -79,6 +79,12 @@ export interface SignInput {
 }
 
 /**
+ * The signer's module, imported on the first signed request (a proxy without SigV4 backends never
+ * holds it), then kept: an `import()` resolves its specifier again every time it runs.
+ */
+let signerModule: Promise<typeof import('@smithy/signature-v4')> | undefined;
+
+/**
  * SigV4 for service `bedrock`, signing what the AWS SDK signs: host, content-type,
  * content-length, x-amz-date, x-amz-content-sha256 (and x-amz-security-token for temporary
  * credentials). Returns those headers plus authorization; the host header itself is left to
@@ -86,8 +92,7 @@ export interface SignInput {
  */
 export async function signRequest(input: SignInput): Promise<Record<string, string>> {
   const url = new URL(input.origin);
-  // Loaded on the first signed request: a proxy without SigV4 backends never holds the signer.
-  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { SignatureV4 } = await (signerModule ??= import('@smithy/signature-v4'));
   const signer = new SignatureV4({
     service: 'bedrock',
     region: input.region,
