@@ -24,7 +24,7 @@ interface CounterSeries extends Series {
   value: number;
 }
 interface HistogramSeries extends Series {
-  /** Observations per bucket (not cumulative); the last is the +Inf bucket. */
+  /** Observations per bucket (not cumulative); what is above the last bound counts in `count` only. */
   readonly counts: Float64Array;
   sum: number;
   count: number;
@@ -139,8 +139,7 @@ interface HistogramValue {
 
 export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramSeries> {
   readonly type = 'histogram';
-  readonly #bounds: Float64Array;
-  readonly #upper: readonly number[];
+  readonly #bounds: readonly number[];
 
   constructor(config: Config<L> & { buckets: readonly number[] }) {
     super(config);
@@ -148,8 +147,7 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
     for (let i = 0; i < b.length; i++) {
       if (!Number.isFinite(b[i]) || (i > 0 && b[i]! <= b[i - 1]!)) throw new Error(`${config.name}: buckets must be finite and increasing`);
     }
-    this.#upper = [...b];
-    this.#bounds = Float64Array.from(b);
+    this.#bounds = [...b];
   }
 
   /** The series of these label values (in labelNames order); keep it, it does not change. */
@@ -163,7 +161,7 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
         if (!s.live) this.enter(s);
         let i = 0;
         while (i < n && value > bounds[i]!) i++;
-        s.counts[i]!++;
+        if (i < n) s.counts[i]!++;
         s.sum += value;
         s.count++;
       },
@@ -174,7 +172,7 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
   getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: string; values: HistogramValue[] }> {
     const values: HistogramValue[] = [];
     const bucket = `${this.name}_bucket`;
-    const upper = this.#upper;
+    const upper = this.#bounds;
     for (const s of this.live) {
       let acc = 0;
       for (let i = 0; i < upper.length; i++) {
@@ -196,7 +194,7 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
   }
 
   protected newSeries(labels: Record<string, string>): HistogramSeries {
-    return { labels, live: false, counts: new Float64Array(this.#bounds.length + 1), sum: 0, count: 0 };
+    return { labels, live: false, counts: new Float64Array(this.#bounds.length), sum: 0, count: 0 };
   }
   protected zero(s: HistogramSeries): void {
     s.counts.fill(0);

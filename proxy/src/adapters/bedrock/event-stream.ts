@@ -23,7 +23,7 @@ const PRELUDE = 12;
 /** Prelude and message CRC: the smallest message, with no headers and no payload. */
 export const MIN_MESSAGE = PRELUDE + 4;
 
-/** Sizes of the fixed-size header value types (0-5, 8, 9); -1 for the two with a 2-byte length (6 bytes, 7 string). */
+/** Sizes of the header value types 0-9; -1 for the two whose value starts with a 2-byte length (6 bytes, 7 string). */
 const VALUE_SIZE = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16];
 
 /** `m` holds exactly one message (its first 4 bytes say how long it is). Throws on a bad length or CRC. */
@@ -45,18 +45,15 @@ export function decodeMessage(m: Buffer): EventStreamMessage {
     const name = m.toString('utf8', i + 1, nameEnd);
     const type = m[nameEnd]!;
     i = nameEnd + 1;
-    const size = VALUE_SIZE[type];
+    let size = VALUE_SIZE[type];
     if (size === undefined) throw new Error(`event-stream header ${name} has unknown value type ${type}`);
-    if (size >= 0) {
-      i += size;
-    } else {
+    if (size < 0) {
       if (i + 2 > headersEnd) throw new Error(`event-stream header ${name} runs past the headers`);
-      const length = m.readUInt16BE(i);
-      if (i + 2 + length > headersEnd) throw new Error(`event-stream header ${name} runs past the headers`);
-      if (type === 7) headers[name] = m.toString('utf8', i + 2, i + 2 + length);
-      i += 2 + length;
+      size = 2 + m.readUInt16BE(i);
     }
-    if (i > headersEnd) throw new Error(`event-stream header ${name} runs past the headers`);
+    if (i + size > headersEnd) throw new Error(`event-stream header ${name} runs past the headers`);
+    if (type === 7) headers[name] = m.toString('utf8', i + 2, i + size);
+    i += size;
   }
   return { headers, body: m.subarray(headersEnd, total - 4) };
 }

@@ -28,8 +28,8 @@ export class EventStreamDecoder {
       if (this.buf.length < total) break;
       const msg = decodeMessage(this.buf.subarray(0, total));
       this.buf = this.buf.subarray(total);
-      const h = (k: string): string => msg.headers[k] ?? '';
-      const messageType = h(':message-type') || 'event';
+      const h = msg.headers;
+      const messageType = h[':message-type'] || 'event';
       let payload: Json = {};
       const text = msg.body.toString('utf8');
       if (text) {
@@ -40,8 +40,8 @@ export class EventStreamDecoder {
         }
       }
       // `error` messages carry their code and text in headers instead of a payload.
-      if (messageType === 'error') payload = { message: h(':error-message') };
-      out.push({ messageType, type: h(':event-type') || h(':exception-type') || h(':error-code'), payload });
+      if (messageType === 'error') payload = { message: h[':error-message'] ?? '' };
+      out.push({ messageType, type: h[':event-type'] || h[':exception-type'] || h[':error-code'] || '', payload });
     }
     return out;
   }
