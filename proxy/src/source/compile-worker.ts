@@ -1,5 +1,6 @@
 // Child-process entry: reads the config files, compiles them and judges the result against
-// what is served, sends the outcome back and exits. Running this in a short-lived process keeps
+// what is served, sends the outcome back and waits for the next job; it exits when the proxy
+// disconnects (compile-client.ts does after a minute without a job). Running this in a process keeps
 // zod, the schemas and the YAML parser out of the proxy's memory (a worker thread's memory is
 // not given back to the OS after it ends) and keeps a large compile off the event loop that
 // serves traffic.
@@ -19,7 +20,7 @@ try {
   // No /proc, or not allowed: the parent's setPriority, if it was allowed.
 }
 
-process.once('message', (job: CompileJob) => {
+process.on('message', (job: CompileJob) => {
   const loaded = loadFiles(job.paths);
   const result = compile(loaded.resources);
   const verdict = judgeReload(loaded, result, new Set(job.served));
@@ -31,7 +32,7 @@ process.once('message', (job: CompileJob) => {
     served: [...servedIds(result)],
     verdict,
   };
-  void sendInParts(outcome).then(() => process.disconnect());
+  void sendInParts(outcome);
 });
 
 /**

@@ -1,7 +1,7 @@
 import type { ProxyConfig } from '@jairouter/crds';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
-import { compileInWorker, type CompileOutcome } from './compile-client.ts';
+import { Compiler, type CompileOutcome } from './compile-client.ts';
 import { withoutConsequence } from './consequence.ts';
 import type { ApplyConfig, ConfigSource } from './types.ts';
 import { watchPaths } from './watch.ts';
@@ -24,6 +24,8 @@ export class FileSource implements ConfigSource {
   private reloading: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** Kept between reloads for a minute, so a burst of edits starts one compile process. */
+  private readonly compiler = new Compiler();
 
   constructor(paths: string[], log: Logger, metrics: ProxyMetrics) {
     this.paths = paths;
@@ -32,7 +34,7 @@ export class FileSource implements ConfigSource {
   }
 
   async start(apply: ApplyConfig): Promise<ProxyConfig> {
-    const first = await compileInWorker({ paths: this.paths, served: [] }).catch((e: Error) => {
+    const first = await this.compiler.compile({ paths: this.paths, served: [] }).catch((e: Error) => {
       throw new Error(`cannot compile the config: ${e.message}`);
     });
     if (first.errors.length > 0) throw new Error(first.errors.join('\n'));
@@ -47,6 +49,7 @@ export class FileSource implements ConfigSource {
   stop(): void {
     this.stopped = true;
     this.stopWatching?.();
+    this.compiler.close();
   }
 
   /** One reload at a time; a change during a reload triggers one more afterwards. */
@@ -67,7 +70,7 @@ export class FileSource implements ConfigSource {
   }
 
   private async reload(apply: ApplyConfig): Promise<void> {
-    const next = await compileInWorker({ paths: this.paths, served: this.served });
+    const next = await this.compiler.compile({ paths: this.paths, served: this.served });
     if (this.stopped) return;
     if (next.errors.length === 0 && next.config.version === this.version) return;
     if (!next.verdict.apply) {
