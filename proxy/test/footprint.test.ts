@@ -3,7 +3,7 @@
 // long-running process: importing them there costs about 7 MB of RSS for nothing. A module hook
 // preloaded into every process lists what each one loaded, by pid.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,8 +26,22 @@ const procs: ProxyHandle[] = [];
 afterAll(async () => {
   await Promise.all(procs.map((h) => h.stop('SIGKILL').catch(() => undefined)));
 });
-const oneRoute = () =>
-  toYaml(tenantWithKeys('t', { k: 'sk-footprint-000000000000' }), modelRoute('m', { models: ['m'], backends: [{ name: 'b', url: 'http://127.0.0.1:9/v1' }] }));
+const oneRoute = (models = ['m']) =>
+  toYaml(tenantWithKeys('t', { k: 'sk-footprint-000000000000' }), modelRoute('m', { models, backends: [{ name: 'b', url: 'http://127.0.0.1:9/v1' }] }));
+
+/** The pids whose parent is `pid` (field 4 of /proc/PID/stat). */
+const childrenOf = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 
 describe('the proxy process', () => {
   it('does not load the compiler, zod or the YAML parser (its compile child does)', async () => {
@@ -39,6 +53,20 @@ describe('the proxy process', () => {
     expect(loaded.some((u) => u.includes('/proxy/src/proxy-server.ts'))).toBe(true);
     const heavy = loaded.filter((u) => /node_modules\/(zod|yaml)\/|\/crds\/src\/(compile\/|resources\.ts|index\.ts)/.test(u));
     expect(heavy).toEqual([]);
+  });
+
+  // The compile child of the start exits once the config is served: a proxy that is never edited
+  // carries no compiler (60-300 MB). An edit starts one, which stays for a minute so a burst of
+  // edits starts it once (source/compile-client.ts).
+  it('runs no compile child once it serves, and keeps one after an edit', async () => {
+    const p = await startProxy({ configs: oneRoute() });
+    procs.push(p);
+    expect((await p.readyz()).status).toBe(200);
+    await waitFor('the start-up compile child to exit', () => childrenOf(p.proc.pid!).length === 0);
+    const before = (await p.readyz()).body.configVersion;
+    writeFileSync(p.configFile(), oneRoute(['m', 'm2']));
+    await waitFor('the edit to be served', async () => (await p.readyz()).body.configVersion !== before);
+    expect(childrenOf(p.proc.pid!)).toHaveLength(1);
   });
 
   // The image fills a compile cache at build time (Dockerfile, scripts/warm-compile-cache.mjs):

@@ -1,7 +1,7 @@
 import type { ProxyConfig } from '@jairouter/crds';
 import type { Logger } from '../telemetry/logger.ts';
 import type { ProxyMetrics } from '../telemetry/metrics.ts';
-import { Compiler, type CompileOutcome } from './compile-client.ts';
+import { Compiler, compileInWorker, type CompileOutcome } from './compile-client.ts';
 import { withoutConsequence } from './consequence.ts';
 import type { ApplyConfig, ConfigSource } from './types.ts';
 import { watchPaths } from './watch.ts';
@@ -24,7 +24,11 @@ export class FileSource implements ConfigSource {
   private reloading: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  /** Kept between reloads for a minute, so a burst of edits starts one compile process. */
+  /**
+   * Reloads' compiler: its child is kept for a minute after each reload, so a burst of edits
+   * starts one compile process. The first compile, at start, uses a child of its own that exits
+   * right after: a proxy that is never edited carries no compiler.
+   */
   private readonly compiler = new Compiler();
 
   constructor(paths: string[], log: Logger, metrics: ProxyMetrics) {
@@ -34,7 +38,7 @@ export class FileSource implements ConfigSource {
   }
 
   async start(apply: ApplyConfig): Promise<ProxyConfig> {
-    const first = await this.compiler.compile({ paths: this.paths, served: [] }).catch((e: Error) => {
+    const first = await compileInWorker({ paths: this.paths, served: [] }).catch((e: Error) => {
       throw new Error(`cannot compile the config: ${e.message}`);
     });
     if (first.errors.length > 0) throw new Error(first.errors.join('\n'));
