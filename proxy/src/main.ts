@@ -17,8 +17,10 @@ import { MemoryResponseStore, SharedResponseStore } from './responses/store.ts';
 import { ProxyMetrics } from './telemetry/metrics.ts';
 import { capacitySummary } from './telemetry/capacity.ts';
 import { displayUrl, startTracing } from './telemetry/tracing.ts';
+import { applyHeapPolicy } from './heap-policy.ts';
 
 // Wiring only: options, config source, the runtime swap and the listeners, then signals.
+const heapGrowingPercent = applyHeapPolicy();
 let opts: ProxyOptions;
 try {
   const parsed = parseOptions(process.argv.slice(2), process.env);
@@ -160,7 +162,7 @@ const listening = await server.listen(opts.listen, opts.adminListen).catch((e: E
   console.error(`jairouter-proxy: cannot listen: ${e.message}`);
   process.exit(1);
 });
-log.info({ listen: listening.api, admin: listening.admin, ...(opts.corsOrigins.length > 0 && { corsOrigins: opts.corsOrigins }) }, 'proxy listening');
+log.info({ listen: listening.api, admin: listening.admin, ...(opts.corsOrigins.length > 0 && { corsOrigins: opts.corsOrigins }), heapGrowingPercent: heapGrowingPercent ?? 'set by the command line' }, 'proxy listening');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
