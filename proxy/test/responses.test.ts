@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeBackend } from '@jairouter/testkit/fake-openai';
 import { startAnthropicProvider } from '@jairouter/testkit/providers/anthropic';
 import { startAzureOpenAIProvider } from '@jairouter/testkit/providers/azure';
+import { startOpenAIProvider } from '@jairouter/testkit/providers/openai';
 import type { ProviderFake } from '@jairouter/testkit/providers/scenario';
 import { PROVIDER_REF, modelRoute, providerSecret, secret, tenantWithKeys, toYaml } from './config.ts';
 import { startInProcess, type InProcessProxy } from './in-process.ts';
@@ -23,12 +24,14 @@ let a: FakeBackend;
 let b: FakeBackend;
 let claude: ProviderFake;
 let azure: ProviderFake;
+let chatOnly: ProviderFake;
 let proxy: InProcessProxy;
 
 beforeAll(async () => {
   a = await startFakeOpenAI({ name: 'resp-a' });
   b = await startFakeOpenAI({ name: 'resp-b' });
   claude = await startAnthropicProvider({ name: 'claude-rr' });
+  chatOnly = await startOpenAIProvider({ name: 'chat-only' });
   azure = await startAzureOpenAIProvider({ name: 'az-rr' });
   proxy = await startInProcess(toYaml(
     providerSecret(),
@@ -54,6 +57,9 @@ beforeAll(async () => {
       models: ['gpt-4o-azure-v1'],
       backends: [{ name: 'az-v1', adapter: 'azure-openai', url: azure.url, model: 'gpt4o-prod', options: { apiVersion: 'v1' }, credentialsRef: { name: 'cred-az', key: 'key' } }],
     }),
+    // An OpenAI-compatible server without the Responses API (served through chat).
+    secret('cred-chat-only', { stringData: { key: chatOnly.credential } }),
+    modelRoute('chat-only', { models: ['chat-only'], backends: [{ name: 'chat-only', adapter: 'ollama', url: chatOnly.url, credentialsRef: { name: 'cred-chat-only', key: 'key' } }] }),
     secret('cred-claude', { stringData: { key: claude.credential } }),
     modelRoute('claude', { models: ['claude'], backends: [{ name: 'claude-rr', adapter: 'anthropic', url: claude.url, model: 'claude-sonnet-4-5', credentialsRef: { name: 'cred-claude', key: 'key' } }] }),
     tenantWithKeys('acme', { k: KEY }),
@@ -67,6 +73,7 @@ afterAll(async () => {
   await a?.close();
   await b?.close();
   await claude?.close();
+  await chatOnly?.close();
   await azure?.close();
 });
 
@@ -193,6 +200,38 @@ describe('the Responses API translated to chat (backends that do not serve it)',
     expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
     expect(final.usage?.output_tokens).toBeGreaterThan(0);
     expect(claude.requests.at(-1)!.path).toBe('/v1/messages');
+  });
+
+  // The backend dies after its third event: the client's stream ends with the Responses API's
+  // own `error` event, numbered after the last event it got, which the SDK raises.
+  it('a stream its backend cuts ends with a Responses error event, numbered next, that the SDK raises', async () => {
+    const input = 'CUT STREAM one two three four five six seven';
+    const r = await fetch(`${proxy.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat-only', input, stream: true }),
+    });
+    expect(r.status).toBe(200);
+    const events = (await r.text()).trimEnd().split('\n\n');
+    const data = (ev: string) => JSON.parse(ev.slice(ev.indexOf('data: ') + 6)) as Record<string, unknown>;
+    const last = events.at(-1)!;
+    expect(last.startsWith('event: error\n')).toBe(true);
+    const before = events.slice(0, -1).map(data);
+    expect(before[0]!['type']).toBe('response.created');
+    expect(before.map((e) => e['sequence_number'])).toEqual(before.map((_, i) => i));
+    expect(data(last)).toEqual({
+      type: 'error',
+      code: 'stream_interrupted',
+      message: expect.stringMatching(/^upstream (stream ended before completion|failed mid-stream \(reset\))$/),
+      param: null,
+      sequence_number: before.length,
+      error: { type: 'upstream_error', code: 'stream_interrupted', message: expect.any(String), param: null },
+    });
+
+    const stream = client().responses.stream({ model: 'chat-only', input });
+    const e = await stream.finalResponse().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenAI.APIError);
+    expect((e as InstanceType<typeof OpenAI.APIError>).code).toBe('stream_interrupted');
   });
 
   it('a tool loop against the Anthropic fake, the conversation sent in input (streamed call, then its output)', async () => {

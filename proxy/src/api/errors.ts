@@ -6,8 +6,11 @@
 
 import { anthropicErrorType } from '../adapters/anthropic/mapping.ts';
 
-/** The API schema a client speaks; error bodies and stream error events come out in it. */
-export type ApiSchema = 'openai' | 'anthropic';
+/**
+ * The API schema a client speaks; error bodies and stream error events come out in it.
+ * `responses` is OpenAI's Responses API: OpenAI's error bodies, its own stream error event.
+ */
+export type ApiSchema = 'openai' | 'anthropic' | 'responses';
 
 export interface ApiError {
   status: number;
@@ -31,8 +34,18 @@ export function errorBody(e: ApiError, schema: ApiSchema = 'openai'): string {
   return JSON.stringify({ error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } });
 }
 
-/** A well-formed SSE event carrying the error, for failures after a stream started (Anthropic's is named `error`). */
-export function streamErrorEvent(e: ApiError, schema: ApiSchema = 'openai'): Buffer {
+/**
+ * A well-formed SSE event carrying the error, for failures after a stream started. Anthropic's
+ * is named `error`. The Responses API's is named `error` too, with the members of its `error`
+ * event (`type`, `code`, `message`, `param`, `sequence_number`: `sequence` is the number after
+ * the stream's last event) and OpenAI's `error` object beside them, which the OpenAI SDKs raise
+ * as an APIError as they do for chat.
+ */
+export function streamErrorEvent(e: ApiError, schema: ApiSchema = 'openai', sequence = 0): Buffer {
+  if (schema === 'responses') {
+    const event = { type: 'error', code: e.code, message: e.message, param: e.param ?? null, sequence_number: sequence, error: { message: e.message, type: e.type, param: e.param ?? null, code: e.code } };
+    return Buffer.from('event: error\ndata: ' + JSON.stringify(event) + '\n\n');
+  }
   return Buffer.from((schema === 'anthropic' ? 'event: error\n' : '') + 'data: ' + errorBody(e, schema) + '\n\n');
 }
 

@@ -36,6 +36,7 @@ import { keptResponses } from './kept-responses.ts';
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
 const MAX_JSON_DEPTH = 64;
 const MAX_MESSAGES = 10_000;
+const RESPONSES = '/v1/responses';
 const MAX_TOOLS = 1_024;
 
 const MODELS = '/v1/models';
@@ -208,9 +209,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
     const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
-    // The Anthropic ingress answers in Anthropic's schema from the first error on.
-    const anthropic = path === MESSAGES || path === COUNT_TOKENS;
-    const ex = new Exchange(req, new ClientResponse(res, anthropic ? 'anthropic' : 'openai'), requestId, performance.now(), deps.draining);
+    // The Anthropic ingress answers in Anthropic's schema from the first error on; the Responses
+    // API in OpenAI's, with its own event for a stream cut short.
+    const schema = path === MESSAGES || path === COUNT_TOKENS ? 'anthropic' : path === RESPONSES ? 'responses' : 'openai';
+    const ex = new Exchange(req, new ClientResponse(res, schema), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
     if (tracing !== null) ex.trace = tracing.begin(req, path, requestId, ex.runtime);
     const out = ex.out;
@@ -251,7 +253,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       });
     }
     const op = OPERATION_PATHS[path];
-    if (op === undefined && !anthropic) {
+    if (op === undefined && schema !== 'anthropic') {
       if (path === MODELS) return listModels(ex);
       if (path.startsWith(MODELS + '/')) return retrieveModel(ex, path.slice(MODELS.length + 1));
       return reject(ex, Errors.notFound(path));

@@ -2,6 +2,8 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { errorBody, streamErrorEvent, type ApiError, type ApiSchema } from '../api/errors.ts';
 
+const SEQUENCE = Buffer.from('"sequence_number":');
+
 /**
  * The one writer of a client's response: status line, headers, body bytes, SSE events and
  * error bodies in the client's API schema. Everything else asks it, so `status` is always
@@ -17,6 +19,8 @@ export class ClientResponse {
 
   readonly schema: ApiSchema;
   private readonly res: ServerResponse;
+  /** Responses API: the `sequence_number` of the last event written (-1 before any). */
+  #sequence = -1;
 
   constructor(res: ServerResponse, schema: ApiSchema) {
     this.res = res;
@@ -42,7 +46,23 @@ export class ClientResponse {
 
   /** Body bytes; false when the socket buffer is full (wait for `onDrain`). */
   write(chunk: Buffer): boolean {
+    if (this.schema === 'responses') this.#noteSequence(chunk);
     return this.res.write(chunk);
+  }
+
+  /** The last `"sequence_number":N` in bytes going to a Responses client (events are numbered in order). */
+  #noteSequence(chunk: Buffer): void {
+    const at = chunk.lastIndexOf(SEQUENCE);
+    if (at < 0) return;
+    let i = at + SEQUENCE.length;
+    while (chunk[i] === 0x20) i++;
+    let n = 0;
+    let digits = 0;
+    for (let c = chunk[i]; c !== undefined && c >= 0x30 && c <= 0x39; c = chunk[++i]) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+    }
+    if (digits > 0 && digits < 16) this.#sequence = n;
   }
 
   onDrain(fn: () => void): void {
@@ -94,8 +114,8 @@ export class ClientResponse {
    */
   endStreamWithError(e: ApiError, rest: Buffer | null): void {
     this.errorCode = e.code;
-    if (rest) this.res.write(rest);
-    this.res.end(streamErrorEvent(e, this.schema));
+    if (rest) this.write(rest);
+    this.res.end(streamErrorEvent(e, this.schema, this.#sequence + 1));
   }
 
   /** Cuts the response off (a JSON body the upstream broke mid-way: never a silently short one). */
