@@ -36,10 +36,10 @@ import { keptResponses } from './kept-responses.ts';
 /** Deepest nesting of a request body: chat requests need a handful of levels; a parser bomb needs thousands. */
 const MAX_JSON_DEPTH = 64;
 const MAX_MESSAGES = 10_000;
-const RESPONSES = '/v1/responses';
 const MAX_TOOLS = 1_024;
 
 const MODELS = '/v1/models';
+const RESPONSES = '/v1/responses';
 
 export interface HandlerDeps {
   current(): Runtime;
@@ -209,9 +209,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 128 ? incoming : randomUUID();
     const path = req.url === undefined ? '' : req.url.split('?', 1)[0]!;
-    // The Anthropic ingress answers in Anthropic's schema from the first error on; the Responses
-    // API in OpenAI's, with its own event for a stream cut short.
-    const schema = path === MESSAGES || path === COUNT_TOKENS ? 'anthropic' : path === RESPONSES ? 'responses' : 'openai';
+    // The API the client reads, decided once: error bodies, a cut stream's error event and response
+    // masking follow it. The Anthropic ingress answers in Anthropic's schema from the first error
+    // on; the Responses API (its stored responses too) in OpenAI's, with its own stream events.
+    const schema = path === MESSAGES || path === COUNT_TOKENS ? 'anthropic' : path === RESPONSES || path.startsWith(RESPONSES + '/') ? 'responses' : 'openai';
     const ex = new Exchange(req, new ClientResponse(res, schema), requestId, performance.now(), deps.draining);
     ex.runtime = deps.current();
     if (tracing !== null) ex.trace = tracing.begin(req, path, requestId, ex.runtime);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { BufferedBody } from '../adapters/buffered-body.ts';
+import type { ApiSchema } from '../api/errors.ts';
 import type { ResponseMode, ResponseTranslator, Usage } from '../adapters/types.ts';
 import type { ContentCapture } from './content-log.ts';
 import type { Masker } from './masker.ts';
@@ -7,8 +8,8 @@ import { AnthropicEvents, maskAnthropicMessage } from './response-anthropic.ts';
 import { OpenAIChunks, maskOpenAIBody } from './response-openai.ts';
 import { ResponsesEvents, maskResponseObject } from './response-responses.ts';
 
-/** The API the client reads, which decides where the text is in an answer. */
-export type ClientSchema = 'openai' | 'anthropic' | 'responses';
+/** The API the client reads, which decides where the text is in an answer (the client response's schema). */
+export type ClientSchema = ApiSchema;
 
 type Json = Record<string, unknown>;
 

@@ -128,9 +128,8 @@ export class Compiler {
         // Not allowed here (a seccomp profile): it runs at the proxy's priority.
       }
     }
-    // A waiting child does not keep the proxy's process alive.
+    // A waiting child does not keep the proxy's process alive (its channel is unref'd between jobs).
     child.unref();
-    child.channel?.unref();
     child.once('exit', () => {
       if (this.child === child) this.child = null;
     });

@@ -165,7 +165,7 @@ async function forwardOnRoute(ex: Exchange, route: RouteRuntime, hooks: ForwardH
           ? new ResponseIds(own, { route: route.id, backend: ep.backend.name, endpoint: digestOf(ep), tenant: ex.identity!.tenant.id, model: ex.client.model })
           : own,
       ex.identity?.tenant.maskResponses ?? null,
-      ex.client.ingress?.schema ?? (op === 'responses' ? 'responses' : 'openai'),
+      ex.out.schema,
       ex.client.operation,
       ex.capture,
     );
